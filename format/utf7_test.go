@@ -1,0 +1,115 @@
+package format
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestEncodeIMAPUTF7(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"INBOX", "INBOX"},
+		// RFC 3501 §5.1.3 example.
+		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+		{"&", "&-"},
+		{"Éléments envoyés", "&AMk-l&AOk-ments envoy&AOk-s"},
+		{"a.b\\c ~d ", "a.b\\c ~d "},
+		{"😀", "&2D3eAA-"},
+		{"", ""},
+		{"Tom & Jerry", "Tom &- Jerry"},
+		{"\x00\t", "&AAAACQ-"},
+	}
+	for _, tt := range tests {
+		if got := EncodeIMAPUTF7(tt.in); got != tt.want {
+			t.Errorf("EncodeIMAPUTF7(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		back, err := DecodeIMAPUTF7(tt.want)
+		if err != nil || back != tt.in {
+			t.Errorf("DecodeIMAPUTF7(%q) = %q, %v, want %q", tt.want, back, err, tt.in)
+		}
+	}
+}
+
+func TestDecodeIMAPUTF7Invalid(t *testing.T) {
+	for _, in := range []string{
+		"&",           // unterminated
+		"&AGE",        // unterminated
+		"&AGE-",       // encodes "a": printable ASCII must be literal
+		"&Jjo-&Jjo-",  // adjacent shifts
+		"&2D0-",       // unpaired high surrogate
+		"&Jjo!-",      // bad base64
+		"caf\xc3\xa9", // raw 8-bit
+		"&AOl-",       // non-zero padding bits
+	} {
+		if got, err := DecodeIMAPUTF7(in); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("DecodeIMAPUTF7(%q) = %q, %v, want ErrInvalidName", in, got, err)
+		}
+	}
+}
+
+func TestIceWarpDirName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Sent Items", "Sent Items"},
+		{"Projects.", "enc~50726f6a656374732e"},     // ends with "." [V fix_imapindex.sh]
+		{"a...b", "enc~612e2e2e62"},                 // "..." [V icewarp.md §1.3]
+		{"star*", "enc~737461722a"},                 // "*"
+		{"~hidden", "enc~7e68696464656e"},           // leading "~" [I]
+		{" lead", "enc~206c656164"},                 // leading space [I]
+		{"Ünïcode", "&ANw-n&AO8-code"},              // plain UTF-7
+		{"back\\slash", "enc~6261636b5c736c617368"}, // "\" [I]
+	}
+	for _, tt := range tests {
+		if got := IceWarpDirName(tt.in); got != tt.want {
+			t.Errorf("IceWarpDirName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		back, err := ParseIceWarpDirName(tt.want)
+		if err != nil || back != tt.in {
+			t.Errorf("ParseIceWarpDirName(%q) = %q, %v, want %q", tt.want, back, err, tt.in)
+		}
+	}
+}
+
+// TestFolderNamesRoundTrip covers the awkward names the issue lists.
+func TestFolderNamesRoundTrip(t *testing.T) {
+	names := []string{"a/b", "a.b.", ".", "..", "back\\slash", "  both  ", "~tilde", "Éléments envoyés",
+		"日本語フォルダ", "emoji 📁 & more", strings.Repeat("x", 300), strings.Repeat("é", 200), "*", "&-&"}
+	for _, n := range names {
+		u := EncodeIMAPUTF7(n)
+		if got, err := DecodeIMAPUTF7(u); err != nil || got != n {
+			t.Errorf("DecodeIMAPUTF7(EncodeIMAPUTF7(%q)) = %q, %v", n, got, err)
+		}
+		d := IceWarpDirName(n)
+		if got, err := ParseIceWarpDirName(d); err != nil || got != n {
+			t.Errorf("ParseIceWarpDirName(IceWarpDirName(%q)) = %q, %v", n, got, err)
+		}
+		if strings.ContainsAny(d, "/\x00") {
+			t.Errorf("IceWarpDirName(%q) = %q, contains a path separator", n, d)
+		}
+	}
+}
+
+func FuzzIMAPUTF7(f *testing.F) {
+	for _, s := range []string{"INBOX", "&-", "&U,BTFw-", "Éléments", "a/b", "&2D3eAA-", "&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if utf8.ValidString(s) {
+			u := EncodeIMAPUTF7(s)
+			got, err := DecodeIMAPUTF7(u)
+			if err != nil || got != s {
+				t.Fatalf("DecodeIMAPUTF7(EncodeIMAPUTF7(%q)) = %q, %v", s, got, err)
+			}
+			d := IceWarpDirName(s)
+			if got, err := ParseIceWarpDirName(d); err != nil || got != s {
+				t.Fatalf("ParseIceWarpDirName(IceWarpDirName(%q)) = %q, %v", s, got, err)
+			}
+		}
+		// Anything the decoder accepts has exactly one encoding.
+		if dec, err := DecodeIMAPUTF7(s); err == nil {
+			if re := EncodeIMAPUTF7(dec); re != s {
+				t.Fatalf("EncodeIMAPUTF7(DecodeIMAPUTF7(%q)) = %q", s, re)
+			}
+		}
+	})
+}
