@@ -77,6 +77,9 @@ func (p *ldifParser) physical() ([]byte, error) {
 		if err == io.EOF && len(buf) == 0 {
 			return nil, io.EOF
 		}
+		if errors.Is(err, errOddUTF16) {
+			return nil, p.fail(p.line+1, "%v", err)
+		}
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("directory: read ldif: %w", err)
 		}
@@ -207,13 +210,19 @@ func (p *ldifParser) attr(raw []byte, n int) (string, string, error) {
 		return "", "", p.fail(n, "missing colon after attribute name")
 	}
 	name := string(raw[:i])
+	opts := ""
+	if j := strings.IndexByte(name, ';'); j >= 0 {
+		name, opts = name[:j], name[j:] // "member;range=0-1499", "userCertificate;binary"
+	}
 	for _, c := range []byte(name) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '.' || c == '=') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
 			return "", "", p.fail(n, "bad character %q in attribute name", c)
 		}
 	}
-	if j := strings.IndexByte(name, ';'); j >= 0 {
-		name = name[:j] // "member;range=0-1499", "userCertificate;binary"
+	for _, c := range []byte(opts) {
+		if c <= ' ' || c >= 0x7f {
+			return "", "", p.fail(n, "bad character %q in attribute options", c)
+		}
 	}
 	if name == "" {
 		return "", "", p.fail(n, "empty attribute name")
