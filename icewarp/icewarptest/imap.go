@@ -1,0 +1,155 @@
+package icewarptest
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+)
+
+// The IMAP front end serves each emulated account's mailboxes from memory
+// (go-imap's imapmemserver) with the "/" delimiter IceWarp uses
+// [V MS fix_imapindex.sh XLIST reply]. It accepts LOGIN with the account's
+// email and u_password, and AUTHENTICATE PLAIN where the administrator acts
+// as a user: authzid=user, authcid=admin, password=admin's
+// [V MS fix_imapindex.sh "user\0admin\0pass"; imapsync_sasl.sh].
+//
+// Not emulated: ACL (SETACL/GETACL, RFC 4314) — go-imap's server has no hook
+// for extra commands — XLIST and SPECIAL-USE. Messages written in path mode
+// appear after the account is refreshed; messages appended over IMAP stay in
+// memory and are not written to the mail path.
+func (s *Server) newIMAPServer() *imapserver.Server {
+	return imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &imapSession{srv: s}, nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		InsecureAuth: true,
+		Logger:       discardLogger{},
+	})
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// imapSession is unauthenticated until Login or Authenticate sets
+// UserSession; imapserver calls no other method before that.
+type imapSession struct {
+	srv *Server
+	*imapmemserver.UserSession
+	acct *account
+}
+
+var _ imapserver.SessionSASL = (*imapSession)(nil)
+
+func (sess *imapSession) Close() error {
+	if sess.UserSession != nil {
+		return sess.UserSession.Close()
+	}
+	return nil
+}
+
+// Login checks an account's own password (u_password).
+func (sess *imapSession) Login(username, password string) error {
+	s := sess.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[strings.ToLower(username)]
+	if a == nil || a.props["u_password"] == "" ||
+		subtle.ConstantTimeCompare([]byte(password), []byte(a.props["u_password"])) != 1 {
+		return imapserver.ErrAuthFailed
+	}
+	sess.acct, sess.UserSession = a, imapmemserver.NewUserSession(a.user)
+	return nil
+}
+
+func (sess *imapSession) AuthenticateMechanisms() []string { return []string{sasl.Plain} }
+
+func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		s := sess.srv
+		if identity == "" || strings.EqualFold(identity, username) {
+			return sess.Login(username, password)
+		}
+		if !strings.EqualFold(username, s.opt.AdminEmail) ||
+			subtle.ConstantTimeCompare([]byte(password), []byte(s.opt.AdminPassword)) != 1 {
+			return imapserver.ErrAuthFailed
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		a := s.accounts[strings.ToLower(identity)]
+		if a == nil {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed, Text: "no such account"}
+		}
+		sess.acct, sess.UserSession = a, imapmemserver.NewUserSession(a.user)
+		return nil
+	}), nil
+}
+
+// Create records the folder for getaccountfolderlist.
+func (sess *imapSession) Create(name string, options *imap.CreateOptions) error {
+	if err := sess.UserSession.Create(name, options); err != nil {
+		return err
+	}
+	sess.srv.mu.Lock()
+	sess.acct.folders[name] = true
+	sess.srv.mu.Unlock()
+	return nil
+}
+
+func (sess *imapSession) Delete(name string) error {
+	if err := sess.UserSession.Delete(name); err != nil {
+		return err
+	}
+	sess.srv.mu.Lock()
+	delete(sess.acct.folders, name)
+	sess.srv.mu.Unlock()
+	return nil
+}
+
+func (sess *imapSession) Rename(oldName, newName string, options *imap.RenameOptions) error {
+	if err := sess.UserSession.Rename(oldName, newName, options); err != nil {
+		return err
+	}
+	sess.srv.mu.Lock()
+	delete(sess.acct.folders, oldName)
+	sess.acct.folders[newName] = true
+	sess.srv.mu.Unlock()
+	return nil
+}
+
+// MailboxStatus returns the number of messages in an account's IMAP folder
+// (UTF-8 name, "/"-separated).
+func (s *Server) MailboxStatus(email, folder string) (messages uint32, err error) {
+	s.mu.Lock()
+	a := s.accounts[strings.ToLower(email)]
+	s.mu.Unlock()
+	if a == nil {
+		return 0, fmt.Errorf("icewarptest: no account %s", email)
+	}
+	st, err := a.user.Status(folder, &imap.StatusOptions{NumMessages: true})
+	if err != nil {
+		return 0, err
+	}
+	return *st.NumMessages, nil
+}
+
+// MailFolders returns the IMAP folder names of an account, sorted.
+func (s *Server) MailFolders(email string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[strings.ToLower(email)]
+	if a == nil {
+		return nil
+	}
+	return slices.Sorted(mapsKeys(a.folders))
+}
