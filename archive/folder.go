@@ -103,7 +103,7 @@ func OpenFolder(dir string, opt *FolderOptions) (*Folder, error) {
 		return names[i].part < names[j].part
 	})
 	for i, n := range names {
-		v, err := f.openVolume(n.name, i == len(names)-1)
+		v, err := f.openVolume(n.name, i == len(names)-1, nil)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -125,7 +125,7 @@ func OpenFolder(dir string, opt *FolderOptions) (*Folder, error) {
 	return f, nil
 }
 
-func (f *Folder) openVolume(name string, newest bool) (*Volume, error) {
+func (f *Folder) openVolume(name string, newest bool, key []byte) (*Volume, error) {
 	path := filepath.Join(f.dir, name)
 	file, err := os.Open(path)
 	if err != nil {
@@ -136,8 +136,8 @@ func (f *Folder) openVolume(name string, newest bool) (*Volume, error) {
 		file.Close()
 		return nil, err
 	}
-	ropt := &ReaderOptions{Name: name, Identities: f.opt.Identities}
-	if newest {
+	ropt := &ReaderOptions{Name: name, Identities: f.opt.Identities, VolumeKey: key}
+	if newest && key == nil {
 		// A writer's key file (SPEC.md §7.3) lets the exporter continue a torn encrypted volume.
 		if key, kerr := os.ReadFile(filepath.Join(f.dir, "."+name+".key")); kerr == nil && len(key) == 32 {
 			ropt.VolumeKey = key

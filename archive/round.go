@@ -200,14 +200,14 @@ func (rw *RoundWriter) closePart(final bool) error {
 		return err
 	}
 	rw.file = nil
-	os.Remove(rw.keyPath())
-	syncDir(rw.f.dir)
 	// Reopen the closed part as a reader, so the Folder's view and
 	// de-duplication index include it.
-	v, err := rw.f.openVolume(rw.name, true)
+	v, err := rw.f.openVolume(rw.name, true, rw.w.VolumeKey())
 	if err != nil {
 		return err
 	}
+	os.Remove(rw.keyPath())
+	syncDir(rw.f.dir)
 	if n := len(rw.f.vols); n > 0 && rw.f.vols[n-1].Name == rw.name {
 		rw.f.vols[n-1].f.Close()
 		rw.f.vols = rw.f.vols[:n-1]
@@ -254,4 +254,13 @@ func syncDir(dir string) {
 		d.Sync() // best effort: not supported on every OS (Windows)
 		d.Close()
 	}
+}
+
+// Flush finishes the current entry and hands its record to the operating
+// system (it survives a crash of this process, not of the machine; see Sync).
+func (rw *RoundWriter) Flush() error {
+	if rw.err != nil {
+		return rw.err
+	}
+	return rw.fail(rw.w.Flush())
 }

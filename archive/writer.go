@@ -74,6 +74,7 @@ type Writer struct {
 	mem      bytes.Buffer
 	spool    *os.File
 	scratch  []byte
+	frame    []byte
 	items    []manifestItem
 	self     map[[32]byte]int // digest → index in items of the type-1 record
 	lastDig  [32]byte
@@ -337,8 +338,8 @@ func (w *Writer) writeSmall(pt []byte) (int64, error) {
 	if err := w.rw.begin(); err != nil {
 		return 0, err
 	}
-	frame := w.enc.EncodeAll(pt, nil)
-	if _, err := w.rw.Write(frame); err != nil {
+	w.frame = w.enc.EncodeAll(pt, w.frame[:0])
+	if _, err := w.rw.Write(w.frame); err != nil {
 		return 0, err
 	}
 	return w.rw.end()

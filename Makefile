@@ -1,0 +1,59 @@
+# iem — Exchange to IceWarp migration. See README.md.
+GO       ?= go
+FUZZTIME ?= 8s
+BIN      := bin
+
+.PHONY: all build test test-long testbed corpora fuzz fuzz-smoke bench demo lint vectors clean
+
+all: build
+
+build:
+	$(GO) build ./...
+	@mkdir -p $(BIN)
+	@for c in cmd/*/; do [ -f $$c/main.go ] && $(GO) build -o $(BIN)/ ./$$c || true; done
+
+# testbed installs (idempotently, from Debian's packages) the real servers the
+# tests start on loopback: Samba AD, OpenLDAP, Dovecot, Radicale.
+testbed:
+	./scripts/testbed-install
+
+# corpora fetches outside test data (Debian packages, never committed).
+corpora:
+	@if [ -x format/testdata/fetch-corpora.sh ]; then format/testdata/fetch-corpora.sh; fi
+
+test: testbed corpora lint
+	$(GO) test -race -timeout 19m ./...
+	$(MAKE) fuzz-smoke
+
+test-long: testbed corpora
+	IEM_TEST_LONG=1 $(GO) test -timeout 60m ./...
+
+# fuzz-smoke runs every fuzz target briefly; fuzz runs them longer.
+fuzz-smoke:
+	./scripts/fuzz $(FUZZTIME)
+
+fuzz:
+	./scripts/fuzz 2m
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
+	@if [ -x bench/run ]; then bench/run; fi
+
+demo:
+	@if [ -x scripts/demo ]; then ./scripts/demo; else \
+	  echo "iem demo: not yet — the end-to-end demo lands with issue 6 (export and import first)."; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+
+# vectors regenerates spec/testdata from the independent generator and
+# fails if the committed vectors differ.
+vectors:
+	$(GO) run ./spec/internal/gen -out spec/testdata
+	git diff --exit-code spec/testdata
+
+clean:
+	rm -rf $(BIN) demo/archive
