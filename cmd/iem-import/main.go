@@ -1,0 +1,51 @@
+// Command iem-import replays an iem archive into IceWarp Server: accounts,
+// groups and permissions through the admin API, mail over IMAP or into the
+// mail path, contacts and calendars over CalDAV/CardDAV.
+//
+// Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed
+// items, 130 interrupted. More may be added.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/version"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "iem-import: error: %v\n", err)
+	}
+	os.Exit(cliutil.ExitCode(err))
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "iem-import", version.Info()) }
+	return &cli.App{
+		Name:    "iem-import",
+		Usage:   "replay an iem archive into IceWarp Server",
+		Version: version.Info(),
+		Writer:  stdout, ErrWriter: stderr,
+		Description: `Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed items, 130 interrupted.
+
+Examples:
+  iem-import verify --archive /srv/iem/acme
+  iem-import verify --archive /srv/iem/acme --identity key.txt`,
+		ExitErrHandler: func(*cli.Context, error) {}, // main prints and exits
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cliutil.Usagef("usage", "%v", err)
+		},
+		Commands: []*cli.Command{verifyCommand()},
+	}
+}

@@ -1,0 +1,192 @@
+// Package cliutil holds what both commands share: exit codes, usage
+// errors that name the field, secrets read from files or the environment
+// (never from flag values), the slog logger, and age keys.
+package cliutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+)
+
+// Exit codes, documented in --help and the README (restic's model: more may be added).
+const (
+	ExitOK          = 0
+	ExitFatal       = 1
+	ExitUsage       = 2
+	ExitPartial     = 3 // finished, but some items were skipped or failed
+	ExitInterrupted = 130
+)
+
+// A UsageError is bad input from the operator: it names the field (the
+// flag or config key) and makes the command exit with ExitUsage before any
+// network call.
+type UsageError struct {
+	Field string
+	Msg   string
+}
+
+func (e *UsageError) Error() string { return fmt.Sprintf("--%s: %s", e.Field, e.Msg) }
+
+// Usagef returns a *UsageError for field.
+func Usagef(field, format string, args ...any) error {
+	return &UsageError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrPartial marks a run that finished with skipped or failed items.
+var ErrPartial = errors.New("finished with skipped or failed items")
+
+// ExitCode maps an error to the documented exit code.
+func ExitCode(err error) int {
+	var ue *UsageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, ErrPartial):
+		return ExitPartial
+	case errors.Is(err, errInterrupted):
+		return ExitInterrupted
+	default:
+		return ExitFatal
+	}
+}
+
+var errInterrupted = errors.New("interrupted")
+
+// Interrupted wraps err so that ExitCode returns ExitInterrupted.
+func Interrupted(err error) error { return fmt.Errorf("%w: %w", errInterrupted, err) }
+
+// Secret returns a secret from a file (first line, trailing newline
+// trimmed) or, if file is empty, from the environment variable env.
+// Secrets never come from flag values, so they never appear in argv.
+func Secret(field, file, env string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", Usagef(field, "cannot read the secret file: %v", err)
+		}
+		s := strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+		if s == "" {
+			return "", Usagef(field, "the secret file %s is empty", file)
+		}
+		return s, nil
+	}
+	if env != "" {
+		if s := os.Getenv(env); s != "" {
+			return s, nil
+		}
+	}
+	return "", Usagef(field, "no secret given: use --%s FILE or set %s", field, env)
+}
+
+// CheckURL validates a URL flag: one of the allowed schemes (compared
+// case-insensitively) and a host.
+func CheckURL(field, raw string, schemes ...string) (*url.URL, error) {
+	if raw == "" {
+		return nil, Usagef(field, "required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, Usagef(field, "not a URL: %v", err)
+	}
+	ok := false
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			ok = true
+		}
+	}
+	if !ok {
+		return nil, Usagef(field, "scheme %q not allowed: use %s://", u.Scheme, strings.Join(schemes, ":// or "))
+	}
+	if u.Hostname() == "" {
+		return nil, Usagef(field, "%q has no host", raw)
+	}
+	return u, nil
+}
+
+// Logger builds the run's logger: text or JSON on w, at the given level.
+func Logger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, Usagef("log-level", "%q is not one of debug, info, warn, error", level)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, Usagef("log-format", "%q is not text or json", format)
+}
+
+// Recipients parses age recipients given with --encrypt-to (each an
+// "age1…" public key, or a file of them).
+func Recipients(values []string) ([]age.Recipient, error) {
+	var out []age.Recipient
+	for _, v := range values {
+		if strings.HasPrefix(v, "age1") {
+			r, err := age.ParseX25519Recipient(v)
+			if err != nil {
+				return nil, Usagef("encrypt-to", "%v", err)
+			}
+			out = append(out, r)
+			continue
+		}
+		f, err := os.Open(v)
+		if err != nil {
+			return nil, Usagef("encrypt-to", "neither an age1… key nor a readable file: %v", err)
+		}
+		rs, err := age.ParseRecipients(f)
+		f.Close()
+		if err != nil {
+			return nil, Usagef("encrypt-to", "%s: %v", v, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// Identities reads age identities from files given with --identity.
+func Identities(files []string) ([]age.Identity, error) {
+	var out []age.Identity
+	for _, p := range files {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, Usagef("identity", "%v", err)
+		}
+		ids, err := age.ParseIdentities(f)
+		f.Close()
+		if err != nil {
+			return nil, Usagef("identity", "%s: %v", p, err)
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
+// Passphrase turns a passphrase file into an age recipient and identity
+// (scrypt), so the same secret writes and reads the archive.
+func Passphrase(file string) (age.Recipient, age.Identity, error) {
+	pw, err := Secret("passphrase-file", file, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := age.NewScryptRecipient(pw)
+	if err != nil {
+		return nil, nil, Usagef("passphrase-file", "%v", err)
+	}
+	id, err := age.NewScryptIdentity(pw)
+	if err != nil {
+		return nil, nil, Usagef("passphrase-file", "%v", err)
+	}
+	return r, id, nil
+}
