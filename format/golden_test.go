@@ -13,8 +13,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // testDir is the directory map shared by the golden tests.
 var testDir = MapResolver{
-	"/O=FIRST ORGANIZATION/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=HMUELLER": "hans.mueller@contoso.com",
-	"/o=First Organization/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=organizer":   "organizer@contoso.com",
+	"/O=FIRST ORGANIZATION/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=HMUELLER":  "hans.mueller@contoso.com",
+	"/o=First Organization/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=organizer": "organizer@contoso.com",
 }
 
 // golden compares got with testdata/name, or rewrites it under -update.

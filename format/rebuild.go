@@ -139,7 +139,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		data        []byte
 	}
 	var atts []att
-	for _, a := range n.at("Attachments").kids {
+	for _, a := range n.at("Attachments").elems() {
 		name := a.str("Name")
 		if a.name != "FileAttachment" {
 			rep.add("Attachments", "item attachment %q not embedded", name)

@@ -164,7 +164,7 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		}
 	}
 	for _, f := range []string{"Children", "Companies", "OfficeLocation", "Mileage", "Hobbies"} {
-		if n.has(f) && (n.str(f) != "" || len(n.child(f).kids) > 0) {
+		if n.has(f) && (n.str(f) != "" || len(n.child(f).elems()) > 0) {
 			rep.add(f, "no vcard equivalent; not written")
 		}
 	}

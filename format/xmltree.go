@@ -283,3 +283,11 @@ func parseXSDate(s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// elems returns the child elements (nil-safe).
+func (n *node) elems() []*node {
+	if n == nil {
+		return nil
+	}
+	return n.kids
+}
