@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,7 +95,11 @@ func read(ctx context.Context, opt Options, filter string) (*Snapshot, error) {
 	r.conn = conn
 
 	if opt.StartTLS {
-		if err := conn.StartTLS(tlsConfig(opt, u)); err != nil {
+		cfg, verr := keepVerifyError(tlsConfig(opt, u))
+		if err := conn.StartTLS(cfg); err != nil {
+			if *verr != nil {
+				err = *verr // go-ldap flattens the handshake error to text
+			}
 			return nil, ctxErr(ctx, fmt.Errorf("directory: starttls %s: %w", u.Host, err))
 		}
 	}
@@ -163,6 +168,44 @@ func tlsConfig(opt Options, u *url.URL) *tls.Config {
 		c.ServerName = u.Hostname()
 	}
 	return c
+}
+
+// keepVerifyError returns a copy of c that verifies the server certificate
+// itself, as crypto/tls would, and remembers a failure as a
+// *tls.CertificateVerificationError. go-ldap's StartTLS reports handshake
+// failures as text only; this keeps them typed for errors.As.
+func keepVerifyError(c *tls.Config) (*tls.Config, *error) {
+	verr := new(error)
+	if c.InsecureSkipVerify {
+		return c, verr
+	}
+	c = c.Clone()
+	user := c.VerifyConnection
+	c.InsecureSkipVerify = true // verification moves into VerifyConnection
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			*verr = errors.New("directory: server sent no certificate")
+			return *verr
+		}
+		inter := x509.NewCertPool()
+		for _, cert := range cs.PeerCertificates[1:] {
+			inter.AddCert(cert)
+		}
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+			DNSName:       cs.ServerName,
+			Roots:         c.RootCAs,
+			Intermediates: inter,
+		})
+		if err != nil {
+			*verr = &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+			return *verr
+		}
+		if user != nil {
+			return user(cs)
+		}
+		return nil
+	}
+	return c, verr
 }
 
 type reader struct {
