@@ -314,14 +314,23 @@ func (s *Snapshot) index() *index {
 // SMTP address or alias with or without "SMTP:". The second result is false
 // when the address belongs to no mailbox, group or contact.
 func (s *Snapshot) ResolveSMTP(addr string) (string, bool) {
+	x := s.index()
 	a := strings.TrimSpace(addr)
+	if p, ok := x.addr[strings.ToLower(a)]; ok {
+		return p, true
+	}
 	if i := strings.IndexByte(a, ':'); i > 0 {
 		switch strings.ToUpper(a[:i]) {
 		case "EX", "X500", "SMTP":
 			a = strings.TrimSpace(a[i+1:])
+			if p, ok := x.addr[strings.ToLower(a)]; ok {
+				return p, true
+			}
 		}
 	}
-	a = strings.Trim(a, "<>")
-	p, ok := s.index().addr[strings.ToLower(a)]
-	return p, ok
+	if t := strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">"); t != a {
+		p, ok := x.addr[strings.ToLower(t)]
+		return p, ok
+	}
+	return "", false
 }
