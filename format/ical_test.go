@@ -253,3 +253,28 @@ func TestNoteGolden(t *testing.T) {
 		t.Errorf("NoteToVNote body not quoted-printable:\n%s", b.String())
 	}
 }
+
+func FuzzCalendarToICal(f *testing.F) {
+	for _, n := range []string{"calendar-pyex-monthly.xml", "calendar-pyex-customzone.xml", "calendar-series-2010.xml", "calendar-allday.xml", "task.xml"} {
+		f.Add(readTestdata(f, n), readTestdata(f, "calendar-series-2010-occ1.xml"))
+	}
+	f.Fuzz(func(t *testing.T, master, occ []byte) {
+		check := func(cal *ical.Calendar) {
+			var b bytes.Buffer
+			if err := WriteICal(&b, cal); err != nil {
+				// go-ical refuses some shapes (e.g. a VTIMEZONE without
+				// rules); that must never happen for our output.
+				t.Fatalf("WriteICal = %v", err)
+			}
+			if _, err := ical.NewDecoder(&b).Decode(); err != nil {
+				t.Fatalf("ical.Decode(WriteICal(…)) = %v\n%s", err, b.Bytes())
+			}
+		}
+		if cal, _, err := CalendarToICal(master, [][]byte{occ}, testDir, nil); err == nil {
+			check(cal)
+		}
+		if cal, _, err := TaskToICal(master, testDir); err == nil {
+			check(cal)
+		}
+	})
+}

@@ -121,7 +121,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		h.Set("Keywords", strings.Join(c, ", "))
 	}
 	if ic := n.str("ItemClass"); ic != "" {
-		h.Set("X-MS-Exchange-Organization-ItemClass", ic)
+		h.Set("X-IEM-ItemClass", ic)
 	}
 
 	bodyType := "text/plain"
