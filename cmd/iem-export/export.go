@@ -1,0 +1,682 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange"
+	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/internal/retry"
+)
+
+// distinguished lists the distinguished folder ids resolved per mailbox, so
+// folders are mapped by role, not by (localized) display name [ews.md §2.10].
+var distinguished = []string{"msgfolderroot", "inbox", "sentitems", "deleteditems", "drafts", "junkemail", "outbox",
+	"calendar", "contacts", "tasks", "notes", "journal"}
+
+// exporter writes one round: the directory, then each selected mailbox.
+type exporter struct {
+	ews       *exchange.Client
+	dir       *directory.Snapshot
+	folder    *archive.Folder
+	view      *archive.View
+	log       *slog.Logger
+	gate      *retry.Gate
+	startYear int
+	spoolDir  string
+	idx       map[viewKey][]*archive.Entry
+
+	mu sync.Mutex // guards rw and sums
+	rw *archive.RoundWriter
+
+	statsMu sync.Mutex
+	stats   map[string]*mailboxStats
+}
+
+// mailboxStats reconciles: found = exported + unchanged + filtered + skipped + failed.
+type mailboxStats struct {
+	Mailbox   string         `json:"mailbox"`
+	Found     int            `json:"found"`
+	Exported  int            `json:"exported"`
+	Unchanged int            `json:"unchanged"` // already in the archive with the same ChangeKey
+	Filtered  map[string]int `json:"filtered,omitempty"`
+	Skipped   map[string]int `json:"skipped,omitempty"`
+	Failed    map[string]int `json:"failed,omitempty"`
+	Deleted   int            `json:"deleted"`
+	Flags     int            `json:"flagChanges"`
+	Folders   int            `json:"folders"`
+	Bytes     int64          `json:"bytes"`
+	Seconds   float64        `json:"seconds"`
+	Err       string         `json:"error,omitempty"`
+}
+
+func (e *exporter) statsFor(mbx string) *mailboxStats {
+	e.statsMu.Lock()
+	defer e.statsMu.Unlock()
+	s, ok := e.stats[mbx]
+	if !ok {
+		s = &mailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}}
+		e.stats[mbx] = s
+	}
+	return s
+}
+
+// put writes one entry with its body under the writer lock.
+func (e *exporter) put(h *archive.Header, body []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h.Size = int64(len(body))
+	if err := e.rw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err := e.rw.Write(body)
+	return err
+}
+
+// putReader writes an entry whose body streams from r (a spooled large item).
+func (e *exporter) putReader(h *archive.Header, r io.Reader, size int64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h.Size = size
+	if err := e.rw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err := io.Copy(e.rw, r)
+	return err
+}
+
+// checkpoint makes everything written so far durable.
+func (e *exporter) checkpoint() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rw.Sync()
+}
+
+// putIfChanged writes a JSON record unless the view holds the same bytes.
+func (e *exporter) putIfChanged(prev *archive.Entry, h *archive.Header, v any) (bool, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return false, err
+	}
+	if prev != nil && prev.Digest == sha256.Sum256(body) {
+		return false, nil
+	}
+	return true, e.put(h, body)
+}
+
+// readBody returns the body of an archived entry (a delta marker, a JSON record).
+func (e *exporter) readBody(ent *archive.Entry) ([]byte, error) {
+	rc, err := e.folder.Open(ent)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, 64<<20))
+}
+
+// writeDirectory records the directory: one entry per mailbox and group, when changed.
+func (e *exporter) writeDirectory(mailboxes []*directory.Mailbox) error {
+	for _, m := range mailboxes {
+		prev, _ := e.viewEntry(archive.KindMailbox, m.PrimarySMTP, "")
+		h := &archive.Header{Kind: archive.KindMailbox, Mailbox: m.PrimarySMTP, ID: m.PrimarySMTP,
+			Attrs: map[string]string{"name": m.DisplayName, "type": m.Type.String()}}
+		if _, err := e.putIfChanged(prev, h, m); err != nil {
+			return err
+		}
+	}
+	for i := range e.dir.Groups {
+		g := &e.dir.Groups[i]
+		id := g.PrimarySMTP
+		if id == "" {
+			id = g.DN
+		}
+		prev, _ := e.viewEntry(archive.KindGroup, "", id)
+		h := &archive.Header{Kind: archive.KindGroup, ID: id, Attrs: map[string]string{"name": g.Name}}
+		if _, err := e.putIfChanged(prev, h, g); err != nil {
+			return err
+		}
+	}
+	return e.checkpoint()
+}
+
+// viewEntry finds the current archived entry of a kind and identity.
+func (e *exporter) viewEntry(kind archive.Kind, mailbox, id string) (*archive.Entry, bool) {
+	for _, ent := range e.viewIndex()[viewKey{kind, mailbox, id}] {
+		return ent, true
+	}
+	return nil, false
+}
+
+type viewKey struct {
+	kind        archive.Kind
+	mailbox, id string
+}
+
+// viewIndex indexes the archive's logical view by kind and identity; it
+// is built once, before any mailbox runs, and only read afterwards.
+func (e *exporter) viewIndex() map[viewKey][]*archive.Entry {
+	if e.idx == nil {
+		e.idx = map[viewKey][]*archive.Entry{}
+		for _, ent := range e.view.Entries() {
+			k := viewKey{ent.Kind, ent.Mailbox, ent.ID}
+			if ent.Kind == archive.KindMailbox {
+				k.id = ""
+			}
+			e.idx[k] = append(e.idx[k], ent)
+		}
+	}
+	return e.idx
+}
+
+// folderRecord is the JSON body of a folder entry (SPEC.md §4.1).
+type folderRecord struct {
+	ID            string      `json:"id"`
+	ParentID      string      `json:"parentId,omitempty"`
+	DisplayName   string      `json:"displayName"`
+	Path          []string    `json:"path"`
+	Class         string      `json:"class,omitempty"`
+	Type          string      `json:"type,omitempty"`
+	Distinguished string      `json:"distinguished,omitempty"`
+	ACL           *format.ACL `json:"acl,omitempty"`
+}
+
+// exportMailbox runs one mailbox: hierarchy, folders, items, delta markers.
+func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
+	st := e.statsFor(mbx)
+	start := time.Now()
+	defer func() {
+		st.Seconds = time.Since(start).Seconds()
+		if err != nil {
+			st.Err = err.Error()
+		}
+	}()
+	log := e.log.With("mailbox", mbx)
+
+	// Roles of the distinguished folders, to map folders by role.
+	roles := map[string]string{}
+	for _, d := range distinguished {
+		f, err := e.ews.GetFolder(ctx, mbx, d)
+		if err != nil {
+			var ee *exchange.Error
+			if errors.As(err, &ee) { // e.g. no journal folder: not fatal
+				log.Debug("distinguished folder missing", "folder", d, "err", err)
+				continue
+			}
+			return fmt.Errorf("get folder %s: %w", d, err)
+		}
+		roles[f.ID] = d
+	}
+
+	// Folder hierarchy since the last round.
+	hstate := ""
+	if ent, ok := e.view.Delta(mbx, ""); ok {
+		b, err := e.readBody(ent)
+		if err != nil {
+			return err
+		}
+		hstate = string(b)
+	}
+	changes, newHState, err := e.ews.SyncFolderHierarchy(ctx, mbx, hstate)
+	if errors.Is(err, exchange.ErrInvalidSyncState) {
+		log.Warn("hierarchy sync state rejected; syncing from scratch")
+		changes, newHState, err = e.ews.SyncFolderHierarchy(ctx, mbx, "")
+	}
+	if err != nil {
+		return fmt.Errorf("sync folder hierarchy: %w", err)
+	}
+
+	// Folders known from earlier rounds, updated with the changes.
+	folders := map[string]*folderRecord{}
+	for k, ents := range e.viewIndex() {
+		if k.kind == archive.KindFolder && k.mailbox == mbx {
+			b, err := e.readBody(ents[0])
+			if err != nil {
+				return err
+			}
+			var fr folderRecord
+			if json.Unmarshal(b, &fr) == nil {
+				folders[fr.ID] = &fr
+			}
+		}
+	}
+	changed := map[string]bool{}
+	for _, c := range changes {
+		switch c.Kind {
+		case exchange.Delete:
+			if _, ok := folders[c.Folder.ID]; ok {
+				if err := e.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, ID: c.Folder.ID,
+					Attrs: map[string]string{"kind": "folder"}}, nil); err != nil {
+					return err
+				}
+			}
+			delete(folders, c.Folder.ID)
+		default:
+			f := c.Folder
+			folders[f.ID] = &folderRecord{ID: f.ID, ParentID: f.ParentID, DisplayName: f.DisplayName,
+				Class: f.Class, Type: f.Type, Distinguished: roles[f.ID]}
+			changed[f.ID] = true
+		}
+	}
+	rootID := ""
+	for id, r := range roles {
+		if r == "msgfolderroot" {
+			rootID = id
+		}
+	}
+	for _, f := range folders {
+		f.Path = folderPath(folders, f.ID, rootID)
+		if f.Distinguished == "" {
+			f.Distinguished = roles[f.ID]
+		}
+	}
+	ids := make([]string, 0, len(folders))
+	for id := range folders {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return strings.Join(folders[ids[i]].Path, "/") < strings.Join(folders[ids[j]].Path, "/") })
+
+	for _, id := range ids {
+		f := folders[id]
+		if f.Type == "SearchFolder" {
+			continue
+		}
+		if changed[id] {
+			if raw, err := e.ews.GetFolderPermissions(ctx, mbx, id); err == nil && raw != nil {
+				if acl, err := format.ParsePermissions(raw); err == nil {
+					acl = acl.MarkGroups(func(a string) bool { _, ok := e.dir.Group(a); return ok })
+					f.ACL = &acl
+				} else {
+					log.Warn("folder permissions unreadable", "folder", f.DisplayName, "err", err)
+				}
+			} else if err != nil {
+				log.Warn("folder permissions not read", "folder", f.DisplayName, "err", err)
+			}
+		}
+		prev, _ := e.viewEntry(archive.KindFolder, mbx, id)
+		pathJSON, _ := json.Marshal(f.Path)
+		h := &archive.Header{Kind: archive.KindFolder, Mailbox: mbx, Folder: f.ParentID, ID: id,
+			Attrs: map[string]string{"name": f.DisplayName, "path": string(pathJSON), "class": f.Class}}
+		if f.Distinguished != "" {
+			h.Attrs["distinguished"] = f.Distinguished
+		}
+		if prev != nil && !changed[id] {
+			continue
+		}
+		if _, err := e.putIfChanged(prev, h, f); err != nil {
+			return err
+		}
+		st.Folders++
+	}
+
+	for _, id := range ids {
+		f := folders[id]
+		if f.Type == "SearchFolder" || len(f.Path) == 0 {
+			continue
+		}
+		if err := e.exportFolder(ctx, log, st, mbx, f); err != nil {
+			return fmt.Errorf("folder %q: %w", strings.Join(f.Path, "/"), err)
+		}
+	}
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, []byte(newHState)); err != nil {
+		return err
+	}
+	return e.checkpoint()
+}
+
+// folderPath returns the display names from below the root down to id.
+func folderPath(folders map[string]*folderRecord, id, rootID string) []string {
+	var path []string
+	for i := 0; i < 64 && id != "" && id != rootID; i++ {
+		f, ok := folders[id]
+		if !ok {
+			break
+		}
+		path = append([]string{f.DisplayName}, path...)
+		id = f.ParentID
+	}
+	return path
+}
+
+// exportFolder takes the item changes of one folder since its delta marker.
+func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord) error {
+	state := ""
+	if ent, ok := e.view.Delta(mbx, f.ID); ok {
+		b, err := e.readBody(ent)
+		if err != nil {
+			return err
+		}
+		state = string(b)
+	}
+	var creates []exchange.ItemChange
+	var deletes []string
+	var flags []exchange.ItemChange
+	seen := map[string]bool{}
+	collect := func(c exchange.ItemChange) error {
+		switch c.Kind {
+		case exchange.Create, exchange.Update:
+			creates = append(creates, c)
+			seen[c.ID.ID] = true
+		case exchange.Delete:
+			deletes = append(deletes, c.ID.ID)
+		case exchange.ReadFlagChange:
+			flags = append(flags, c)
+		}
+		return nil
+	}
+	full := state == ""
+	newState, err := e.ews.SyncFolderItems(ctx, mbx, f.ID, state, collect)
+	if errors.Is(err, exchange.ErrInvalidSyncState) {
+		// Start the folder again without state; items already archived are
+		// skipped below by ID and ChangeKey, and items no longer reported
+		// are tombstoned, so nothing is duplicated or left behind.
+		log.Warn("sync state rejected; resynchronizing folder", "folder", f.DisplayName)
+		creates, deletes, flags, seen, full = nil, nil, nil, map[string]bool{}, true
+		newState, err = e.ews.SyncFolderItems(ctx, mbx, f.ID, "", collect)
+	}
+	if err != nil {
+		return fmt.Errorf("sync folder items: %w", err)
+	}
+	if full && state != "" || full && e.folderHasItems(mbx, f.ID) {
+		for _, ent := range e.viewIndex() {
+			for _, x := range ent {
+				if x.Mailbox == mbx && x.Folder == f.ID && x.Kind != archive.KindFolder && x.Kind != archive.KindDelta && !seen[x.ID] {
+					deletes = append(deletes, x.ID)
+				}
+			}
+		}
+	}
+	st.Found += len(creates)
+
+	for _, id := range deletes {
+		if _, ok := e.view.Item(mbx, id); !ok {
+			continue
+		}
+		if err := e.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, Folder: f.ID, ID: id}, nil); err != nil {
+			return err
+		}
+		st.Deleted++
+	}
+	for _, c := range flags {
+		if _, ok := e.view.Item(mbx, c.ID.ID); !ok {
+			continue
+		}
+		read := "0"
+		if c.IsRead {
+			read = "1"
+		}
+		if err := e.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: f.ID, ID: c.ID.ID,
+			Attrs: map[string]string{"read": read}}, nil); err != nil {
+			return err
+		}
+		st.Flags++
+	}
+
+	// Fetch what is new or changed, grouped by how GetItem must fetch it.
+	byKind := map[exchange.ItemKind][]exchange.ItemID{}
+	types := map[string]string{}
+	for _, c := range creates {
+		if prev, ok := e.view.Item(mbx, c.ID.ID); ok && prev.ChangeKey == c.ID.ChangeKey {
+			st.Unchanged++
+			continue
+		}
+		k := exchange.KindOf(c.Type, c.Class)
+		byKind[k] = append(byKind[k], c.ID)
+		types[c.ID.ID] = c.Type
+	}
+	for _, k := range []exchange.ItemKind{exchange.KindMail, exchange.KindContact, exchange.KindCalendar, exchange.KindTask} {
+		if len(byKind[k]) == 0 {
+			continue
+		}
+		err := e.ews.GetItems(ctx, mbx, byKind[k], k, func(it *exchange.Item) error {
+			return e.exportItem(ctx, log, st, mbx, f, k, it)
+		})
+		if err != nil {
+			return fmt.Errorf("get items: %w", err)
+		}
+	}
+	// The folder is done: record where the next round starts.
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: f.ID}, []byte(newState)); err != nil {
+		return err
+	}
+	return e.checkpoint()
+}
+
+func (e *exporter) folderHasItems(mbx, folderID string) bool {
+	for k, ents := range e.viewIndex() {
+		if k.mailbox == mbx && ents[0].Folder == folderID && k.kind != archive.KindFolder {
+			return true
+		}
+	}
+	return false
+}
+
+// exportItem converts and writes one fetched item.
+func (e *exporter) exportItem(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord, k exchange.ItemKind, it *exchange.Item) error {
+	h := &archive.Header{Mailbox: mbx, Folder: f.ID, ID: it.ID.ID, ChangeKey: it.ID.ChangeKey,
+		Received: it.DateTimeReceived, Modified: it.LastModifiedTime, Attrs: map[string]string{}}
+	if it.ItemClass != "" {
+		h.Attrs["class"] = it.ItemClass
+	}
+	fail := func(reason string, err error) error {
+		log.Warn("item skipped", "folder", f.DisplayName, "id", it.ID.ID, "reason", reason, "err", err)
+		st.Skipped[reason]++
+		return nil
+	}
+	var ee *exchange.Error
+	if it.Err != nil && errors.As(it.Err, &ee) && ee.Code == exchange.CodeItemNotFound {
+		return fail("item not found (deleted during export)", it.Err)
+	}
+	if !it.DateTimeReceived.IsZero() && it.DateTimeReceived.Year() < e.startYear {
+		st.Filtered[fmt.Sprintf("received before %d", e.startYear)]++
+		return nil
+	}
+	switch k {
+	case exchange.KindMail:
+		meta, err := format.ParseMailMeta(it.XML)
+		if err != nil && it.Err == nil {
+			return fail("unreadable properties", err)
+		}
+		mailAttrs(h, meta)
+		if strings.HasPrefix(it.ItemClass, "IPM.StickyNote") && it.XML != nil {
+			var b bytes.Buffer
+			if _, err := format.NoteToVNote(it.XML, &b); err != nil {
+				return fail("note conversion failed", err)
+			}
+			h.Kind = archive.KindNote
+			return e.done(st, h, b.Bytes())
+		}
+		h.Kind = archive.KindMessage
+		if it.Err != nil || it.MIME == nil {
+			// No MIME: rebuild a minimal RFC 5322 message from the properties.
+			var b bytes.Buffer
+			if _, err := format.RebuildMessage(it.XML, e.dir, &b); err != nil {
+				st.Failed["mime unavailable and rebuild failed"]++
+				log.Error("item failed", "id", it.ID.ID, "err", err)
+				return nil
+			}
+			h.Attrs["rebuilt"] = "1"
+			log.Warn("message rebuilt from properties", "folder", f.DisplayName, "id", it.ID.ID, "err", it.Err)
+			return e.done(st, h, b.Bytes())
+		}
+		return e.doneStream(st, h, it.MIME)
+	case exchange.KindContact:
+		if it.Err != nil {
+			return fail("contact unreadable", it.Err)
+		}
+		conv := format.ContactToVCard
+		h.Kind = archive.KindContact
+		if it.Type == "DistributionList" {
+			conv, h.Kind = format.DistributionListToVCard, archive.KindDistributionList
+		}
+		card, _, err := conv(it.XML, e.dir)
+		if err != nil {
+			return fail("contact conversion failed", err)
+		}
+		var b bytes.Buffer
+		if err := format.WriteVCard(&b, card); err != nil {
+			return fail("contact conversion failed", err)
+		}
+		return e.done(st, h, b.Bytes())
+	case exchange.KindCalendar:
+		if it.Err != nil {
+			return fail("calendar item unreadable", it.Err)
+		}
+		var occ [][]byte
+		if len(it.ModifiedOccurrences) > 0 {
+			err := e.ews.GetItems(ctx, mbx, it.ModifiedOccurrences, exchange.KindCalendar, func(o *exchange.Item) error {
+				if o.Err == nil {
+					occ = append(occ, bytes.Clone(o.XML))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		cal, _, err := format.CalendarToICal(it.XML, occ, e.dir, &format.CalendarOptions{Owner: mbx})
+		if err != nil {
+			return fail("calendar conversion failed", err)
+		}
+		var b bytes.Buffer
+		if err := format.WriteICal(&b, cal); err != nil {
+			return fail("calendar conversion failed", err)
+		}
+		h.Kind = archive.KindEvent
+		return e.done(st, h, b.Bytes())
+	case exchange.KindTask:
+		if it.Err != nil {
+			return fail("task unreadable", it.Err)
+		}
+		cal, _, err := format.TaskToICal(it.XML, e.dir)
+		if err != nil {
+			return fail("task conversion failed", err)
+		}
+		var b bytes.Buffer
+		if err := format.WriteICal(&b, cal); err != nil {
+			return fail("task conversion failed", err)
+		}
+		h.Kind = archive.KindTask
+		return e.done(st, h, b.Bytes())
+	}
+	return fail("unknown item kind", nil)
+}
+
+func mailAttrs(h *archive.Header, m format.MailMeta) {
+	if m.Read {
+		h.Attrs["read"] = "1"
+	} else {
+		h.Attrs["read"] = "0"
+	}
+	switch {
+	case m.Flagged:
+		h.Attrs["flag"] = "flagged"
+	case m.FlagStatus == "Complete":
+		h.Attrs["flag"] = "complete"
+	}
+	if len(m.Categories) > 0 {
+		b, _ := json.Marshal(m.Categories)
+		h.Attrs["categories"] = string(b)
+	}
+	if m.Importance != "" && m.Importance != "Normal" {
+		h.Attrs["importance"] = strings.ToLower(m.Importance)
+	}
+	if m.MessageID != "" {
+		h.Attrs["message-id"] = m.MessageID
+	}
+	if m.Draft {
+		h.Attrs["draft"] = "1"
+	}
+	if !m.Sent.IsZero() {
+		h.Attrs["sent"] = m.Sent.UTC().Format(time.RFC3339)
+	}
+}
+
+func (e *exporter) done(st *mailboxStats, h *archive.Header, body []byte) error {
+	if err := e.put(h, body); err != nil {
+		return err
+	}
+	e.statsMu.Lock()
+	st.Exported++
+	st.Bytes += int64(len(body))
+	e.statsMu.Unlock()
+	return nil
+}
+
+// doneStream reads a MIME stream from the network before taking the writer
+// lock: small bodies in memory, large ones spooled to a temporary file, so
+// one slow mailbox never holds up the others' writes.
+func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) error {
+	const inMemory = 4 << 20
+	buf := make([]byte, 0, 64<<10)
+	var b bytes.Buffer
+	b.Grow(cap(buf))
+	n, err := io.Copy(&b, io.LimitReader(r, inMemory+1))
+	if err != nil {
+		return err
+	}
+	if n <= inMemory {
+		return e.done(st, h, b.Bytes())
+	}
+	f, err := os.CreateTemp(e.spoolDir, ".iem-item-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	m, err := io.Copy(f, io.MultiReader(&b, r))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := e.putReader(h, f, m); err != nil {
+		return err
+	}
+	e.statsMu.Lock()
+	st.Exported++
+	st.Bytes += m
+	e.statsMu.Unlock()
+	return nil
+}
+
+// runMailboxes exports the mailboxes with jobs workers. A mailbox that
+// fails is recorded and the others go on; a failure of the archive aborts.
+func (e *exporter) runMailboxes(ctx context.Context, mailboxes []string, jobs int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, m := range mailboxes {
+		g.Go(func() error {
+			err := e.exportMailbox(ctx, m)
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil || isArchiveErr(err) {
+				return err
+			}
+			e.log.Error("mailbox failed", "mailbox", m, "err", err)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func isArchiveErr(err error) bool {
+	return errors.Is(err, archive.ErrFormat) || errors.Is(err, archive.ErrChecksum) || errors.Is(err, archive.ErrClosed) ||
+		errors.Is(err, archive.ErrShortWrite) || errors.Is(err, os.ErrPermission)
+}

@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"filippo.io/age"
+	"github.com/urfave/cli/v2"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange"
+	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/version"
+)
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` (name = value lines)"},
+		&cli.StringFlag{Name: "ews-url", Usage: "EWS endpoint, `URL` https://host/EWS/Exchange.asmx"},
+		&cli.StringFlag{Name: "admin-user", Usage: "admin account with impersonation rights (DOMAIN\\user or UPN)"},
+		&cli.StringFlag{Name: "password-file", Usage: "`FILE` holding the admin password (or set IEM_EWS_PASSWORD)"},
+		&cli.StringFlag{Name: "auth", Value: "basic", Usage: "authentication: basic or ntlm"},
+		&cli.StringFlag{Name: "trust-cert", Usage: "pin the server certificate: sha256:<hex fingerprint>"},
+		&cli.BoolFlag{Name: "always-trust", Usage: "do not verify the server certificate (insecure; logged)"},
+		&cli.BoolFlag{Name: "legacy-tls", Usage: "allow TLS 1.0/1.1 and old RSA cipher suites (Exchange 2007/2010 on old Windows)"},
+		&cli.StringFlag{Name: "exchange-version", Usage: "override the detected version (Exchange2007_SP1, Exchange2010_SP2, Exchange2013, Exchange2016)"},
+		&cli.StringFlag{Name: "directory-url", Usage: "Active Directory `URL`, ldap:// or ldaps://"},
+		&cli.StringFlag{Name: "directory-bind-dn", Usage: "bind DN or UPN for the directory"},
+		&cli.StringFlag{Name: "directory-password-file", Usage: "`FILE` holding the bind password (or set IEM_LDAP_PASSWORD)"},
+		&cli.StringFlag{Name: "directory-base", Usage: "search base DN (default: the domain's naming context)"},
+		&cli.BoolFlag{Name: "directory-starttls", Usage: "use StartTLS on ldap://"},
+		&cli.StringFlag{Name: "directory-file", Usage: "read the directory from an ldifde export `FILE` instead of LDAP"},
+		&cli.StringSliceFlag{Name: "mailbox", Usage: "export this mailbox (address or glob pattern; repeatable); default: all"},
+		&cli.StringFlag{Name: "mailboxes-from", Usage: "export the mailboxes listed in `FILE` (one address per line)"},
+		&cli.StringSliceFlag{Name: "group", Usage: "export the members of this group (repeatable)"},
+		&cli.StringFlag{Name: "public-folders-group", Usage: "export public folders, to be imported under this IceWarp group `NAME`"},
+		&cli.IntFlag{Name: "start-year", Value: 1900, Usage: "skip items received before this year"},
+		&cli.IntFlag{Name: "jobs", Value: 2, Usage: "mailboxes exported in parallel"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+	}
+}
+
+func runCommand() *cli.Command {
+	flags := append(sourceFlags(),
+		&cli.StringFlag{Name: "archive", Usage: "archive `DIR` (created if missing)"},
+		&cli.Int64Flag{Name: "volume-size", Value: archive.DefaultVolumeSize, Usage: "split a round into volumes of at most `BYTES`"},
+		&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the archive to this age recipient (age1… or a file of them; repeatable)"},
+		&cli.StringFlag{Name: "passphrase-file", Usage: "encrypt the archive with the passphrase in `FILE`"},
+		&cli.StringSliceFlag{Name: "identity", Usage: "age identity `FILE` (to read earlier rounds of an encrypted archive)"},
+		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
+	)
+	return &cli.Command{
+		Name:  "run",
+		Usage: "export one round: everything the first time, then only what changed",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			cfg, err := parseConfig(c, true)
+			if err != nil {
+				return err
+			}
+			return runExport(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}
+
+func planCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "print what would be exported (mailboxes, groups, folders, items) without exporting",
+		Flags: sourceFlags(),
+		Action: func(c *cli.Context) error {
+			cfg, err := parseConfig(c, false)
+			if err != nil {
+				return err
+			}
+			return runPlan(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}
+
+// config is the validated form of the flags.
+type config struct {
+	ews        exchange.Options
+	dirOpt     *directory.Options
+	dirFile    string
+	selector   directory.Selector
+	pfGroup    string
+	startYear  int
+	jobs       int
+	archiveDir string
+	volumeSize int64
+	recipients []age.Recipient
+	identities []age.Identity
+	logLevel   string
+	logFormat  string
+	summary    string
+}
+
+// parseConfig validates every field before any network call; each error
+// names its field and exits 2.
+func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
+	if p := c.String("config"); p != "" {
+		if err := cliutil.ApplyConfig(c, p); err != nil {
+			return nil, err
+		}
+	}
+	cfg := &config{startYear: c.Int("start-year"), jobs: c.Int("jobs"), pfGroup: c.String("public-folders-group"),
+		logLevel: c.String("log-level"), logFormat: c.String("log-format")}
+	if _, err := cliutil.Logger(io.Discard, cfg.logLevel, cfg.logFormat); err != nil {
+		return nil, err
+	}
+	u, err := cliutil.CheckURL("ews-url", c.String("ews-url"), "https")
+	if err != nil {
+		return nil, err
+	}
+	if c.String("admin-user") == "" {
+		return nil, cliutil.Usagef("admin-user", "required: the account that impersonates the mailboxes")
+	}
+	pw, err := cliutil.Secret("password-file", c.String("password-file"), "IEM_EWS_PASSWORD")
+	if err != nil {
+		return nil, err
+	}
+	cfg.ews = exchange.Options{URL: u.String(), Username: c.String("admin-user"), Password: pw,
+		TrustCert: c.String("trust-cert"), AlwaysTrust: c.Bool("always-trust"), LegacyTLS: c.Bool("legacy-tls")}
+	switch strings.ToLower(c.String("auth")) {
+	case "basic":
+		cfg.ews.Auth = exchange.AuthBasic
+	case "ntlm":
+		cfg.ews.Auth = exchange.AuthNTLM
+	default:
+		return nil, cliutil.Usagef("auth", "%q is not basic or ntlm", c.String("auth"))
+	}
+	if v := c.String("exchange-version"); v != "" {
+		ver, err := exchange.ParseVersion(v)
+		if err != nil {
+			return nil, cliutil.Usagef("exchange-version", "%v", err)
+		}
+		cfg.ews.Version = ver
+	}
+	if _, err := exchange.New(cfg.ews); err != nil { // checks the trust options without I/O
+		var fe *exchange.FieldError
+		if errors.As(err, &fe) {
+			return nil, cliutil.Usagef(fe.Field, "%v", fe.Err)
+		}
+		return nil, err
+	}
+	switch {
+	case c.String("directory-file") != "" && c.String("directory-url") != "":
+		return nil, cliutil.Usagef("directory-file", "give either --directory-file or --directory-url, not both")
+	case c.String("directory-file") != "":
+		cfg.dirFile = c.String("directory-file")
+		if _, err := os.Stat(cfg.dirFile); err != nil {
+			return nil, cliutil.Usagef("directory-file", "%v", err)
+		}
+	case c.String("directory-url") != "":
+		du, err := cliutil.CheckURL("directory-url", c.String("directory-url"), "ldap", "ldaps")
+		if err != nil {
+			return nil, err
+		}
+		dpw, err := cliutil.Secret("directory-password-file", c.String("directory-password-file"), "IEM_LDAP_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		cfg.dirOpt = &directory.Options{URL: du.String(), BindDN: c.String("directory-bind-dn"), Password: dpw,
+			BaseDN: c.String("directory-base"), StartTLS: c.Bool("directory-starttls")}
+		if err := directory.Validate(*cfg.dirOpt); err != nil {
+			var fe *directory.FieldError
+			if errors.As(err, &fe) {
+				return nil, cliutil.Usagef(fe.Field, "%s", fe.Reason)
+			}
+			return nil, err
+		}
+	default:
+		return nil, cliutil.Usagef("directory-url", "required: the Active Directory (ldap:// or ldaps://), or --directory-file")
+	}
+	cfg.selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
+	if p := c.String("mailboxes-from"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, cliutil.Usagef("mailboxes-from", "%v", err)
+		}
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				cfg.selector.Mailboxes = append(cfg.selector.Mailboxes, l)
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, cliutil.Usagef("mailboxes-from", "%s lists no mailbox", p)
+		}
+	}
+	if cfg.startYear < 1900 || cfg.startYear > time.Now().Year()+1 {
+		return nil, cliutil.Usagef("start-year", "%d is not between 1900 and %d", cfg.startYear, time.Now().Year()+1)
+	}
+	if cfg.jobs < 1 || cfg.jobs > 64 {
+		return nil, cliutil.Usagef("jobs", "%d is not between 1 and 64", cfg.jobs)
+	}
+	if !needArchive {
+		return cfg, nil
+	}
+	cfg.archiveDir = c.String("archive")
+	if cfg.archiveDir == "" {
+		return nil, cliutil.Usagef("archive", "required: the folder the archive is written to")
+	}
+	if st, err := os.Stat(cfg.archiveDir); err == nil && !st.IsDir() {
+		return nil, cliutil.Usagef("archive", "%s exists and is not a folder", cfg.archiveDir)
+	}
+	cfg.volumeSize = c.Int64("volume-size")
+	if cfg.volumeSize < 1<<20 {
+		return nil, cliutil.Usagef("volume-size", "%d bytes is below the minimum of 1 MiB", cfg.volumeSize)
+	}
+	cfg.recipients, err = cliutil.Recipients(c.StringSlice("encrypt-to"))
+	if err != nil {
+		return nil, err
+	}
+	cfg.identities, err = cliutil.Identities(c.StringSlice("identity"))
+	if err != nil {
+		return nil, err
+	}
+	if p := c.String("passphrase-file"); p != "" {
+		r, id, err := cliutil.Passphrase(p)
+		if err != nil {
+			return nil, err
+		}
+		cfg.recipients, cfg.identities = append(cfg.recipients, r), append(cfg.identities, id)
+	}
+	cfg.summary = c.String("summary-json")
+	return cfg, nil
+}
+
+// readDirectory reads AD over LDAP or from an ldifde file.
+func readDirectory(ctx context.Context, cfg *config, log *slog.Logger) (*directory.Snapshot, error) {
+	if cfg.dirFile != "" {
+		f, err := os.Open(cfg.dirFile)
+		if err != nil {
+			return nil, cliutil.Usagef("directory-file", "%v", err)
+		}
+		defer f.Close()
+		s, err := directory.ReadLDIF(f)
+		if err != nil {
+			return nil, fmt.Errorf("directory file %s: %w", cfg.dirFile, err)
+		}
+		return s, nil
+	}
+	opt := *cfg.dirOpt
+	opt.Logger = log
+	s, err := directory.Read(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("directory %s: %w", opt.URL, err)
+	}
+	return s, nil
+}
+
+// selectMailboxes applies the selection; an unknown mailbox or group is a usage error.
+func selectMailboxes(s *directory.Snapshot, sel directory.Selector) ([]*directory.Mailbox, error) {
+	ms, err := s.Lookup(sel)
+	if err != nil {
+		var nf *directory.NotFoundError
+		if errors.As(err, &nf) {
+			field := "mailbox"
+			if nf.Kind == "group" {
+				field = "group"
+			}
+			return nil, cliutil.Usagef(field, "%v", err)
+		}
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, cliutil.Usagef("mailbox", "the selection matches no mailbox")
+	}
+	return ms, nil
+}
+
+func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	log, err := cliutil.Logger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	snap, err := readDirectory(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	selected, err := selectMailboxes(snap, cfg.selector)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
+		return cliutil.Usagef("archive", "%v", err)
+	}
+	gate := &retry.Gate{}
+	eopt := cfg.ews
+	eopt.Logger, eopt.Gate = log, gate
+	if eopt.AlwaysTrust {
+		log.Warn("certificate verification is off (--always-trust)")
+	}
+	client, err := exchange.New(eopt)
+	if err != nil {
+		return err
+	}
+	info, err := client.ServerVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", cfg.ews.URL, err)
+	}
+	log.Info("connected", "server", info)
+
+	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities,
+		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")})
+	if err != nil {
+		return err
+	}
+	defer folder.Close()
+	if len(folder.Volumes()) > 0 && folder.Encrypted() != (len(cfg.recipients) > 0) {
+		if folder.Encrypted() {
+			return cliutil.Usagef("encrypt-to", "the archive is encrypted: give the same --encrypt-to or --passphrase-file")
+		}
+		return cliutil.Usagef("encrypt-to", "the archive was started without encryption; it cannot change now")
+	}
+	view := folder.View()
+	rw, err := folder.Begin()
+	if err != nil {
+		return err
+	}
+	if rw.Resumed {
+		log.Info("continuing an interrupted round", "round", rw.Round(), "volume", rw.Name())
+	} else {
+		log.Info("starting round", "round", rw.Round(), "volume", rw.Name())
+	}
+	e := &exporter{ews: client, dir: snap, folder: folder, view: view, log: log, gate: gate, rw: rw,
+		startYear: cfg.startYear, spoolDir: cfg.archiveDir, stats: map[string]*mailboxStats{}}
+	e.viewIndex()
+	if err := e.writeDirectory(selected); err != nil {
+		return err
+	}
+	var addrs []string
+	for _, m := range selected {
+		addrs = append(addrs, m.PrimarySMTP)
+	}
+	runErr := e.runMailboxes(ctx, addrs, cfg.jobs)
+	if runErr == nil && cfg.pfGroup != "" {
+		runErr = e.exportPublicFolders(ctx, cfg.pfGroup)
+	}
+	if runErr != nil {
+		// Leave the volume as it is: the next run continues it.
+		if ctx.Err() != nil {
+			e.checkpoint()
+			return cliutil.Interrupted(runErr)
+		}
+		return runErr
+	}
+	if err := rw.Close(); err != nil {
+		return err
+	}
+	return e.summary(stdout, cfg, rw.Round(), time.Since(started))
+}
+
+// summary prints the per-mailbox table and decides the exit code.
+func (e *exporter) summary(w io.Writer, cfg *config, round int, took time.Duration) error {
+	var rows []*mailboxStats
+	for _, s := range e.stats {
+		rows = append(rows, s)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Mailbox < rows[j].Mailbox })
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "mailbox\tfound\texported\tunchanged\tfiltered\tskipped\tfailed\tdeleted\tflags\tMB\t\n")
+	partial := false
+	var tot mailboxStats
+	for _, s := range rows {
+		f, sk, fa := sum(s.Filtered), sum(s.Skipped), sum(s.Failed)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", s.Mailbox, s.Found, s.Exported, s.Unchanged, f, sk, fa, s.Deleted, s.Flags, float64(s.Bytes)/1e6)
+		if sk > 0 || fa > 0 || s.Err != "" {
+			partial = true
+		}
+		tot.Found += s.Found
+		tot.Exported += s.Exported
+		tot.Bytes += s.Bytes
+	}
+	tw.Flush()
+	for _, s := range rows {
+		for r, n := range s.Skipped {
+			fmt.Fprintf(w, "skipped  %s: %d × %s\n", s.Mailbox, n, r)
+		}
+		for r, n := range s.Failed {
+			fmt.Fprintf(w, "failed   %s: %d × %s\n", s.Mailbox, n, r)
+		}
+		for r, n := range s.Filtered {
+			fmt.Fprintf(w, "filtered %s: %d × %s\n", s.Mailbox, n, r)
+		}
+		if s.Err != "" {
+			fmt.Fprintf(w, "failed   %s: mailbox stopped: %s\n", s.Mailbox, s.Err)
+		}
+	}
+	rate := float64(tot.Exported) / took.Seconds()
+	fmt.Fprintf(w, "round %d: %d mailboxes, %d items exported (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
+		round, len(rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, e.gate.Waited().Round(time.Millisecond))
+	if cfg.summary != "" {
+		b, _ := json.MarshalIndent(map[string]any{"round": round, "seconds": took.Seconds(), "throttledSeconds": e.gate.Waited().Seconds(), "mailboxes": rows}, "", "  ")
+		if err := os.WriteFile(filepath.Clean(cfg.summary), b, 0o600); err != nil {
+			return err
+		}
+	}
+	if partial {
+		return cliutil.ErrPartial
+	}
+	return nil
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
