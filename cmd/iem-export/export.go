@@ -288,7 +288,9 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	for id := range folders {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return strings.Join(folders[ids[i]].Path, "/") < strings.Join(folders[ids[j]].Path, "/") })
+	sort.Slice(ids, func(i, j int) bool {
+		return strings.Join(folders[ids[i]].Path, "/") < strings.Join(folders[ids[j]].Path, "/")
+	})
 
 	for _, id := range ids {
 		f := folders[id]

@@ -630,4 +630,3 @@ func (im *importer) run(ctx context.Context, jobs int) error {
 	}
 	return g.Wait()
 }
-
