@@ -46,6 +46,6 @@ Examples:
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},
-		Commands: []*cli.Command{runCommand(), verifyCommand()},
+		Commands: []*cli.Command{runCommand(), checkCommand(), verifyCommand()},
 	}
 }

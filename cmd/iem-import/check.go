@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/internal/cliutil"
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "compare archive and target per folder (rclone style: = same, + missing on target, - only on target, * differs, ! error)",
+		Flags: targetFlags(),
+		Action: func(c *cli.Context) error {
+			t, err := parseTarget(c)
+			if err != nil {
+				return err
+			}
+			folders, err := openArchives(c)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				for _, f := range folders {
+					f.Close()
+				}
+			}()
+			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
+			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap}
+			for _, f := range folders {
+				im.sources = append(im.sources, source{folder: f, view: f.View()})
+			}
+			if err := im.index(); err != nil {
+				return err
+			}
+			return im.check(c.Context, c.App.Writer)
+		},
+	}
+}
+
+// checkKey identifies a message on both sides: Message-ID and size.
+type checkKey struct {
+	messageID string
+	size      int64
+}
+
+// check lists, per mailbox and folder, how the target compares with the
+// archive's logical view. Differences make it return ErrPartial (exit 3).
+func (im *importer) check(ctx context.Context, w io.Writer) error {
+	var mbxs []string
+	for m := range im.byMailbox {
+		if m != "" {
+			mbxs = append(mbxs, m)
+		}
+	}
+	sort.Strings(mbxs)
+	same, missing, extra, errs := 0, 0, 0, 0
+	for _, src := range mbxs {
+		target := im.mapAddr(src)
+		entries := im.byMailbox[src]
+		folders, err := im.folders(entries)
+		if err != nil {
+			return err
+		}
+		want := map[string]map[string]int{} // folder → message-id → count
+		paths := map[string][]string{}
+		for _, e := range entries {
+			if e.Kind != archive.KindMessage {
+				continue
+			}
+			fi, ok := folders[e.Folder]
+			if !ok || fi.skip || len(fi.path) == 0 {
+				continue
+			}
+			k := strings.Join(fi.path, "/")
+			paths[k] = fi.path
+			if want[k] == nil {
+				want[k] = map[string]int{}
+			}
+			want[k][imapsink.NormalizeMessageID(e.Attrs["message-id"])]++
+		}
+		mb, err := imapsink.Dial(ctx, im.imapOpt, target)
+		if err != nil {
+			fmt.Fprintf(w, "! %s: %v\n", target, err)
+			errs++
+			continue
+		}
+		var keys []string
+		for k := range want {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			got := map[string]int{}
+			err := mb.List(ctx, paths[k], func(s imapsink.Summary) error {
+				got[s.MessageID]++
+				return nil
+			})
+			if err != nil {
+				fmt.Fprintf(w, "! %s/%s: %v\n", target, k, err)
+				errs++
+				continue
+			}
+			for id, n := range want[k] {
+				switch g := got[id]; {
+				case g == n:
+					same += n
+					fmt.Fprintf(w, "= %s/%s %s\n", target, k, id)
+				case g < n:
+					missing += n - g
+					fmt.Fprintf(w, "+ %s/%s %s (%d in archive, %d on target)\n", target, k, id, n, g)
+				default:
+					extra += g - n
+					fmt.Fprintf(w, "* %s/%s %s (%d in archive, %d on target: duplicated)\n", target, k, id, n, g)
+				}
+			}
+			for id, g := range got {
+				if _, ok := want[k][id]; !ok {
+					extra += g
+					fmt.Fprintf(w, "- %s/%s %s (only on target)\n", target, k, id)
+				}
+			}
+		}
+		mb.Close()
+	}
+	fmt.Fprintf(w, "check: %d same, %d missing on target, %d extra or duplicated on target, %d errors\n", same, missing, extra, errs)
+	if missing+extra+errs > 0 {
+		return cliutil.ErrPartial
+	}
+	return nil
+}
