@@ -12,6 +12,10 @@ var (
 	// ErrNoMIMEContent reports an item without a usable MimeContent element;
 	// callers fall back to [RebuildMessage].
 	ErrNoMIMEContent = errors.New("format: item has no mime content")
+	// ErrTruncated reports MimeContent ending in Exchange's "=== Truncated
+	// Data ===" marker, sent during failovers and maintenance [V MSDOCS
+	// how-to-export-items-by-using-ews-in-exchange.md]: transient, retry.
+	ErrTruncated = errors.New("format: mime content truncated by exchange")
 	// ErrInvalidName reports a folder name that cannot be decoded.
 	ErrInvalidName = errors.New("format: invalid folder name encoding")
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,7 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 	}
 	cal.Children = append(cal.Children, ev.Component)
 	seen := map[string]bool{}
+	extraZones := map[string]zone{}
 	for i, ob := range occurrences {
 		o, err := parseItem(ob, "CalendarItem")
 		if err != nil {
@@ -102,6 +104,9 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 		if o.has("StartTimeZone") || o.has("MeetingTimeZone") {
 			oz = itemZone(o, &rep)
 		}
+		if oz.ID() != z.ID() {
+			extraZones[oz.ID()] = oz
+		}
 		oev, _, err := eventFromItem(o, oz, uid, dir, opt, &rep)
 		if err != nil {
 			return nil, rep, fmt.Errorf("occurrence %d: %w", i, err)
@@ -117,9 +122,16 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 	}
 	// The VTIMEZONE goes first, as most producers write it; an all-day
 	// series references no TZID and needs none.
+	var zones []*ical.Component
 	if vtz := z.VTimezone(z.Local(start).Year()); vtz != nil && !allDay {
-		cal.Children = append([]*ical.Component{vtz}, cal.Children...)
+		zones = append(zones, vtz)
 	}
+	for _, id := range sortedKeys(extraZones) {
+		if vtz := extraZones[id].VTimezone(extraZones[id].Local(start).Year()); vtz != nil {
+			zones = append(zones, vtz)
+		}
+	}
+	cal.Children = append(zones, cal.Children...)
 	return cal, rep, nil
 }
 
@@ -378,4 +390,13 @@ func WriteICal(w io.Writer, cal *ical.Calendar) error {
 	}
 	_, err := w.Write(out.Bytes())
 	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
 }

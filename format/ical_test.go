@@ -278,3 +278,29 @@ func FuzzCalendarToICal(f *testing.F) {
 		}
 	})
 }
+
+func TestCalendarOccurrenceOwnZone(t *testing.T) {
+	occ := strings.Replace(string(readTestdata(t, "calendar-series-2010-occ1.xml")), "</t:CalendarItem>",
+		`<t:StartTimeZone Id="Eastern Standard Time"/></t:CalendarItem>`, 1)
+	cal, _, err := CalendarToICal(readTestdata(t, "calendar-series-2010.xml"), [][]byte{[]byte(occ)}, testDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []string
+	for _, c := range cal.Children {
+		if c.Name == ical.CompTimezone {
+			id, _ := c.Props.Text(ical.PropTimezoneID)
+			zones = append(zones, id)
+		}
+	}
+	if strings.Join(zones, ",") != "Europe/Berlin,America/New_York" {
+		t.Errorf("VTIMEZONEs = %q, want master's and the occurrence's zone", zones)
+	}
+	exc := cal.Events()[1]
+	if p := exc.Props.Get(ical.PropDateTimeStart); p.Params.Get(ical.ParamTimezoneID) != "America/New_York" || p.Value != "20260415T090000" {
+		t.Errorf("exception DTSTART = %s %s, want America/New_York 20260415T090000", p.Params.Get(ical.ParamTimezoneID), p.Value)
+	}
+	if p := exc.Props.Get(ical.PropRecurrenceID); p.Params.Get(ical.ParamTimezoneID) != "Europe/Berlin" {
+		t.Errorf("RECURRENCE-ID zone = %q, want the master's", p.Params.Get(ical.ParamTimezoneID))
+	}
+}

@@ -19,7 +19,8 @@ var mailItems = []string{"Message", "PostItem", "MeetingRequest", "MeetingRespon
 // exactly as Exchange produced them: the archive keeps them as the EML and
 // never re-encodes them. It returns ErrNoMIMEContent when the element is
 // absent or empty (GetItem failed with ErrorMimeContentConversionFailed or
-// ErrorItemCorrupt, or MIME was not requested).
+// ErrorItemCorrupt, or MIME was not requested), and ErrTruncated when
+// Exchange cut the stream short.
 //
 // Wire shape [V MSDOCS how-to-export-items-by-using-ews-in-exchange.md]:
 //
@@ -47,6 +48,9 @@ func mimeContent(n *node) ([]byte, error) {
 	}, s)
 	if s == "" {
 		return nil, ErrNoMIMEContent
+	}
+	if strings.Contains(s, "===TruncatedData===") {
+		return nil, ErrTruncated
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {

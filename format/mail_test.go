@@ -80,8 +80,11 @@ func TestMIMEContent(t *testing.T) {
 			t.Errorf("MIMEContent(%q) = %v, want ErrNoMIMEContent", in, err)
 		}
 	}
-	if _, err := MIMEContent([]byte(`<t:Message><t:MimeContent>=== Truncated Data ===</t:MimeContent></t:Message>`)); !errors.Is(err, ErrMalformed) {
-		t.Errorf("MIMEContent(truncated) = %v, want ErrMalformed", err)
+	if _, err := MIMEContent([]byte(`<t:Message><t:MimeContent>UmVj\n=== Truncated Data ===</t:MimeContent></t:Message>`)); !errors.Is(err, ErrTruncated) {
+		t.Errorf("MIMEContent(truncated) = %v, want ErrTruncated", err)
+	}
+	if _, err := MIMEContent([]byte(`<t:Message><t:MimeContent>not base64!</t:MimeContent></t:Message>`)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("MIMEContent(bad base64) = %v, want ErrMalformed", err)
 	}
 	// Illegal character references are dropped [V VIEWPOINT dodgy_ews_response.xml].
 	if m, err := ParseMailMeta([]byte("<t:Message><t:Subject>bad &#x1; &#0; char</t:Subject><t:IsRead>true</t:IsRead></t:Message>")); err != nil || !m.Read {
