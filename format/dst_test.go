@@ -11,9 +11,11 @@ import (
 	"github.com/teambition/rrule-go"
 )
 
-// weeklySeries builds a weekly 09:00 series in EWS form (2007 MeetingTimeZone
-// or 2010 StartTimeZone), start and end given as local dates.
-func weeklySeries(zoneXML string, startUTC time.Time, endDate string) []byte {
+// weeklySeries builds a weekly series in EWS form (2007 MeetingTimeZone or
+// 2010 StartTimeZone) whose first occurrence is start (in its local zone),
+// ending on the local date endDate.
+func weeklySeries(zoneXML string, start time.Time, endDate string) []byte {
+	startUTC := start.UTC()
 	return []byte(fmt.Sprintf(`<t:CalendarItem>
   <t:ItemId Id="AAMkDST=" ChangeKey="x"/>
   <t:Subject>Weekly</t:Subject>
@@ -28,7 +30,7 @@ func weeklySeries(zoneXML string, startUTC time.Time, endDate string) []byte {
   </t:Recurrence>
   %s
 </t:CalendarItem>`, startUTC.Format(time.RFC3339), startUTC.Add(time.Hour).Format(time.RFC3339),
-		startUTC.Weekday(), startUTC.Format("2006-01-02"), endDate, zoneXML))
+		start.Weekday(), start.Format("2006-01-02"), endDate, zoneXML))
 }
 
 // The zone blocks follow the verified shapes: MeetingTimeZone [V PYEX],
@@ -65,8 +67,8 @@ func TestWeeklySeriesAcrossDST(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			loc := mustLoad(t, tt.iana)
 			s := tt.startLocal
-			startUTC := time.Date(s.Year(), s.Month(), s.Day(), 9, 0, 0, 0, loc).UTC()
-			cal, rep, err := CalendarToICal(weeklySeries(tt.zoneXML, startUTC, tt.endDate), nil, nil, nil)
+			start := time.Date(s.Year(), s.Month(), s.Day(), 9, 0, 0, 0, loc)
+			cal, rep, err := CalendarToICal(weeklySeries(tt.zoneXML, start, tt.endDate), nil, nil, nil)
 			if err != nil || !rep.OK() {
 				t.Fatalf("CalendarToICal = %v, report %v", err, rep.Losses)
 			}

@@ -304,3 +304,21 @@ func TestCalendarOccurrenceOwnZone(t *testing.T) {
 		t.Errorf("RECURRENCE-ID zone = %q, want the master's", p.Params.Get(ical.ParamTimezoneID))
 	}
 }
+
+func TestCustomZoneTZIDUnique(t *testing.T) {
+	id := func(zoneXML string) string {
+		n, err := parseTree([]byte(zoneXML))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := meetingTimeZone(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z.ID()
+	}
+	a, b, a2 := id(customMeetingTZ), id(customSydneyTZ), id(customMeetingTZ)
+	if a == b || a != a2 || !strings.HasPrefix(a, "Customized Time Zone ") {
+		t.Errorf("custom zone TZIDs = %q, %q, %q; want distinct per rule set, stable, named after Exchange's", a, b, a2)
+	}
+}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -152,6 +153,22 @@ func (r *yearlyRule) date(year int) time.Time {
 }
 
 func (z *ruleZone) ID() string { return z.id }
+
+// withFingerprint makes the TZID unique per rule set. Exchange names every
+// unmapped zone "Customized Time Zone"; clients that cache zones by TZID
+// (vobject does, as Radicale uses it) would otherwise apply the first such
+// zone they saw to every later item.
+func (z *ruleZone) withFingerprint() *ruleZone {
+	desc := fmt.Sprintf("%d|%d", z.std, z.dst)
+	for _, r := range []*yearlyRule{z.toDST, z.toSTD} {
+		if r != nil {
+			desc += fmt.Sprintf("|%d,%d,%d,%d,%d", r.month, r.weekday, r.nth, r.day, r.at)
+		}
+	}
+	sum := sha256.Sum256([]byte(desc))
+	z.id = fmt.Sprintf("%s %x", z.id, sum[:4])
+	return z
+}
 
 func (z *ruleZone) offset(t time.Time) time.Duration {
 	if z.toDST == nil || z.toSTD == nil {
@@ -324,7 +341,7 @@ func meetingTimeZone(m *node) (*ruleZone, error) {
 	z := &ruleZone{id: first(m.attr("TimeZoneName"), "Customized Time Zone"), std: -base, dst: -base}
 	std, dst := m.child("Standard"), m.child("Daylight")
 	if std == nil || dst == nil {
-		return z, nil
+		return z.withFingerprint(), nil
 	}
 	so, err1 := parseXSDuration(first(std.str("Offset"), "PT0M"))
 	do, err2 := parseXSDuration(first(dst.str("Offset"), "PT0M"))
@@ -340,7 +357,7 @@ func meetingTimeZone(m *node) (*ruleZone, error) {
 	if z.std != z.dst {
 		z.toSTD, z.toDST = rs, rd
 	}
-	return z, nil
+	return z.withFingerprint(), nil
 }
 
 func meetingRule(n *node) (*yearlyRule, error) {
@@ -403,7 +420,7 @@ func periodsZone(stz *node) (*ruleZone, error) {
 	z := &ruleZone{id: first(stz.attr("Id"), stz.attr("Name"), "Customized Time Zone"), std: periods[stdID], dst: periods[stdID]}
 	groups := stz.at("TransitionsGroups").all("TransitionsGroup")
 	if dstID == "" || len(groups) == 0 {
-		return z, nil
+		return z.withFingerprint(), nil
 	}
 	z.dst = periods[dstID]
 	g := groups[len(groups)-1]
@@ -429,5 +446,5 @@ func periodsZone(stz *node) (*ruleZone, error) {
 	if z.toDST == nil || z.toSTD == nil {
 		z.toDST, z.toSTD, z.dst = nil, nil, z.std
 	}
-	return z, nil
+	return z.withFingerprint(), nil
 }
