@@ -560,6 +560,7 @@ func TestCorpusICalendar(t *testing.T) {
 			}
 		}
 		t.Log(tl)
+		tl.checkVobject(t)
 		if tl.exact == 0 {
 			t.Errorf("%s: nothing round-tripped", s.name)
 		}
@@ -625,6 +626,7 @@ func corpusCalendar(t *testing.T, path string, cal *ical.Calendar, tl *tally) {
 			tl.differ("output not encodable")
 			continue
 		}
+		tl.keep(fmt.Sprintf("%s#%s.ics", path, uid), buf.Bytes())
 		back, err := ical.NewDecoder(&buf).Decode()
 		if err != nil {
 			t.Errorf("ical.Decode(CalendarToICal(%s)) = %v", path, err)
@@ -735,6 +737,7 @@ func corpusTask(t *testing.T, path string, c calCtx, td *ical.Component, tl *tal
 		tl.differ("task output not encodable")
 		return
 	}
+	tl.keep(fmt.Sprintf("%s#task%d.ics", path, tl.total), buf.Bytes())
 	back, err := ical.NewDecoder(&buf).Decode()
 	if err != nil {
 		t.Errorf("ical.Decode(TaskToICal(%s)) = %v", path, err)

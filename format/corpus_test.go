@@ -77,6 +77,39 @@ type tally struct {
 	total   int
 	exact   int
 	reasons map[string]int
+	outputs map[string][]byte // converted items, checked with vobject at the end
+}
+
+// keep records a converted item for the vobject check.
+func (c *tally) keep(name string, b []byte) {
+	if c.outputs == nil {
+		c.outputs = map[string][]byte{}
+	}
+	c.outputs[name] = append([]byte(nil), b...)
+}
+
+// checkVobject writes the kept outputs and has vobject parse and validate
+// them (see vobject_test.go).
+func (c *tally) checkVobject(t *testing.T) {
+	t.Helper()
+	if len(c.outputs) == 0 {
+		return
+	}
+	dir := t.TempDir()
+	var files []string
+	for i, name := range sortedKeys(c.outputs) {
+		p := filepath.Join(dir, fmt.Sprintf("%04d%s", i, filepath.Ext(name)))
+		if err := os.WriteFile(p, c.outputs[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for _, r := range runVobject(t, files) {
+		if r.Error != "" {
+			t.Errorf("%s: vobject rejects a converted item: %s", c.name, r.Error)
+		}
+	}
+	t.Logf("%s: %d converted items validated by vobject", c.name, len(files))
 }
 
 func newTally(name string) *tally { return &tally{name: name, reasons: map[string]int{}} }

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"sort"
@@ -146,6 +147,7 @@ func TestCorpusVCard(t *testing.T) {
 			}
 			var buf bytes.Buffer
 			WriteVCard(&buf, out)
+			tl.keep(fmt.Sprintf("%s#%d.vcf", p, tl.total), buf.Bytes())
 			got, err := vcard.NewDecoder(&buf).Decode()
 			if err != nil {
 				t.Errorf("vcard.Decode(ContactToVCard(%s)) = %v", p, err)
@@ -165,6 +167,7 @@ func TestCorpusVCard(t *testing.T) {
 		}
 	}
 	t.Log(tl)
+	tl.checkVobject(t)
 	if tl.total < 40 {
 		t.Errorf("only %d vCards read, want the 40 of the corpus", tl.total)
 	}
