@@ -166,7 +166,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 	if len(atts) == 0 {
 		h.SetContentType(bodyType, map[string]string{"charset": "utf-8"})
 		h.Set("Content-Transfer-Encoding", "quoted-printable")
-		mw, err := message.CreateWriter(w, h.Header)
+		mw, err := message.CreateWriter(w, inOrder(h.Header))
 		if err != nil {
 			return rep, fmt.Errorf("format: rebuild message: %w", err)
 		}
@@ -176,7 +176,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		return rep, mw.Close()
 	}
 	h.SetContentType("multipart/mixed", map[string]string{"boundary": boundary})
-	mw, err := message.CreateWriter(w, h.Header)
+	mw, err := message.CreateWriter(w, inOrder(h.Header))
 	if err != nil {
 		return rep, fmt.Errorf("format: rebuild message: %w", err)
 	}
@@ -238,4 +238,21 @@ func imceaex(dn string) string {
 		b.WriteString("empty")
 	}
 	return b.String()
+}
+
+// inOrder returns h with its fields in the order they were set: go-message
+// keeps the newest field first, which would print X-IEM-Rebuilt last and the
+// MIME fields first.
+func inOrder(h message.Header) message.Header {
+	var out message.Header
+	f := h.Fields()
+	for f.Next() {
+		raw, err := f.Raw()
+		if err != nil {
+			out.Add(f.Key(), f.Value())
+			continue
+		}
+		out.AddRaw(raw)
+	}
+	return out
 }

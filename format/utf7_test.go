@@ -111,5 +111,12 @@ func FuzzIMAPUTF7(f *testing.F) {
 				t.Fatalf("EncodeIMAPUTF7(DecodeIMAPUTF7(%q)) = %q", s, re)
 			}
 		}
+		// Any directory name IceWarp might hold decodes to a name whose
+		// own directory name decodes the same way.
+		if name, err := ParseIceWarpDirName(s); err == nil {
+			if again, err := ParseIceWarpDirName(IceWarpDirName(name)); err != nil || again != name {
+				t.Fatalf("ParseIceWarpDirName(IceWarpDirName(%q)) = %q, %v", name, again, err)
+			}
+		}
 	})
 }
