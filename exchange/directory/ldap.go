@@ -24,7 +24,8 @@ const (
 	mailboxFilter   = "(&(objectCategory=person)(objectClass=user)(|(homeMDB=*)(msExchRecipientTypeDetails=*)))"
 	groupFilter     = "(objectClass=group)"
 	contactFilter   = "(&(objectClass=contact)(|(mail=*)(proxyAddresses=*)))"
-	recipientFilter = "(|" + mailboxFilter + groupFilter + contactFilter + ")"
+	dynamicFilter   = "(objectClass=msExchDynamicDistributionList)"
+	recipientFilter = "(|" + mailboxFilter + groupFilter + contactFilter + dynamicFilter + ")"
 )
 
 // requestTimeout bounds one LDAP request; cancelling ctx ends it sooner.
@@ -47,6 +48,9 @@ func Read(ctx context.Context, opt Options) (*Snapshot, error) {
 // result list MemberDNs, but Members only resolves members that are
 // themselves in the result.
 func Find(ctx context.Context, opt Options, addrs ...string) (*Snapshot, error) {
+	if err := Validate(opt); err != nil {
+		return nil, err
+	}
 	if len(addrs) == 0 {
 		return build(nil), nil
 	}

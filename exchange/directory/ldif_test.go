@@ -97,7 +97,9 @@ func TestReadLDIFContent(t *testing.T) {
 	}
 	members := map[string][]string{}
 	for _, g := range s.Groups {
-		members[g.Name] = g.Members
+		if !g.Dynamic {
+			members[g.Name] = g.Members
+		}
 	}
 	wantMembers := map[string][]string{
 		// Sales ⊃ EMEA Sales ⊃ Sales: the cycle ends; Carl has no mail.
@@ -107,6 +109,9 @@ func TestReadLDIFContent(t *testing.T) {
 	}
 	if !reflect.DeepEqual(members, wantMembers) {
 		t.Errorf("group members = %v, want %v", members, wantMembers)
+	}
+	if g, _ := s.Group("engineers@example.com"); g == nil || !g.Dynamic || g.Members != nil {
+		t.Errorf("Group(engineers@example.com) = %+v, want a dynamic group without members", g)
 	}
 	if g, _ := s.Group("EMEA-Sales"); g == nil || !g.Security || len(g.MemberDNs) != 3 {
 		t.Errorf("Group(EMEA-Sales) = %+v, want security group with 3 member DNs", g)
@@ -245,10 +250,28 @@ func FuzzReadLDIF(f *testing.F) {
 			}
 			return
 		}
+		primaries := map[string]bool{}
 		for _, m := range s.Mailboxes {
+			primaries[m.PrimarySMTP] = true
 			if p, ok := s.ResolveSMTP(m.PrimarySMTP); !ok || p == "" {
 				t.Errorf("ResolveSMTP(%q) = %q, %v, want a primary address", m.PrimarySMTP, p, ok)
 			}
+			if m.Type < UserMailbox || m.Type > LinkedMailbox {
+				t.Errorf("mailbox %q has type %v", m.PrimarySMTP, m.Type)
+			}
+		}
+		for _, c := range s.Contacts {
+			primaries[c.PrimarySMTP] = true
+		}
+		for _, g := range s.Groups {
+			for _, a := range g.Members {
+				if !primaries[a] {
+					t.Errorf("group %q member %q is no mailbox's or contact's primary address", g.DN, a)
+				}
+			}
+		}
+		if all, err := s.Lookup(Selector{}); err != nil || len(all) != len(s.Mailboxes) {
+			t.Errorf("Lookup(all) = %d, %v, want %d", len(all), err, len(s.Mailboxes))
 		}
 		if _, err := json.Marshal(s); err != nil {
 			t.Errorf("json.Marshal(snapshot) = %v", err)

@@ -144,6 +144,11 @@ type Group struct {
 	LegacyExchangeDN string   `json:"legacyExchangeDN,omitempty"`
 	Security         bool     `json:"security,omitempty"` // groupType has 0x80000000
 	Hidden           bool     `json:"hidden,omitempty"`
+	// Dynamic marks a dynamic distribution group
+	// (msExchDynamicDistributionList): Exchange evaluates its members from
+	// a query when mail arrives, so Members and MemberDNs are empty; its
+	// addresses still resolve [V ews.md §5.1].
+	Dynamic bool `json:"dynamic,omitempty"`
 	// Members are the primary SMTP addresses of every mailbox and contact in
 	// the group, nested groups flattened, sorted and without duplicates.
 	Members []string `json:"members,omitempty"`

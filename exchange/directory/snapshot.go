@@ -89,6 +89,10 @@ func build(entries []*entry) *Snapshot {
 		switch {
 		case oc["group"]:
 			s.Groups = append(s.Groups, groupOf(e))
+		case oc["msexchdynamicdistributionlist"]:
+			g := groupOf(e)
+			g.Dynamic, g.MemberDNs = true, nil
+			s.Groups = append(s.Groups, g)
 		case oc["contact"]:
 			if c, ok := contactOf(e); ok {
 				s.Contacts = append(s.Contacts, c)
@@ -199,8 +203,11 @@ func groupOf(e *entry) Group {
 }
 
 // flatten fills every group's Members: the primary SMTP addresses of its
-// mailbox and contact members, recursively through nested groups. Cycles are
-// cut by remembering the groups already expanded.
+// mailbox and contact members, recursively through nested groups. Groups
+// that nest each other (a cycle) form one strongly connected component and
+// share one member set; components are expanded once each, successors
+// first (Tarjan's algorithm), so the cost is linear in the member lists
+// plus the output.
 func (s *Snapshot) flatten() {
 	smtp := make(map[string]string, len(s.Mailboxes)+len(s.Contacts))
 	for _, m := range s.Mailboxes {
@@ -213,37 +220,140 @@ func (s *Snapshot) flatten() {
 	for i, g := range s.Groups {
 		groups[normDN(g.DN)] = i
 	}
-	// Normalise each member DN once.
-	members := make([][]string, len(s.Groups))
+	n := len(s.Groups)
+	direct := make([][]string, n) // leaf members' addresses
+	nested := make([][]int, n)    // member groups
 	for i, g := range s.Groups {
-		members[i] = make([]string, len(g.MemberDNs))
-		for j, dn := range g.MemberDNs {
-			members[i][j] = normDN(dn)
+		for _, dn := range g.MemberDNs {
+			k := normDN(dn)
+			if a, ok := smtp[k]; ok {
+				direct[i] = append(direct[i], a)
+			} else if j, ok := groups[k]; ok {
+				nested[i] = append(nested[i], j)
+			}
 		}
 	}
-	for i := range s.Groups {
-		seen := map[int]bool{i: true}
-		out := map[string]string{}
-		stack := []int{i}
-		for len(stack) > 0 {
-			g := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, dn := range members[g] {
-				if a, ok := smtp[dn]; ok {
-					out[strings.ToLower(a)] = a
-				} else if n, ok := groups[dn]; ok && !seen[n] {
-					seen[n] = true
-					stack = append(stack, n)
+	comp := tarjan(n, nested)
+	sets := make([][]string, len(comp.members))
+	for c, gs := range comp.members { // successors come first
+		seen := map[string]bool{}
+		var list []string
+		add := func(a string) {
+			if k := strings.ToLower(a); !seen[k] {
+				seen[k] = true
+				list = append(list, a)
+			}
+		}
+		for _, g := range gs {
+			for _, a := range direct[g] {
+				add(a)
+			}
+			for _, h := range nested[g] {
+				if d := comp.of[h]; d != c {
+					for _, a := range sets[d] {
+						add(a)
+					}
 				}
 			}
 		}
-		list := make([]string, 0, len(out))
-		for _, a := range out {
-			list = append(list, a)
-		}
-		sort.Slice(list, func(a, b int) bool { return lessFold(list[a], list[b]) })
-		s.Groups[i].Members = list
+		sortFold(list)
+		sets[c] = list
 	}
+	for i := range s.Groups {
+		s.Groups[i].Members = append([]string{}, sets[comp.of[i]]...)
+		if len(s.Groups[i].Members) == 0 {
+			s.Groups[i].Members = nil
+		}
+	}
+}
+
+// sccs is the outcome of tarjan: the components in reverse topological
+// order (every component after all components it reaches) and each node's
+// component.
+type sccs struct {
+	members [][]int
+	of      []int
+}
+
+// tarjan finds the strongly connected components of a graph of n nodes,
+// iteratively, so deep nesting cannot overflow the stack.
+func tarjan(n int, edges [][]int) sccs {
+	const unvisited = -1
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = unvisited
+	}
+	out := sccs{of: make([]int, n)}
+	var stack []int
+	type frame struct{ v, next int }
+	next := 0
+	for root := 0; root < n; root++ {
+		if index[root] != unvisited {
+			continue
+		}
+		call := []frame{{root, 0}}
+		index[root], low[root] = next, next
+		next++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			if f.next < len(edges[f.v]) {
+				w := edges[f.v][f.next]
+				f.next++
+				if index[w] == unvisited {
+					index[w], low[w] = next, next
+					next++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{w, 0})
+				} else if onStack[w] && index[w] < low[f.v] {
+					low[f.v] = index[w]
+				}
+				continue
+			}
+			v := f.v
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				if u := call[len(call)-1].v; low[v] < low[u] {
+					low[u] = low[v]
+				}
+			}
+			if low[v] == index[v] {
+				c := len(out.members)
+				var comp []int
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					out.of[w] = c
+					comp = append(comp, w)
+					if w == v {
+						break
+					}
+				}
+				out.members = append(out.members, comp)
+			}
+		}
+	}
+	return out
+}
+
+// sortFold sorts addresses case-insensitively, then bytewise.
+func sortFold(list []string) {
+	keys := make(map[string]string, len(list))
+	for _, a := range list {
+		keys[a] = strings.ToLower(a)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		ki, kj := keys[list[i]], keys[list[j]]
+		if ki != kj {
+			return ki < kj
+		}
+		return list[i] < list[j]
+	})
 }
 
 // makeIndex builds the address map. When two objects claim the same

@@ -2,6 +2,8 @@ package directory
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -24,6 +26,7 @@ func TestResolveSMTP(t *testing.T) {
 		{" <alice@example.com> ", "alice@example.com", true},
 		{"help@example.com", "support@example.com", true},
 		{org + "sales", "sales@example.com", true},
+		{"EX:" + org + "allengineers", "engineers@example.com", true}, // dynamic distribution group
 		{org + "paulpartner", "paul@partner.example", true},
 		{"EX:" + org + "mia", "mia@partner.example", true},
 		{"mia@example.com", "mia@partner.example", true},
@@ -125,6 +128,69 @@ func TestFlattenCycle(t *testing.T) {
 	for _, g := range s.Groups {
 		if want := []string{"a@x", "b@x", "c@x"}; !reflect.DeepEqual(g.Members, want) {
 			t.Errorf("group %s Members = %v, want %v", g.Name, g.Members, want)
+		}
+	}
+}
+
+// TestFlattenMatchesSearch compares flatten with a plain per-group search on
+// random nesting graphs with cycles, self-loops and dangling members.
+func TestFlattenMatchesSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		nUsers, nGroups := 1+rng.IntN(8), 1+rng.IntN(12)
+		var entries []*entry
+		for u := 0; u < nUsers; u++ {
+			e := &entry{dn: fmt.Sprintf("CN=U%d,DC=x", u)}
+			e.add("objectclass", "user")
+			e.add("msexchrecipienttypedetails", "1")
+			e.add("proxyaddresses", fmt.Sprintf("SMTP:u%d@x", u))
+			entries = append(entries, e)
+		}
+		edges := make([][]int, nGroups)
+		direct := make([][]int, nGroups)
+		for g := 0; g < nGroups; g++ {
+			e := &entry{dn: fmt.Sprintf("CN=G%d,DC=x", g)}
+			e.add("objectclass", "group")
+			for k := rng.IntN(4); k > 0; k-- {
+				h := rng.IntN(nGroups)
+				edges[g] = append(edges[g], h)
+				e.add("member", fmt.Sprintf("cn=g%d,dc=x", h))
+			}
+			for k := rng.IntN(3); k > 0; k-- {
+				u := rng.IntN(nUsers)
+				direct[g] = append(direct[g], u)
+				e.add("member", fmt.Sprintf("CN=U%d,DC=x", u))
+			}
+			e.add("member", "CN=Gone,DC=x")
+			entries = append(entries, e)
+		}
+		s := build(entries)
+		for g := 0; g < nGroups; g++ {
+			seen := map[int]bool{g: true}
+			users := map[string]bool{}
+			stack := []int{g}
+			for len(stack) > 0 {
+				v := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				for _, u := range direct[v] {
+					users[fmt.Sprintf("u%d@x", u)] = true
+				}
+				for _, w := range edges[v] {
+					if !seen[w] {
+						seen[w] = true
+						stack = append(stack, w)
+					}
+				}
+			}
+			var want []string
+			for u := range users {
+				want = append(want, u)
+			}
+			sortFold(want)
+			grp, _ := s.Group(fmt.Sprintf("CN=G%d,DC=x", g))
+			if grp == nil || !reflect.DeepEqual(grp.Members, want) {
+				t.Fatalf("round %d: group G%d Members = %v, want %v (edges %v, direct %v)", round, g, grp, want, edges, direct)
+			}
 		}
 	}
 }
