@@ -322,3 +322,33 @@ func TestCustomZoneTZIDUnique(t *testing.T) {
 		t.Errorf("custom zone TZIDs = %q, %q, %q; want distinct per rule set, stable, named after Exchange's", a, b, a2)
 	}
 }
+
+// TestPeriodsZone reads a 2010+ StartTimeZone whose Id maps to no IANA zone
+// from its Periods and TransitionsGroups.
+func TestPeriodsZone(t *testing.T) {
+	x := bytes.Replace(readTestdata(t, "calendar-series-2010.xml"), []byte(`Id="W. Europe Standard Time"`), []byte(`Id="Customized Time Zone"`), 1)
+	n, err := parseItem(x, "CalendarItem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	z, ok := itemZone(n, &rep).(*ruleZone)
+	if !ok || !rep.OK() {
+		t.Fatalf("itemZone = %T, report %v; want a rule zone", z, rep.Losses)
+	}
+	if z.std != time.Hour || z.dst != 2*time.Hour || z.toDST == nil || z.toSTD == nil ||
+		z.toDST.month != 3 || z.toDST.nth != -1 || z.toDST.at != 2*time.Hour ||
+		z.toSTD.month != 10 || z.toSTD.at != 3*time.Hour {
+		t.Errorf("periodsZone = %+v (toDST %+v, toSTD %+v)", z, z.toDST, z.toSTD)
+	}
+	berlin := mustLoad(t, "Europe/Berlin")
+	for _, u := range []time.Time{
+		time.Date(2026, 3, 29, 0, 59, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC),
+		time.Date(2026, 10, 25, 0, 59, 0, 0, time.UTC), time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC),
+		time.Date(2031, 7, 1, 12, 0, 0, 0, time.UTC), time.Date(2031, 12, 1, 12, 0, 0, 0, time.UTC),
+	} {
+		if got, want := z.Local(u).Format(time.DateTime), u.In(berlin).Format(time.DateTime); got != want {
+			t.Errorf("Local(%v) = %s, want %s (Europe/Berlin)", u, got, want)
+		}
+	}
+}

@@ -130,6 +130,7 @@ func TestVobjectExpandsSeries(t *testing.T) {
 		{"pyex-custom", "America/Chicago", readTestdata(t, "calendar-pyex-customzone.xml"), nil},
 		{"eastern", "America/New_York", weeklySeries(easternMeetingTZ, time.Date(2026, 2, 3, 9, 0, 0, 0, loc("America/New_York")), "2026-12-01"), nil},
 		{"custom-central", "America/Chicago", weeklySeries(customMeetingTZ, time.Date(2027, 1, 7, 9, 0, 0, 0, loc("America/Chicago")), "2027-12-30"), nil},
+		{"periods-custom", "Europe/Berlin", bytes.Replace(readTestdata(t, "calendar-series-2010.xml"), []byte(`Id="W. Europe Standard Time"`), []byte(`Id="Customized Time Zone"`), 1), [][]byte{readTestdata(t, "calendar-series-2010-occ1.xml")}},
 		{"custom-sydney", "Australia/Sydney", weeklySeries(customSydneyTZ, time.Date(2026, 1, 5, 9, 0, 0, 0, loc("Australia/Sydney")), "2026-12-28"), nil},
 		{"sydney", "Australia/Sydney", weeklySeries(`<t:StartTimeZone Id="AUS Eastern Standard Time"/>`, time.Date(2026, 1, 5, 9, 0, 0, 0, loc("Australia/Sydney")), "2026-12-28"), nil},
 	}
