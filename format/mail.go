@@ -39,24 +39,23 @@ func mimeContent(n *node) ([]byte, error) {
 		return nil, ErrNoMIMEContent
 	}
 	s := mc.text.String()
-	// Base64 in XML may be wrapped; drop all whitespace first.
-	s = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return nil, ErrNoMIMEContent
 	}
-	if strings.Contains(s, "===TruncatedData===") {
+	if strings.Contains(s, "=== Truncated Data ===") {
 		return nil, ErrTruncated
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	// base64.StdEncoding skips CR and LF itself; other whitespace in
+	// wrapped base64 is dropped first (rare, so copy only then).
+	if strings.ContainsAny(s, " \t") {
+		s = strings.NewReplacer(" ", "", "\t", "").Replace(s)
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	m, err := base64.StdEncoding.Decode(b, []byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("%w: mime content: %v", ErrMalformed, err)
 	}
-	return b, nil
+	return b[:m], nil
 }
 
 // MailMeta is the per-message state that travels beside the EML instead of
