@@ -10,6 +10,9 @@ var (
 	ErrInvalidOption = errors.New("directory: invalid option")
 	// ErrFormat is wrapped by every [*SyntaxError] from [ReadLDIF].
 	ErrFormat = errors.New("directory: malformed ldif")
+	// ErrProtocol is wrapped by errors about replies that break the LDAP or
+	// range retrieval rules (a range that does not start where asked).
+	ErrProtocol = errors.New("directory: unexpected server reply")
 	// ErrNotFound is wrapped by every [*NotFoundError] from [Snapshot.Lookup].
 	ErrNotFound = errors.New("directory: not found")
 )

@@ -281,7 +281,7 @@ func (r *reader) convert(le *ldap.Entry) (*entry, error) {
 	for _, a := range le.Attributes {
 		name, lo, hi, ranged := parseRange(a.Name)
 		if ranged && lo != 0 {
-			return nil, fmt.Errorf("directory: %s: %s starts at %d, want 0", le.DN, a.Name, lo)
+			return nil, fmt.Errorf("%w: %s: %s starts at %d, want 0", ErrProtocol, le.DN, a.Name, lo)
 		}
 		for _, v := range a.ByteValues {
 			e.add(name, string(v))
@@ -324,7 +324,7 @@ func (r *reader) rest(e *entry, name string, next int) error {
 		}
 		_, lo, hi, _ := parseRange(got.Name)
 		if lo != next {
-			return fmt.Errorf("directory: range retrieval of %s: asked %s, got %s", e.dn, ask, got.Name)
+			return fmt.Errorf("%w: range retrieval of %s: asked %s, got %s", ErrProtocol, e.dn, ask, got.Name)
 		}
 		for _, v := range got.ByteValues {
 			e.add(name, string(v))
@@ -333,11 +333,11 @@ func (r *reader) rest(e *entry, name string, next int) error {
 			return nil
 		}
 		if hi < lo {
-			return fmt.Errorf("directory: range retrieval of %s: bad range %s", e.dn, got.Name)
+			return fmt.Errorf("%w: range retrieval of %s: bad range %s", ErrProtocol, e.dn, got.Name)
 		}
 		next = hi + 1
 	}
-	return fmt.Errorf("directory: range retrieval of %s: more than %d rounds", e.dn, maxRangeRounds)
+	return fmt.Errorf("%w: range retrieval of %s: more than %d rounds", ErrProtocol, e.dn, maxRangeRounds)
 }
 
 // parseRange splits "member;range=0-1499" into ("member", 0, 1499, true) and
