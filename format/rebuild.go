@@ -41,6 +41,9 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 	if err != nil {
 		return rep, err
 	}
+	if strings.HasPrefix(n.name, "Meeting") {
+		rep.add(n.name, "meeting message rebuilt as a plain message; its invitation is not attached")
+	}
 	var h mail.Header
 	h.Set(RebuiltHeader, "mime content unavailable; rebuilt from ews item properties")
 

@@ -134,6 +134,15 @@ func TaskToICal(itemXML []byte, dir AddressResolver) (*ical.Calendar, Report, er
 	return cal, rep, nil
 }
 
+// Media types for storing the outputs over WebDAV: IceWarp's notes folders
+// require text/x-vnote [V icewarp.md §3, SS22 datastore.php put_item].
+const (
+	VCardType   = "text/vcard"
+	ICalType    = "text/calendar"
+	VNoteType   = "text/x-vnote"
+	MessageType = "message/rfc822"
+)
+
 // NoteToVNote writes an Outlook note (a Message or PostItem of class
 // IPM.StickyNote) as a vNote 1.1, the form IceWarp's WebDAV requires for
 // notes folders (PUT with Content-Type text/x-vnote [V icewarp.md §3, SS22
