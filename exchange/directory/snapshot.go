@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // attrs lists the attributes read from each object [I ews.md §5.1]. Names are
@@ -166,7 +168,7 @@ func contactOf(e *entry) (Contact, bool) {
 	return Contact{
 		DN:               e.dn,
 		GUID:             formatGUID(e.get("objectguid")),
-		Name:             e.get("cn"),
+		Name:             commonName(e),
 		DisplayName:      e.get("displayname"),
 		GivenName:        e.get("givenname"),
 		Surname:          e.get("sn"),
@@ -180,16 +182,24 @@ func contactOf(e *entry) (Contact, bool) {
 	}, true
 }
 
+// commonName is cn, else the value of the DN's first RDN (exports
+// trimmed to a few attributes often leave cn out).
+func commonName(e *entry) string {
+	if cn := e.get("cn"); cn != "" {
+		return cn
+	}
+	if d, err := ldap.ParseDN(e.dn); err == nil && len(d.RDNs) > 0 && len(d.RDNs[0].Attributes) > 0 {
+		return d.RDNs[0].Attributes[0].Value
+	}
+	return ""
+}
+
 func groupOf(e *entry) Group {
 	a := addressesOf(e.attrs["proxyaddresses"], e.get("mail"), "")
-	name := e.get("cn")
-	if name == "" {
-		name = e.get("samaccountname")
-	}
 	return Group{
 		DN:               e.dn,
 		GUID:             formatGUID(e.get("objectguid")),
-		Name:             name,
+		Name:             commonName(e),
 		SAMAccountName:   e.get("samaccountname"),
 		DisplayName:      e.get("displayname"),
 		PrimarySMTP:      a.primary,
