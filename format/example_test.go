@@ -55,6 +55,7 @@ func ExampleCalendarToICal() {
 	fmt.Println(ev.Props.Get("DTSTART").Params.Get("TZID"), ev.Props.Get("DTSTART").Value)
 	fmt.Println(ev.Props.Get("RRULE").Value)
 	// format.WriteICal(w, cal) writes the whole VCALENDAR, VTIMEZONE first.
+
 	// Output:
 	// Europe/Berlin 20260302T090000
 	// FREQ=WEEKLY;BYDAY=MO;WKST=SU;COUNT=10
