@@ -148,3 +148,22 @@ func FuzzContactToVCard(f *testing.F) {
 		}
 	})
 }
+
+// TestDistributionListExpandDL: on Exchange 2007 the members come from
+// ExpandDL, whose <m:DLExpansion> the client appends to the item
+// [V MSDOCS expanddl-operation.md response shape].
+func TestDistributionListExpandDL(t *testing.T) {
+	x := []byte(`<t:DistributionList><t:ItemId Id="dl07"/><t:DisplayName>Friends</t:DisplayName>
+	<m:DLExpansion TotalItemsInView="2" IncludesLastItemInRange="true">
+	  <t:Mailbox><t:Name>Dan Park</t:Name><t:EmailAddress>dpark@exampledomain.com</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox>
+	  <t:Mailbox><t:Name>Hans</t:Name><t:EmailAddress>/O=FIRST ORGANIZATION/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=HMUELLER</t:EmailAddress><t:RoutingType>EX</t:RoutingType></t:Mailbox>
+	</m:DLExpansion></t:DistributionList>`)
+	c, rep, err := DistributionListToVCard(x, testDir)
+	if err != nil || !rep.OK() {
+		t.Fatalf("DistributionListToVCard = %v, %v", err, rep.Losses)
+	}
+	want := "mailto:dpark@exampledomain.com mailto:hans.mueller@contoso.com"
+	if got := strings.Join(c.Values(vcard.FieldMember), " "); got != want {
+		t.Errorf("MEMBER = %q, want %q", got, want)
+	}
+}
