@@ -298,7 +298,7 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 		if err := WaitPort(port, 10*time.Second); err == nil {
 			return srv, nil
 		}
-		srv.stop()
+		srv.kill()
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(dir, "log", "dovecot.log"))
 			return nil, fmt.Errorf("dovecot did not listen on %s: %s", srv.addr, log)
@@ -333,6 +333,11 @@ func (s *dovecotServer) run(bin, conf string) error {
 }
 
 func (s *dovecotServer) stop() {
+	s.kill()
+	os.RemoveAll(s.dir)
+}
+
+func (s *dovecotServer) kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -342,7 +347,6 @@ func (s *dovecotServer) stop() {
 			<-s.done
 		}
 	}
-	os.RemoveAll(s.dir)
 }
 
 func freePort() (int, error) {
