@@ -348,7 +348,11 @@ func addStructured(c vcard.Card, k string, p vcard.Params, comps ...string) {
 	c.Add(k, &vcard.Field{Value: strings.Join(comps, ";"), Params: p})
 }
 
-var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
+var (
+	tagRE     = regexp.MustCompile(`(?s)<[^>]*>`)
+	skipRE    = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
+	newlineRE = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</div>`)
+)
 
 // itemBody returns the item's body as plain text; an HTML body is reduced
 // to its text and the loss reported.
@@ -368,8 +372,8 @@ func itemBody(n *node, rep *Report) string {
 }
 
 func htmlToText(s string) string {
-	s = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`).ReplaceAllString(s, "")
-	s = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</div>`).ReplaceAllString(s, "\n")
+	s = skipRE.ReplaceAllString(s, "")
+	s = newlineRE.ReplaceAllString(s, "\n")
 	s = tagRE.ReplaceAllString(s, "")
 	r := strings.NewReplacer("&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'", "&amp;", "&")
 	return strings.TrimSpace(r.Replace(s))
