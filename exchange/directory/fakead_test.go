@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
 )
 
 // fakeAD is a minimal LDAP server (RFC 4511: bind, search, unbind) that
@@ -25,6 +26,7 @@ type fakeAD struct {
 	members     []string // its member DNs
 	users       []string // user DNs, each a mailbox "uN@x"
 	badRange    bool     // answer range requests with a wrong low bound
+	bindCode    int64    // result code of every bind
 
 	mu       sync.Mutex
 	requests []string // attribute lists of base-scope searches
@@ -60,7 +62,7 @@ func (f *fakeAD) conn(c net.Conn) {
 		op := p.Children[1]
 		switch op.Tag {
 		case 0: // BindRequest
-			c.Write(message(id, result(1, 0)).Bytes())
+			c.Write(message(id, result(1, f.bindCode)).Bytes())
 		case 2: // UnbindRequest
 			return
 		case 3: // SearchRequest
@@ -218,5 +220,20 @@ func TestRangeRetrievalMismatch(t *testing.T) {
 	_, err := Read(context.Background(), Options{URL: f.serve(t)})
 	if !errors.Is(err, ErrProtocol) {
 		t.Fatalf("Read(server answering the wrong range) = %v, want ErrProtocol", err)
+	}
+}
+
+// TestBindNeedsTLS checks the hint for AD's "strongerAuthRequired" (8),
+// which signing-enforcing domain controllers give simple binds in clear text.
+func TestBindNeedsTLS(t *testing.T) {
+	f := newFakeAD(1, 1500)
+	f.bindCode = ldap.LDAPResultStrongAuthRequired
+	_, err := Read(context.Background(), Options{URL: f.serve(t), BindDN: "admin@x", Password: "pw"})
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.ResultCode != ldap.LDAPResultStrongAuthRequired {
+		t.Fatalf("Read(bind refused with code 8) = %v, want *ldap.Error code 8", err)
+	}
+	if !strings.Contains(err.Error(), "use ldaps:// or starttls") {
+		t.Errorf("Read(bind refused with code 8) = %q, want a hint to use tls", err)
 	}
 }

@@ -109,6 +109,11 @@ func read(ctx context.Context, opt Options, filter string) (*Snapshot, error) {
 	}
 	if opt.BindDN != "" {
 		if err := conn.Bind(opt.BindDN, opt.Password); err != nil {
+			if ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired) && u.Scheme == "ldap" && !opt.StartTLS {
+				// Domain controllers that require LDAP signing refuse simple
+				// binds in clear text [V ews.md §5.3, ldapwiki "LDAP Signing"].
+				return nil, fmt.Errorf("directory: bind as %s: the server requires tls for simple binds: use ldaps:// or starttls: %w", opt.BindDN, err)
+			}
 			return nil, ctxErr(ctx, fmt.Errorf("directory: bind as %s: %w", opt.BindDN, err))
 		}
 	}
