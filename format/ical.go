@@ -148,6 +148,11 @@ func timeProp(name string, t time.Time, z zone, allDay bool) *ical.Prop {
 	p := &ical.Prop{Name: name, Params: ical.Params{}}
 	l := z.Local(t)
 	switch {
+	case allDay && z.ID() == "UTC":
+		// Zone unknown: an all-day bound is local midnight somewhere
+		// within ±12 h, so the nearest UTC midnight names the day.
+		p.Params.Set(ical.ParamValue, string(ical.ValueDate))
+		p.Value = strings.ReplaceAll(calendarDay(t), "-", "")
 	case allDay:
 		p.Params.Set(ical.ParamValue, string(ical.ValueDate))
 		p.Value = l.Format("20060102")
@@ -186,7 +191,9 @@ func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *Calend
 			end = start.Add(24 * time.Hour)
 		}
 		ev.Props.Set(timeProp(ical.PropDateTimeEnd, end, z, true))
-		if ls, le := z.Local(start), z.Local(end); ls.Hour() != 0 || ls.Minute() != 0 || le.Hour() != 0 || le.Minute() != 0 {
+		if z.ID() == "UTC" && (start.UTC().Hour() != 0 || start.UTC().Minute() != 0) {
+			rep.add("IsAllDayEvent", "zone unknown; all-day dates taken from the nearest midnight")
+		} else if ls, le := z.Local(start), z.Local(end); ls.Hour() != 0 || ls.Minute() != 0 || le.Hour() != 0 || le.Minute() != 0 {
 			rep.add("IsAllDayEvent", "all-day bounds are not local midnight in %s (%s – %s); dates taken as is", z.ID(), ls.Format(time.DateTime), le.Format(time.DateTime))
 		}
 	} else {

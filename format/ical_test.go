@@ -352,3 +352,20 @@ func TestPeriodsZone(t *testing.T) {
 		}
 	}
 }
+
+func TestAllDayUnknownZone(t *testing.T) {
+	// Created in Berlin (midnight = 23:00Z the day before), zone not sent.
+	x := []byte(`<t:CalendarItem><t:UID>ad</t:UID><t:Start>2026-07-09T22:00:00Z</t:Start><t:End>2026-07-10T22:00:00Z</t:End>
+	<t:IsAllDayEvent>true</t:IsAllDayEvent></t:CalendarItem>`)
+	cal, rep, err := CalendarToICal(x, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cal.Events()[0]
+	if s, e := ev.Props.Get(ical.PropDateTimeStart).Value, ev.Props.Get(ical.PropDateTimeEnd).Value; s != "20260710" || e != "20260711" {
+		t.Errorf("all-day DTSTART/DTEND = %s/%s, want 20260710/20260711", s, e)
+	}
+	if len(rep.Losses) != 1 {
+		t.Errorf("report = %v, want the unknown-zone note", rep.Losses)
+	}
+}
