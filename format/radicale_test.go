@@ -1,0 +1,98 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-ical"
+	"github.com/emersion/go-vcard"
+	"github.com/iemproject/iem/internal/testbed"
+)
+
+// TestRadicaleAcceptsOutput stores every golden vCard and iCalendar in a
+// real CardDAV/CalDAV server (Radicale 3, testbed.md §1d, standing in for
+// IceWarp's /webdav/ which is not available here) with a plain PUT, as the
+// importer will, and reads it back.
+func TestRadicaleAcceptsOutput(t *testing.T) {
+	r := testbed.StartRadicale(t, "fmt")
+	u := r.Users[0]
+	base := strings.TrimSuffix(r.URL, "/") + "/" + u.Name + "/"
+	do := func(method, url, ctype string, body []byte) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(u.Name, u.Password)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	mkcol := `<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	if code, b := do("MKCOL", base+"contacts/", "application/xml", []byte(mkcol)); code != http.StatusCreated {
+		t.Fatalf("MKCOL addressbook = %d %s\n%s", code, b, r.Log())
+	}
+	if code, b := do("MKCALENDAR", base+"calendar/", "", nil); code != http.StatusCreated {
+		t.Fatalf("MKCALENDAR = %d %s\n%s", code, b, r.Log())
+	}
+	// Premise: Radicale validates what it stores.
+	if code, _ := do("PUT", base+"calendar/bad.ics", ICalType, []byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VCALENDAR\r\n")); code < 400 {
+		t.Fatalf("PUT of a broken calendar = %d, want an error (test premise)", code)
+	}
+	vcfs, _ := filepath.Glob("testdata/*.vcf")
+	icss, _ := filepath.Glob("testdata/*.ics")
+	if len(vcfs) < 3 || len(icss) < 5 {
+		t.Fatalf("goldens missing: %d vcf, %d ics", len(vcfs), len(icss))
+	}
+	stored := 0
+	for _, p := range append(vcfs, icss...) {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, ctype, uid := "contacts/", VCardType, ""
+		if strings.HasSuffix(p, ".ics") {
+			coll, ctype = "calendar/", ICalType
+			cal, err := ical.NewDecoder(bytes.NewReader(body)).Decode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cal.Children {
+				if c.Name != ical.CompTimezone {
+					uid, _ = c.Props.Text(ical.PropUID)
+					break
+				}
+			}
+		} else {
+			card, err := vcard.NewDecoder(bytes.NewReader(body)).Decode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			uid = card.Value(vcard.FieldUID)
+		}
+		href := base + coll + fmt.Sprintf("%x", uid) + filepath.Ext(p)
+		if code, b := do("PUT", href, ctype+"; charset=utf-8", body); code != http.StatusCreated && code != http.StatusNoContent {
+			t.Errorf("PUT %s = %d %s\n%s", filepath.Base(p), code, b, r.Log())
+			continue
+		}
+		code, got := do("GET", href, "", nil)
+		if code != http.StatusOK || !bytes.Contains(got, []byte(uid[:min(len(uid), 20)])) {
+			t.Errorf("GET %s = %d, %d bytes, want the item back", filepath.Base(p), code, len(got))
+		}
+		stored++
+	}
+	t.Logf("radicale stored and returned %d items", stored)
+}
