@@ -110,6 +110,11 @@ func (c *tally) checkVobject(t *testing.T) {
 		}
 	}
 	t.Logf("%s: %d converted items validated by vobject", c.name, len(files))
+	n, dup := putRadicale(t, c.outputs)
+	t.Logf("%s: %d converted items stored by radicale (%d refused as a UID already stored, by design)", c.name, n, dup)
+	if n+dup != len(c.outputs) {
+		t.Errorf("%s: radicale stored %d of %d", c.name, n, len(c.outputs))
+	}
 }
 
 func newTally(name string) *tally { return &tally{name: name, reasons: map[string]int{}} }

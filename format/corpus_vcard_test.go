@@ -65,9 +65,9 @@ func phoneKey(ty map[string]bool, used map[string]bool) string {
 
 // contactXMLFor builds the EWS Contact an Outlook user would have for card;
 // reason is non-empty when EWS cannot hold everything (fixed slots).
-func contactXMLFor(card vcard.Card) (xmlb []byte, reason string) {
+func contactXMLFor(card vcard.Card, id string) (xmlb []byte, reason string) {
 	var b strings.Builder
-	b.WriteString(`<t:Contact><t:ItemId Id="corpus" ChangeKey="x"/>`)
+	b.WriteString(`<t:Contact><t:ItemId Id="` + xmlText(id) + `" ChangeKey="x"/>`)
 	el := func(tag, v string) {
 		if v != "" {
 			b.WriteString("<t:" + tag + ">" + xmlText(v) + "</t:" + tag + ">")
@@ -138,7 +138,7 @@ func TestCorpusVCard(t *testing.T) {
 				tl.differ("original not parseable by go-vcard")
 				break
 			}
-			x, reason := contactXMLFor(card)
+			x, reason := contactXMLFor(card, fmt.Sprintf("%s#%d", p, tl.total))
 			out, _, err := ContactToVCard(x, nil)
 			if err != nil {
 				t.Errorf("ContactToVCard(%s) = %v", p, err)
