@@ -82,7 +82,7 @@ func basic(mod func(a *archive, es []entry), vmod func(*volSpec)) *archive {
 	return a
 }
 
-// threeRounds builds r1, r2, r3, each ref'ing bodies of earlier rounds.
+// threeRounds builds r1, r2, r3; rounds 2 and 3 ref a body of round 1.
 func threeRounds(seed string) *archive {
 	a := newArchive(seed, nil)
 	m1 := a.message("alice@example.com", "AAMkADmsg1", 900)
@@ -91,7 +91,7 @@ func threeRounds(seed string) *archive {
 	moved := m1
 	moved.Folder, moved.ChangeKey = "AAMkADarchive", "CQAAABYAAAC"
 	a.add(volSpec{Round: 2, Part: 1, Final: true, Entries: []entry{m2, moved}})
-	copyOf := m2
+	copyOf := m1 // a ref to round 1, so that round 3 reads without round 2
 	copyOf.Mailbox, copyOf.ID = "bob@example.com", "AAMkADmsg9"
 	a.add(volSpec{Round: 3, Part: 1, Final: true, Entries: []entry{copyOf,
 		{Kind: 11, Mailbox: "alice@example.com", ID: "AAMkADcon1"}}})
@@ -134,7 +134,10 @@ func torn(a *archive, n, keep int, comment string) *vector {
 	fs := clone(a.files())
 	last := &fs[len(fs)-1]
 	last.Data = last.Data[:n]
-	total := len(a.digests) - len(a.vols[len(a.vols)-1].Records) + keep
+	total := keep
+	for _, v := range a.vols[:len(a.vols)-1] {
+		total += len(v.Records)
+	}
 	return &vector{expect: "recovered", entries: total, sha256: a.digests[:total], files: fs, comment: comment}
 }
 
@@ -258,7 +261,7 @@ func cases() []testCase {
 			return success(a, "an all-staff message: one type-1 body, then two type-2 refs to it in the same volume")
 		}},
 		{name: "success_three_rounds", build: func() *vector {
-			return success(threeRounds("rounds"), "three rounds chained by Prev; round 2 and 3 hold type-2 refs to bodies of earlier rounds")
+			return success(threeRounds("rounds"), "three rounds chained by Prev; rounds 2 and 3 hold type-2 refs to a body of round 1; round 3 has a tombstone")
 		}},
 		{name: "success_split_round", build: func() *vector {
 			return success(splitRound("split", false), "round 1 in two parts (part 1 not final, part 2 final, with a ref to part 1), then round 2")
@@ -545,7 +548,7 @@ func cases() []testCase {
 		}},
 		{name: "chain_missing_round", build: func() *vector {
 			fs := threeRounds("rounds").files()
-			return failure("chain failure", nil, []file{fs[0], fs[2]}, "success_three_rounds without round 2")
+			return failure("chain failure", nil, []file{fs[0], fs[2]}, "success_three_rounds without round 2 (round 3 refs only round 1, so only the chain is broken)")
 		}},
 		{name: "chain_round_gap", build: func() *vector {
 			a := newArchive("gap", nil)
@@ -583,8 +586,10 @@ func cases() []testCase {
 				"round 1 part 1 has a non-zero Prev")
 		}},
 		{name: "chain_no_first_round", build: func() *vector {
-			fs := threeRounds("rounds").files()
-			return failure("chain failure", nil, fs[1:], "success_three_rounds without round 1")
+			a := newArchive("nofirst", nil)
+			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg1", 300)}})
+			a.add(volSpec{Round: 2, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg2", 300)}})
+			return failure("chain failure", nil, a.files()[1:], "round 2 alone: round 1 is missing")
 		}},
 
 		// Recovered.
