@@ -152,6 +152,12 @@ func (c *checker) volume(f File, prev *volState, last bool) (*volState, error) {
 		if err != nil {
 			return nil, err
 		}
+		// A writer key file (§7.3), when present, holds the same key.
+		for _, kf := range c.v.Files {
+			if kf.Name == "."+f.Name+".key" && !bytes.Equal(kf.Data, key) {
+				return nil, fmt.Errorf("key file %s does not hold the volume key", kf.Name)
+			}
+		}
 		if aead, err = chacha20poly1305.NewX(key); err != nil {
 			return nil, bad(errFormat, "volume key: %v", err)
 		}

@@ -305,6 +305,13 @@ func cases() []testCase {
 			v.files = fs
 			return v
 		}},
+		{name: "success_empty_round", build: func() *vector {
+			a := newArchive("emptyround", nil)
+			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg1", 300)}})
+			a.add(volSpec{Round: 2, Part: 1, Final: true})
+			a.add(volSpec{Round: 3, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg2", 300)}})
+			return success(a, "round 2 found no changes: a volume with no entries in the middle of the chain")
+		}},
 		{name: "success_encrypted", encrypted: true, build: func() *vector {
 			a := newArchive("encrypted", mustRecipient())
 			m := a.message("alice@example.com", "AAMkADmsg1", 1200)
@@ -585,6 +592,15 @@ func cases() []testCase {
 			return failure("chain failure", base(), basic(nil, func(vs *volSpec) { vs.prev = &prev }).files(),
 				"round 1 part 1 has a non-zero Prev")
 		}},
+		{name: "chain_mixed_encryption", encrypted: true, build: func() *vector {
+			a := newArchive("mixed", mustRecipient())
+			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg1", 300)}})
+			a.encrypted, a.recipient = false, nil
+			a.add(volSpec{Round: 2, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg2", 300)}})
+			v := failure("chain failure", nil, a.files(), "round 1 is encrypted, round 2 is not (same ArchiveID, right Prev)")
+			v.identity = testIdentity
+			return v
+		}},
 		{name: "chain_no_first_round", build: func() *vector {
 			a := newArchive("nofirst", nil)
 			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: []entry{a.message("alice@example.com", "AAMkADmsg1", 300)}})
@@ -649,6 +665,15 @@ func cases() []testCase {
 			a := tornBase("torn-enc", mustRecipient())
 			r := a.vols[0].Records[2]
 			v := torn(a, r.Offset+r.Length/2, 2, "X25519-encrypted, cut in the middle of the third record (a record of 128-byte chunks)")
+			v.identity = testIdentity
+			return v
+		}},
+		{name: "recovered_encrypted_key_file", encrypted: true, build: func() *vector {
+			a := tornBase("torn-key", mustRecipient())
+			r := a.vols[0].Records[2]
+			v := torn(a, r.Offset+r.Length/2, 2, "X25519-encrypted, cut in the middle of the third record, with the writer's key file "+
+				"(§7.3, 32 raw bytes) still next to it: a reader ignores the key file; a writer holding only the recipient recovers with it")
+			v.files = append(v.files, file{"." + v1 + ".key", a.vols[0].Key})
 			v.identity = testIdentity
 			return v
 		}},

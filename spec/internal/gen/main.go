@@ -163,6 +163,7 @@ type volume struct {
 	ManifestOff   int
 	ManifestLen   int
 	ManifestDigst [32]byte
+	Key           []byte // the volume key, when encrypted
 }
 
 // archive writes the volumes of one archive, per SPEC.md.
@@ -336,6 +337,7 @@ func (a *archive) add(vs volSpec) *volume {
 	var key []byte
 	if a.encrypted {
 		key = a.bytes(32) // the volume key
+		v.Key = key
 		var kb bytes.Buffer
 		w, err := age.Encrypt(&kb, a.recipient)
 		if err != nil {
