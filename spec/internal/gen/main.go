@@ -11,6 +11,10 @@
 //
 //	go run ./spec/internal/gen -out spec/testdata
 //
+// It is an ordinary main package rather than a //go:build ignore file: with
+// that tag, "go run ./spec/internal/gen" (the Makefile's vectors target)
+// reports that build constraints exclude all Go files. Nothing imports it.
+//
 // Plain vectors are deterministic: every random byte (archive IDs, record
 // nonces, volume keys, bodies) comes from a ChaCha8 generator seeded from the
 // case name. age draws its own randomness, so an encrypted vector is written
