@@ -434,6 +434,17 @@ func cases() []testCase {
 			func(a *archive, es []entry) {
 				es[4].frame = func(s []byte) []byte { return append(a.zenc.EncodeAll(s, nil), 0) }
 			}, nil)},
+		{name: "format_chunk_final_early", build: func() *vector {
+			small := func(_ *archive, es []entry) { es[4].chunkSize = 100 }
+			a := basic(small, nil)
+			fs := clone(a.files())
+			v, r := fs[0].Data, a.vols[0].Records[4]
+			h := binary.LittleEndian.Uint32(v[r.Offset:])
+			binary.LittleEndian.PutUint32(v[r.Offset:], h|1<<31)
+			binary.LittleEndian.PutUint32(v[r.Offset+4+100:], crc32c(v[r.Offset:r.Offset+4+100]))
+			return failure("format failure", basic(small, nil).files(), fs,
+				"entry 4's record is in 100-byte chunks and its first chunk has the final bit (CRC32C recomputed): the record ends inside its zstd frame")
+		}},
 		{name: "format_trailer_sizes", build: patch("format failure", "trailer ManifestLength one too large, TrailerCRC recomputed",
 			func(v []byte, _ *volume) { v[len(v)-64+8]++; fixTrailerCRC(v) })},
 		{name: "format_trailer_flags", build: patch("format failure", "trailer Flags bit 1 set, unlike the header's, TrailerCRC recomputed",
@@ -535,6 +546,27 @@ func cases() []testCase {
 			v := &vector{expect: "checksum failure", entries: -1, files: fs, identity: testIdentity,
 				failAt: fmt.Sprintf("%s %d", v1, off), comment: "one bit flipped in the sealed data of entry 0's first chunk: its Poly1305 tag fails"}
 			return v
+		}},
+		{name: "checksum_encrypted_swap", encrypted: true, build: func() *vector {
+			a := tornBase("enc-swap", mustRecipient())
+			fs := clone(a.files())
+			v, r := fs[0].Data, a.vols[0].Records[2]
+			c0 := r.Offset + 16
+			n := 4 + int(binary.LittleEndian.Uint32(v[c0:])&^(1<<31))
+			first := append([]byte(nil), v[c0:c0+n]...)
+			copy(v[c0:c0+n], v[c0+n:c0+2*n])
+			copy(v[c0+n:c0+2*n], first)
+			return &vector{expect: "checksum failure", entries: -1, files: fs, identity: testIdentity,
+				failAt: firstDiff(a.files(), fs), comment: "entry 2's first two chunks (same length) swapped: the chunk index in the nonce catches it"}
+		}},
+		{name: "checksum_encrypted_final_bit", encrypted: true, build: func() *vector {
+			a := tornBase("enc-final", mustRecipient())
+			fs := clone(a.files())
+			v, r := fs[0].Data, a.vols[0].Records[2]
+			c0 := r.Offset + 16
+			v[c0+3] |= 0x80
+			return &vector{expect: "checksum failure", entries: -1, files: fs, identity: testIdentity,
+				failAt: fmt.Sprintf("%s %d", v1, c0+3), comment: "the final bit set on entry 2's first chunk header: the header is the associated data, so the tag fails"}
 		}},
 
 		// Chain failures.
