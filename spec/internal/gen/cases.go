@@ -445,6 +445,29 @@ func cases() []testCase {
 			return failure("format failure", basic(small, nil).files(), fs,
 				"entry 4's record is in 100-byte chunks and its first chunk has the final bit (CRC32C recomputed): the record ends inside its zstd frame")
 		}},
+		{name: "format_zstd_window", build: rebuild("format failure", "entry 4's zstd frame declares a 16 MiB window, over the 8 MiB limit",
+			func(a *archive, es []entry) {
+				es[4].frame = func(s []byte) []byte {
+					// The encoder clamps the window to the content size, so
+					// the frame header is written by hand (RFC 8878
+					// §3.1.1.1): Frame_Header_Descriptor 0x04 (checksum, no
+					// single segment, no content size), Window_Descriptor
+					// exponent 14 (2^(10+14) = 16 MiB).
+					f := a.zenc.EncodeAll(s, nil)
+					var h zstd.Header
+					if err := h.Decode(f); err != nil {
+						panic(err)
+					}
+					return append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 14 << 3}, f[h.HeaderSize:]...)
+				}
+			}, nil)},
+		{name: "format_meta_too_large", build: rebuild("format failure", "entry 4's EntryMeta is over 1 MiB (17 attrs of 64 KiB values)",
+			func(_ *archive, es []entry) {
+				es[4].Attrs = nil
+				for i := range 17 {
+					es[4].Attrs = append(es[4].Attrs, [2]string{fmt.Sprintf("k%02d", i), strings.Repeat("v", maxStr)})
+				}
+			}, nil)},
 		{name: "format_trailer_sizes", build: patch("format failure", "trailer ManifestLength one too large, TrailerCRC recomputed",
 			func(v []byte, _ *volume) { v[len(v)-64+8]++; fixTrailerCRC(v) })},
 		{name: "format_trailer_flags", build: patch("format failure", "trailer Flags bit 1 set, unlike the header's, TrailerCRC recomputed",
@@ -546,6 +569,13 @@ func cases() []testCase {
 			v := &vector{expect: "checksum failure", entries: -1, files: fs, identity: testIdentity,
 				failAt: fmt.Sprintf("%s %d", v1, off), comment: "one bit flipped in the sealed data of entry 0's first chunk: its Poly1305 tag fails"}
 			return v
+		}},
+		{name: "format_key_block_length", encrypted: true, build: func() *vector {
+			a := tornBase("enc-keylen", mustRecipient())
+			fs := clone(a.files())
+			binary.LittleEndian.PutUint32(fs[0].Data[48:], 65537)
+			return &vector{expect: "format failure", entries: -1, files: fs, identity: testIdentity,
+				failAt: firstDiff(a.files(), fs), comment: "KeyLength 65,537, over the 64 KiB limit"}
 		}},
 		{name: "checksum_encrypted_swap", encrypted: true, build: func() *vector {
 			a := tornBase("enc-swap", mustRecipient())
