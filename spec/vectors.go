@@ -7,6 +7,16 @@
 // is a text header of "key: value" lines, a blank line, then the bytes of the
 // files of an archive folder, concatenated in the order of the header's
 // "file:" lines.
+//
+// A case's name starts with what it expects: success_, format_, checksum_,
+// version_, chain_ or recovered_. Failure vectors carry no "entries:" or
+// "sha256:" line; each is the smallest change to a valid archive, and its
+// "fail-at:" names the first byte that differs from that archive. Encrypted
+// vectors carry a test X25519 identity ("identity:") or an scrypt passphrase
+// ("passphrase:"); they protect nothing.
+//
+// Regenerate with "go run ./spec/internal/gen -out spec/testdata" from the
+// module root; plain vectors come out byte for byte the same.
 package spec
 
 import (
