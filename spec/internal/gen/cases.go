@@ -98,8 +98,8 @@ func threeRounds(seed string) *archive {
 	return a
 }
 
-// splitRound builds round 1 in two parts and round 2; drop removes a volume
-// index from the result, brk makes round 1 part 1 the last part of round 1.
+// splitRound builds round 1 in two parts and round 2; with onePart, part 2
+// is never written, so round 1 is incomplete when round 2 follows.
 func splitRound(seed string, onePart bool) *archive {
 	a := newArchive(seed, nil)
 	m1 := a.message("alice@example.com", "AAMkADmsg1", 800)

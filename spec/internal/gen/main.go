@@ -90,7 +90,6 @@ type entry struct {
 	stream    func([]byte) []byte // rewrites the record stream before compression
 	chunkSize int                 // chunk data size, default 256 KiB
 	zeroChunk bool                // prepend a non-final chunk of length 0
-	noDedup   bool                // store the body even if it was stored before
 	metaMod   func([]byte) []byte // rewrites EntryMeta in the record and the manifest
 	manMeta   func([]byte) []byte // rewrites EntryMeta in the manifest only
 	digest    *[32]byte           // manifest Digest if not SHA-256(Body)
@@ -365,7 +364,7 @@ func (a *archive) add(vs volSpec) *volume {
 		switch {
 		case e.ref != nil:
 			typ, r = 2, *e.ref
-		case !e.noDedup && len(e.Body) > 0:
+		case len(e.Body) > 0: // empty bodies are not de-duplicated
 			if prevRef, ok := a.bodies[digest]; ok {
 				typ, r = 2, prevRef
 			}
