@@ -407,6 +407,7 @@ func (s *Server) createAccount(p *cmdParams) (string, *apiFailure) {
 		return "", &apiFailure{}
 	}
 	s.accounts[email] = a
+	s.seedDAV(email)
 	return "1", nil
 }
 
