@@ -1,0 +1,26 @@
+package mailpath
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+)
+
+// BenchmarkPut measures one atomic message write (temp, fsync, link, dir
+// fsync) of a 50 KiB message.
+func BenchmarkPut(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n"), 800)
+	b.SetBytes(int64(len(msg)))
+	recv := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Put(ctx, "d/u", []string{"INBOX"}, recv.Add(time.Duration(i)*time.Second), bytes.NewReader(msg)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
