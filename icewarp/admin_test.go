@@ -479,3 +479,32 @@ func TestGeneratePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse runs Ensure calls from several goroutines on one Admin,
+// as import jobs do (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	srv, a := start(t)
+	ctx := context.Background()
+	if _, err := a.EnsureDomain(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		go func() {
+			email := "user" + string(rune('a'+i)) + "@example.com"
+			_, err := a.EnsureAccount(ctx, icewarp.Account{Email: email, Password: "p"})
+			if err == nil {
+				err = a.RefreshAccount(ctx, email)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(srv.Accounts()); n != 16 {
+		t.Errorf("Accounts() has %d, want 16", n)
+	}
+}

@@ -10,8 +10,10 @@ import (
 const RootFolderID = "2"
 
 // MailFolderID returns the admin API id of a mail folder: "0" followed by the
-// standard base64 of its IMAP name ("0SU5CT1g=" is INBOX [V NET
-// GetAccountFolderList.xml]; the rule is INFERRED from that sample).
+// standard base64 of its IMAP name as sent on the wire, i.e. "/"-separated
+// modified UTF-7 ("0SU5CT1g=" is INBOX [V NET GetAccountFolderList.xml]; the
+// rule, and the use of the wire form for non-ASCII names, is INFERRED from
+// that one sample; icewarptest follows the same rule).
 func MailFolderID(imapName string) string {
 	return "0" + base64.StdEncoding.EncodeToString([]byte(imapName))
 }
