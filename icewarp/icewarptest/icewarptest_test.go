@@ -2,6 +2,7 @@ package icewarptest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -412,3 +413,78 @@ func TestIMAPAuthFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestIMAPACL(t *testing.T) {
+	s := startServer(t)
+	sid := setupAccount(t, s, "john@example.com")
+	c := dialIMAP(t, s)
+	if err := c.Authenticate(sasl.NewPlainClient("john@example.com", s.AdminEmail(), s.AdminPassword())); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Caps().Has(imap.CapACL) {
+		t.Errorf("Caps() = %v, want ACL", c.Caps())
+	}
+	// Pipelined: SETACL is sent before CREATE is answered and must wait for it.
+	create := c.Create("Geteilt/Öffentlich", nil)
+	set := c.SetACL("Geteilt/Öffentlich", "boss@example.com", imap.RightModificationReplace, imap.RightSet("lrs"))
+	if err := create.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Wait(); err != nil {
+		t.Fatalf("SetACL = %v", err)
+	}
+	steps := []struct {
+		who  string
+		mod  imap.RightModification
+		rs   string
+		want string
+	}{
+		{"boss@example.com", imap.RightModificationAdd, "wi", "lrswi"},
+		{"boss@example.com", imap.RightModificationRemove, "s", "lrwi"},
+		{"anyone", imap.RightModificationReplace, "lr", "lr"},
+	}
+	for _, st := range steps {
+		if err := c.SetACL("Geteilt/Öffentlich", imap.RightsIdentifier(st.who), st.mod, imap.RightSet(st.rs)).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.ACL("john@example.com", "Geteilt/Öffentlich")[st.who]; got != st.want {
+			t.Errorf("after SETACL %s %c%s: rights = %q, want %q", st.who, st.mod, st.rs, got, st.want)
+		}
+	}
+	acl, err := c.GetACL("Geteilt/Öffentlich").Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(acl.Rights["boss@example.com"]); got != "lrwi" || string(acl.Rights["anyone"]) != "lr" || string(acl.Rights["john@example.com"]) != "lrswipkxtea" {
+		t.Errorf("GetACL = %v", acl.Rights)
+	}
+	my, err := c.MyRights("INBOX").Wait()
+	if err != nil || string(my.Rights) != "lrswipkxtea" {
+		t.Errorf("MyRights = %v, %v", my, err)
+	}
+	if err := c.SetACL("Nope", "anyone", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err == nil {
+		t.Error("SetACL(missing folder) = nil, want NO")
+	}
+	if err := c.SetACL("INBOX", "anyone", imap.RightModificationReplace, imap.RightSet("lrz")).Wait(); err == nil {
+		t.Error("SetACL(bad right) = nil, want BAD")
+	}
+	// The admin API sees the same entries under "0"+base64(modified UTF-7 name).
+	resp := post(t, s, `<iq type="get" sid="`+sid+`"><query xmlns="admin:iq:rpc"><commandname>getaccountfolderpermissions</commandname><commandparams>
+<accountemail>john@example.com</accountemail><folderid>0`+base64Std("Geteilt/&ANY-ffentlich")+`</folderid></commandparams></query></iq>`)
+	if !strings.Contains(resp, "<account>boss@example.com</account><permissions>lrwi</permissions>") {
+		t.Errorf("getaccountfolderpermissions = %s", resp)
+	}
+	// An APPEND with a literal still works through the wrapper after ACL commands.
+	msg := "Subject: after acl\r\n\r\nx\r\n"
+	app := c.Append("Geteilt/Öffentlich", int64(len(msg)), nil)
+	io.WriteString(app, msg)
+	app.Close()
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.MailboxStatus("john@example.com", "Geteilt/Öffentlich"); n != 1 {
+		t.Errorf("messages = %d, want 1", n)
+	}
+}
+
+func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

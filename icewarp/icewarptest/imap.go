@@ -19,14 +19,18 @@ import (
 // as a user: authzid=user, authcid=admin, password=admin's
 // [V MS fix_imapindex.sh "user\0admin\0pass"; imapsync_sasl.sh].
 //
-// Not emulated: ACL (SETACL/GETACL, RFC 4314) — go-imap's server has no hook
-// for extra commands — XLIST and SPECIAL-USE. Messages written in path mode
+// ACL commands (RFC 4314) are answered by a connection wrapper (acl.go).
+// Not emulated: XLIST and SPECIAL-USE. Messages written in path mode
 // appear after the account is refreshed; messages appended over IMAP stay in
 // memory and are not written to the mail path.
 func (s *Server) newIMAPServer() *imapserver.Server {
 	return imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &imapSession{srv: s}, nil, nil
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			sess := &imapSession{srv: s}
+			if ac, ok := c.NetConn().(*aclConn); ok {
+				ac.setSession(sess)
+			}
+			return sess, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
 		InsecureAuth: true,

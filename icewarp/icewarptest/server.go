@@ -147,7 +147,7 @@ func Start(opt *Options) (*Server, error) {
 		return nil, fmt.Errorf("icewarptest: %w", err)
 	}
 	s.imapSrv = s.newIMAPServer()
-	go s.imapSrv.Serve(s.imapLn)
+	go s.imapSrv.Serve(aclListener{s.imapLn, s})
 	return s, nil
 }
 
