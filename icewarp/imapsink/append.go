@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,10 +33,12 @@ type Message struct {
 	// brackets. It is used to find a message whose APPEND was interrupted,
 	// and for AppendBatch's SkipExisting.
 	MessageID string
+
+	read bool // Body has been (partly) read: rewind before the next use
 }
 
 // body returns the reader for one attempt; closeFn releases it.
-func (msg *Message) body(attempt int) (r io.Reader, closeFn func(), err error) {
+func (msg *Message) body() (r io.Reader, closeFn func(), err error) {
 	if msg.Body == nil {
 		if msg.Open == nil {
 			return nil, nil, ErrNoBody
@@ -46,7 +49,7 @@ func (msg *Message) body(attempt int) (r io.Reader, closeFn func(), err error) {
 		}
 		return rc, func() { rc.Close() }, nil
 	}
-	if attempt > 1 {
+	if msg.read {
 		s, ok := msg.Body.(io.Seeker)
 		if !ok {
 			return nil, nil, ErrNotRewindable
@@ -55,6 +58,7 @@ func (msg *Message) body(attempt int) (r io.Reader, closeFn func(), err error) {
 			return nil, nil, errors.Join(ErrNotRewindable, err)
 		}
 	}
+	msg.read = true
 	return msg.Body, func() {}, nil
 }
 
@@ -77,8 +81,8 @@ func (e bodyError) Unwrap() error { return e.error }
 // startAppend sends one APPEND with its literal on cn and returns the
 // command to wait for. On error the connection has been closed (an
 // incomplete literal cannot be taken back otherwise), so nothing was stored.
-func (m *Mailbox) startAppend(cn *conn, name string, msg *Message, attempt int) (*imapclient.AppendCommand, error) {
-	r, done, err := msg.body(attempt)
+func (m *Mailbox) startAppend(cn *conn, name string, msg *Message) (*imapclient.AppendCommand, error) {
+	r, done, err := msg.body()
 	if err != nil {
 		return nil, &OpError{Op: "APPEND", Mailbox: m.name, Folder: name, Err: err}
 	}
@@ -154,10 +158,6 @@ func (m *Mailbox) Append(ctx context.Context, folder []string, msg Message) (ima
 // the caller) may have stored it already.
 func (m *Mailbox) appendOne(ctx context.Context, name string, msg *Message, mayExist bool) (imap.UID, error) {
 	var uid imap.UID
-	tries := 0
-	if mayExist {
-		tries = 1 // the body may already have been read once
-	}
 	err := m.with(ctx, "imap append", func(ctx context.Context, cn *conn, attempt int) error {
 		if mayExist && canFind(msg) {
 			u, found, err := m.findOn(cn, name, msg.MessageID, msg.InternalDate, msg.Size)
@@ -170,8 +170,7 @@ func (m *Mailbox) appendOne(ctx context.Context, name string, msg *Message, mayE
 				return nil
 			}
 		}
-		tries++
-		cmd, err := m.startAppend(cn, name, msg, tries)
+		cmd, err := m.startAppend(cn, name, msg)
 		if err != nil {
 			mayExist = mayExist || isBroken(err)
 			return err
@@ -212,8 +211,11 @@ type AppendResult struct {
 	Err      error // nil on success
 }
 
-// AppendBatch stores msgs in the folder at path (created first), pipelining
-// up to Options.Window APPENDs on each of Options.Connections connections.
+// AppendBatch stores msgs in the folder at path (created first) over
+// Options.Connections connections, with up to Options.Window commands in
+// flight on each. When the server has MULTIAPPEND and LITERAL+ each command
+// stores a group of up to 50 messages (8 MiB) in one transaction, over
+// connections of its own; otherwise each is one go-imap APPEND.
 // Results are in the order of msgs. The error is non-nil only when the
 // batch could not run (folder creation failed, ctx ended); failures of
 // single messages are in their results. Messages whose pipelined APPEND was
@@ -245,36 +247,117 @@ func (m *Mailbox) AppendBatch(ctx context.Context, folder []string, msgs []Messa
 		todo <- i
 	}
 	close(todo)
-	workers := min(m.opt.connections(), len(todo))
 	var (
 		mu    sync.Mutex
 		again []int // retried one by one afterwards
+		maybe = map[int]bool{}
 	)
+	retryLater := func(i int, mayExist bool) {
+		mu.Lock()
+		again = append(again, i)
+		if mayExist {
+			maybe[i] = true
+		}
+		mu.Unlock()
+	}
+	multi, err := m.multiAppendOK(ctx)
+	if err != nil {
+		return res, err
+	}
 	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = m.pipeline(ctx, name, msgs, res, todo, func(i int) {
-				mu.Lock()
-				again = append(again, i)
-				mu.Unlock()
-			})
-		}()
+	var errs []error
+	if multi {
+		groups := makeGroups(msgs, todo)
+		workers := min(m.opt.connections(), len(groups))
+		errs = make([]error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = m.multiWorker(ctx, name, msgs, res, groups, retryLater)
+			}()
+		}
+	} else {
+		workers := min(m.opt.connections(), len(todo))
+		errs = make([]error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = m.pipeline(ctx, name, msgs, res, todo, func(i int) { retryLater(i, true) })
+			}()
+		}
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
+	slices.Sort(again)
 	for _, i := range again {
-		uid, err := m.appendOne(ctx, name, &msgs[i], true)
+		uid, err := m.appendOne(ctx, name, &msgs[i], maybe[i])
 		res[i] = AppendResult{UID: uid, Err: err}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
 	}
 	return res, nil
+}
+
+// Group limits for MULTIAPPEND: messages and bytes per command.
+const (
+	groupMessages = 50
+	groupBytes    = 8 << 20
+)
+
+// makeGroups splits the queued indices into MULTIAPPEND groups.
+func makeGroups(msgs []Message, todo <-chan int) chan []int {
+	var groups [][]int
+	var cur []int
+	var size int64
+	for i := range todo {
+		if len(cur) > 0 && (len(cur) >= groupMessages || size+msgs[i].Size > groupBytes) {
+			groups = append(groups, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, i)
+		size += msgs[i].Size
+	}
+	if len(cur) > 0 {
+		groups = append(groups, cur)
+	}
+	ch := make(chan []int, len(groups))
+	for _, g := range groups {
+		ch <- g
+	}
+	close(ch)
+	return ch
+}
+
+// multiAppendOK reports whether AppendBatch may use MULTIAPPEND: the
+// server announces MULTIAPPEND (RFC 3502) and LITERAL+ (RFC 7888) after
+// login, and Options.NoMultiAppend is not set.
+func (m *Mailbox) multiAppendOK(ctx context.Context) (bool, error) {
+	if m.opt.NoMultiAppend {
+		return false, nil
+	}
+	m.mu.Lock()
+	known, ok := m.multiKnown, m.multi
+	m.mu.Unlock()
+	if known {
+		return ok, nil
+	}
+	err := m.with(ctx, "imap capability", func(ctx context.Context, cn *conn, _ int) error {
+		caps := cn.c.Caps()
+		ok = caps.Has("MULTIAPPEND") && caps.Has(imap.CapLiteralPlus)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	m.multiKnown, m.multi = true, ok
+	m.mu.Unlock()
+	return ok, nil
 }
 
 type inflight struct {
@@ -325,7 +408,7 @@ func (m *Mailbox) pipeline(ctx context.Context, name string, msgs []Message, res
 		var sendErr error
 		more := false
 		for i := range todo {
-			cmd, err := m.startAppend(cn, name, &msgs[i], 1)
+			cmd, err := m.startAppend(cn, name, &msgs[i])
 			if err != nil {
 				if isBroken(err) {
 					retryLater(i)

@@ -25,12 +25,18 @@ var fastRetry = retry.Policy{Attempts: 5, Sleep: func(context.Context, time.Dura
 
 func dial(t testing.TB, d *testbed.Dovecot, addr, user string, conns int) *Mailbox {
 	t.Helper()
+	return dialMulti(t, d, addr, user, conns, true)
+}
+
+// dialMulti dials with AppendBatch's MULTIAPPEND path on or off.
+func dialMulti(t testing.TB, d *testbed.Dovecot, addr, user string, conns int, multi bool) *Mailbox {
+	t.Helper()
 	if addr == "" {
 		addr = d.Addr
 	}
 	m, err := Dial(context.Background(), Options{
 		Addr: addr, AdminUser: d.MasterUser, AdminPassword: d.MasterPassword,
-		Connections: conns, Retry: fastRetry,
+		Connections: conns, Retry: fastRetry, NoMultiAppend: !multi,
 	}, user)
 	if err != nil {
 		t.Fatalf("Dial(%q) = %v\n%s", user, err, d.Log())
@@ -387,7 +393,7 @@ func TestRebuild(t *testing.T) {
 		}
 		return out
 	}
-	m := dial(t, d, "", user, 2)
+	m := dialMulti(t, d, "", user, 2, false)
 	for f, folder := range folders {
 		if _, err := m.AppendBatch(ctx, folder, msgs(f), nil); err != nil {
 			t.Fatal(err)
@@ -398,7 +404,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	for pass := range 2 {
-		m := dial(t, d, "", user, 2)
+		m := dialMulti(t, d, "", user, 2, pass == 0) // replay with MULTIAPPEND, rerun without
 		for f, folder := range folders {
 			res, err := m.AppendBatch(ctx, folder, msgs(f), &BatchOptions{SkipExisting: true})
 			if err != nil {
@@ -541,25 +547,26 @@ func TestDisconnectMidAppend(t *testing.T) {
 	}{
 		{"mid literal", func(fromClient bool, seen []byte) bool {
 			i := bytes.Index(seen, []byte("APPEND"))
-			return fromClient && i >= 0 && len(seen)-i > 20000
+			return fromClient && i >= 0 && len(seen)-i > 300000
 		}},
 		{"answer lost", func(fromClient bool, seen []byte) bool {
-			return !fromClient && bytes.Contains(seen, []byte("OK [APPENDUID"))
+			return !fromClient && bytes.Count(seen, []byte("OK [APPENDUID")) >= 2
 		}},
 	}
 	for _, tt := range tests {
-		for _, batch := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s batch=%v", tt.name, batch), func(t *testing.T) {
+		for _, mode := range []string{"append", "batch", "multiappend"} {
+			batch := mode != "append"
+			t.Run(tt.name+" "+mode, func(t *testing.T) {
 				p := newCutProxy(t, d.Addr, tt.cut)
 				user := d.Users[0].Name
-				m := dial(t, d, p.addr(), user, 2)
-				folder := []string{fmt.Sprintf("Cut %s %v", tt.name, batch)}
+				m := dialMulti(t, d, p.addr(), user, 2, mode == "multiappend")
+				folder := []string{fmt.Sprintf("Cut %s %s", tt.name, mode)}
 				if _, err := m.EnsureFolder(ctx, folder); err != nil {
 					t.Fatal(err)
 				}
 				var msgs []Message
-				for i := range 6 {
-					msgs = append(msgs, msgOf(fmt.Sprintf("cut-%d@x", i), 40000, date0.Add(time.Duration(i)*time.Minute)))
+				for i := range 120 {
+					msgs = append(msgs, msgOf(fmt.Sprintf("cut-%d@x", i), 10000, date0.Add(time.Duration(i)*time.Minute)))
 				}
 				if batch {
 					res, err := m.AppendBatch(ctx, folder, msgs, nil)
@@ -620,11 +627,15 @@ func TestSizeMismatch(t *testing.T) {
 
 func BenchmarkAppend(b *testing.B) {
 	d := testbed.StartDovecot(b, "bench")
-	for _, conns := range []int{1, 4} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-			m := dial(b, d, "", d.Users[0].Name, conns)
+	for _, bc := range []struct {
+		conns int
+		multi bool
+	}{{1, false}, {4, false}, {1, true}, {4, true}} {
+		b.Run(fmt.Sprintf("conns=%d/multiappend=%v", bc.conns, bc.multi), func(b *testing.B) {
+			conns := bc.conns
+			m := dialMulti(b, d, "", d.Users[0].Name, conns, bc.multi)
 			body := eml("bench@x", "bench", 20000)
-			folder := []string{fmt.Sprintf("Bench%d", conns)}
+			folder := []string{fmt.Sprintf("Bench%d%v", conns, bc.multi)}
 			b.SetBytes(int64(len(body)))
 			const batch = 200
 			b.ResetTimer()
@@ -646,5 +657,75 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
+	}
+}
+
+// TestBatchBadMessages: a message the server refuses (empty) or whose body
+// is not Size bytes fails alone; the rest of its MULTIAPPEND group and of
+// the batch is stored once.
+func TestBatchBadMessages(t *testing.T) {
+	t.Parallel()
+	d := testbed.StartDovecot(t, "alice")
+	ctx := context.Background()
+	for _, multi := range []bool{false, true} {
+		m := dialMulti(t, d, "", d.Users[0].Name, 2, multi)
+		folder := []string{fmt.Sprintf("Bad %v", multi)}
+		var msgs []Message
+		for i := range 30 {
+			msgs = append(msgs, msgOf(fmt.Sprintf("bad-%d@x", i), 500, date0))
+		}
+		msgs[3] = Message{Body: bytes.NewReader(nil), Size: 0, MessageID: "<empty@x>"}
+		msgs[17].Size++ // body one byte short
+		res, err := m.AppendBatch(ctx, folder, msgs, nil)
+		if err != nil {
+			t.Fatalf("AppendBatch(multi=%v) = %v", multi, err)
+		}
+		for i, r := range res {
+			switch i {
+			case 3:
+				var ie *imap.Error
+				if !errors.As(r.Err, &ie) {
+					t.Errorf("multi=%v: result[3] (empty) = %+v, want an IMAP NO", multi, r)
+				}
+			case 17:
+				if !errors.Is(r.Err, ErrSize) {
+					t.Errorf("multi=%v: result[17] (short) = %+v, want ErrSize", multi, r)
+				}
+			default:
+				if r.Err != nil || r.UID == 0 {
+					t.Errorf("multi=%v: result[%d] = %+v", multi, i, r)
+				}
+			}
+		}
+		got := listAll(t, m, folder)
+		if len(got) != 28 {
+			t.Errorf("multi=%v: folder has %d messages, want 28: %v", multi, len(got), ids(got))
+		}
+		seen := map[string]bool{}
+		for _, s := range got {
+			if seen[s.MessageID] {
+				t.Errorf("multi=%v: %s stored twice", multi, s.MessageID)
+			}
+			seen[s.MessageID] = true
+		}
+	}
+}
+
+func TestParseUIDSet(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []imap.UID
+		ok   bool
+	}{
+		{"7", []imap.UID{7}, true},
+		{"4:6,9", []imap.UID{4, 5, 6, 9}, true},
+		{"6:4", []imap.UID{6, 5, 4}, true},
+		{"x", nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseUIDSet(tt.in)
+		if ok != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("parseUIDSet(%q) = %v, %v, want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
 	}
 }

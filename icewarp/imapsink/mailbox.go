@@ -15,13 +15,14 @@ import (
 // Mailbox writes into one user's mailbox over a small pool of IMAP
 // connections. Its methods are safe for concurrent use.
 type Mailbox struct {
-	opt    Options
-	name   string
-	log    *slog.Logger
-	debug  *redactor
-	policy retry.Policy
-	pool   chan *conn // nil entries are slots not yet dialled
-	dials  atomic.Int64
+	opt     Options
+	name    string
+	log     *slog.Logger
+	debug   *redactor
+	policy  retry.Policy
+	pool    chan *conn    // nil entries are slots not yet dialled
+	rawPool chan *rawConn // idle MULTIAPPEND connections
+	dials   atomic.Int64
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -30,6 +31,8 @@ type Mailbox struct {
 	delim   rune
 	ensured map[string]bool
 	index   map[string]*folderIndex // for AppendBatch SkipExisting
+
+	multiKnown, multi bool // MULTIAPPEND path usable (see multiAppendOK)
 }
 
 // Dial connects to opt.Addr and logs in on behalf of mailbox (the owner's
@@ -42,6 +45,7 @@ func Dial(ctx context.Context, opt Options, mailbox string) (*Mailbox, error) {
 		name:    mailbox,
 		log:     opt.Logger,
 		pool:    make(chan *conn, opt.connections()),
+		rawPool: make(chan *rawConn, opt.connections()),
 		closed:  make(chan struct{}),
 		ensured: map[string]bool{},
 		index:   map[string]*folderIndex{},
@@ -84,6 +88,7 @@ func (m *Mailbox) Name() string { return m.name }
 // concurrently fail with ErrClosed or a connection error.
 func (m *Mailbox) Close() error {
 	m.closeOnce.Do(func() { close(m.closed) })
+	m.closeRaw()
 	for {
 		select {
 		case cn := <-m.pool:

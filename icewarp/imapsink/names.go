@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -78,32 +77,4 @@ func mapSegment(s string, delim rune) string {
 		runes = runes[:len(runes)-1]
 	}
 	return string(runes) + suffix
-}
-
-// utf7Len returns the length of s in modified UTF-7 (RFC 3501 §5.1.3).
-func utf7Len(s string) int {
-	n := 0
-	var run []rune
-	flush := func() {
-		if len(run) == 0 {
-			return
-		}
-		units := len(utf16.Encode(run))
-		n += 2 + (units*16+5)/6 // "&" + base64 without padding + "-"
-		run = run[:0]
-	}
-	for _, r := range s {
-		if r >= 0x20 && r <= 0x7e {
-			flush()
-			if r == '&' {
-				n += 2 // "&-"
-			} else {
-				n++
-			}
-			continue
-		}
-		run = append(run, r)
-	}
-	flush()
-	return n
 }

@@ -45,11 +45,16 @@ type Options struct {
 	// MasterSeparator joins mailbox and admin for AuthzMasterUser
 	// (default "*").
 	MasterSeparator string
-	// Connections is the number of IMAP connections per mailbox (default 2).
+	// Connections is the number of IMAP connections per mailbox (default 4:
+	// APPEND is bound by the server's per-message work, which parallel
+	// connections overlap; see BenchmarkAppend).
 	Connections int
-	// Window is the number of APPENDs in flight per connection in
+	// Window is the number of APPEND commands in flight per connection in
 	// AppendBatch (default 16).
 	Window int
+	// NoMultiAppend makes AppendBatch send one APPEND per message even when
+	// the server offers MULTIAPPEND.
+	NoMultiAppend bool
 	// Logger receives retries and reconnects (nil: discard). Secrets are
 	// never logged.
 	Logger *slog.Logger
@@ -64,7 +69,7 @@ type Options struct {
 
 func (o *Options) connections() int {
 	if o.Connections <= 0 {
-		return 2
+		return 4
 	}
 	return o.Connections
 }

@@ -26,7 +26,8 @@ import (
 //
 // Deviation from §1c: mail_location uses LAYOUT=fs so that, as on IceWarp
 // (icewarp.md §1.3), each IMAP folder is one directory and "." is an
-// ordinary character in folder names.
+// ordinary character in folder names. mail_fsync = never: tests do not
+// survive power loss, and fsync would make benchmarks measure the disk.
 //
 // One server is shared by all tests of a test binary that run at the same
 // time; each call of [StartDovecot] adds its own, uniquely named users, so
@@ -167,6 +168,7 @@ userdb {
 }
 mail_location = maildir:~/Maildir:LAYOUT=fs
 mail_plugins = acl
+mail_fsync = never
 protocol imap {
   mail_plugins = $mail_plugins imap_acl
   mail_max_userip_connections = 100
