@@ -3,6 +3,8 @@ package imapsink
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -433,9 +435,14 @@ func TestDebugWriterRedacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Folders(context.Background())
+		// AppendBatch logs in again on its MULTIAPPEND connections.
+		if _, err := m.AppendBatch(context.Background(), []string{"Dbg"}, []Message{msgOf("dbg@x", 10, date0)}, nil); err != nil {
+			t.Fatal(err)
+		}
 		m.Close()
 		out := buf.String()
-		if strings.Contains(out, d.MasterPassword) || strings.Contains(out, "AUTHENTICATE PLAIN ") || !strings.Contains(out, "[authentication redacted]") || !strings.Contains(out, "LIST") {
+		plain := base64.StdEncoding.EncodeToString([]byte(d.Users[0].Name + "\x00" + d.MasterUser + "\x00" + d.MasterPassword))
+		if strings.Contains(out, d.MasterPassword) || strings.Contains(out, plain) || strings.Contains(out, "AUTHENTICATE PLAIN ") || !strings.Contains(out, "[authentication redacted]") || !strings.Contains(out, "LIST") || !strings.Contains(out, "APPEND \"Dbg\" (") {
 			t.Errorf("DebugWriter (authz %d) = %q: want the protocol without credentials", authz, out)
 		}
 	}
@@ -676,6 +683,12 @@ func TestBatchBadMessages(t *testing.T) {
 		}
 		msgs[3] = Message{Body: bytes.NewReader(nil), Size: 0, MessageID: "<empty@x>"}
 		msgs[17].Size++ // body one byte short
+		for _, i := range []int{5, 25} { // bodies given by Open instead of Body
+			id := fmt.Sprintf("bad-%d@x", i)
+			body := eml(id, "test "+id, 500)
+			msgs[i].Body = nil
+			msgs[i].Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
 		res, err := m.AppendBatch(ctx, folder, msgs, nil)
 		if err != nil {
 			t.Fatalf("AppendBatch(multi=%v) = %v", multi, err)
@@ -726,6 +739,47 @@ func TestParseUIDSet(t *testing.T) {
 		got, ok := parseUIDSet(tt.in)
 		if ok != tt.ok || !slices.Equal(got, tt.want) {
 			t.Errorf("parseUIDSet(%q) = %v, %v, want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestTLS logs in over STARTTLS and implicit TLS, with both APPEND paths.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	d := testbed.StartDovecot(t, "alice")
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		mode TLSMode
+		addr string
+	}{
+		{"starttls", TLSStartTLS, d.Addr},
+		{"implicit", TLSImplicit, d.TLSAddr},
+	}
+	for _, tt := range tests {
+		for _, multi := range []bool{false, true} {
+			opt := Options{Addr: tt.addr, TLS: tt.mode, TLSConfig: &tls.Config{RootCAs: d.RootCAs},
+				AdminUser: d.MasterUser, AdminPassword: d.MasterPassword, NoMultiAppend: !multi, Retry: fastRetry}
+			m, err := Dial(ctx, opt, d.Users[0].Name)
+			if err != nil {
+				t.Fatalf("Dial(%s) = %v", tt.name, err)
+			}
+			folder := []string{fmt.Sprintf("TLS %s %v", tt.name, multi)}
+			msgs := []Message{msgOf("tls1@x", 100, date0), msgOf("tls2@x", 100, date0)}
+			res, err := m.AppendBatch(ctx, folder, msgs, nil)
+			if err != nil || res[0].Err != nil || res[1].Err != nil {
+				t.Errorf("AppendBatch(%s, multi=%v) = %+v, %v", tt.name, multi, res, err)
+			}
+			if got := listAll(t, m, folder); len(got) != 2 {
+				t.Errorf("%s, multi=%v: folder has %d messages, want 2", tt.name, multi, len(got))
+			}
+			m.Close()
+		}
+		// An untrusted certificate is refused.
+		opt := Options{Addr: tt.addr, TLS: tt.mode, AdminUser: d.MasterUser, AdminPassword: d.MasterPassword,
+			Retry: retry.Policy{Attempts: 1}}
+		if _, err := Dial(ctx, opt, d.Users[0].Name); err == nil {
+			t.Errorf("Dial(%s, untrusted certificate) = nil error, want one", tt.name)
 		}
 	}
 }

@@ -283,7 +283,7 @@ func isAtomFlag(f imap.Flag) bool {
 
 // writeGroup sends one MULTIAPPEND command for msgs[idx...] and flushes.
 // On error the connection is unusable (and closed).
-func (m *Mailbox) writeGroup(rc *rawConn, tag, mbox string, msgs []Message, idx []int) (badIndex int, err error) {
+func (m *Mailbox) writeGroup(rc *rawConn, tag, name, mbox string, msgs []Message, idx []int) (badIndex int, err error) {
 	rc.w.WriteString(tag + " APPEND " + mbox)
 	for _, i := range idx {
 		msg := &msgs[i]
@@ -291,7 +291,7 @@ func (m *Mailbox) writeGroup(rc *rawConn, tag, mbox string, msgs []Message, idx 
 		first := true
 		for _, f := range settable(msg.Flags) {
 			if !isAtomFlag(f) {
-				m.log.Warn("flag dropped", "folder", mbox, "id", msg.MessageID, "flag", string(f))
+				m.log.Warn("flag dropped", "folder", name, "id", msg.MessageID, "flag", string(f))
 				continue
 			}
 			if !first {
@@ -308,13 +308,13 @@ func (m *Mailbox) writeGroup(rc *rawConn, tag, mbox string, msgs []Message, idx 
 		body, done, err := msg.body()
 		if err != nil {
 			rc.nc.Close()
-			return i, &OpError{Op: "APPEND", Mailbox: m.name, Folder: mbox, Err: err}
+			return i, &OpError{Op: "APPEND", Mailbox: m.name, Folder: name, Err: err}
 		}
 		err = copyExact(rc.w, body, msg.Size)
 		done()
 		if err != nil {
 			rc.nc.Close() // abandons the incomplete command: nothing of it is stored
-			return i, &OpError{Op: "APPEND", Mailbox: m.name, Folder: mbox, Err: err}
+			return i, &OpError{Op: "APPEND", Mailbox: m.name, Folder: name, Err: err}
 		}
 	}
 	rc.w.WriteString("\r\n")
@@ -429,7 +429,7 @@ func (m *Mailbox) multiWorker(ctx context.Context, name string, msgs []Message, 
 		more := false
 		for idx := range todo {
 			tag := rc.nextTag()
-			bad, err := m.writeGroup(rc, tag, mbox, msgs, idx)
+			bad, err := m.writeGroup(rc, tag, name, mbox, msgs, idx)
 			if err != nil {
 				for _, i := range idx {
 					switch {

@@ -1,9 +1,15 @@
 package testbed
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -26,7 +32,8 @@ import (
 //
 // Deviation from §1c: mail_location uses LAYOUT=fs so that, as on IceWarp
 // (icewarp.md §1.3), each IMAP folder is one directory and "." is an
-// ordinary character in folder names. mail_fsync = never: tests do not
+// ordinary character in folder names. TLS is on (a fresh self-signed
+// certificate, STARTTLS on Addr and IMAPS on TLSAddr). mail_fsync = never: tests do not
 // survive power loss, and fsync would make benchmarks measure the disk.
 //
 // One server is shared by all tests of a test binary that run at the same
@@ -38,8 +45,12 @@ import (
 // passdb/userdb accepts any user name with the server's user password, so
 // every name given to StartDovecot exists, and so does any other name.
 type Dovecot struct {
-	// Addr is host:port of the plain-text IMAP listener.
+	// Addr is host:port of the IMAP listener (plain text, STARTTLS offered).
 	Addr string
+	// TLSAddr is host:port of the implicit-TLS (IMAPS) listener.
+	TLSAddr string
+	// RootCAs trusts the server's self-signed certificate (for 127.0.0.1).
+	RootCAs *x509.CertPool
 	// MasterUser and MasterPassword log in on behalf of any user.
 	MasterUser, MasterPassword string
 	// Users are the users asked for, in order, with their login names made
@@ -87,6 +98,8 @@ type dovecotServer struct {
 	addr       string
 	master, pw string
 	userPW     string // shared by all users (static passdb)
+	tlsAddr    string
+	roots      *x509.CertPool
 	cmd        *exec.Cmd
 	done       chan struct{}
 }
@@ -124,7 +137,7 @@ func StartDovecot(t testing.TB, users ...string) *Dovecot {
 			dovecot.srv = nil
 		}
 	})
-	d := &Dovecot{Addr: srv.addr, MasterUser: srv.master, MasterPassword: srv.pw, srv: srv}
+	d := &Dovecot{Addr: srv.addr, TLSAddr: srv.tlsAddr, RootCAs: srv.roots, MasterUser: srv.master, MasterPassword: srv.pw, srv: srv}
 	for _, name := range users {
 		dovecot.seq++
 		u := DovecotUser{Name: fmt.Sprintf("%s-%d", name, dovecot.seq), Password: srv.userPW}
@@ -146,7 +159,9 @@ log_path = {{dir}}/log/dovecot.log
 info_log_path = {{dir}}/log/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{{dir}}/cert.pem
+ssl_key = <{{dir}}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
@@ -212,7 +227,9 @@ service imap-login {
     port = {{port}}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = {{tlsport}}
+    ssl = yes
   }
 }
 # Dovecot's documented switch for the per-IP auth penalty: tests that check
@@ -282,12 +299,20 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 	if err := os.WriteFile(filepath.Join(dir, "masters"), []byte(srv.master+":{PLAIN}"+srv.pw+"::::::\n"), 0o644); err != nil {
 		return nil, err
 	}
+	if srv.roots, err = writeCert(dir); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		port, perr := freePort()
 		if perr != nil {
 			return nil, perr
 		}
-		conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", strconv.Itoa(port), "{{uid}}", u.Uid,
+		tlsPort, perr := freePort()
+		if perr != nil {
+			return nil, perr
+		}
+		srv.tlsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+		conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", strconv.Itoa(port), "{{tlsport}}", strconv.Itoa(tlsPort), "{{uid}}", u.Uid,
 			"{{gid}}", u.Gid, "{{userpw}}", srv.userPW, "{{user}}", uname, "{{nonroot}}", nonroot).Replace(dovecotConf)
 		cfile := filepath.Join(dir, "dovecot.conf")
 		if err := os.WriteFile(cfile, []byte(conf), 0o644); err != nil {
@@ -298,7 +323,9 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 			return nil, err
 		}
 		if err := WaitPort(port, 10*time.Second); err == nil {
-			return srv, nil
+			if err := WaitPort(tlsPort, 10*time.Second); err == nil {
+				return srv, nil
+			}
 		}
 		srv.kill()
 		if attempt == 2 {
@@ -349,6 +376,48 @@ func (s *dovecotServer) kill() {
 			<-s.done
 		}
 	}
+}
+
+// writeCert writes a fresh self-signed certificate for 127.0.0.1 and
+// localhost to dir/cert.pem and dir/key.pem.
+func writeCert(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "iem testbed"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
 }
 
 func freePort() (int, error) {
