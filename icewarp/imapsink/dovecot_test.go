@@ -682,7 +682,7 @@ func TestBatchBadMessages(t *testing.T) {
 			msgs = append(msgs, msgOf(fmt.Sprintf("bad-%d@x", i), 500, date0))
 		}
 		msgs[3] = Message{Body: bytes.NewReader(nil), Size: 0, MessageID: "<empty@x>"}
-		msgs[17].Size++ // body one byte short
+		msgs[17].Size++                  // body one byte short
 		for _, i := range []int{5, 25} { // bodies given by Open instead of Body
 			id := fmt.Sprintf("bad-%d@x", i)
 			body := eml(id, "test "+id, 500)
