@@ -51,9 +51,19 @@ func (c *Client) EnsureAddressBook(ctx context.Context, owner, folder string) er
 	return c.mkcol(ctx, "MKCOL", owner, folder, body, "addressbook")
 }
 
+// EnsureCollection creates a plain WebDAV collection owner/folder with
+// MKCOL (RFC 4918 §9.3), e.g. for IceWarp note folders, which hold
+// text/x-vnote items (icewarp.md §3). An existing collection is left alone.
+func (c *Client) EnsureCollection(ctx context.Context, owner, folder string) error {
+	return c.mkcol(ctx, "MKCOL", owner, folder, "", "collection")
+}
+
 func (c *Client) mkcol(ctx context.Context, method, owner, folder, body, kind string) error {
 	u := c.collection(owner, folder)
-	hdr := http.Header{"Content-Type": {`application/xml; charset="utf-8"`}}
+	var hdr http.Header
+	if body != "" {
+		hdr = http.Header{"Content-Type": {`application/xml; charset="utf-8"`}}
+	}
 	_, _, err := c.do(ctx, method, u, hdr, []byte(body), http.StatusCreated, http.StatusOK, http.StatusNoContent)
 	var he *HTTPError
 	if err == nil || !errors.As(err, &he) {

@@ -230,6 +230,11 @@ func TestRadicaleRoundTrip(t *testing.T) {
 	if list, err := c.List(ctx, u.Name, "Bulk"); err != nil || len(list) != 20 {
 		t.Errorf("List(Bulk) = %d items, %v, want 20", len(list), err)
 	}
+	// Radicale has no plain collections for items: MKCOL without a body is
+	// refused (TestEnsureCollection covers it with a fake).
+	if err := c.EnsureCollection(ctx, u.Name, "Notes"); !errors.Is(err, ErrAuth) {
+		t.Errorf("EnsureCollection(Radicale) = %v, want 403 (ErrAuth)", err)
+	}
 	// A calendar cannot stand in for an address book.
 	if err := c.EnsureAddressBook(ctx, u.Name, "Tasks"); !errors.Is(err, ErrNotDAV) {
 		t.Errorf("EnsureAddressBook(existing calendar) = %v, want ErrNotDAV", err)
@@ -331,5 +336,48 @@ func TestLayout(t *testing.T) {
 	}
 	if _, err := New(Options{BaseURL: "/relative"}); err == nil {
 		t.Errorf("New(relative) = nil error, want one")
+	}
+}
+
+// TestEnsureCollection: plain MKCOL, then 405 on an existing collection,
+// answered by a PROPFIND that says what is there (RFC 4918 §9.3.1).
+func TestEnsureCollection(t *testing.T) {
+	tests := []struct {
+		name    string
+		mkcol   int
+		restype string
+		wantErr error
+	}{
+		{"created", http.StatusCreated, "", nil},
+		{"exists", http.StatusMethodNotAllowed, "<D:collection/>", nil},
+		{"exists as a file", http.StatusMethodNotAllowed, "", ErrNotDAV},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				switch req.Method {
+				case "MKCOL":
+					if req.URL.Path != "/webdav/a@example.com/Notes/" || req.ContentLength > 0 {
+						t.Errorf("MKCOL %s with %d bytes", req.URL.Path, req.ContentLength)
+					}
+					w.WriteHeader(tt.mkcol)
+				case "PROPFIND":
+					w.WriteHeader(http.StatusMultiStatus)
+					fmt.Fprintf(w, `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"><D:response><D:href>/webdav/a@example.com/Notes/</D:href>`+
+						`<D:propstat><D:prop><D:resourcetype>%s</D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`, tt.restype)
+				default:
+					t.Errorf("unexpected %s", req.Method)
+				}
+			}))
+			defer srv.Close()
+			c, err := New(Options{BaseURL: srv.URL + "/webdav/", Retry: fastRetry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.EnsureCollection(context.Background(), "a@example.com", "Notes")
+			if (tt.wantErr == nil && err != nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Errorf("EnsureCollection = %v, want %v", err, tt.wantErr)
+			}
+		})
 	}
 }
