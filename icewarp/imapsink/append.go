@@ -137,7 +137,8 @@ func copyExact(w io.Writer, r io.Reader, size int64) error {
 // If the connection breaks during the APPEND, Append reconnects and, before
 // sending the message again, searches the folder for it (Message-ID, date
 // and size, see [Mailbox.Find]): a message the server did store is not
-// stored twice.
+// stored twice. A message with neither a Message-ID nor an internal date
+// cannot be searched for and is sent again.
 func (m *Mailbox) Append(ctx context.Context, folder []string, msg Message) (imap.UID, error) {
 	name, err := m.FolderName(folder)
 	if err != nil {

@@ -124,9 +124,14 @@ func TestAwkwardFolders(t *testing.T) {
 			if _, err := m.Append(ctx, tt.path, msgOf(id, 100, date0)); err != nil {
 				t.Fatalf("Append(%q) = %v", tt.path, err)
 			}
-			got := listAll(t, m, tt.path)
-			if len(got) != 1 || got[0].MessageID != id {
-				t.Errorf("List(%q) = %+v, want one message %s", tt.path, got, id)
+			// The MULTIAPPEND path quotes and encodes the name itself.
+			res, err := m.AppendBatch(ctx, tt.path, []Message{msgOf("batch-"+id, 100, date0)}, nil)
+			if err != nil || res[0].Err != nil {
+				t.Fatalf("AppendBatch(%q) = %+v, %v", tt.path, res, err)
+			}
+			got := ids(listAll(t, m, tt.path))
+			if want := []string{id, "batch-" + id}; !slices.Equal(got, want) {
+				t.Errorf("List(%q) = %q, want %q", tt.path, got, want)
 			}
 		})
 	}
