@@ -788,3 +788,30 @@ func TestTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleRawConnDropped: a pooled MULTIAPPEND connection that died while
+// idle is noticed before use, so the next batch is stored normally.
+func TestIdleRawConnDropped(t *testing.T) {
+	t.Parallel()
+	d := testbed.StartDovecot(t, "alice")
+	ctx := context.Background()
+	m := dial(t, d, "", d.Users[0].Name, 1)
+	folder := []string{"Idle"}
+	for round := range 2 {
+		res, err := m.AppendBatch(ctx, folder, []Message{msgOf(fmt.Sprintf("idle%d@x", round), 100, date0)}, nil)
+		if err != nil || res[0].Err != nil || res[0].UID == 0 {
+			t.Fatalf("round %d: AppendBatch = %+v, %v", round, res, err)
+		}
+		if round == 0 {
+			if len(m.rawPool) != 1 {
+				t.Fatalf("raw pool holds %d connections, want 1", len(m.rawPool))
+			}
+			rc := <-m.rawPool
+			rc.nc.Close() // as if the server had timed it out
+			m.rawPool <- rc
+		}
+	}
+	if got := ids(listAll(t, m, folder)); !slices.Equal(got, []string{"idle0@x", "idle1@x"}) {
+		t.Errorf("folder = %q, want idle0@x idle1@x", got)
+	}
+}

@@ -461,13 +461,23 @@ func (m *Mailbox) multiWorker(ctx context.Context, name string, msgs []Message, 
 	}
 }
 
-// getRaw takes an idle MULTIAPPEND connection, or returns nil.
+// getRaw takes an idle MULTIAPPEND connection that still answers NOOP, or
+// returns nil. (A connection the server dropped while idle would otherwise
+// turn a whole batch into one-by-one retries.)
 func (m *Mailbox) getRaw() *rawConn {
-	select {
-	case rc := <-m.rawPool:
-		return rc
-	default:
-		return nil
+	for {
+		select {
+		case rc := <-m.rawPool:
+			rc.nc.SetDeadline(time.Now().Add(30 * time.Second))
+			r, err := rc.cmd("NOOP")
+			rc.nc.SetDeadline(time.Time{})
+			if err == nil && r.status == "OK" {
+				return rc
+			}
+			rc.nc.Close()
+		default:
+			return nil
+		}
 	}
 }
 
