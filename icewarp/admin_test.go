@@ -19,6 +19,7 @@ import (
 
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/retry"
 )
 
@@ -506,5 +507,69 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if n := len(srv.Accounts()); n != 16 {
 		t.Errorf("Accounts() has %d, want 16", n)
+	}
+}
+
+func TestReloginAfterSessionEnd(t *testing.T) {
+	srv, a := start(t)
+	ctx := context.Background()
+	srv.ExpireSessions()
+	if _, err := a.EnsureDomain(ctx, "example.com"); err != nil {
+		t.Fatalf("EnsureDomain after expiry = %v, want a transparent re-login", err)
+	}
+	n := 0
+	for _, c := range srv.Calls() {
+		if c == "authenticate" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("authenticate calls = %d, want 2", n)
+	}
+	a.Logout(ctx)
+	if _, err := a.Domains(ctx); !errors.Is(err, icewarp.ErrNotLoggedIn) {
+		t.Errorf("Domains after Logout = %v, want ErrNotLoggedIn", err)
+	}
+}
+
+// TestPathMode is the path-mode sequence of icewarp.md §6 step 4: ask for
+// u_fullmailboxpath, write with mailpath, refresh, and the emulator's
+// checker is satisfied and IMAP shows the messages.
+func TestPathMode(t *testing.T) {
+	srv, a := start(t)
+	ctx := context.Background()
+	a.EnsureDomain(ctx, "example.com")
+	if _, err := a.EnsureAccount(ctx, icewarp.Account{Email: "u@example.com", Password: "p", Aliases: []string{"x@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := srv.Account("u@example.com"); !slices.Equal(got.Aliases, []string{"x@example.com"}) {
+		t.Errorf("Aliases = %v", got.Aliases)
+	}
+	dir, err := a.MailboxPath(ctx, "u@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := mailpath.Open(srv.MailRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][]string{{"INBOX"}, {"Sent Items"}, {"Deleted Items", "Old."}} {
+		if _, err := st.Put(ctx, dir, f, time.Now(), strings.NewReader("Subject: s\n\nbody\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.CheckMailPath(); err == nil {
+		t.Error("CheckMailPath() before refresh = nil, want ProblemNotRefreshed")
+	}
+	if err := a.RefreshAccount(ctx, "u@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.CheckMailPath(); err != nil {
+		t.Errorf("CheckMailPath() = %v", err)
+	}
+	for _, f := range []string{"INBOX", "Sent Items", "Deleted Items/Old."} {
+		if n, err := srv.MailboxStatus("u@example.com", f); err != nil || n != 1 {
+			t.Errorf("MailboxStatus(%q) = %d, %v, want 1", f, n, err)
+		}
 	}
 }

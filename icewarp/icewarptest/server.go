@@ -235,6 +235,15 @@ func (s *Server) takeFault(command string) *Fault {
 	return nil
 }
 
+// ExpireSessions ends all admin API sessions, as a server does when a
+// session times out; later calls with an old sid get error uid
+// "session_invalid".
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	clear(s.sessions)
+	s.mu.Unlock()
+}
+
 // Calls returns the commands received so far, in order.
 func (s *Server) Calls() []string {
 	s.mu.Lock()
@@ -248,6 +257,7 @@ type Account struct {
 	Type      int               // u_type
 	Props     map[string]string // stored variables, lower-case names (u_password included)
 	Members   []string          // group members, in the order added
+	Aliases   []string          // u_emailalias split at ";"
 	Refreshes int               // how often u_directorycache_refreshnow was set
 }
 
@@ -281,7 +291,13 @@ func (a *account) snapshot() Account {
 	}
 	t := 0
 	fmt.Sscan(a.props["u_type"], &t)
-	return Account{Email: a.email, Type: t, Props: props, Members: slices.Clone(a.members), Refreshes: a.refreshes}
+	var aliases []string
+	for _, al := range strings.Split(a.props["u_emailalias"], ";") {
+		if al = strings.TrimSpace(al); al != "" {
+			aliases = append(aliases, al)
+		}
+	}
+	return Account{Email: a.email, Type: t, Props: props, Members: slices.Clone(a.members), Aliases: aliases, Refreshes: a.refreshes}
 }
 
 // Domains returns the domain names, sorted.
