@@ -573,3 +573,32 @@ func TestPathMode(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSAgainstEmulator(t *testing.T) {
+	srv, err := icewarptest.Start(&icewarptest.Options{MailRoot: t.TempDir(), TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if !strings.HasPrefix(srv.URL(), "https://") {
+		t.Fatalf("URL() = %q, want https", srv.URL())
+	}
+	tests := []struct {
+		name string
+		tls  icewarp.TLSOptions
+		ok   bool
+	}{
+		{"system roots", icewarp.TLSOptions{}, false},
+		{"pin", icewarp.TLSOptions{PinSHA256: srv.CertSHA256()}, true},
+		{"roots", icewarp.TLSOptions{RootCAs: srv.CertPool()}, true},
+	}
+	for _, tt := range tests {
+		a, err := icewarp.New(icewarp.Options{URL: srv.URL(), Username: srv.AdminEmail(), Password: srv.AdminPassword(), TLS: tt.tls, Retry: retry.Policy{Attempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Login(context.Background()); (err == nil) != tt.ok {
+			t.Errorf("Login(%s) = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -13,6 +13,7 @@ package icewarptest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ type Options struct {
 	Addr, IMAPAddr string
 	// Logger receives the emulator's own diagnostics (nil: discard).
 	Logger *slog.Logger
+	// TLS serves the admin API and WebDAV over HTTPS with a fresh
+	// self-signed certificate (see [Server.CertSHA256], [Server.CertPool]).
+	TLS bool
 }
 
 // Server is a running emulator.
@@ -54,6 +58,8 @@ type Server struct {
 	httpSrv  *http.Server
 	imapLn   net.Listener
 	imapSrv  *imapserver.Server
+	cert     tls.Certificate
+	scheme   string
 	closeErr error
 	closed   sync.Once
 
@@ -139,6 +145,15 @@ func Start(opt *Options) (*Server, error) {
 		return nil, fmt.Errorf("icewarptest: %w", err)
 	}
 	s.httpSrv = &http.Server{Handler: mux, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.scheme = "http"
+	if s.opt.TLS {
+		if s.cert, err = selfSigned(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("icewarptest: certificate: %w", err)
+		}
+		s.scheme = "https"
+		s.httpLn = tls.NewListener(s.httpLn, &tls.Config{Certificates: []tls.Certificate{s.cert}})
+	}
 	go s.httpSrv.Serve(s.httpLn)
 
 	s.imapLn, err = net.Listen("tcp", s.opt.IMAPAddr)
@@ -151,11 +166,11 @@ func Start(opt *Options) (*Server, error) {
 	return s, nil
 }
 
-// URL returns the admin API URL, http://127.0.0.1:port/icewarpapi/.
-func (s *Server) URL() string { return "http://" + s.httpLn.Addr().String() + "/icewarpapi/" }
+// URL returns the admin API URL, http(s)://127.0.0.1:port/icewarpapi/.
+func (s *Server) URL() string { return s.scheme + "://" + s.httpLn.Addr().String() + "/icewarpapi/" }
 
-// WebDAVURL returns the WebDAV root, http://127.0.0.1:port/webdav/.
-func (s *Server) WebDAVURL() string { return "http://" + s.httpLn.Addr().String() + "/webdav/" }
+// WebDAVURL returns the WebDAV root, http(s)://127.0.0.1:port/webdav/.
+func (s *Server) WebDAVURL() string { return s.scheme + "://" + s.httpLn.Addr().String() + "/webdav/" }
 
 // IMAPAddr returns the IMAP listener's host:port (plain text, no TLS).
 func (s *Server) IMAPAddr() string { return s.imapLn.Addr().String() }

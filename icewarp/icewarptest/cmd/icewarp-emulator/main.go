@@ -7,7 +7,7 @@
 // Usage:
 //
 //	icewarp-emulator [-addr 127.0.0.1:32000] [-imap-addr 127.0.0.1:10143] [-mail DIR]
-//	                 [-admin admin@icewarp.test] [-admin-password-file FILE]
+//	                 [-admin admin@icewarp.test] [-admin-password-file FILE] [-tls]
 package main
 
 import (
@@ -29,14 +29,15 @@ func main() {
 	mail := flag.String("mail", "", "mail root directory (default: a temporary directory)")
 	admin := flag.String("admin", "", "administrator email (default admin@icewarp.test)")
 	pwFile := flag.String("admin-password-file", "", "file holding the administrator password (default admin-secret)")
+	useTLS := flag.Bool("tls", false, "serve HTTPS with a self-signed certificate (its SHA-256 is printed as cert_sha256)")
 	flag.Parse()
-	if err := run(*addr, *imapAddr, *mail, *admin, *pwFile); err != nil {
+	if err := run(*addr, *imapAddr, *mail, *admin, *pwFile, *useTLS); err != nil {
 		fmt.Fprintln(os.Stderr, "icewarp-emulator: error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, imapAddr, mail, admin, pwFile string) error {
+func run(addr, imapAddr, mail, admin, pwFile string, useTLS bool) error {
 	var pw string
 	if pwFile != "" {
 		b, err := os.ReadFile(pwFile)
@@ -47,7 +48,7 @@ func run(addr, imapAddr, mail, admin, pwFile string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := icewarptest.Start(&icewarptest.Options{
-		Addr: addr, IMAPAddr: imapAddr, MailRoot: mail, AdminEmail: admin, AdminPassword: pw, Logger: log,
+		Addr: addr, IMAPAddr: imapAddr, MailRoot: mail, AdminEmail: admin, AdminPassword: pw, Logger: log, TLS: useTLS,
 	})
 	if err != nil {
 		return err
@@ -55,6 +56,9 @@ func run(addr, imapAddr, mail, admin, pwFile string) error {
 	defer srv.Close()
 	fmt.Printf("api_url=%s\nwebdav_url=%s\nimap_addr=%s\nmail_root=%s\nadmin=%s\n",
 		srv.URL(), srv.WebDAVURL(), srv.IMAPAddr(), srv.MailRoot(), srv.AdminEmail())
+	if useTLS {
+		fmt.Printf("cert_sha256=%s\n", srv.CertSHA256())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
