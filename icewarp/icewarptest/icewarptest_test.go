@@ -149,6 +149,16 @@ func TestWireShapes(t *testing.T) {
 	if got := post(t, s, "not xml"); got != `<iq type="error"><query><error uid="iq_root_tag_invalid"/></query></iq>` {
 		t.Errorf("malformed request answer = %s, want the ErrorResponse.xml shape", got)
 	}
+	// API-PY posts to /icewarpapi/<Command> (icewarp.md §7).
+	resp, err := http.Post(s.URL()+"getdomainsinfolist", "text/xml", strings.NewReader(req(`<commandname>getdomainsinfolist</commandname><commandparams/>`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "<error uid=") { // the sid was logged out above
+		t.Errorf("/icewarpapi/getdomainsinfolist answer = %s, want the error envelope", b)
+	}
 	a, _ := s.Account("tester@testing.com")
 	if a.Props["u_name"] != "testing" || a.Type != 0 {
 		t.Errorf("account = %+v", a)
