@@ -30,6 +30,20 @@ func dial(t testing.TB, d *testbed.Dovecot, addr, user string, conns int) *Mailb
 	return dialMulti(t, d, addr, user, conns, true)
 }
 
+// dialMode dials with AppendBatch sending through go-imap ("go-imap"), the
+// raw path one message per command ("literal+") or MULTIAPPEND groups
+// ("multiappend").
+func dialMode(t testing.TB, d *testbed.Dovecot, addr, user string, conns int, mode string) *Mailbox {
+	t.Helper()
+	m := dialMulti(t, d, addr, user, conns, mode != "go-imap")
+	if mode == "literal+" {
+		m.mu.Lock()
+		m.rawKnown, m.rawGroup = true, 1
+		m.mu.Unlock()
+	}
+	return m
+}
+
 // dialMulti dials with AppendBatch's MULTIAPPEND path on or off.
 func dialMulti(t testing.TB, d *testbed.Dovecot, addr, user string, conns int, multi bool) *Mailbox {
 	t.Helper()
@@ -566,12 +580,12 @@ func TestDisconnectMidAppend(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		for _, mode := range []string{"append", "batch", "multiappend"} {
+		for _, mode := range []string{"append", "go-imap", "literal+", "multiappend"} {
 			batch := mode != "append"
 			t.Run(tt.name+" "+mode, func(t *testing.T) {
 				p := newCutProxy(t, d.Addr, tt.cut)
 				user := d.Users[0].Name
-				m := dialMulti(t, d, p.addr(), user, 2, mode == "multiappend")
+				m := dialMode(t, d, p.addr(), user, 2, map[bool]string{true: mode, false: "go-imap"}[batch])
 				folder := []string{fmt.Sprintf("Cut %s %s", tt.name, mode)}
 				if _, err := m.EnsureFolder(ctx, folder); err != nil {
 					t.Fatal(err)
@@ -641,11 +655,11 @@ func BenchmarkAppend(b *testing.B) {
 	d := testbed.StartDovecot(b, "bench")
 	for _, bc := range []struct {
 		conns int
-		multi bool
-	}{{1, false}, {4, false}, {1, true}, {4, true}} {
-		b.Run(fmt.Sprintf("conns=%d/multiappend=%v", bc.conns, bc.multi), func(b *testing.B) {
+		multi string
+	}{{1, "go-imap"}, {4, "go-imap"}, {1, "literal+"}, {4, "literal+"}, {1, "multiappend"}, {4, "multiappend"}} {
+		b.Run(fmt.Sprintf("conns=%d/%s", bc.conns, bc.multi), func(b *testing.B) {
 			conns := bc.conns
-			m := dialMulti(b, d, "", d.Users[0].Name, conns, bc.multi)
+			m := dialMode(b, d, "", d.Users[0].Name, conns, bc.multi)
 			body := eml("bench@x", "bench", 20000)
 			folder := []string{fmt.Sprintf("Bench%d%v", conns, bc.multi)}
 			b.SetBytes(int64(len(body)))
@@ -679,8 +693,8 @@ func TestBatchBadMessages(t *testing.T) {
 	t.Parallel()
 	d := testbed.StartDovecot(t, "alice")
 	ctx := context.Background()
-	for _, multi := range []bool{false, true} {
-		m := dialMulti(t, d, "", d.Users[0].Name, 2, multi)
+	for _, multi := range []string{"go-imap", "literal+", "multiappend"} {
+		m := dialMode(t, d, "", d.Users[0].Name, 2, multi)
 		folder := []string{fmt.Sprintf("Bad %v", multi)}
 		var msgs []Message
 		for i := range 30 {

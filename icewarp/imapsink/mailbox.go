@@ -32,7 +32,8 @@ type Mailbox struct {
 	ensured map[string]bool
 	index   map[string]*folderIndex // for AppendBatch SkipExisting
 
-	multiKnown, multi bool // MULTIAPPEND path usable (see multiAppendOK)
+	rawKnown bool // rawGroup is known (see rawGroupSize)
+	rawGroup int  // messages per raw APPEND command; 0: use go-imap
 }
 
 // Dial connects to opt.Addr and logs in on behalf of mailbox (the owner's

@@ -52,8 +52,8 @@ type Options struct {
 	// Window is the number of APPEND commands in flight per connection in
 	// AppendBatch (default 16).
 	Window int
-	// NoMultiAppend makes AppendBatch send one APPEND per message even when
-	// the server offers MULTIAPPEND.
+	// NoMultiAppend makes AppendBatch send every message with go-imap's
+	// APPEND even when the server offers LITERAL+ and MULTIAPPEND.
 	NoMultiAppend bool
 	// Logger receives retries and reconnects (nil: discard). Secrets are
 	// never logged.
