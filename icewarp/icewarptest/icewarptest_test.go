@@ -31,7 +31,7 @@ func startServer(t *testing.T) *Server {
 }
 
 // post sends a raw request and returns the raw response.
-func post(t *testing.T, s *Server, body string) string {
+func post(t testing.TB, s *Server, body string) string {
 	t.Helper()
 	resp, err := http.Post(s.URL(), "text/xml", strings.NewReader(body))
 	if err != nil {
@@ -45,7 +45,7 @@ func post(t *testing.T, s *Server, body string) string {
 var sidRe = regexp.MustCompile(`sid="([0-9]{18})"`)
 
 // login authenticates with the verbatim request shape of [V NET Authenticate.xml].
-func login(t *testing.T, s *Server) string {
+func login(t testing.TB, s *Server) string {
 	t.Helper()
 	resp := post(t, s, `<iq type="get"><query xmlns="admin:iq:rpc"><commandname>authenticate</commandname>
 <commandparams><authtype>0</authtype><email>`+s.AdminEmail()+`</email><password>`+s.AdminPassword()+`</password>
@@ -166,7 +166,7 @@ func TestWireShapes(t *testing.T) {
 }
 
 // putAndRefresh writes one message in path mode and refreshes the account.
-func setupAccount(t *testing.T, s *Server, email string) string {
+func setupAccount(t testing.TB, s *Server, email string) string {
 	t.Helper()
 	sid := login(t, s)
 	alias, dom, _ := strings.Cut(email, "@")
@@ -184,7 +184,7 @@ func setupAccount(t *testing.T, s *Server, email string) string {
 	return sid
 }
 
-func refresh(t *testing.T, s *Server, sid, email string) {
+func refresh(t testing.TB, s *Server, sid, email string) {
 	t.Helper()
 	resp := post(t, s, `<iq type="get" sid="`+sid+`"><query xmlns="admin:iq:rpc"><commandname>setaccountproperties</commandname><commandparams>
 <accountemail>`+email+`</accountemail><propertyvaluelist><item><apiproperty><propname>u_directorycache_refreshnow</propname></apiproperty>
