@@ -225,6 +225,18 @@ func (a *Admin) SetAccountProperties(ctx context.Context, email string, props ma
 	return a.callOK(ctx, "setaccountproperties", email, el("commandparams", leaf("accountemail", email), list))
 }
 
+// SetPassword sets an account's password without the password policy
+// ("setaccountpassword": accountemail, authtype 0, password, digest,
+// ignorepolicy 1 [V API-JSON]), for --passwords-from on accounts that exist.
+func (a *Admin) SetPassword(ctx context.Context, email, password string) error {
+	if password == "" {
+		return fmt.Errorf("icewarp: set password %s: empty password", email)
+	}
+	return a.callOK(ctx, "setaccountpassword", email, el("commandparams",
+		leaf("accountemail", email), leaf("authtype", "0"), secretLeaf("password", password),
+		leaf("digest", ""), leaf("ignorepolicy", "1")))
+}
+
 // MailboxPath returns the account's absolute mailbox directory,
 // u_fullmailboxpath (icewarp.md §1.2: always ask, never compute).
 func (a *Admin) MailboxPath(ctx context.Context, email string) (string, error) {

@@ -602,3 +602,28 @@ func TestTLSAgainstEmulator(t *testing.T) {
 		}
 	}
 }
+
+func TestSetPassword(t *testing.T) {
+	srv, a := start(t)
+	ctx := context.Background()
+	a.EnsureDomain(ctx, "example.com")
+	a.EnsureAccount(ctx, icewarp.Account{Email: "u@example.com", Password: "old-password"})
+	tests := []struct {
+		email, pw string
+		ok        bool
+	}{
+		{"u@example.com", "abc", true}, // ignorepolicy 1: short passwords pass
+		{"u@example.com", "new-password", true},
+		{"nobody@example.com", "x-password", false},
+		{"u@example.com", "", false},
+	}
+	for _, tt := range tests {
+		err := a.SetPassword(ctx, tt.email, tt.pw)
+		if (err == nil) != tt.ok {
+			t.Errorf("SetPassword(%q, %q) = %v, want ok=%v", tt.email, tt.pw, err, tt.ok)
+		}
+	}
+	if got, _ := srv.Account("u@example.com"); got.Props["u_password"] != "new-password" {
+		t.Errorf("u_password = %q, want new-password", got.Props["u_password"])
+	}
+}

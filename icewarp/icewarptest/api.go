@@ -37,6 +37,8 @@ type cmdParams struct {
 	AuthType string `xml:"authtype"`
 	Email    string `xml:"email"`
 	Password string `xml:"password"`
+	// setaccountpassword [V API-JSON]
+	IgnorePolicy string `xml:"ignorepolicy"`
 	// getdomainsinfolist / getaccountsinfolist [V NET GetDomainsInfoList.xml, GetAccountsInfoList.xml]
 	DomainStr string `xml:"domainstr"`
 	NameMask  string `xml:"filter>namemask"`
@@ -203,6 +205,8 @@ func (s *Server) handle(cmd string, req *iqRequest) string {
 		result, fail = s.getAccountProperties(p)
 	case "setaccountproperties":
 		result, fail = s.setAccountProperties(p)
+	case "setaccountpassword":
+		result, fail = s.setPassword(p)
 	case "addaccountmembers":
 		result, fail = s.addMembers(p)
 	case "setaccountfolderpermissions":
@@ -489,6 +493,21 @@ func (s *Server) setAccountProperties(p *cmdParams) (string, *apiFailure) {
 			return "", &apiFailure{}
 		}
 	}
+	return "1", nil
+}
+
+// setPassword sets u_password; with ignorepolicy 0 the emulator's policy is
+// "at least 6 characters", failing with uid account_password_policy
+// [V SS22 admin javascript.js tests that uid]; the policy itself is INFERRED.
+func (s *Server) setPassword(p *cmdParams) (string, *apiFailure) {
+	a := s.accounts[strings.ToLower(p.AccountEmail)]
+	if a == nil || p.Password == "" || p.AuthType != "" && p.AuthType != "0" {
+		return "", &apiFailure{}
+	}
+	if p.IgnorePolicy != "1" && len(p.Password) < 6 {
+		return "", &apiFailure{uid: "account_password_policy"}
+	}
+	a.props["u_password"] = p.Password
 	return "1", nil
 }
 

@@ -108,6 +108,30 @@ func (s *Server) DAVItems(email, folder string) map[string]DAVItem {
 }
 
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
+	// Faults for WebDAV use Command "webdav " + method, e.g. "webdav PUT".
+	s.mu.Lock()
+	fault := s.takeFault("webdav " + r.Method)
+	s.mu.Unlock()
+	if fault != nil && !fault.AfterApply && s.applyFault(w, fault) {
+		return
+	}
+	if fault != nil && fault.AfterApply {
+		rec := &discardWriter{header: http.Header{}}
+		s.serveDAV2(rec, r)
+		s.applyFault(w, fault)
+		return
+	}
+	s.serveDAV2(w, r)
+}
+
+// discardWriter swallows a response whose answer a fault replaces.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func (s *Server) serveDAV2(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/webdav/")
 	var segs []string
 	for _, p := range strings.Split(rest, "/") {

@@ -163,3 +163,31 @@ func TestWebDAVGoWebdavClient(t *testing.T) {
 		t.Errorf("Calendar has %d items, want 1", len(got))
 	}
 }
+
+func TestWebDAVFaults(t *testing.T) {
+	s := startServer(t)
+	setupAccount(t, s, "john@example.com")
+	const u, p = "john@example.com", "user-pw"
+	s.Inject(Fault{Command: "webdav PUT", HTTPStatus: 503, RetryAfter: 2})
+	s.Inject(Fault{Command: "webdav PUT", AfterApply: true, HTTPStatus: 502})
+	if got, _ := davDo(t, s, "PUT", "/webdav/john@example.com/Contacts/c1.vcf", u, p, "text/vcard", vcardBody); got != 503 {
+		t.Errorf("first PUT = %d, want 503", got)
+	}
+	if n := len(s.DAVItems(u, "Contacts")); n != 0 {
+		t.Errorf("after a failed PUT %d items, want 0", n)
+	}
+	if got, _ := davDo(t, s, "PUT", "/webdav/john@example.com/Contacts/c1.vcf", u, p, "text/vcard", vcardBody); got != 502 {
+		t.Errorf("second PUT = %d, want 502", got)
+	}
+	if n := len(s.DAVItems(u, "Contacts")); n != 1 { // applied, answer lost
+		t.Errorf("after a lost answer %d items, want 1", n)
+	}
+	if got, _ := davDo(t, s, "PUT", "/webdav/john@example.com/Contacts/c1.vcf", u, p, "text/vcard", vcardBody); got != 204 {
+		t.Errorf("third PUT = %d, want 204 (update)", got)
+	}
+	// An admin API fault with no command does not hit WebDAV.
+	s.Inject(Fault{HTTPStatus: 500})
+	if got, _ := davDo(t, s, "GET", "/webdav/john@example.com/Contacts/c1.vcf", u, p, "", ""); got != 200 {
+		t.Errorf("GET = %d, want 200", got)
+	}
+}

@@ -206,7 +206,9 @@ func (s *Server) cleanup() {
 
 // A Fault makes the emulator fail calls, for error and retry tests.
 type Fault struct {
-	// Command is the lower-case command it applies to ("" for any).
+	// Command is the lower-case admin API command it applies to ("" for
+	// any), or "webdav " plus an HTTP method ("webdav PUT") for WebDAV.
+	// ErrorUID and ResultZero apply to admin API commands only.
 	Command string
 	// Times is how many matching calls fail (0 means 1).
 	Times int
@@ -238,7 +240,7 @@ func (s *Server) Inject(f Fault) {
 // takeFault returns the first fault matching command and uses it up.
 func (s *Server) takeFault(command string) *Fault {
 	for i, f := range s.faults {
-		if f.Command == "" || f.Command == command {
+		if f.Command == command || f.Command == "" && !strings.HasPrefix(command, "webdav ") {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
