@@ -627,3 +627,39 @@ func TestSetPassword(t *testing.T) {
 		t.Errorf("u_password = %q, want new-password", got.Props["u_password"])
 	}
 }
+
+func TestMailboxPathSorted(t *testing.T) {
+	srv, err := icewarptest.Start(&icewarptest.Options{MailRoot: t.TempDir(), SortingPrefix: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a, _ := icewarp.New(icewarp.Options{URL: srv.URL(), Username: srv.AdminEmail(), Password: srv.AdminPassword()})
+	ctx := context.Background()
+	if err := a.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.EnsureDomain(ctx, "example.com")
+	a.EnsureAccount(ctx, icewarp.Account{Email: "mike1@example.com", Password: "p"})
+	dir, err := a.MailboxPath(ctx, "mike1@example.com")
+	want := filepath.Join(srv.MailRoot(), "example.com", "mi", "ke", "1", "mike1") + string(filepath.Separator) // [V D-DIR]
+	if err != nil || dir != want {
+		t.Fatalf("MailboxPath = %q, %v, want %q", dir, err, want)
+	}
+	st, _ := mailpath.Open(srv.MailRoot())
+	if _, err := st.Put(ctx, dir, []string{"INBOX"}, time.Now(), strings.NewReader("Subject: s\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Computing the path instead of asking is caught by the checker.
+	if _, err := st.Put(ctx, "example.com/mike1", []string{"INBOX"}, time.Now(), strings.NewReader("Subject: s\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.RefreshAccount(ctx, "mike1@example.com")
+	probs, err := srv.MailPathProblems()
+	if err != nil || len(probs) != 1 || probs[0].Kind != icewarptest.ProblemOutsideAccount || !strings.HasPrefix(probs[0].Path, "example.com/mike1/") {
+		t.Errorf("MailPathProblems() = %v, %v, want one ProblemOutsideAccount under example.com/mike1/", probs, err)
+	}
+	if n, _ := srv.MailboxStatus("mike1@example.com", "INBOX"); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1", n)
+	}
+}

@@ -415,9 +415,21 @@ func (s *Server) createAccount(p *cmdParams) (string, *apiFailure) {
 	return "1", nil
 }
 
-// mailboxDir is <mailroot>/<domain>/<u_mailbox>.
+// mailboxDir is <mailroot>/<domain>/<u_mailbox>, or with
+// Options.SortingPrefix the alphabetically sorted form: the first
+// SortingPrefix characters in groups of two as parent directories
+// (john, 4 → jo/hn/john; mike1, 6 → mi/ke/1/mike1 [V D-DIR]).
 func (s *Server) mailboxDir(a *account) string {
-	return filepath.Join(s.opt.MailRoot, a.domain, a.props["u_mailbox"])
+	return filepath.Join(s.opt.MailRoot, a.domain, s.relMailbox(a.props["u_mailbox"]))
+}
+
+func (s *Server) relMailbox(mbox string) string {
+	n := min(s.opt.SortingPrefix, len(mbox))
+	var parts []string
+	for i := 0; i < n; i += 2 {
+		parts = append(parts, mbox[i:min(i+2, n)])
+	}
+	return filepath.Join(append(parts, mbox)...)
 }
 
 // derived returns read-only variables computed from others (icewarp.md §7):
@@ -430,7 +442,7 @@ func (s *Server) derived(a *account, name string) (string, bool) {
 	case "u_fullmailboxpath":
 		return s.mailboxDir(a) + sep, true
 	case "u_mailboxpath":
-		return a.domain + sep + a.props["u_mailbox"] + sep, true
+		return filepath.Join(a.domain, s.relMailbox(a.props["u_mailbox"])) + sep, true
 	case "u_emailaddress":
 		return a.email, true
 	}

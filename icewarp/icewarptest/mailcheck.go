@@ -263,14 +263,20 @@ func (s *Server) MailPathProblems() ([]Problem, error) {
 		if segs[0] == "_outgoing" || segs[0] == "_incoming" {
 			return fs.SkipDir // queues (icewarp.md §1.1)
 		}
-		if len(segs) < 2 || accts[segs[0]+"/"+segs[1]] == nil {
+		var a *account
+		var in []string // path inside the account
+		for i := 1; i <= len(segs); i++ {
+			if acc := accts[strings.Join(segs[:i], "/")]; acc != nil {
+				a, in = acc, segs[i:]
+				break
+			}
+		}
+		if a == nil {
 			if !d.IsDir() {
 				add(ProblemOutsideAccount, rel)
 			}
 			return nil
 		}
-		a := accts[segs[0]+"/"+segs[1]]
-		in := segs[2:] // path inside the account
 		if len(in) == 0 {
 			return nil
 		}

@@ -44,6 +44,12 @@ type Options struct {
 	Addr, IMAPAddr string
 	// Logger receives the emulator's own diagnostics (nil: discard).
 	Logger *slog.Logger
+	// SortingPrefix turns on IceWarp's alphabetical mailbox sorting
+	// (C_System_Storage_Mailbox_UseSorting, icewarp.md §1.2): that many
+	// leading characters of the mailbox name, in groups of two, become
+	// parent directories. Tests use it to prove the importer asks for
+	// u_fullmailboxpath instead of computing it. Default 0 (off).
+	SortingPrefix int
 	// TLS serves the admin API and WebDAV over HTTPS with a fresh
 	// self-signed certificate (see [Server.CertSHA256], [Server.CertPool]).
 	TLS bool
