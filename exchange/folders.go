@@ -15,9 +15,9 @@ type Folder struct {
 	ParentID      string
 	// Type is the element name: Folder, CalendarFolder, ContactsFolder,
 	// TasksFolder or SearchFolder [V ews.md §2.2].
-	Type        string
-	Class       string // FolderClass, e.g. "IPF.Note"
-	DisplayName string // raw, may end with a space [V ews.md §2.3 imapsync FAQ]
+	Type                                      string
+	Class                                     string // FolderClass, e.g. "IPF.Note"
+	DisplayName                               string // raw, may end with a space [V ews.md §2.3 imapsync FAQ]
 	TotalCount, ChildFolderCount, UnreadCount int
 }
 

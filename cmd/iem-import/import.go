@@ -473,6 +473,12 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		switch {
 		case a.Kind == "message" && a.UID != 0:
 			derr = mb.Delete(ctx, a.Folder, imap.UID(a.UID))
+		case a.Kind == "message":
+			// The APPEND may have landed before a crash: look for it.
+			uid, found, ferr := mb.Find(ctx, a.Folder, a.MessageID, a.Date, a.Size)
+			if derr = ferr; ferr == nil && found {
+				derr = mb.Delete(ctx, a.Folder, uid)
+			}
 		case a.Resource != "" && im.gw != nil:
 			derr = im.gw.Delete(ctx, target, strings.Join(a.Folder, "/"), a.Resource)
 		}
@@ -508,7 +514,8 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 			e := e
 			msgs[i] = imapsink.Message{Size: e.Size, Flags: flagsOf(e), InternalDate: e.Received,
 				MessageID: e.Attrs["message-id"], Open: func() (io.ReadCloser, error) { return im.open(e) }}
-			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true}); err != nil {
+			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+				MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
 				return err
 			}
 		}
@@ -533,7 +540,7 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				st.Bytes += e.Size
 			}
 			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
-				Digest: digestHex(e), Flags: flagString(flagsOf(e))}); err != nil {
+				Digest: digestHex(e), Flags: flagString(flagsOf(e)), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
 				return err
 			}
 		}

@@ -31,6 +31,11 @@ type applied struct {
 	Digest   string   `json:"digest"`
 	Flags    string   `json:"flags,omitempty"` // flags last set, for state changes
 	Pending  bool     `json:"pending,omitempty"`
+	// MessageID, Size and Date find a message whose APPEND result was
+	// never recorded (pending), to delete it if the source deleted it.
+	MessageID string    `json:"messageId,omitempty"`
+	Size      int64     `json:"size,omitempty"`
+	Date      time.Time `json:"date,omitzero"`
 }
 
 func openLedger(path string) (*ledger, error) {

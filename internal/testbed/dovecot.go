@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -344,7 +343,7 @@ func (s *dovecotServer) run(bin, conf string) error {
 	go func() {
 		runtime.LockOSThread()
 		cmd := exec.Command(bin, "-F", "-c", conf)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		cmd.SysProcAttr = childAttr()
 		out, _ := os.Create(filepath.Join(s.dir, "log", "stdout.log"))
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -368,7 +367,7 @@ func (s *dovecotServer) stop() {
 
 func (s *dovecotServer) kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		terminate(s.cmd.Process)
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):

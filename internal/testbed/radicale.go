@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -167,7 +166,7 @@ func (s *radicaleServer) run(bin, conf string) error {
 	go func() {
 		runtime.LockOSThread()
 		cmd := exec.Command(bin, "--config", conf)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		cmd.SysProcAttr = childAttr()
 		out, _ := os.OpenFile(filepath.Join(s.dir, "radicale.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -192,7 +191,7 @@ func (s *radicaleServer) stop() {
 
 func (s *radicaleServer) kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		terminate(s.cmd.Process)
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):

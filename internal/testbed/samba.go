@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -212,7 +211,7 @@ func StartSamba(ctx context.Context, opt SambaOptions) (_ *Samba, err error) {
 	defer out.Close()
 	s.cmd = exec.Command(bin, "-i", "-M", "single", "-s", s.Conf)
 	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.cmd.SysProcAttr = groupAttr()
 	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -261,11 +260,11 @@ func (s *Samba) Stop() error {
 	var err error
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.stdin.Close()
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+		terminateGroup(s.cmd.Process.Pid)
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			killGroup(s.cmd.Process.Pid)
 			<-s.done
 			err = errors.New("testbed: samba did not stop on SIGTERM; killed")
 		}
@@ -276,7 +275,7 @@ func (s *Samba) Stop() error {
 		s.Dir = ""
 	}
 	if s.lock != nil {
-		syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
+		unlock(s.lock)
 		s.lock.Close()
 		s.lock = nil
 	}
@@ -291,11 +290,11 @@ func lockFile(ctx context.Context, path string) (*os.File, error) {
 		return nil, fmt.Errorf("testbed: lock %s: %w", path, err)
 	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		busy, err := tryLock(f)
+		if err == nil && !busy {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("testbed: lock %s: %w", path, err)
 		}
