@@ -126,6 +126,7 @@ type recordReader struct {
 	final bool
 	n     int64
 	err   error
+	frame frameCheck
 }
 
 func newRecordReader(in io.Reader, aead cipher.AEAD) *recordReader {
@@ -133,7 +134,7 @@ func newRecordReader(in io.Reader, aead cipher.AEAD) *recordReader {
 }
 
 func (rr *recordReader) reset(in io.Reader) {
-	rr.in, rr.index, rr.data, rr.final, rr.n, rr.err = in, 0, nil, false, 0, nil
+	rr.in, rr.index, rr.data, rr.final, rr.n, rr.err, rr.frame = in, 0, nil, false, 0, nil, frameCheck{}
 }
 
 func (rr *recordReader) Read(p []byte) (int, error) {
@@ -207,5 +208,11 @@ func (rr *recordReader) next() error {
 	}
 	rr.final = h&finalBit != 0
 	rr.index++
+	if err := rr.frame.feed(rr.data); err != nil {
+		return err
+	}
+	if rr.final && !rr.frame.done() {
+		return errf(ErrFormat, "record ends inside its zstd frame")
+	}
 	return nil
 }
