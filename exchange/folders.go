@@ -96,7 +96,7 @@ func parseFolder(n *soap.Node) Folder {
 		ParentID:         n.Child("ParentFolderId").Attr("Id"),
 		Type:             n.Local,
 		Class:            n.Child("FolderClass").Text(),
-		DisplayName:      n.Child("DisplayName").Text(),
+		DisplayName:      n.Child("DisplayName").RawText(),
 		TotalCount:       atoi("TotalCount"),
 		ChildFolderCount: atoi("ChildFolderCount"),
 		UnreadCount:      atoi("UnreadCount"),

@@ -262,7 +262,7 @@ func parseItem(n *soap.Node, data []byte) *Item {
 		Type:              n.Local,
 		ItemClass:         n.Child("ItemClass").Text(),
 		ParentFolderID:    n.Child("ParentFolderId").Attr("Id"),
-		Subject:           n.Child("Subject").Text(),
+		Subject:           n.Child("Subject").RawText(),
 		DateTimeReceived:  parseTime(n.Child("DateTimeReceived").Text()),
 		DateTimeSent:      parseTime(n.Child("DateTimeSent").Text()),
 		LastModifiedTime:  parseTime(n.Child("LastModifiedTime").Text()),

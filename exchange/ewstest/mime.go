@@ -90,6 +90,7 @@ func LargeMIME(size int64, seed uint64) io.Reader {
 
 type lineGen struct {
 	rng  *rand.Rand
+	buf  [78]byte
 	line []byte
 }
 
@@ -99,7 +100,7 @@ func (g *lineGen) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if len(g.line) == 0 {
-			buf := make([]byte, 78)
+			buf := g.buf[:]
 			for i := 0; i < 76; i++ {
 				buf[i] = alphabet[g.rng.IntN(len(alphabet))]
 			}

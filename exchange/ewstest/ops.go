@@ -143,6 +143,11 @@ func parseShape(n *xnode) shape {
 			sh.ext = append(sh.ext, k.attr("PropertyTag"))
 		}
 	}
+	// MimeContent may also be asked for as a property, as exchangelib
+	// does (item:MimeContent is a FieldURI of the EWS schema) [I].
+	if sh.uris["item:MimeContent"] {
+		sh.mime = true
+	}
 	return sh
 }
 

@@ -375,6 +375,40 @@ func (o *Org) AddLargeMessage(smtp string, size int64, seed uint64) string {
 	return o.addItem(u.dist["inbox"], it).ID
 }
 
+// AddMessages stores n ordinary messages in the user's folder (a
+// distinguished name like "inbox" or a folder id; with smtp "" a public
+// folder id) and returns their ids, for paging tests. It returns nil when
+// there is no such folder.
+func (o *Org) AddMessages(smtp, folder string, n int) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	u := o.Mailbox(smtp)
+	f := o.findFolder(u, folder)
+	if f == nil {
+		return nil
+	}
+	ids := make([]string, 0, n)
+	for range n {
+		ids = append(ids, o.addMessage(u, f).ID)
+	}
+	return ids
+}
+
+// AddPublicFolder creates a public folder below parent (a public folder
+// id, or "" for the top) and returns its id.
+func (o *Org) AddPublicFolder(parent, name string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := o.public
+	if parent != "" {
+		p = o.findFolder(nil, parent)
+		if p == nil {
+			return ""
+		}
+	}
+	return o.newFolder(p, nil, name, "IPF.Note", "Folder", "").ID
+}
+
 // Stats counts what the organisation holds.
 type Stats struct {
 	Mailboxes, Folders, Items, PublicFolders, PublicItems int

@@ -13,6 +13,7 @@ package ewstest
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -23,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -120,7 +122,9 @@ const (
 	// FaultBusyInBody: HTTP 200, ResponseClass=Error ErrorServerBusy with
 	// BackOffMilliseconds in MessageXml [V ews.md §3.1 B EWSRS soap.rs].
 	FaultBusyInBody
-	// Fault503: HTTP 503 with Retry-After: 0 [V ews.md §3.2 Table 4].
+	// Fault503: HTTP 503 with Retry-After set to the fault's BackOff in
+	// whole seconds (0 by default) [V ews.md §3.2 Table 4; §3.3 EXLIB
+	// "honours Retry-After"].
 	Fault503
 	// FaultReset: the connection is reset before any response.
 	FaultReset
@@ -177,7 +181,23 @@ type Server struct {
 	injected map[FaultKind]int
 	anchors  int
 	rng      *rand.Rand
+	log      []Request
 }
+
+// Request is one request as the server received it, for tests that check
+// what a client put on the wire.
+type Request struct {
+	Op     string      // operation element, e.g. "SyncFolderItems"
+	Header http.Header // HTTP headers (Authorization removed)
+	Body   []byte      // the SOAP envelope
+}
+
+// maxRequestSize bounds a request body; EWS requests of an export are
+// small (IIS' own limit is tens of MB [V ews.md §6.2 maxAllowedContentLength]).
+const maxRequestSize = 4 << 20
+
+// maxLog bounds the request log; older requests are dropped.
+const maxLog = 4096
 
 // Start starts an HTTPS emulator for org on 127.0.0.1. opt may be nil.
 func Start(org *Org, opt *Options) (*Server, error) {
@@ -269,6 +289,20 @@ func (s *Server) Requests(op string) int {
 	return s.requests[op]
 }
 
+// RequestLog returns the requests of op received so far ("" = all), oldest
+// first (at most the last few thousand are kept).
+func (s *Server) RequestLog(op string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.log {
+		if op == "" || r.Op == op {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Injected returns how many faults of kind k were delivered.
 func (s *Server) Injected(k FaultKind) int {
 	s.mu.Lock()
@@ -335,7 +369,15 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		http.Error(rw, "401 Unauthorized", http.StatusUnauthorized)
 		return
 	}
-	root, err := parseXML(hr.Body)
+	raw, err := io.ReadAll(io.LimitReader(hr.Body, maxRequestSize+1))
+	if err != nil {
+		return
+	}
+	if len(raw) > maxRequestSize {
+		s.fault(rw, s.opt.Personality, "ErrorSchemaValidation", "The request failed schema validation: request too large.", 0)
+		return
+	}
+	root, err := parseXML(bytes.NewReader(raw))
 	if err != nil {
 		s.fault(rw, s.opt.Personality, "ErrorSchemaValidation", "The request failed schema validation: "+err.Error(), 0)
 		return
@@ -347,9 +389,15 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	r := &req{op: bodyEl.kids[0].local, body: bodyEl.kids[0], personality: s.opt.Personality}
+	hdrCopy := hr.Header.Clone()
+	hdrCopy.Del("Authorization")
 	s.mu.Lock()
 	s.requests[r.op]++
 	s.requests[""]++
+	if len(s.log) >= maxLog {
+		s.log = append(s.log[:0], s.log[maxLog/2:]...)
+	}
+	s.log = append(s.log, Request{Op: r.op, Header: hdrCopy, Body: raw})
 	chaos := s.rng.IntN(100)
 	s.mu.Unlock()
 
@@ -374,7 +422,7 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 			reset(rw)
 		case Fault503:
 			// [V ews.md §3.2 Table 4: 503 = requests queuing in IIS]
-			rw.Header().Set("Retry-After", "0")
+			rw.Header().Set("Retry-After", strconv.Itoa(int(f.BackOff/time.Second)))
 			http.Error(rw, "Service Unavailable", http.StatusServiceUnavailable)
 		case FaultBusySOAP:
 			s.busyFault(rw, f.BackOff)

@@ -28,6 +28,16 @@ func (n *Node) Text() string {
 	return strings.TrimSpace(string(n.text))
 }
 
+// RawText returns the element's character data exactly, untrimmed: for
+// values where surrounding space matters, such as a folder DisplayName
+// that ends with a space [V ews.md §2.3 imapsync FAQ].
+func (n *Node) RawText() string {
+	if n == nil {
+		return ""
+	}
+	return string(n.text)
+}
+
 // Attr returns the value of the attribute with the given local name.
 func (n *Node) Attr(local string) string {
 	if n == nil {
