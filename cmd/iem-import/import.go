@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,7 +23,9 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/icewarp"
+	"github.com/iemproject/iem/icewarp/dav"
 	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/icewarp/mailpath"
 )
 
 // source is one archive folder with its logical view.
@@ -37,7 +39,8 @@ type importer struct {
 	sources    []source
 	admin      *icewarp.Admin
 	imapOpt    imapsink.Options
-	gw         groupware // nil: no WebDAV endpoint
+	gw         groupware       // nil: no WebDAV endpoint
+	store      *mailpath.Store // path mode; nil: IMAP APPEND
 	ledger     *ledger
 	domainMap  map[string]string
 	passwords  map[string]string // from --passwords-from
@@ -58,13 +61,17 @@ type importer struct {
 }
 
 // groupware is what the importer needs of a CalDAV/CardDAV client.
+// Folders are paths of display names; the implementation names the
+// collections.
 type groupware interface {
-	EnsureFolder(ctx context.Context, owner, folder, folderType string) error
-	Put(ctx context.Context, owner, folder, name, contentType string, body []byte) error
-	Delete(ctx context.Context, owner, folder, name string) error
+	EnsureFolder(ctx context.Context, owner string, folder []string, folderType string) error
+	Put(ctx context.Context, owner string, folder []string, name, contentType string, body []byte) error
+	Delete(ctx context.Context, owner string, folder []string, name string) error
 }
 
-// mailboxStats reconciles: in archive = applied + unchanged + skipped + failed.
+// mailboxStats reconciles items: in archive = appended + updated +
+// unchanged + found on target + skipped + failed. Folder permissions are
+// not items and are counted apart.
 type mailboxStats struct {
 	Mailbox   string         `json:"mailbox"`
 	InArchive int            `json:"inArchive"`
@@ -75,9 +82,13 @@ type mailboxStats struct {
 	Deleted   int            `json:"deleted"`
 	Skipped   map[string]int `json:"skipped,omitempty"`
 	Failed    map[string]int `json:"failed,omitempty"`
-	Bytes     int64          `json:"bytes"`
-	Seconds   float64        `json:"seconds"`
-	Err       string         `json:"error,omitempty"`
+	// Permissions counts folder permissions set; PermissionsFailed those
+	// the server refused, by reason.
+	Permissions       int            `json:"permissions"`
+	PermissionsFailed map[string]int `json:"permissionsFailed,omitempty"`
+	Bytes             int64          `json:"bytes"`
+	Seconds           float64        `json:"seconds"`
+	Err               string         `json:"error,omitempty"`
 }
 
 func (im *importer) statsFor(mbx string) *mailboxStats {
@@ -85,7 +96,7 @@ func (im *importer) statsFor(mbx string) *mailboxStats {
 	defer im.statsMu.Unlock()
 	s, ok := im.stats[mbx]
 	if !ok {
-		s = &mailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}}
+		s = &mailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}}
 		im.stats[mbx] = s
 	}
 	return s
@@ -379,16 +390,17 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	}
 	defer mb.Close()
 
-	// Mail folders and their permissions.
-	for id, fi := range folders {
+	// Folders and their permissions.
+	for _, fi := range folders {
 		if fi.skip || len(fi.path) == 0 {
 			continue
 		}
 		if fi.typ != "M" {
 			if im.gw != nil {
-				if err := im.gw.EnsureFolder(ctx, target, strings.Join(fi.path, "/"), fi.typ); err != nil {
+				if err := im.gw.EnsureFolder(ctx, target, fi.path, fi.typ); err != nil {
 					return fmt.Errorf("groupware folder %q: %w", strings.Join(fi.path, "/"), err)
 				}
+				im.groupwarePermissions(ctx, log, st, target, fi)
 			}
 			continue
 		}
@@ -407,14 +419,22 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 				}
 				if err := mb.SetACL(ctx, fi.path, who, g.Rights); err != nil {
 					log.Warn("folder permission not set", "folder", strings.Join(fi.path, "/"), "grantee", who, "err", err)
-					st.Skipped["permission not accepted by the server"]++
+					st.PermissionsFailed["mail folder permission refused by the server"]++
+					continue
 				}
+				st.Permissions++
 			}
 		}
-		_ = id
 	}
 
-	// Mail, grouped by target folder, appended in pipelined batches.
+	// Mail, grouped by target folder, appended in pipelined batches or
+	// written as files (path mode).
+	var pw *pathWriter
+	if im.store != nil {
+		if pw, err = im.newPathWriter(ctx, log, st, mb, source, target); err != nil {
+			return err
+		}
+	}
 	inView := map[string]bool{}
 	batches := map[string][]*archive.Entry{}
 	var order []string
@@ -437,6 +457,11 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		}
 		prev, known := im.ledger.get(source, e.ID)
 		if known && !prev.Pending && !im.rebuild && prev.Digest == digestHex(e) {
+			if pw != nil && prev.UID == 0 && prev.File != "" {
+				pw.unfinished(e, prev) // written, but its flags were never set
+				st.Unchanged++
+				continue
+			}
 			want := flagString(flagsOf(e))
 			if prev.Flags != want {
 				if err := mb.SetFlags(ctx, prev.Folder, imap.UID(prev.UID), flagsOf(e)); err != nil {
@@ -459,7 +484,17 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		batches[key] = append(batches[key], e)
 	}
 	for _, key := range order {
-		if err := im.appendBatch(ctx, log, st, mb, source, strings.Split(key, "\x00"), batches[key]); err != nil {
+		if pw != nil {
+			err = pw.write(ctx, strings.Split(key, "\x00"), batches[key])
+		} else {
+			err = im.appendBatch(ctx, log, st, mb, source, strings.Split(key, "\x00"), batches[key])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if pw != nil {
+		if err := pw.done(ctx); err != nil {
 			return err
 		}
 	}
@@ -474,13 +509,19 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		case a.Kind == "message" && a.UID != 0:
 			derr = mb.Delete(ctx, a.Folder, imap.UID(a.UID))
 		case a.Kind == "message":
-			// The APPEND may have landed before a crash: look for it.
+			// The APPEND may have landed before a crash: look for it
+			// (path mode: once IceWarp has seen the files).
+			if pw != nil && !pw.refreshed {
+				if derr = pw.refresh(ctx); derr != nil {
+					break
+				}
+			}
 			uid, found, ferr := mb.Find(ctx, a.Folder, a.MessageID, a.Date, a.Size)
 			if derr = ferr; ferr == nil && found {
 				derr = mb.Delete(ctx, a.Folder, uid)
 			}
 		case a.Resource != "" && im.gw != nil:
-			derr = im.gw.Delete(ctx, target, strings.Join(a.Folder, "/"), a.Resource)
+			derr = im.gw.Delete(ctx, target, a.Folder, a.Resource)
 		}
 		if derr != nil {
 			log.Warn("delete failed", "id", id, "err", derr)
@@ -549,27 +590,51 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 }
 
 // contentType of groupware entries on IceWarp's WebDAV (icewarp.md §3).
-func contentType(k archive.Kind) (string, string) {
+func contentType(k archive.Kind) string {
 	switch k {
 	case archive.KindContact, archive.KindDistributionList:
-		return "text/vcard; charset=utf-8", ".vcf"
+		return "text/vcard; charset=utf-8"
 	case archive.KindEvent, archive.KindTask:
-		return "text/calendar; charset=utf-8", ".ics"
+		return "text/calendar; charset=utf-8"
 	case archive.KindNote:
-		return "text/x-vnote; charset=utf-8", ".vnt"
+		return "text/x-vnote; charset=utf-8"
 	}
-	return "", ""
+	return ""
 }
 
-// resourceName is a stable WebDAV name from the source identity, so a rerun
-// overwrites instead of duplicating.
-func resourceName(source, id, ext string) string {
-	s := sha256.Sum256([]byte(source + "\x00" + id))
-	return hex.EncodeToString(s[:16]) + ext
+// groupwarePermissions sets a GroupWare folder's permissions through the
+// admin API (setaccountfolderpermissions; IMAP SETACL covers mail folders
+// only).
+func (im *importer) groupwarePermissions(ctx context.Context, log *slog.Logger, st *mailboxStats, target string, fi *folderInfo) {
+	if fi.acl == nil || im.admin == nil {
+		return
+	}
+	grants, rep := fi.acl.IceWarpRights()
+	for _, l := range rep.Losses {
+		log.Warn("permission not mapped exactly", "folder", strings.Join(fi.path, "/"), "loss", l)
+	}
+	if len(grants) == 0 {
+		return
+	}
+	perms := make([]icewarp.Permission, len(grants))
+	for i, g := range grants {
+		who := g.Identifier
+		if strings.Contains(who, "@") {
+			who = im.mapAddr(who)
+		}
+		perms[i] = icewarp.Permission{Account: who, Rights: g.Rights}
+	}
+	id := icewarp.GroupwareFolderID(davFolder(fi.path))
+	if err := im.admin.SetFolderPermissions(ctx, target, id, perms); err != nil {
+		log.Warn("folder permissions not set", "folder", strings.Join(fi.path, "/"), "err", err)
+		st.PermissionsFailed["groupware folder permissions refused by the server"] += len(perms)
+		return
+	}
+	st.Permissions += len(perms)
 }
 
 func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mailboxStats, target string, e *archive.Entry, fi *folderInfo) error {
-	ct, ext := contentType(e.Kind)
+	ct := contentType(e.Kind)
 	if ct == "" {
 		st.Skipped[fmt.Sprintf("%s entries are not imported", e.Kind)]++
 		return nil
@@ -578,9 +643,14 @@ func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mail
 		st.Skipped["no WebDAV endpoint (--webdav-url)"]++
 		return nil
 	}
+	if fi.typ == "M" {
+		st.Skipped[fmt.Sprintf("%s in a mail folder", e.Kind)]++
+		return nil
+	}
 	source := e.Mailbox
 	prev, known := im.ledger.get(source, e.ID)
-	if known && !im.rebuild && prev.Digest == digestHex(e) {
+	moved := known && !slices.Equal(prev.Folder, fi.path)
+	if known && !im.rebuild && !moved && prev.Digest == digestHex(e) {
 		st.Unchanged++
 		return nil
 	}
@@ -593,16 +663,21 @@ func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mail
 	if err != nil {
 		return err
 	}
-	name := resourceName(source, e.ID, ext)
-	folder := strings.Join(fi.path, "/")
-	if err := im.gw.Put(ctx, target, folder, name, ct, body); err != nil {
-		var he interface{ Temporary() bool }
-		if errors.As(err, &he) {
+	// The name derives from the source identity only, so a changed item,
+	// a rerun or --rebuild replaces it (PUT to the same name).
+	name := dav.ResourceName(source+"\x00"+e.ID, ct)
+	if err := im.gw.Put(ctx, target, fi.path, name, ct, body); err != nil {
+		if errors.Is(err, dav.ErrAuth) || ctx.Err() != nil {
 			return err
 		}
-		log.Warn("groupware item not stored", "folder", folder, "id", e.ID, "err", err)
+		log.Warn("groupware item not stored", "folder", strings.Join(fi.path, "/"), "id", e.ID, "err", err)
 		st.Failed["webdav put failed"]++
 		return nil
+	}
+	if moved && prev.Resource != "" {
+		if err := im.gw.Delete(ctx, target, prev.Folder, prev.Resource); err != nil {
+			log.Warn("moved groupware item not removed from its old folder", "folder", strings.Join(prev.Folder, "/"), "id", e.ID, "err", err)
+		}
 	}
 	if known {
 		st.Updated++

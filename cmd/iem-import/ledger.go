@@ -28,6 +28,7 @@ type applied struct {
 	Folder   []string `json:"folder,omitempty"`   // target folder path (mail)
 	UID      uint32   `json:"uid,omitempty"`      // IMAP UID
 	Resource string   `json:"resource,omitempty"` // WebDAV resource (groupware)
+	File     string   `json:"file,omitempty"`     // .imap file name (path mode)
 	Digest   string   `json:"digest"`
 	Flags    string   `json:"flags,omitempty"` // flags last set, for state changes
 	Pending  bool     `json:"pending,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/cliutil"
 )
 
@@ -40,6 +42,9 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "imap-auth", Value: "authzid", Usage: "authzid (AUTHENTICATE PLAIN on behalf of the user, IceWarp) or master (user*admin, Dovecot)"},
 		&cli.IntFlag{Name: "imap-connections", Value: 2, Usage: "IMAP connections per mailbox"},
 		&cli.StringFlag{Name: "webdav-url", Usage: "WebDAV root `URL` (default https://HOST/webdav/)"},
+		&cli.StringFlag{Name: "webdav-layout", Usage: "collection `PATH` below --webdav-url with {email}, {user} (local part) and {folder} (default {email}/{folder}/, IceWarp's)"},
+		&cli.StringFlag{Name: "mail-owner", Usage: "path mode: numeric `UID:GID` that must own the files (IceWarp's service user)"},
+		&cli.StringFlag{Name: "server-id", Usage: "path mode: LocalServerID prefix of message file names (path.dat line 4; empty on a single server)"},
 		&cli.StringFlag{Name: "public-folders-group", Value: "Public Folders", Usage: "IceWarp group that receives the public folders"},
 		&cli.BoolFlag{Name: "icewarp-folder-names", Usage: "map Sent Items, Deleted Items, Junk E-mail to IceWarp's Sent, Trash, Spam"},
 		&cli.IntFlag{Name: "jobs", Value: 2, Usage: "mailboxes imported in parallel"},
@@ -74,6 +79,9 @@ type target struct {
 	api        icewarp.Options
 	imap       imapsink.Options
 	webdav     string
+	davLayout  string
+	mailOwner  *mailpath.Owner
+	serverID   string
 	domainMap  map[string]string
 	mode       string
 	mailPath   string
@@ -184,6 +192,23 @@ func parseTarget(c *cli.Context) (*target, error) {
 			return nil, err
 		}
 	}
+	t.davLayout = c.String("webdav-layout")
+	if err := checkLayout(t.davLayout); err != nil {
+		return nil, cliutil.Usagef("webdav-layout", "%v", err)
+	}
+	t.serverID = c.String("server-id")
+	if strings.Trim(t.serverID, "0123456789") != "" {
+		return nil, cliutil.Usagef("server-id", "%q is not a number", t.serverID)
+	}
+	if s := c.String("mail-owner"); s != "" {
+		u, g, ok := strings.Cut(s, ":")
+		uid, err1 := strconv.Atoi(u)
+		gid, err2 := strconv.Atoi(g)
+		if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
+			return nil, cliutil.Usagef("mail-owner", "%q is not UID:GID (numbers)", s)
+		}
+		t.mailOwner = &mailpath.Owner{UID: uid, GID: gid}
+	}
 	t.mode = c.String("mail-mode")
 	switch t.mode {
 	case "imap":
@@ -286,11 +311,16 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	defer admin.Logout(context.Background())
 	im.admin = admin
 	if t.webdav != "" {
-		gw, err := newGroupware(t.webdav, t.api.Username, t.api.Password, t.api.TLS, log)
+		gw, err := newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log)
 		if err != nil {
 			return err
 		}
 		im.gw = gw
+	}
+	if t.mode == "path" {
+		if im.store, err = openStore(t); err != nil {
+			return cliutil.Usagef("mail-path", "%v", err)
+		}
 	}
 	if err := im.accounts(ctx); err != nil {
 		return err
@@ -311,19 +341,22 @@ func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) er
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Mailbox < rows[j].Mailbox })
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "mailbox\tin archive\tappended\tupdated\tunchanged\ton target\tdeleted\tskipped\tfailed\tMB\t\n")
+	fmt.Fprintf(tw, "mailbox\tin archive\tappended\tupdated\tunchanged\ton target\tdeleted\tskipped\tfailed\tMB\tpermissions\tnot set\t\n")
 	partial := false
 	var items int
 	var bytes int64
 	for _, s := range rows {
-		sk, fa := 0, 0
+		sk, fa, pf := 0, 0, 0
 		for _, n := range s.Skipped {
 			sk += n
 		}
 		for _, n := range s.Failed {
 			fa += n
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", s.Mailbox, s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, float64(s.Bytes)/1e6)
+		for _, n := range s.PermissionsFailed {
+			pf += n
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Mailbox, s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, float64(s.Bytes)/1e6, s.Permissions, pf)
 		if fa > 0 || s.Err != "" {
 			partial = true
 		}
@@ -337,6 +370,9 @@ func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) er
 		}
 		for r, n := range s.Failed {
 			fmt.Fprintf(w, "failed  %s: %d × %s\n", s.Mailbox, n, r)
+		}
+		for r, n := range s.PermissionsFailed {
+			fmt.Fprintf(w, "permissions not set %s: %d × %s\n", s.Mailbox, n, r)
 		}
 		if s.Err != "" {
 			fmt.Fprintf(w, "failed  %s: mailbox stopped: %s\n", s.Mailbox, s.Err)

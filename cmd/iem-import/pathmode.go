@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/icewarp/mailpath"
+)
+
+// Path mode (--mail-mode path) writes each message as a .imap file into
+// the account's folder in IceWarp's mail path, in the order icewarp.md §6
+// step 4 gives: resolve u_fullmailboxpath through the admin API, write the
+// files atomically (mailpath: temporary file, fsync, link to a fresh
+// YYYYMMDDhhmmssNNNN.imap name, directory fsync), ask IceWarp to refresh
+// the account (u_directorycache_refreshnow), then find each message over
+// IMAP and set its flags, since file names carry no portable flag
+// encoding (§1.4) and the index files are private (§1.5).
+//
+// Crash safety: an item is recorded as pending before its file is written,
+// and with the file name after; a rerun refreshes the account and looks a
+// pending item up over IMAP (Message-ID, date, size) before writing it
+// again, and finishes the flags of items whose UID was never recorded.
+
+// pathSegments maps a folder path to the segments of its directory: the
+// same look-alike mapping as IMAP folder names (imapsink.FolderName with
+// IceWarp's "/" delimiter), so the folder created over IMAP and the one
+// written on disk are the same, and "/", "\", ".." or a leading "~" in an
+// archived name stay inside one segment. mailpath checks the result again.
+func pathSegments(folder []string) ([]string, error) {
+	name, err := imapsink.FolderName(folder, '/')
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(name, "/"), nil
+}
+
+// pathItem is one message to finish over IMAP after the refresh.
+type pathItem struct {
+	e      *archive.Entry
+	folder []string
+	file   string // base name of the .imap file
+	size   int64  // size of the file (line ends may have been repaired)
+}
+
+// pathWriter holds the state of one mailbox in path mode.
+type pathWriter struct {
+	im         *importer
+	log        *slog.Logger
+	st         *mailboxStats
+	mb         *imapsink.Mailbox
+	source     string
+	target     string
+	accountDir string
+	refreshed  bool
+	written    int
+	finish     []pathItem
+}
+
+func (im *importer) newPathWriter(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source, target string) (*pathWriter, error) {
+	dir, err := im.admin.MailboxPath(ctx, target)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox path of %s: %w", target, err)
+	}
+	acct, err := im.store.AccountDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox path of %s: %w", target, err)
+	}
+	return &pathWriter{im: im, log: log, st: st, mb: mb, source: source, target: target, accountDir: acct}, nil
+}
+
+// refresh asks IceWarp to pick up the files written so far.
+func (pw *pathWriter) refresh(ctx context.Context) error {
+	if err := pw.im.admin.RefreshAccount(ctx, pw.target); err != nil {
+		return fmt.Errorf("refresh %s: %w", pw.target, err)
+	}
+	pw.refreshed = true
+	return nil
+}
+
+// write stores the messages of one folder as files.
+func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*archive.Entry) error {
+	im := pw.im
+	segs, err := pathSegments(folder)
+	if err != nil {
+		return err
+	}
+	rel, err := im.store.FolderPath(segs)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		prev, known := im.ledger.get(pw.source, e.ID)
+		if im.rebuild || known && prev.Pending {
+			// A file may be there already: from before a crash, or
+			// (rebuild) from a target that kept part of its data.
+			if !pw.refreshed {
+				if err := pw.refresh(ctx); err != nil {
+					return err
+				}
+			}
+			uid, found, err := pw.mb.Find(ctx, folder, e.Attrs["message-id"], e.Received, -1)
+			if err != nil {
+				return fmt.Errorf("find %s: %w", e.ID, err)
+			}
+			if found {
+				pw.st.Found++
+				if err := pw.setFlags(ctx, e, folder, uid, ""); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+			return err
+		}
+		rc, err := im.open(e)
+		if err != nil {
+			pw.log.Warn("message not readable", "id", e.ID, "err", err)
+			pw.st.Failed["archive entry not readable"]++
+			continue
+		}
+		name, err := im.store.Put(ctx, pw.accountDir, segs, e.Received, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("write %s into %q: %w", e.ID, strings.Join(folder, "/"), err)
+		}
+		var size int64 = -1
+		if fi, err := os.Stat(filepath.Join(pw.accountDir, rel, name)); err == nil {
+			size = fi.Size()
+		}
+		if err := im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, File: name, Digest: digestHex(e),
+			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+			return err
+		}
+		pw.st.Appended++
+		pw.st.Bytes += e.Size
+		pw.written++
+		pw.finish = append(pw.finish, pathItem{e: e, folder: folder, file: name, size: size})
+	}
+	return nil
+}
+
+// unfinished queues an item written by an earlier run whose UID and flags
+// were never recorded.
+func (pw *pathWriter) unfinished(e *archive.Entry, a applied) {
+	pw.finish = append(pw.finish, pathItem{e: e, folder: a.Folder, file: a.File, size: -1})
+}
+
+// done refreshes the account after the writes, then finds every new
+// message over IMAP and sets its flags.
+func (pw *pathWriter) done(ctx context.Context) error {
+	if len(pw.finish) == 0 {
+		return nil
+	}
+	if err := pw.refresh(ctx); err != nil {
+		return err
+	}
+	for _, it := range pw.finish {
+		date := it.e.Received
+		uid, found, err := pw.mb.Find(ctx, it.folder, it.e.Attrs["message-id"], date, it.size)
+		if err == nil && !found && it.size > 0 {
+			uid, found, err = pw.mb.Find(ctx, it.folder, it.e.Attrs["message-id"], date, -1)
+		}
+		if err != nil {
+			return fmt.Errorf("find %s: %w", it.e.ID, err)
+		}
+		if !found {
+			pw.log.Warn("written message not visible over IMAP after the refresh", "id", it.e.ID, "file", it.file)
+			pw.st.Failed["flags not set (message not visible over IMAP after refresh)"]++
+			continue
+		}
+		if err := pw.setFlags(ctx, it.e, it.folder, uid, it.file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setFlags sets an item's flags on uid and records it as complete.
+func (pw *pathWriter) setFlags(ctx context.Context, e *archive.Entry, folder []string, uid imap.UID, file string) error {
+	fl := flagsOf(e)
+	if len(fl) > 0 {
+		if err := pw.mb.SetFlags(ctx, folder, uid, fl); err != nil {
+			pw.log.Warn("flags not set", "id", e.ID, "err", err)
+			pw.st.Failed["flags not set"]++
+			return nil
+		}
+	}
+	return pw.im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
+		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})
+}
+
+// openStore opens the mail path for path mode.
+func openStore(t *target) (*mailpath.Store, error) {
+	return mailpath.OpenOptions(t.mailPath, &mailpath.Options{ServerID: t.serverID, Owner: t.mailOwner, Location: time.Local})
+}
