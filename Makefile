@@ -4,6 +4,7 @@ FUZZTIME ?= 8s
 BIN      := bin
 
 .PHONY: all build test test-long testbed corpora fuzz fuzz-smoke bench demo lint vectors clean
+.PHONY: dist dist-check
 
 all: build
 
@@ -58,6 +59,16 @@ vectors:
 	    grep -q -a -e '^identity: ' -e '^passphrase: ' -e '^comment: .*encrypt' $$f && continue; \
 	    cmp -s $$f $$tmp/$$n || { echo "vector differs: $$n"; rm -rf $$tmp; exit 1; }; done; \
 	  rm -rf $$tmp; echo "spec vectors: plain vectors reproduce byte for byte"
+
+# dist cross-builds the committed HEAD for windows/amd64, linux/amd64 and
+# linux/arm64 into dist/ with SHA256SUMS (reproducible; see scripts/dist).
+# dist-check builds it a second time with an empty build cache and fails
+# unless both builds are byte-identical.
+dist:
+	./scripts/dist
+
+dist-check:
+	./scripts/dist -check
 
 clean:
 	rm -rf $(BIN) demo/archive
