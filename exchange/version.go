@@ -125,11 +125,22 @@ func (c *Client) ServerVersion(ctx context.Context) (ServerInfo, error) {
 			return err
 		}
 		c.debugResponse(resp, body)
-		if root, err := soap.Parse(body); err == nil {
-			c.noteServer(root.Path("Envelope", "Header", "ServerVersionInfo"))
-		} else if bytes.Contains(body, []byte(soap.TruncatedMarker)) {
+		if bytes.Contains(body, []byte(soap.TruncatedMarker)) {
 			return ErrTruncated
 		}
+		root, err := soap.Parse(body)
+		if err != nil {
+			if resp.StatusCode != http.StatusOK {
+				return &HTTPError{Status: resp.StatusCode}
+			}
+			return fmt.Errorf("%w: %v", ErrTruncated, err)
+		}
+		// A fault (ServerBusy on the very first request) carries no
+		// ServerVersionInfo: hand it to the retry loop.
+		if f := root.Path("Envelope", "Body", "Fault"); f != nil {
+			return parseFault(f)
+		}
+		c.noteServer(root.Path("Envelope", "Header", "ServerVersionInfo"))
 		return nil
 	})
 	c.mu.Lock()
