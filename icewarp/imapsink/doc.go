@@ -38,6 +38,9 @@
 //   - a leading "~" becomes "∼" (U+223C): both IceWarp (icewarp.md §1.3) and
 //     Dovecot treat "~" names as system directories;
 //   - control characters become "_", and an empty segment becomes "_";
+//   - a segment of dots only ("." or "..") gets "․" (U+2024) for each dot:
+//     Dovecot refuses such names, and both servers store folders as
+//     directories;
 //   - a segment whose modified UTF-7 form is longer than 200 bytes is cut and
 //     suffixed with "~" and 8 hex digits of its SHA-256, so that it still fits
 //     a file name (IceWarp and Dovecot store one directory per folder);

@@ -67,6 +67,12 @@ func mapSegment(s string, delim rune) string {
 	if out == "" {
 		out = "_"
 	}
+	if strings.Trim(out, ".") == "" {
+		// "." and ".." are path components to Dovecot (which refuses
+		// them) and to IceWarp's mail path: look-alikes keep them one
+		// ordinary folder.
+		out = strings.ReplaceAll(out, ".", "․") // U+2024 ONE DOT LEADER
+	}
 	if utf7Len(out) <= maxSegmentBytes {
 		return out
 	}

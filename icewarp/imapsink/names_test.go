@@ -26,6 +26,8 @@ func TestFolderName(t *testing.T) {
 		{[]string{" lead", "trail "}, '/', " lead/trail "},
 		{[]string{"Ünïcødé", "日本"}, '/', "Ünïcødé/日本"},
 		{[]string{"a", "b"}, 0, "a∕b"},
+		{[]string{".", "..", "..."}, '/', "․/․․/․․․"},
+		{[]string{"a..b", ".x"}, '/', "a..b/.x"},
 	}
 	for _, tt := range tests {
 		got, err := FolderName(tt.path, tt.delim)
