@@ -47,6 +47,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/iemproject/iem/internal/winpath"
 )
 
 // ErrInsecurePath is returned (wrapped) for a folder name or account
@@ -232,6 +234,11 @@ func encodeSegment(name string, top bool, spam string) (string, error) {
 	}
 	if !filepath.IsLocal(enc) || strings.ContainsRune(enc, filepath.Separator) || filepath.Base(enc) != enc {
 		return bad("not a local file name on this system")
+	}
+	// Windows would refuse <>"|? and over-long names, and would silently
+	// drop a trailing space, merging "Projects " into "Projects".
+	if isWindows && !winpath.Legal(enc) {
+		return bad("not a name Windows can store")
 	}
 	return enc, nil
 }
