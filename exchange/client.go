@@ -103,15 +103,19 @@ type Client struct {
 func New(opt Options) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(opt.URL))
 	if err != nil {
-		return nil, &FieldError{Field: "ews-url", Value: opt.URL, Err: errors.New("not a valid URL")}
+		// url.Parse's own error would echo the URL, credentials included.
+		return nil, &FieldError{Field: "ews-url", Err: errors.New("not a valid URL")}
 	}
+	shown := u.Redacted() // never echo a password given in the URL
 	switch {
 	case strings.EqualFold(u.Scheme, "http"):
-		return nil, &FieldError{Field: "ews-url", Value: opt.URL, Err: errors.New("must use https, not http")}
+		return nil, &FieldError{Field: "ews-url", Value: shown, Err: errors.New("must use https, not http")}
 	case !strings.EqualFold(u.Scheme, "https"):
-		return nil, &FieldError{Field: "ews-url", Value: opt.URL, Err: errors.New("must be an https:// URL")}
+		return nil, &FieldError{Field: "ews-url", Value: shown, Err: errors.New("must be an https:// URL")}
 	case u.Hostname() == "":
-		return nil, &FieldError{Field: "ews-url", Value: opt.URL, Err: errors.New("missing host")}
+		return nil, &FieldError{Field: "ews-url", Value: shown, Err: errors.New("missing host")}
+	case u.User != nil:
+		return nil, &FieldError{Field: "ews-url", Value: shown, Err: errors.New("must not contain credentials (use the user and password options)")}
 	}
 	u.Scheme = "https"
 	if opt.Username == "" {
