@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/format"
+)
+
+// TestMain lets the test binary stand in for the command: with
+// IEM_IMPORT_AS_MAIN=1 it runs main, so the SIGKILL tests kill a real
+// iem-import process without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("IEM_IMPORT_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// round writes one round of an archive folder, as iem-export would.
+type round struct {
+	t *testing.T
+	w *archive.RoundWriter
+}
+
+func writeRound(t *testing.T, dir string, fn func(r *round)) {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "iem-import test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := f.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(&round{t: t, w: w})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *round) put(h *archive.Header, body []byte) {
+	r.t.Helper()
+	h.Size = int64(len(body))
+	if err := r.w.WriteHeader(h); err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.w.Write(body); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *round) putJSON(h *archive.Header, v any) {
+	r.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.put(h, b)
+}
+
+func (r *round) mailbox(email string) {
+	r.putJSON(&archive.Header{Kind: archive.KindMailbox, Mailbox: email, ID: email},
+		directory.Mailbox{PrimarySMTP: email, DisplayName: "User " + email, Type: directory.UserMailbox})
+}
+
+func (r *round) group(email string, members ...string) {
+	r.putJSON(&archive.Header{Kind: archive.KindGroup, ID: email},
+		directory.Group{Name: strings.Split(email, "@")[0], PrimarySMTP: email, Members: members})
+}
+
+// folder is a folder record: id, parent id, display name, class
+// ("IPF.Note", "IPF.Contact", …), distinguished id and ACL.
+type folder struct {
+	id, parent, name, class, dist string
+	acl                           *format.ACL
+}
+
+func (r *round) folder(mbx string, f folder) {
+	path := []string{f.name}
+	r.putJSON(&archive.Header{Kind: archive.KindFolder, Mailbox: mbx, Folder: f.parent, ID: f.id},
+		folderRecord{ID: f.id, ParentID: f.parent, DisplayName: f.name, Path: path, Class: f.class, Distinguished: f.dist, ACL: f.acl})
+}
+
+// publicFolder is a public folder under the public folders group.
+func (r *round) publicFolder(id string, path []string, acl *format.ACL) {
+	r.putJSON(&archive.Header{Kind: archive.KindPublicFolder, ID: id},
+		folderRecord{ID: id, DisplayName: path[len(path)-1], Path: path, Class: "IPF.Note", Group: "Public Folders", ACL: acl})
+}
+
+// msg is one test message.
+type msg struct {
+	mbx, folder, id string
+	read, flagged   bool
+	received        time.Time
+	size            int // body padding
+}
+
+func (m msg) messageID() string { return m.id + "@iem.test" }
+
+func (m msg) body() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: sender@example.org\r\nTo: %s\r\nSubject: test %s\r\nMessage-ID: <%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody of %s\r\n",
+		m.mbx, m.id, m.messageID(), m.received.Format(time.RFC1123Z), m.id)
+	for b.Len() < m.size {
+		b.WriteString("lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\r\n")
+	}
+	return b.Bytes()
+}
+
+func (r *round) message(m msg) {
+	attrs := map[string]string{"read": "0", "message-id": "<" + m.messageID() + ">", "class": "IPM.Note"}
+	if m.read {
+		attrs["read"] = "1"
+	}
+	if m.flagged {
+		attrs["flag"] = "flagged"
+	}
+	r.put(&archive.Header{Kind: archive.KindMessage, Mailbox: m.mbx, Folder: m.folder, ID: m.id, Received: m.received, Attrs: attrs}, m.body())
+}
+
+func (r *round) item(kind archive.Kind, mbx, folder, id string, body string) {
+	r.put(&archive.Header{Kind: kind, Mailbox: mbx, Folder: folder, ID: id}, []byte(strings.ReplaceAll(body, "\n", "\r\n")))
+}
+
+func (r *round) tombstone(mbx, folder, id string) {
+	r.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, Folder: folder, ID: id}, nil)
+}
+
+func (r *round) state(mbx, folder, id string, attrs map[string]string) {
+	r.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: folder, ID: id, Attrs: attrs}, nil)
+}
+
+func level(addr, lvl string) *format.ACL {
+	rights, _ := format.LevelRights(lvl)
+	return &format.ACL{Entries: []format.ACLEntry{{Grantee: format.Grantee{Kind: format.GranteeUser, Address: addr}, Level: lvl, Rights: rights}}}
+}
+
+// summaryOf is the --summary-json file.
+type summaryOf struct {
+	Mailboxes []mailboxStats `json:"mailboxes"`
+}
+
+// totals adds up the mailboxes of a summary.
+type totals struct {
+	InArchive, Appended, Updated, Unchanged, Found, Deleted, Skipped, Failed, Permissions, PermissionsFailed int
+}
+
+func (s summaryOf) total() (t totals) {
+	for _, m := range s.Mailboxes {
+		t.InArchive += m.InArchive
+		t.Appended += m.Appended
+		t.Updated += m.Updated
+		t.Unchanged += m.Unchanged
+		t.Found += m.Found
+		t.Deleted += m.Deleted
+		t.Permissions += m.Permissions
+		for _, n := range m.Skipped {
+			t.Skipped += n
+		}
+		for _, n := range m.Failed {
+			t.Failed += n
+		}
+		for _, n := range m.PermissionsFailed {
+			t.PermissionsFailed += n
+		}
+	}
+	return t
+}
+
+// runIn runs "iem-import run" in process with the given arguments.
+func runIn(t testing.TB, args ...string) (summaryOf, string, error) {
+	t.Helper()
+	sum := filepath.Join(t.TempDir(), "summary.json")
+	var out bytes.Buffer
+	err := newApp(&out, &out).RunContext(context.Background(), append([]string{"iem-import", "run", "--summary-json", sum}, args...))
+	var s summaryOf
+	if b, rerr := os.ReadFile(sum); rerr == nil {
+		json.Unmarshal(b, &s)
+	}
+	return s, out.String(), err
+}
+
+// command returns "iem-import args…" as a child process (this test binary).
+func command(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "IEM_IMPORT_AS_MAIN=1", "IEM_ICEWARP_PASSWORD=")
+	return cmd
+}
+
+func writeFile(t testing.TB, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
