@@ -66,6 +66,7 @@ type Writer struct {
 	hdr       volumeHeader
 	rw        *recordWriter
 	enc       *zstd.Encoder
+	level     zstd.EncoderLevel
 	volumeKey []byte
 
 	cur      *Header // entry being written, nil if none
@@ -154,12 +155,12 @@ func (w *Writer) init() error {
 	if level == 0 {
 		level = zstd.SpeedDefault
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
-		zstd.WithWindowSize(maxWindow), zstd.WithEncoderCRC(true))
+	c, err := getCompressor(level)
 	if err != nil {
 		return err
 	}
-	w.enc = enc
+	w.enc, w.level, w.frame, w.scratch = c.enc, level, c.frame, c.scratch
+	w.mem = *bytes.NewBuffer(c.mem)
 	w.rw, err = newRecordWriter(w.out, w.volumeKey)
 	if err != nil {
 		return err
@@ -420,7 +421,61 @@ func (w *Writer) Close() error {
 	}
 	w.digest = t.ManifestDigest
 	w.err = ErrClosed
+	w.putCompressor()
 	return nil
+}
+
+// spareEncoders keeps a few zstd encoders, with the buffers grown for their
+// records, for later writers: an encoder holds a history buffer of twice the
+// 8 MiB window, too costly to allocate for every volume (parts, tests,
+// benchmarks). A channel, not a sync.Pool, so a GC does not empty it.
+var spareEncoders = make(chan *compressor, 4)
+
+type compressor struct {
+	enc            *zstd.Encoder
+	level          zstd.EncoderLevel
+	frame, scratch []byte
+	mem            []byte
+}
+
+func getCompressor(level zstd.EncoderLevel) (*compressor, error) {
+	select {
+	case c := <-spareEncoders:
+		if c.level == level {
+			return c, nil
+		}
+	default:
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(maxWindow), zstd.WithEncoderCRC(true))
+	if err != nil {
+		return nil, err
+	}
+	return &compressor{enc: enc, level: level}, nil
+}
+
+// putCompressor keeps the writer's encoder after a clean Close; the encoder
+// of a failed writer may be mid-frame and is dropped.
+func (w *Writer) putCompressor() {
+	if w.enc == nil {
+		return
+	}
+	w.enc.Reset(nil)
+	c := &compressor{enc: w.enc, level: w.level, frame: w.frame[:0], scratch: w.scratch[:0], mem: w.mem.Bytes()[:0]}
+	if cap(c.mem) > 16<<20 {
+		c.mem = nil
+	}
+	if cap(c.frame) > 16<<20 { // do not pin a huge buffer
+		c.frame = nil
+	}
+	if cap(c.scratch) > 16<<20 {
+		c.scratch = nil
+	}
+	w.enc, w.frame, w.scratch = nil, nil, nil
+	select {
+	case spareEncoders <- c:
+	default:
+	}
 }
 
 // ManifestDigest returns the digest of the closed volume's manifest, the
