@@ -227,12 +227,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.cur.Size >= 0 && w.written+int64(len(p)) > w.cur.Size {
 		return 0, ErrWriteTooLong // not sticky, like tar
 	}
-	w.sha.Write(p)
 	w.written += int64(len(p))
 	if w.spool == nil && w.mem.Len()+len(p) <= w.opt.MemoryLimit {
-		return w.mem.Write(p)
+		return w.mem.Write(p) // hashed in Flush, beside compression
 	}
 	if w.spool == nil {
+		w.sha.Write(w.mem.Bytes())
 		f, err := os.CreateTemp(w.opt.SpoolDir, ".iem-spool-*")
 		if err != nil {
 			return 0, w.fail(err)
@@ -244,6 +244,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		w.mem.Reset()
 	}
+	w.sha.Write(p)
 	if _, err := w.spool.Write(p); err != nil {
 		return 0, w.fail(err)
 	}
@@ -269,13 +270,37 @@ func (w *Writer) Flush() error {
 	if h.Size >= 0 && w.written != h.Size {
 		return w.fail(errf(ErrShortWrite, "entry %s: wrote %d of %d bytes", h.label(), w.written, h.Size))
 	}
+	size := w.written
+	offset := w.out.n
+	meta := encodeMeta(nil, h, size)
+	pre := []byte{recEntry}
+	pre = binary.AppendUvarint(pre, uint64(len(meta)))
+	pre = append(pre, meta...)
+
+	// An in-memory body is hashed now. A large one is compressed at the same
+	// time on another core, betting that it is not a duplicate: the digest
+	// is needed before the record is written (de-duplication), and SHA-256
+	// would otherwise add a third to the time zstd takes on such bodies.
+	var compressed chan struct{}
+	if w.spool == nil {
+		body := w.mem.Bytes()
+		if len(body) >= parallelHashMin {
+			w.scratch = append(append(w.scratch[:0], pre...), body...)
+			compressed = make(chan struct{})
+			go func() {
+				w.frame = w.enc.EncodeAll(w.scratch, w.frame[:0])
+				close(compressed)
+			}()
+		}
+		w.sha.Write(body)
+	}
 	var digest [32]byte
 	w.sha.Sum(digest[:0])
 	w.lastDig = digest
-	size := w.written
+	if compressed != nil {
+		<-compressed
+	}
 
-	offset := w.out.n
-	meta := encodeMeta(nil, h, size)
 	// De-duplicate: this volume first, then earlier volumes.
 	var ref Ref
 	found := false
@@ -296,10 +321,9 @@ func (w *Writer) Flush() error {
 		length, err = w.writeSmall(pt)
 		meta = appendRef(meta, ref)
 	} else {
-		pre := []byte{recEntry}
-		pre = binary.AppendUvarint(pre, uint64(len(meta)))
-		pre = append(pre, meta...)
-		if w.spool == nil {
+		if compressed != nil {
+			length, err = w.writeFrame()
+		} else if w.spool == nil {
 			w.scratch = append(append(w.scratch[:0], pre...), w.mem.Bytes()...)
 			length, err = w.writeSmall(w.scratch)
 		} else {
@@ -332,6 +356,21 @@ func (w *Writer) dropSpool() {
 		os.Remove(name)
 		w.spool = nil
 	}
+}
+
+// parallelHashMin is the body size from which Flush hashes and compresses
+// in parallel; below it a goroutine costs more than it saves.
+const parallelHashMin = 64 << 10
+
+// writeFrame writes w.frame, an already compressed record stream.
+func (w *Writer) writeFrame() (int64, error) {
+	if err := w.rw.begin(); err != nil {
+		return 0, err
+	}
+	if _, err := w.rw.Write(w.frame); err != nil {
+		return 0, err
+	}
+	return w.rw.end()
 }
 
 // writeSmall compresses an in-memory record stream in one go.
