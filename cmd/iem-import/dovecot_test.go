@@ -113,7 +113,7 @@ func expectMail(t testing.TB, mb *imapsink.Mailbox, paths map[string][]string, w
 // awkwardNames are folder names that must arrive as one folder each, in
 // Dovecot (LAYOUT=fs, one directory per folder) as on IceWarp.
 var awkwardNames = []string{"Ünïcødé & Co", "a/b", "x.y", "~tilde", "..", ".", `back\slash`, "star*", "100%",
-	" lead", "trail.", "a...b", `quote"d`, "日本語", "&-amp", "tab\there", "Sent Items"}
+	" lead", "trail.", "a...b", `quote"d`, "日本語", "&-amp", "tab\there", "nul\x00inside", "Sent Items"}
 
 func TestDovecotRounds(t *testing.T) {
 	b := newDovecotBed(t, "alice", "bob")

@@ -335,6 +335,21 @@ func (im *importer) folders(entries []*archive.Entry) (map[string]*folderInfo, e
 	for id := range recs {
 		resolve(id, 0)
 	}
+	if im.store != nil {
+		// Path mode: IceWarp stores folders as directories, so "\" (a
+		// separator on Windows) is kept out of the names, the same way
+		// for the IMAP folder and for its directory.
+		r := strings.NewReplacer("\\", "⧵")
+		for _, fi := range out {
+			if fi.typ == "M" {
+				p := make([]string, len(fi.path))
+				for i, s := range fi.path {
+					p[i] = r.Replace(s)
+				}
+				fi.path = p
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -437,6 +452,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	}
 	inView := map[string]bool{}
 	batches := map[string][]*archive.Entry{}
+	batchPath := map[string][]string{}
 	var order []string
 	for _, e := range entries {
 		if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {
@@ -477,17 +493,18 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			}
 			continue
 		}
-		key := strings.Join(fi.path, "\x00")
+		key := fmt.Sprintf("%q", fi.path) // names may hold any character, NUL too
 		if _, ok := batches[key]; !ok {
 			order = append(order, key)
+			batchPath[key] = fi.path
 		}
 		batches[key] = append(batches[key], e)
 	}
 	for _, key := range order {
 		if pw != nil {
-			err = pw.write(ctx, strings.Split(key, "\x00"), batches[key])
+			err = pw.write(ctx, batchPath[key], batches[key])
 		} else {
-			err = im.appendBatch(ctx, log, st, mb, source, strings.Split(key, "\x00"), batches[key])
+			err = im.appendBatch(ctx, log, st, mb, source, batchPath[key], batches[key])
 		}
 		if err != nil {
 			return err

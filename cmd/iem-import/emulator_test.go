@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/icewarp"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/icewarp/imapsink"
+)
+
+// TestEmulatorPathMode imports into the IceWarp emulator with
+// --mail-mode path: message files in the mail path (checked by the
+// emulator's mail path checker after every run), the refresh call, flags
+// over IMAP; mail and GroupWare folder permissions; a group and the public
+// folders group; notes and other GroupWare over WebDAV, with WebDAV 503s
+// retried; rounds, reruns and a run whose folder permissions the server
+// refuses (counted apart from the items).
+func TestEmulatorPathMode(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "mail")
+	os.Mkdir(root, 0o700)
+	// Alphabetical sorting nests accounts (icewarp.md §1.2): the importer
+	// must ask for u_fullmailboxpath.
+	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root, SortingPrefix: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iw.Close()
+	arch := filepath.Join(dir, "archive")
+	os.Mkdir(arch, 0o700)
+	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
+		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--webdav-url", iw.WebDAVURL(), "--mail-mode", "path", "--mail-path", root, "--log-level", "error",
+		"--ledger", filepath.Join(dir, "ledger"), "--passwords-report", filepath.Join(dir, "pw.csv")}
+
+	const alice, bob, team = "alice@example.com", "bob@example.com", "team@example.com"
+	pfGroup := icewarp.PublicFoldersGroup("example.com", "Public Folders").Email
+	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
+	msgs := map[string]msg{}
+	add := func(m msg) msg {
+		m.received = day.Add(time.Duration(len(msgs)) * time.Hour)
+		msgs[m.id] = m
+		return m
+	}
+	// Folder names that would climb out of the account folder, or into
+	// IceWarp's system folders, if written to disk as they are.
+	escapes := []string{"..", ".", "../../etc", `..\..\windows`, "~webmail", "/abs", "a\x00b", "trail.", "a...b", "Ünïcødé"}
+	paths := map[string][]string{"inbox": {"INBOX"}, "shared": {"Shared"}}
+	for i, n := range escapes {
+		// The name as the importer maps it: format.FolderTarget, then "\"
+		// kept out of path-mode names.
+		paths["esc"+string(rune('a'+i))] = []string{strings.ReplaceAll(format.FolderTarget("", n, nil).Name, `\`, "⧵")}
+	}
+	everyone := &format.ACL{Entries: []format.ACLEntry{{Grantee: format.Grantee{Kind: format.GranteeDefault}, Level: "Reviewer"}}}
+	everyone.Entries[0].Rights, _ = format.LevelRights("Reviewer")
+
+	steps := []struct {
+		name        string
+		round       func(*round)
+		faults      []icewarptest.Fault
+		sum         totals // compared field by field where non-zero, failures always
+		permsFailed int
+	}{
+		{name: "round 1", round: func(r *round) {
+			r.mailbox(alice)
+			r.mailbox(bob)
+			r.group(team, alice, bob)
+			r.folder(alice, folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+			r.folder(alice, folder{id: "shared", name: "Shared", class: "IPF.Note", acl: level(bob, "Reviewer")})
+			r.folder(alice, folder{id: "cal", name: "Calendar", class: "IPF.Appointment", dist: "calendar", acl: everyone})
+			r.folder(alice, folder{id: "contacts", name: "Contacts", class: "IPF.Contact", dist: "contacts"})
+			r.folder(alice, folder{id: "tasks", name: "Tasks", class: "IPF.Task", dist: "tasks"})
+			r.folder(alice, folder{id: "notes", name: "Notes", class: "IPF.StickyNote", dist: "notes"})
+			for i := range escapes {
+				id := "esc" + string(rune('a'+i))
+				r.folder(alice, folder{id: id, name: escapes[i], class: "IPF.Note"})
+				r.message(add(msg{mbx: alice, folder: id, id: "m-" + id}))
+			}
+			r.message(add(msg{mbx: alice, folder: "inbox", id: "m1", read: true}))
+			r.message(add(msg{mbx: alice, folder: "inbox", id: "m2", flagged: true, size: 64 << 10}))
+			r.message(add(msg{mbx: alice, folder: "shared", id: "m3"}))
+			r.item(archive.KindEvent, alice, "cal", "ev1", eventV1)
+			r.item(archive.KindContact, alice, "contacts", "c1", contactV1)
+			r.item(archive.KindTask, alice, "tasks", "t1", taskV1)
+			r.item(archive.KindNote, alice, "notes", "n1", noteV1)
+			r.publicFolder("pf1", []string{"Company", "News"}, everyone)
+			r.message(add(msg{mbx: "", folder: "pf1", id: "p1", read: true}))
+		}, sum: totals{Appended: len(escapes) + 4 + 4}},
+		{name: "rerun writes nothing", sum: totals{Unchanged: len(escapes) + 4 + 4}},
+		{name: "round 2: deletion, flag change, changed event with WebDAV 503s", round: func(r *round) {
+			r.tombstone(alice, "inbox", "m1")
+			delete(msgs, "m1")
+			r.state(alice, "inbox", "m2", map[string]string{"read": "1", "flag": ""})
+			m2 := msgs["m2"]
+			m2.read, m2.flagged = true, false
+			msgs["m2"] = m2
+			r.item(archive.KindEvent, alice, "cal", "ev1", eventV2)
+			r.tombstone(alice, "contacts", "c1")
+			r.message(add(msg{mbx: alice, folder: "shared", id: "m4", flagged: true}))
+		}, faults: []icewarptest.Fault{{Command: "webdav PUT", HTTPStatus: 503, Times: 2}},
+			sum: totals{Appended: 1, Updated: 2, Unchanged: len(escapes) + 4, Deleted: 2}},
+		{name: "folder permissions refused: counted apart", faults: []icewarptest.Fault{{Command: "setaccountfolderpermissions", ResultZero: true, Times: 10}},
+			sum: totals{Unchanged: len(escapes) + 4 + 3}, permsFailed: 1},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.round != nil {
+				writeRound(t, arch, st.round)
+			}
+			for _, f := range st.faults {
+				iw.Inject(f)
+			}
+			sum, out, err := runIn(t, args...)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, out)
+			}
+			got := sum.total()
+			if got.Failed != 0 || got.Skipped != 0 || got.PermissionsFailed != st.permsFailed {
+				t.Errorf("failed %d, skipped %d, permissions not set %d (want %d)\n%s", got.Failed, got.Skipped, got.PermissionsFailed, st.permsFailed, out)
+			}
+			for _, c := range []struct {
+				name    string
+				g, want int
+			}{{"appended", got.Appended, st.sum.Appended}, {"updated", got.Updated, st.sum.Updated},
+				{"unchanged", got.Unchanged, st.sum.Unchanged}, {"deleted", got.Deleted, st.sum.Deleted}} {
+				if c.g != c.want {
+					t.Errorf("%s = %d, want %d\n%s", c.name, c.g, c.want, out)
+				}
+			}
+			if err := iw.CheckMailPath(); err != nil {
+				t.Errorf("mail path checker: %v", err)
+			}
+			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && !strings.HasPrefix(p, root+string(filepath.Separator)) && filepath.Dir(p) != dir && !strings.HasPrefix(p, arch) {
+					t.Errorf("file written outside the mail path: %s", p)
+				}
+				return nil
+			})
+
+			// Mail, read back over IMAP: each message once, flags, dates.
+			var am, pm []msg
+			for _, m := range msgs {
+				if m.mbx == alice {
+					am = append(am, m)
+				} else {
+					pm = append(pm, m)
+				}
+			}
+			for _, x := range []struct {
+				email string
+				paths map[string][]string
+				want  []msg
+			}{{alice, paths, am}, {pfGroup, map[string][]string{"pf1": {"Company", "News"}}, pm}} {
+				mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: iw.IMAPAddr(), AdminUser: iw.AdminEmail(),
+					AdminPassword: iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, x.email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				expectMail(t, mb, x.paths, x.want)
+				mb.Close()
+				if t.Failed() {
+					t.Logf("folders of %s: %q", x.email, iw.MailFolders(x.email))
+
+				}
+			}
+
+			// Accounts, groups, permissions.
+			if a, ok := iw.Account(team); !ok || a.Type != 7 || !slices.Equal(a.Members, []string{alice, bob}) {
+				t.Errorf("group %s = %+v, %v; want type 7 with members alice, bob", team, a, ok)
+			}
+			if a, ok := iw.Account(pfGroup); !ok || a.Type != 7 || len(a.Members) != 2 {
+				t.Errorf("public folders group %s = %+v, %v; want type 7 with both users", pfGroup, a, ok)
+			}
+			if acl := iw.ACL(alice, "Shared"); acl[bob] == "" {
+				t.Errorf("ACL of Shared = %v, want an entry for %s", acl, bob)
+			}
+			if st.permsFailed == 0 {
+				if inh, perms := iw.FolderPermissions(alice, icewarp.GroupwareFolderID("Calendar")); inh || len(perms) != 1 || perms[0].Account != "anyone" {
+					t.Errorf("Calendar permissions = %v, %v; want anyone", inh, perms)
+				}
+			}
+
+			// GroupWare over WebDAV: one resource per item.
+			wantItems := map[string]int{"Calendar": 1, "Tasks": 1, "Notes": 1, "Contacts": 1}
+			if _, ok := msgs["m4"]; ok {
+				wantItems["Contacts"] = 0
+			}
+			for f, n := range wantItems {
+				items := iw.DAVItems(alice, f)
+				if len(items) != n {
+					t.Errorf("WebDAV %s holds %d items, want %d", f, len(items), n)
+				}
+				if f == "Calendar" {
+					for _, it := range items {
+						want := eventV1
+						if _, ok := msgs["m4"]; ok {
+							want = eventV2
+						}
+						sameContent(t, "event", it.Body, want)
+					}
+				}
+			}
+		})
+	}
+}
