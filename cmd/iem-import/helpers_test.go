@@ -30,11 +30,11 @@ func TestMain(m *testing.M) {
 
 // round writes one round of an archive folder, as iem-export would.
 type round struct {
-	t *testing.T
+	t testing.TB
 	w *archive.RoundWriter
 }
 
-func writeRound(t *testing.T, dir string, fn func(r *round)) {
+func writeRound(t testing.TB, dir string, fn func(r *round)) {
 	t.Helper()
 	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "iem-import test"})
 	if err != nil {
