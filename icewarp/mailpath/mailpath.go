@@ -300,6 +300,44 @@ func (s *Store) Put(ctx context.Context, accountDir string, folder []string, rec
 	return name, nil
 }
 
+// RemoveTemp removes the temporary files that Puts into folder left behind
+// because their process was killed between creating and linking them
+// (".iem-*.tmp"; IceWarp ignores them, but they waste space and are not
+// IceWarp's). It returns how many it removed; a missing folder is not an
+// error. Call it only while no Put into the same folder is running, e.g.
+// once per folder when an import starts.
+func (s *Store) RemoveTemp(accountDir string, folder []string) (int, error) {
+	acct, err := s.AccountDir(accountDir)
+	if err != nil {
+		return 0, err
+	}
+	rel, err := s.FolderPath(folder)
+	if err != nil {
+		return 0, err
+	}
+	dir := filepath.Join(acct, rel)
+	stale, err := filepath.Glob(filepath.Join(dir, ".iem-*.tmp"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range stale {
+		if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("mailpath: remove temporary file: %w", err)
+		}
+		n++
+	}
+	if n > 0 {
+		if err := syncDir(dir); err != nil {
+			return n, fmt.Errorf("mailpath: sync %s: %w", dir, err)
+		}
+	}
+	return n, nil
+}
+
 // mkdirs creates acct/rel one level at a time so that each new directory
 // gets the owner and its parent is fsynced.
 func (s *Store) mkdirs(acct, rel string) (string, error) {

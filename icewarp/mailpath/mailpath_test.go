@@ -350,3 +350,33 @@ func FuzzFolderPath(f *testing.F) {
 		}
 	})
 }
+
+func TestRemoveTemp(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	name, err := s.Put(ctx, "example.com/john/", []string{"INBOX"}, time.Time{}, strings.NewReader("Subject: x\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(s.Root(), "example.com", "john", "inbox")
+	// What a Put killed before its link leaves behind.
+	for _, n := range []string{".iem-123.tmp", ".iem-456.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.RemoveTemp("example.com/john/", []string{"INBOX"})
+	if err != nil || n != 2 {
+		t.Fatalf("RemoveTemp = %d, %v; want 2, nil", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != name {
+		t.Errorf("folder holds %v, want only %s", entries, name)
+	}
+	if n, err := s.RemoveTemp("example.com/john/", []string{"Missing"}); n != 0 || err != nil {
+		t.Errorf("RemoveTemp(missing folder) = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := s.RemoveTemp("example.com/john/", []string{".."}); !errors.Is(err, ErrInsecurePath) {
+		t.Errorf("RemoveTemp(..) error = %v, want ErrInsecurePath", err)
+	}
+}
