@@ -27,6 +27,7 @@ type filter struct {
 	in    []byte
 	carry []byte // undecided bytes kept from the previous read
 	out   []byte // filtered bytes not yet returned
+	buf   []byte // backing array of out, reused for every chunk
 	err   error
 }
 
@@ -51,7 +52,11 @@ func (f *filter) Read(p []byte) (int, error) {
 			f.carry = nil
 		}
 		var rest []byte
-		f.out, rest = filterChunk(f.out[:0], data, err != nil)
+		// Reuse one output buffer: out is sliced forward as it is read,
+		// so out[:0] would have lost its capacity and every chunk of a
+		// 150 MB MimeContent would allocate anew.
+		f.out, rest = filterChunk(f.buf[:0], data, err != nil)
+		f.buf = f.out
 		if len(rest) > 0 {
 			f.carry = append([]byte(nil), rest...)
 		}
@@ -116,6 +121,11 @@ func charRef(ref []byte) (rune, bool) {
 	base := 10
 	if len(body) > 0 && (body[0] == 'x' || body[0] == 'X') {
 		base = 16
+		body = body[1:]
+	}
+	// Leading zeros do not change the character ("&#x000000001;" is
+	// U+0001, which encoding/xml rejects all the same).
+	for len(body) > 1 && body[0] == '0' {
 		body = body[1:]
 	}
 	if len(body) == 0 || len(body) > 8 {
