@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -211,4 +212,84 @@ func TestEmulatorPathMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmulatorPathModeKill kills the importer (SIGKILL) at random points of
+// path-mode runs, then lets a rerun finish: every message must be in the
+// account exactly once, and the mail path must pass the checker.
+func TestEmulatorPathModeKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "mail")
+	os.Mkdir(root, 0o700)
+	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iw.Close()
+	arch := filepath.Join(dir, "archive")
+	os.Mkdir(arch, 0o700)
+	const user = "frank@example.com"
+	day := time.Date(2025, 6, 7, 8, 9, 10, 0, time.Local)
+	var all []msg
+	writeRound(t, arch, func(r *round) {
+		r.mailbox(user)
+		for f := range 2 {
+			id := fmt.Sprintf("f%d", f)
+			r.folder(user, folder{id: id, name: fmt.Sprintf("Ordner %d", f), class: "IPF.Note"})
+			for i := range 300 {
+				m := msg{mbx: user, folder: id, id: fmt.Sprintf("%s-%d", id, i), read: i%3 == 0, flagged: i%5 == 0,
+					received: day.Add(time.Duration(len(all)) * time.Minute), size: 1 << 10}
+				r.message(m)
+				all = append(all, m)
+			}
+		}
+	})
+	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
+		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--mail-mode", "path", "--mail-path", root, "--log-level", "error", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	kills, temps := 0, 0
+	for _, after := range randomDelays(10, 20*time.Millisecond, 700*time.Millisecond) {
+		cmd := command(append([]string{"run"}, args...)...)
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run finished with %v\n%s", err, out)
+			}
+		case <-time.After(after):
+			cmd.Process.Kill()
+			<-done
+			kills++
+			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(d.Name(), ".iem-") {
+					temps++
+				}
+				return nil
+			})
+		}
+	}
+	t.Logf("%d runs killed, %d temporary files left behind", kills, temps)
+	sum, out, err := runIn(t, args...)
+	if err != nil || sum.total().Failed != 0 {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	if err := iw.CheckMailPath(); err != nil {
+		t.Errorf("mail path checker: %v", err)
+	}
+	mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: iw.IMAPAddr(), AdminUser: iw.AdminEmail(),
+		AdminPassword: iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	expectMail(t, mb, map[string][]string{"f0": {"Ordner 0"}, "f1": {"Ordner 1"}}, all)
 }

@@ -97,6 +97,14 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 	if err != nil {
 		return err
 	}
+	// A run killed inside a write leaves its temporary file; this job is
+	// the only writer of the folder now (one process per ledger, one job
+	// per mailbox).
+	if n, err := im.store.RemoveTemp(pw.accountDir, segs); err != nil {
+		return err
+	} else if n > 0 {
+		pw.log.Info("temporary files of an interrupted run removed", "folder", strings.Join(folder, "/"), "files", n)
+	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return err
