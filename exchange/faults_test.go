@@ -225,6 +225,18 @@ func TestFaults(t *testing.T) {
 			}
 			noRetry(t, e)
 		}},
+		{"inner-busy-sync", ewstest.Fault{Kind: ewstest.FaultInnerBusy, Op: "SyncFolderItems"}, func(t *testing.T, e *env) {
+			syncInbox(t, e)
+			if !strings.Contains(e.log.String(), "retrying") {
+				t.Errorf("no retry logged:\n%s", e.log)
+			}
+		}},
+		{"inner-busy-getitem", ewstest.Fault{Kind: ewstest.FaultInnerBusy, Op: "GetItem", Count: 2}, func(t *testing.T, e *env) {
+			r := fetchInbox(t, e)
+			if len(r.errs) != 0 || len(r.mime) != 4 {
+				t.Errorf("after inner busy: %d MIME, errors %v", len(r.mime), r.errs)
+			}
+		}},
 		{"truncated-tree", ewstest.Fault{Kind: ewstest.FaultTruncated, Op: "SyncFolderHierarchy"}, hierarchy},
 		{"truncated-mime", ewstest.Fault{Kind: ewstest.FaultTruncated, Op: "GetItem"}, func(t *testing.T, e *env) {
 			r := fetchInbox(t, e)

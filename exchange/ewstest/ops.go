@@ -48,6 +48,17 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 		s.fault(rw, r.personality, f.code, f.msg, 0)
 		return
 	}
+	if _, ok := s.take(r.op, FaultInnerBusy); ok {
+		streaming = false
+		render = func(b *w) {
+			// [V ews.md §3.1 C, with the inner code of §3.2 Table 4]
+			b.printf(`<m:%sResponseMessage ResponseClass="Error"><m:MessageText>An internal server error occurred. The operation failed.</m:MessageText>`+
+				`<m:ResponseCode>ErrorInternalServerError</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml>`+
+				`<t:Value Name="InnerErrorMessageText">The server cannot service this request right now. Try again later.</t:Value>`+
+				`<t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value><t:Value Name="InnerErrorDescriptiveLinkKey">0</t:Value>`+
+				`</m:MessageXml></m:%sResponseMessage>`, r.op, r.op)
+		}
+	}
 	rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	_, trunc := s.take(r.op, FaultTruncated)
 	if !streaming {

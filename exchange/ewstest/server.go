@@ -145,12 +145,19 @@ const (
 	// FaultTruncated: the next response is cut off and ends with
 	// "=== Truncated Data ===" [V ews.md §2.7 how-to-export-items-by-using-ews-in-exchange.md].
 	FaultTruncated
+	// FaultInnerBusy: HTTP 200, ResponseClass=Error ErrorInternalServerError
+	// whose MessageXml names the inner code ErrorServerBusy, without a
+	// back-off hint [V ews.md §3.1 C EXLIB test_inner_error_parsing for
+	// the shape; §3.2 Table 4 "200 + ErrorInternalServerError with inner
+	// ErrorServerBusy"].
+	FaultInnerBusy
 )
 
 var faultNames = map[FaultKind]string{
 	FaultBusySOAP: "busy-soap", FaultBusyInBody: "busy-in-body", Fault503: "http-503", FaultReset: "reset",
 	FaultResetMidBody: "reset-mid-body", FaultInvalidSyncState: "invalid-sync-state", FaultMimeConversion: "mime-conversion",
 	FaultItemCorrupt: "item-corrupt", FaultIllegalChars: "illegal-chars", FaultTruncated: "truncated",
+	FaultInnerBusy: "inner-busy",
 }
 
 func (k FaultKind) String() string {
