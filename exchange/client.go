@@ -448,7 +448,10 @@ func (c *Client) doTree(ctx context.Context, op string, h soap.Header, build fun
 		if int64(len(body)) > c.opt.MaxResponseSize {
 			return fmt.Errorf("exchange: response larger than %d bytes", c.opt.MaxResponseSize)
 		}
-		if bytes.Contains(body, []byte(soap.TruncatedMarker)) {
+		// Exchange appends the marker to a cut-off response
+		// [V ews.md §2.7]; a complete document may still quote it in an
+		// item's body, which is no reason to refetch.
+		if bytes.HasSuffix(bytes.TrimSpace(body), []byte(soap.TruncatedMarker)) {
 			return ErrTruncated
 		}
 		root, err := soap.Parse(body)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/iemproject/iem/exchange"
@@ -314,5 +315,135 @@ func TestEndlessResponse(t *testing.T) {
 	err := c.GetItems(context.Background(), "", []exchange.ItemID{{ID: "x"}}, exchange.KindMail, func(*exchange.Item) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("GetItems = %v, want a response-size error", err)
+	}
+}
+
+// TestTruncatedMarkerInContent: an item that merely quotes the truncation
+// marker is not a truncated response.
+func TestTruncatedMarkerInContent(t *testing.T) {
+	const subject = "FYI: the export ended with === Truncated Data === again"
+	c := fake(t, func(op string, w http.ResponseWriter) {
+		io.WriteString(w, envHead+envOpen+`<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task>`+
+			`<t:ItemId Id="AAMkAD1" ChangeKey="CQ"/><t:Subject>`+subject+`</t:Subject></t:Task></m:Items></m:GetItemResponseMessage>`+envClose)
+	})
+	var got string
+	err := c.GetItems(context.Background(), "", []exchange.ItemID{{ID: "AAMkAD1"}}, exchange.KindTask, func(it *exchange.Item) error {
+		got = it.Subject
+		return it.Err
+	})
+	if err != nil || got != subject {
+		t.Errorf("GetItems = %q, %v; want %q", got, err, subject)
+	}
+}
+
+// ntlmChallenge builds a minimal NTLM CHALLENGE_MESSAGE [MS-NLMP 2.2.1.2]:
+// Unicode, NTLM and target info (the NetBIOS domain) flags.
+func ntlmChallenge() []byte {
+	utf16 := func(s string) []byte {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r), 0)
+		}
+		return b
+	}
+	name := utf16("EXAMPLE")
+	info := append([]byte{2, 0, byte(len(name)), 0}, name...) // MsvAvNbDomainName
+	info = append(info, 0, 0, 0, 0)                           // MsvAvEOL
+	le16 := func(v int) []byte { return []byte{byte(v), byte(v >> 8)} }
+	le32 := func(v int) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+	var m []byte
+	m = append(m, "NTLMSSP\x00"...)
+	m = append(m, le32(2)...)
+	m = append(m, le16(len(name))...)
+	m = append(m, le16(len(name))...)
+	m = append(m, le32(48)...)
+	m = append(m, le32(0x00000001|0x00000200|0x00800000)...) // UNICODE | NTLM | TARGET_INFO
+	m = append(m, "chal1234"...)
+	m = append(m, make([]byte, 8)...)
+	m = append(m, le16(len(info))...)
+	m = append(m, le16(len(info))...)
+	m = append(m, le32(48+len(name))...)
+	m = append(m, name...)
+	return append(m, info...)
+}
+
+// TestNTLM runs the NTLM handshake against a fake server: it must happen
+// on one HTTP/1.1 connection, re-send the SOAP body, carry the user name
+// but never the password, and never fall back to Basic.
+func TestNTLM(t *testing.T) {
+	const password = "Ntlm-Secret-Pa55"
+	type seen struct {
+		remote, auth string
+		proto        int
+		bodyOK       bool
+	}
+	var mu sync.Mutex
+	var reqs []seen
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		auth := r.Header.Get("Authorization")
+		mu.Lock()
+		reqs = append(reqs, seen{r.RemoteAddr, auth, r.ProtoMajor, bytes.Contains(body, []byte("<m:GetFolder>"))})
+		n := len(reqs)
+		mu.Unlock()
+		switch {
+		case auth == "":
+			w.Header().Set("WWW-Authenticate", "NTLM")
+			w.WriteHeader(401)
+		case strings.HasPrefix(auth, "NTLM ") && n == 2:
+			w.Header().Set("WWW-Authenticate", "NTLM "+base64.StdEncoding.EncodeToString(ntlmChallenge()))
+			w.WriteHeader(401)
+		case strings.HasPrefix(auth, "NTLM "):
+			io.WriteString(w, envHead+`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:GetFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>`+
+				`<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders><t:Folder><t:FolderId Id="F1" ChangeKey="C"/><t:DisplayName>Inbox</t:DisplayName></t:Folder></m:Folders></m:GetFolderResponseMessage>`+
+				`</m:ResponseMessages></m:GetFolderResponse></s:Body></s:Envelope>`)
+		default:
+			w.WriteHeader(400)
+		}
+	}))
+	ts.EnableHTTP2 = true // the client must still speak HTTP/1.1
+	ts.StartTLS()
+	defer ts.Close()
+	c, err := exchange.New(exchange.Options{URL: ts.URL + "/EWS/Exchange.asmx", Username: `EXAMPLE\admin`, Password: password, Auth: exchange.AuthNTLM,
+		TrustCert: exchange.FingerprintOf(ts.Certificate().Raw), Version: exchange.Exchange2010SP2, Retry: retry.Policy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.GetFolder(context.Background(), "", "inbox")
+	if err != nil || f.DisplayName != "Inbox" {
+		t.Fatalf("GetFolder = %+v, %v", f, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want anonymous, negotiate, authenticate", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.remote != reqs[0].remote || r.proto != 1 || !r.bodyOK {
+			t.Errorf("request %d: conn %s (first %s), HTTP/%d, body intact %t; want one HTTP/1.1 connection", i, r.remote, reqs[0].remote, r.proto, r.bodyOK)
+		}
+		if strings.HasPrefix(r.auth, "Basic") {
+			t.Errorf("request %d fell back to Basic", i)
+		}
+	}
+	type3, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(reqs[2].auth, "NTLM "))
+	if !bytes.Contains(type3, []byte("a\x00d\x00m\x00i\x00n\x00")) || bytes.Contains(type3, []byte(password)) || bytes.Contains(bytes.ReplaceAll(type3, []byte{0}, nil), []byte(password)) {
+		t.Errorf("authenticate message lacks the user or contains the password")
+	}
+
+	// A server offering only Basic does not get the password from an
+	// NTLM client.
+	srv, err := ewstest.Start(newOrg(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err = exchange.New(exchange.Options{URL: srv.URL(), Username: srv.Username(), Password: srv.Password(), Auth: exchange.AuthNTLM,
+		TrustCert: srv.Fingerprint(), Version: exchange.Exchange2016})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetFolder(context.Background(), alice, "inbox"); !errors.Is(err, exchange.ErrUnauthorized) {
+		t.Errorf("NTLM client against a Basic-only server = %v, want ErrUnauthorized", err)
 	}
 }

@@ -125,7 +125,7 @@ func (c *Client) ServerVersion(ctx context.Context) (ServerInfo, error) {
 			return err
 		}
 		c.debugResponse(resp, body)
-		if bytes.Contains(body, []byte(soap.TruncatedMarker)) {
+		if bytes.HasSuffix(bytes.TrimSpace(body), []byte(soap.TruncatedMarker)) {
 			return ErrTruncated
 		}
 		root, err := soap.Parse(body)
