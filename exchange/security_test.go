@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -445,5 +446,34 @@ func TestNTLM(t *testing.T) {
 	}
 	if _, err := c.GetFolder(context.Background(), alice, "inbox"); !errors.Is(err, exchange.ErrUnauthorized) {
 		t.Errorf("NTLM client against a Basic-only server = %v, want ErrUnauthorized", err)
+	}
+}
+
+// TestLegacyTLS: a server that speaks only TLS 1.0 with RSA key exchange,
+// as Exchange 2007 on Windows 2003 may [V ews.md §1.2], is refused by
+// default and reached with LegacyTLS (certificate still pinned).
+func TestLegacyTLS(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, envHead+`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:GetFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>`+
+			`<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders><t:Folder><t:FolderId Id="F1" ChangeKey="C"/><t:DisplayName>Inbox</t:DisplayName></t:Folder></m:Folders></m:GetFolderResponseMessage>`+
+			`</m:ResponseMessages></m:GetFolderResponse></s:Body></s:Envelope>`)
+	}))
+	ts.TLS = &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}}
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	ts.StartTLS()
+	defer ts.Close()
+	for _, legacy := range []bool{false, true} {
+		c, err := exchange.New(exchange.Options{URL: ts.URL + "/EWS/Exchange.asmx", Username: "u", Password: "p", LegacyTLS: legacy,
+			TrustCert: exchange.FingerprintOf(ts.Certificate().Raw), Version: exchange.Exchange2007SP1, Retry: retry.Policy{Attempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := c.GetFolder(context.Background(), "", "inbox")
+		if legacy && (err != nil || f.DisplayName != "Inbox") {
+			t.Errorf("LegacyTLS: GetFolder = %+v, %v", f, err)
+		}
+		if !legacy && err == nil {
+			t.Error("default TLS settings reached a TLS 1.0 server")
+		}
 	}
 }
