@@ -21,10 +21,19 @@ func schemaFault(msg string) *opFault {
 	return &opFault{"ErrorSchemaValidation", "The request failed schema validation: " + msg}
 }
 
+// dispatch renders the response under the organisation's lock, then
+// releases it before writing to the network, so that a slow client or a
+// large MimeContent does not hold up other requests: MIME streams are
+// recorded as sources while rendering and encoded afterwards.
 func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 	o := s.Org
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			o.mu.Unlock()
+		}
+	}()
 	var render func(b *w)
 	var f *opFault
 	streaming := false
@@ -61,11 +70,13 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 	}
 	rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	_, trunc := s.take(r.op, FaultTruncated)
+	var buf bytes.Buffer
+	b := &w{Writer: bufio.NewWriter(&buf), illegal: r.illegal}
 	if !streaming {
-		var buf bytes.Buffer
-		b := &w{Writer: bufio.NewWriter(&buf), illegal: r.illegal}
 		envelope(b, r.personality, r.op, func() { render(b) })
 		b.Flush()
+		o.mu.Unlock()
+		locked = false
 		data := buf.Bytes()
 		if trunc {
 			data = append(data[:len(data)/2:len(data)/2], "=== Truncated Data ==="...)
@@ -73,16 +84,44 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 		rw.Write(data)
 		return
 	}
+	var segs []segment
+	b.mime = func(src io.Reader) { // called while rendering, under the lock
+		b.Flush()
+		segs = append(segs, segment{text: bytes.Clone(buf.Bytes())}, segment{mime: src})
+		buf.Reset()
+	}
+	envelope(b, r.personality, r.op, func() { render(b) })
+	b.Flush()
+	segs = append(segs, segment{text: buf.Bytes()})
+	_, abort := s.take(r.op, FaultResetMidBody)
+	o.mu.Unlock()
+	locked = false
+
 	var out io.Writer = rw
 	if trunc {
 		out = &truncWriter{w: rw, limit: 1200}
 	}
-	if _, ok := s.take(r.op, FaultResetMidBody); ok {
+	if abort {
 		out = &abortWriter{w: rw, limit: 1500}
 	}
-	b := &w{Writer: bufio.NewWriterSize(out, 32<<10), illegal: r.illegal}
-	envelope(b, r.personality, r.op, func() { render(b) })
-	b.Flush()
+	bw := bufio.NewWriterSize(out, 32<<10)
+	for _, sg := range segs {
+		if sg.mime == nil {
+			bw.Write(sg.text)
+			continue
+		}
+		enc := base64.NewEncoder(base64.StdEncoding, bw)
+		io.Copy(enc, sg.mime)
+		enc.Close()
+	}
+	bw.Flush()
+}
+
+// segment is a piece of a streamed response: rendered text, or a MIME
+// source to be base64-encoded while it is written.
+type segment struct {
+	text []byte
+	mime io.Reader
 }
 
 // abortWriter passes limit bytes, flushes them to the client and aborts
@@ -664,9 +703,7 @@ func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
 				it := x.it
 				mimeFn = func() {
 					b.WriteString(`<t:MimeContent CharacterSet="UTF-8">`)
-					enc := base64.NewEncoder(base64.StdEncoding, b)
-					s.writeMIME(enc, r, it)
-					enc.Close()
+					b.mimeContent(s.mimeSource(it))
 					b.WriteString(`</t:MimeContent>`)
 				}
 			}
@@ -676,21 +713,28 @@ func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
 	}, nil, sh.mime
 }
 
-func (s *Server) writeMIME(dst io.Writer, r *req, it *Item) {
+// mimeSource returns a reader of the item's MIME content, safe to read
+// after the organisation's lock is released: stored MIME is never changed
+// in place, large MIME is generated, the rest is rendered now.
+func (s *Server) mimeSource(it *Item) io.Reader {
 	switch {
 	case it.largeSize > 0:
-		io.Copy(dst, LargeMIME(it.largeSize, it.largeSeed))
+		return LargeMIME(it.largeSize, it.largeSeed)
 	case it.mime != nil:
-		dst.Write(it.mime)
+		return bytes.NewReader(it.mime)
+	}
+	var dst bytes.Buffer
+	switch {
 	case it.Type == "Contact":
 		// 2010+ give contacts as vCard [V ews.md §4.1 OfficeDev/ews-managed-api#25 sample].
-		fmt.Fprintf(dst, "BEGIN:VCARD\r\nPROFILE:VCARD\r\nVERSION:3.0\r\nMAILER:Microsoft Exchange\r\nPRODID:Microsoft Exchange\r\nFN:%s %s\r\nN:%s;%s;;;\r\nEMAIL;TYPE=INTERNET:%s\r\nTEL;TYPE=WORK:%s\r\nEND:VCARD\r\n",
+		fmt.Fprintf(&dst, "BEGIN:VCARD\r\nPROFILE:VCARD\r\nVERSION:3.0\r\nMAILER:Microsoft Exchange\r\nPRODID:Microsoft Exchange\r\nFN:%s %s\r\nN:%s;%s;;;\r\nEMAIL;TYPE=INTERNET:%s\r\nTEL;TYPE=WORK:%s\r\nEND:VCARD\r\n",
 			it.given, it.surname, it.surname, it.given, it.email, it.phone)
 	case it.Type == "CalendarItem":
 		// [V ews.md §4.1 OfficeDev/ews-managed-api#254 sample, trimmed]
-		fmt.Fprintf(dst, "BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:%s\r\nSUMMARY:%s\r\nDTSTART:%s\r\nDTEND:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		fmt.Fprintf(&dst, "BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:%s\r\nSUMMARY:%s\r\nDTSTART:%s\r\nDTEND:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
 			it.uid, it.Subject, it.start.UTC().Format("20060102T150405Z"), it.end.UTC().Format("20060102T150405Z"))
 	}
+	return &dst
 }
 
 func (it *Item) size() int64 {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iemproject/iem/exchange/ewstest"
 )
@@ -291,5 +292,47 @@ func TestMutate(t *testing.T) {
 	again.Mutate(1)
 	if got := again.FolderItems("alice@example.com", "inbox"); strings.Join(got, ",") != strings.Join(now, ",") {
 		t.Error("Generate+Mutate is not deterministic")
+	}
+}
+
+// TestConcurrentWhileStreaming: a client that reads a large MimeContent
+// slowly does not hold up other requests (the emulator renders under its
+// lock and streams after releasing it).
+func TestConcurrentWhileStreaming(t *testing.T) {
+	org := ewstest.Generate(1, ewstest.OrgOptions{})
+	id := org.AddLargeMessage("alice@example.com", 64<<20, 3)
+	srv, err := ewstest.Start(org, &ewstest.Options{Personality: ewstest.Exchange2010SP2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	env := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +
+		`<soap:Header><t:RequestServerVersion Version="Exchange2010_SP2"/><t:ExchangeImpersonation><t:ConnectingSID>` + aliceSmtp + `</t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body>` +
+		`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:ItemShape><m:ItemIds><t:ItemId Id="` + id + `"/></m:ItemIds></m:GetItem></soap:Body></soap:Envelope>`
+	req, _ := http.NewRequest(http.MethodPost, srv.URL(), strings.NewReader(env))
+	req.SetBasicAuth(srv.Username(), srv.Password())
+	resp, err := httpClient(t, srv).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	// The large response is now stalled on a full TCP window. Another
+	// request must still be served; the timeout only turns a deadlock
+	// into a failure instead of a hang.
+	cl := httpClient(t, srv)
+	cl.Timeout = 2 * time.Minute
+	req2, _ := http.NewRequest(http.MethodPost, srv.URL(), strings.NewReader(strings.Replace(env, `<t:IncludeMimeContent>true</t:IncludeMimeContent>`, ``, 1)))
+	req2.SetBasicAuth(srv.Username(), srv.Password())
+	resp2, err := cl.Do(req2)
+	if err != nil {
+		t.Fatalf("second request while the first streams: %v", err)
+	}
+	body, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	if !strings.Contains(string(body), `ResponseClass="Success"`) {
+		t.Errorf("second response: %s", body)
 	}
 }

@@ -89,6 +89,20 @@ func (n *xnode) txt() string {
 type w struct {
 	*bufio.Writer
 	illegal bool // inject illegal character references into texts
+	// mime, if set, takes a MimeContent source to be encoded later, after
+	// the organisation's lock is released; otherwise it is encoded now.
+	mime func(io.Reader)
+}
+
+// mimeContent writes src base64-encoded, now or later (see w.mime).
+func (b *w) mimeContent(src io.Reader) {
+	if b.mime != nil {
+		b.mime(src)
+		return
+	}
+	enc := base64.NewEncoder(base64.StdEncoding, b)
+	io.Copy(enc, src)
+	enc.Close()
 }
 
 func (b *w) esc(s string) {
