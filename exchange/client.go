@@ -446,7 +446,7 @@ func (c *Client) doTree(ctx context.Context, op string, h soap.Header, build fun
 		}
 		c.debugResponse(resp, body)
 		if int64(len(body)) > c.opt.MaxResponseSize {
-			return fmt.Errorf("exchange: response larger than %d bytes", c.opt.MaxResponseSize)
+			return fmt.Errorf("%w: larger than %d bytes", soap.ErrTooLarge, c.opt.MaxResponseSize)
 		}
 		// Exchange appends the marker to a cut-off response
 		// [V ews.md §2.7]; a complete document may still quote it in an
@@ -455,6 +455,9 @@ func (c *Client) doTree(ctx context.Context, op string, h soap.Header, build fun
 			return ErrTruncated
 		}
 		root, err := soap.Parse(body)
+		if errors.Is(err, soap.ErrTooLarge) {
+			return err
+		}
 		if err != nil {
 			if resp.StatusCode != http.StatusOK {
 				return &HTTPError{Status: resp.StatusCode}

@@ -145,7 +145,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte("<a>&#x1</a>&"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<20 {
+		if len(data) > 64<<10 {
 			return
 		}
 		whole, err := io.ReadAll(soap.NewFilter(bytes.NewReader(data)))
@@ -165,7 +165,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if root, err := soap.Parse(whole); err == nil {
-			walk(t, root, whole)
+			walk(t, root, whole, 0)
 		}
 		sc := soap.NewScanner(soap.NewFilter(bytes.NewReader(data)), 1<<16)
 		for range 10000 {
@@ -181,8 +181,12 @@ func FuzzDecode(f *testing.F) {
 }
 
 // walk applies every field reader to every node and checks that Raw cuts
-// out whole elements.
-func walk(t *testing.T, n *soap.Node, data []byte) {
+// out whole elements. It stops at a depth no EWS response reaches, so that
+// deep nesting does not make the harness (not the client) quadratic.
+func walk(t *testing.T, n *soap.Node, data []byte, depth int) {
+	if depth > 32 {
+		return
+	}
 	if n.Local != "#document" {
 		raw := n.Raw(data)
 		if len(raw) < 2 || raw[0] != '<' || raw[len(raw)-1] != '>' {
@@ -198,6 +202,6 @@ func walk(t *testing.T, n *soap.Node, data []byte) {
 		parseItem(n, data)
 	}
 	for _, c := range n.Children {
-		walk(t, c, data)
+		walk(t, c, data, depth+1)
 	}
 }

@@ -19,6 +19,10 @@ var (
 	// reaches callers only through a broken Item.MIME stream or after the
 	// retries are exhausted.
 	ErrTruncated = soap.ErrTruncated
+	// ErrTooLarge reports a response over Options.MaxResponseSize or with
+	// more elements than a real response has (soap.MaxNodes, about a
+	// million): a hostile or broken server. It is not retried.
+	ErrTooLarge = soap.ErrTooLarge
 	// ErrUnauthorized reports HTTP 401: wrong credentials or auth method.
 	ErrUnauthorized = errors.New("exchange: unauthorized")
 	// ErrCertificate reports a server certificate that does not match

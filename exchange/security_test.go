@@ -314,8 +314,8 @@ func TestEndlessResponse(t *testing.T) {
 		}
 	})
 	err := c.GetItems(context.Background(), "", []exchange.ItemID{{ID: "x"}}, exchange.KindMail, func(*exchange.Item) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("GetItems = %v, want a response-size error", err)
+	if !errors.Is(err, exchange.ErrTooLarge) || errors.Is(err, retry.ErrExhausted) {
+		t.Errorf("GetItems = %v, want ErrTooLarge at once", err)
 	}
 }
 
@@ -475,5 +475,25 @@ func TestLegacyTLS(t *testing.T) {
 		if !legacy && err == nil {
 			t.Error("default TLS settings reached a TLS 1.0 server")
 		}
+	}
+}
+
+// TestElementBomb: a response of a million tiny elements fits the size
+// bound but would take 25 times its size as a tree; it is refused.
+func TestElementBomb(t *testing.T) {
+	var bomb bytes.Buffer
+	bomb.WriteString(envHead + envOpen + `<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task><t:ItemId Id="x"/>`)
+	bomb.WriteString(strings.Repeat("<a/>", 1<<20))
+	bomb.WriteString(`</t:Task></m:Items></m:GetItemResponseMessage>` + envClose)
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(bomb.Bytes()) }))
+	defer ts.Close()
+	c, err := exchange.New(exchange.Options{URL: ts.URL, Username: "u", Password: "p", TrustCert: exchange.FingerprintOf(ts.Certificate().Raw),
+		Version: exchange.Exchange2016, MaxResponseSize: 16 << 20, Retry: retry.Policy{Sleep: new(sleeps).sleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.GetItems(context.Background(), "", []exchange.ItemID{{ID: "x"}}, exchange.KindTask, func(*exchange.Item) error { return nil })
+	if !errors.Is(err, exchange.ErrTooLarge) || errors.Is(err, retry.ErrExhausted) {
+		t.Errorf("GetItems = %v, want ErrTooLarge at once", err)
 	}
 }

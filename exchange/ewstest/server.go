@@ -2,7 +2,9 @@
 // tests and demos: an HTTPS server (httptest.NewTLSServer) serving a
 // generated organisation ([Generate]) with the version personalities of
 // Exchange 2007 SP1, 2010 SP2, 2013 and 2016, opaque gzip+base64 sync
-// states, change rounds ([Org.Mutate]) and fault injection ([Server.Inject]).
+// states, change rounds ([Org.Mutate]), fault injection ([Server.Inject])
+// and a log of the requests received ([Server.RequestLog]), so tests can
+// check what a client put on the wire.
 //
 // Every response shape follows a sample in shared/research/ews.md and
 // cites it in a comment ([V MSDOCS ...], [V EXLIB ...]); shapes that are
