@@ -287,6 +287,9 @@ func TestHostileResponses(t *testing.T) {
 			if tt.wantErr != (err != nil) {
 				t.Fatalf("GetItems = %v, want error %t", err, tt.wantErr)
 			}
+			if strings.HasPrefix(tt.name, "oversized") && (!errors.Is(err, exchange.ErrTooLarge) || errors.Is(err, retry.ErrExhausted)) {
+				t.Errorf("GetItems = %v, want ErrTooLarge at once", err)
+			}
 			if !tt.wantErr && (subj != tt.wantSubj || body != tt.wantMIME) {
 				t.Errorf("item = %q, %q; want %q, %q", subj, body, tt.wantSubj, tt.wantMIME)
 			}

@@ -106,7 +106,7 @@ func (s *Scanner) readText() (string, error) {
 			s.r.UnreadByte()
 		}
 		if b.Len()+len(chunk) > s.maxText {
-			return "", fmt.Errorf("soap: text longer than %d bytes", s.maxText)
+			return "", fmt.Errorf("%w: text longer than %d bytes", ErrTooLarge, s.maxText)
 		}
 		b.Write(chunk)
 		switch err {
@@ -139,7 +139,7 @@ func (s *Scanner) readTag() (string, error) {
 			return "", err
 		}
 		if len(b) > maxTag {
-			return "", fmt.Errorf("soap: tag longer than %d bytes", maxTag)
+			return "", fmt.Errorf("%w: tag longer than %d bytes", ErrTooLarge, maxTag)
 		}
 		if quote != 0 {
 			if c == quote {
