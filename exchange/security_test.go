@@ -500,3 +500,48 @@ func TestElementBomb(t *testing.T) {
 		t.Errorf("GetItems = %v, want ErrTooLarge at once", err)
 	}
 }
+
+// TestNTLMEmulator exports through NTLM against the emulator, which
+// verifies the NTLMv2 proof against the password.
+func TestNTLMEmulator(t *testing.T) {
+	for _, pw := range []struct {
+		name  string
+		wrong bool
+	}{{"right password", false}, {"wrong password", true}} {
+		t.Run(pw.name, func(t *testing.T) {
+			e := start(t, ewstest.Exchange2013, nil, &ewstest.Options{NTLM: true}, func(o *exchange.Options) {
+				o.Auth = exchange.AuthNTLM
+				if pw.wrong {
+					o.Password += "x"
+				}
+			})
+			ids, err := func() (ids []exchange.ItemID, err error) {
+				_, err = e.c.SyncFolderItems(context.Background(), alice, "inbox", "", func(ch exchange.ItemChange) error {
+					ids = append(ids, ch.ID)
+					return nil
+				})
+				return ids, err
+			}()
+			if pw.wrong {
+				if !errors.Is(err, exchange.ErrUnauthorized) {
+					t.Errorf("SyncFolderItems = %v, want ErrUnauthorized", err)
+				}
+				if e.srv.Requests("") != 0 {
+					t.Errorf("%d requests served without authentication", e.srv.Requests(""))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mimes, errs := collectMIME(t, e.c, alice, ids)
+			if len(mimes) != 4 || len(errs) != 0 {
+				t.Errorf("%d MIME, errors %v", len(mimes), errs)
+			}
+			// One handshake per connection, not per request.
+			if n, basic := e.srv.Logins("ntlm"), e.srv.Logins("basic"); n == 0 || n >= e.srv.Requests("") || basic != 0 {
+				t.Errorf("%d NTLM handshakes, %d Basic logins for %d requests", n, basic, e.srv.Requests(""))
+			}
+		})
+	}
+}

@@ -64,10 +64,24 @@ func TestExchangelib(t *testing.T) {
 		ewstest.Exchange2013:    "Exchange2013_SP1",
 		ewstest.Exchange2016:    "Exchange2016",
 	}
+	type run struct {
+		p    ewstest.Personality
+		ntlm bool
+	}
+	var runs []run
 	for _, p := range ewstest.Personalities {
-		t.Run(p.String(), func(t *testing.T) {
+		runs = append(runs, run{p, false})
+	}
+	runs = append(runs, run{ewstest.Exchange2010SP2, true}, run{ewstest.Exchange2016, true})
+	for _, r := range runs {
+		p := r.p
+		name := p.String()
+		if r.ntlm {
+			name += "-NTLM"
+		}
+		t.Run(name, func(t *testing.T) {
 			org := ewstest.Generate(5, ewstest.OrgOptions{})
-			srv, err := ewstest.Start(org, &ewstest.Options{Personality: p})
+			srv, err := ewstest.Start(org, &ewstest.Options{Personality: p, NTLM: r.ntlm})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +91,9 @@ func TestExchangelib(t *testing.T) {
 			cmd := exec.Command(python, "testdata/exchangelib_probe.py", srv.URL(), srv.Username(), mailbox,
 				fmt.Sprint(b[0]), fmt.Sprint(b[1]), fmt.Sprint(b[2]), fmt.Sprint(b[3]))
 			cmd.Env = append(os.Environ(), "EWS_PASSWORD="+srv.Password(), "PYTHONDONTWRITEBYTECODE=1")
+			if r.ntlm {
+				cmd.Env = append(cmd.Env, "EWS_AUTH=NTLM")
+			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -107,6 +124,9 @@ func TestExchangelib(t *testing.T) {
 			}
 			if len(got.Calendar) != 3 || !slices.Contains(got.Calendar, "Weekly Jour fixe") {
 				t.Errorf("calendar = %q, want 3 items with the weekly series", got.Calendar)
+			}
+			if basic, ntlm := srv.Logins("basic"), srv.Logins("ntlm"); (r.ntlm && (basic != 0 || ntlm == 0)) || (!r.ntlm && (basic == 0 || ntlm != 0)) {
+				t.Errorf("logins: %d basic, %d ntlm; want only %s", basic, ntlm, map[bool]string{true: "ntlm", false: "basic"}[r.ntlm])
 			}
 			t.Logf("exchangelib %s: %d folders, %d inbox items with MIME, %d calendar items, %d requests",
 				got.APIVersion, len(got.Folders), len(got.Inbox), len(got.Calendar), srv.Requests(""))

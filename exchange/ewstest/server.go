@@ -10,7 +10,8 @@
 // cites it in a comment ([V MSDOCS ...], [V EXLIB ...]); shapes that are
 // inferred are marked [I]. It implements the operations an export needs:
 // GetFolder, FindFolder, SyncFolderHierarchy, SyncFolderItems, FindItem and
-// GetItem, with Basic authentication and ExchangeImpersonation.
+// GetItem, with Basic (and optionally NTLM) authentication and
+// ExchangeImpersonation.
 package ewstest
 
 import (
@@ -107,6 +108,9 @@ type Options struct {
 	ResetPercent, BusyPercent int
 	BusyBackOff               time.Duration // default 20ms
 	Seed                      uint64
+	// NTLM offers and accepts NTLM (NTLMv2) besides Basic; the handshake
+	// authenticates the connection [V ews.md §1.2].
+	NTLM bool
 	// RequireAnchor rejects impersonated requests without a matching
 	// X-AnchorMailbox header (default on for 2013 and 2016)
 	// [V ews.md §2.1 impersonation-and-ews-in-exchange.md].
@@ -189,6 +193,7 @@ type Server struct {
 	requests map[string]int
 	injected map[FaultKind]int
 	anchors  int
+	logins   map[string]int
 	rng      *rand.Rand
 	log      []Request
 }
@@ -233,9 +238,10 @@ func Start(org *Org, opt *Options) (*Server, error) {
 		req := o.Personality >= Exchange2013
 		o.RequireAnchor = &req
 	}
-	s := &Server{Org: org, opt: o, requests: map[string]int{}, injected: map[FaultKind]int{}, rng: rand.New(rand.NewPCG(o.Seed, 99))}
+	s := &Server{Org: org, opt: o, requests: map[string]int{}, injected: map[FaultKind]int{}, logins: map[string]int{}, rng: rand.New(rand.NewPCG(o.Seed, 99))}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.ts.EnableHTTP2 = false
+	s.ts.Config.ConnContext = connContext
 	s.ts.StartTLS()
 	return s, nil
 }
@@ -372,10 +378,7 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		http.NotFound(rw, hr)
 		return
 	}
-	user, pass, ok := hr.BasicAuth()
-	if !ok || pass != s.opt.Password || !(strings.EqualFold(user, s.opt.Username) || strings.EqualFold(user, "admin@"+s.Org.Domain)) {
-		rw.Header().Set("WWW-Authenticate", `Basic realm="`+hr.Host+`"`)
-		http.Error(rw, "401 Unauthorized", http.StatusUnauthorized)
+	if !s.authenticate(rw, hr) {
 		return
 	}
 	raw, err := io.ReadAll(io.LimitReader(hr.Body, maxRequestSize+1))
@@ -487,6 +490,56 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		r.illegal = true
 	}
 	s.dispatch(rw, r)
+}
+
+// authenticate checks Basic credentials or, with Options.NTLM, the NTLM
+// handshake of the connection. When it returns false it has answered.
+func (s *Server) authenticate(rw http.ResponseWriter, hr *http.Request) bool {
+	auth := hr.Header.Get("Authorization")
+	if s.opt.NTLM && (strings.HasPrefix(auth, "NTLM ") || auth == "") {
+		if auth == "" {
+			if ca, _ := hr.Context().Value(connKey{}).(*connAuth); ca == nil || !s.connOK(ca) {
+				s.unauthorized(rw, hr)
+				return false
+			}
+			return true
+		}
+		// The NTLM legs carry the request body; drain it so the
+		// connection stays usable for the next leg.
+		ok := s.ntlm(rw, hr)
+		if !ok {
+			io.Copy(io.Discard, io.LimitReader(hr.Body, maxRequestSize))
+		}
+		return ok
+	}
+	user, pass, ok := hr.BasicAuth()
+	if !ok || pass != s.opt.Password || !(strings.EqualFold(user, s.opt.Username) || strings.EqualFold(user, "admin@"+s.Org.Domain)) {
+		s.unauthorized(rw, hr)
+		return false
+	}
+	s.login("basic")
+	return true
+}
+
+func (s *Server) login(method string) {
+	s.mu.Lock()
+	s.logins[method]++
+	s.mu.Unlock()
+}
+
+// Logins returns how many successful logins used method: "basic" counts
+// requests with valid Basic credentials, "ntlm" completed NTLM handshakes
+// (each authenticates a connection).
+func (s *Server) Logins(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins[method]
+}
+
+func (s *Server) connOK(ca *connAuth) bool {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	return ca.ok
 }
 
 // reset closes the connection with a TCP RST.

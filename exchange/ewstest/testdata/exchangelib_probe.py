@@ -1,9 +1,9 @@
 """Talk to the ewstest emulator with exchangelib, an independent EWS client.
 
-Usage: EWS_PASSWORD=... /usr/bin/python3 exchangelib_probe.py URL USER MAILBOX MAJOR MINOR MAJORBUILD MINORBUILD
+Usage: EWS_PASSWORD=... [EWS_AUTH=NTLM] /usr/bin/python3 exchangelib_probe.py URL USER MAILBOX MAJOR MINOR MAJORBUILD MINORBUILD
 
-Connects with Basic auth (the emulator's self-signed certificate is not
-verified), impersonates MAILBOX, walks the folders below msgfolderroot,
+Connects with Basic auth, or NTLM when EWS_AUTH=NTLM (the emulator's
+self-signed certificate is not verified), impersonates MAILBOX, walks the folders below msgfolderroot,
 reads the inbox items with their MIME content and the public folders, and
 prints what it saw as one JSON object on stdout.
 """
@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from exchangelib import BASIC, IMPERSONATION, Account, Build, Configuration, Credentials, Version
+from exchangelib import BASIC, IMPERSONATION, NTLM, Account, Build, Configuration, Credentials, Version
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter
 
 BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
@@ -25,7 +25,7 @@ def main():
     config = Configuration(
         service_endpoint=url,
         credentials=Credentials(user, os.environ["EWS_PASSWORD"]),
-        auth_type=BASIC,
+        auth_type=NTLM if os.environ.get("EWS_AUTH") == "NTLM" else BASIC,
         version=Version(build=build),
         max_connections=1,
     )
