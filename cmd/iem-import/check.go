@@ -34,7 +34,7 @@ func checkCommand() *cli.Command {
 				}
 			}()
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
-			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap}
+			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap, pathNames: t.mode == "path"}
 			for _, f := range folders {
 				im.sources = append(im.sources, source{folder: f, view: f.View()})
 			}

@@ -220,6 +220,7 @@ func TestDovecotRounds(t *testing.T) {
 			if st.want.Appended == 0 && got.Appended != 0 {
 				t.Errorf("appended = %d, want 0", got.Appended)
 			}
+			checkIn(t, append(slices.Clone(b.args), "--ledger", ledger)...)
 			var am, bm []msg
 			for _, m := range msgs {
 				if m.mbx == alice {

@@ -140,6 +140,7 @@ func TestEmulatorPathMode(t *testing.T) {
 			if err := iw.CheckMailPath(); err != nil {
 				t.Errorf("mail path checker: %v", err)
 			}
+			checkIn(t, args...)
 			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 				if err == nil && !d.IsDir() && !strings.HasPrefix(p, root+string(filepath.Separator)) && filepath.Dir(p) != dir && !strings.HasPrefix(p, arch) {
 					t.Errorf("file written outside the mail path: %s", p)

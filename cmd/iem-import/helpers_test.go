@@ -208,3 +208,31 @@ func writeFile(t testing.TB, dir, name, body string) string {
 	}
 	return p
 }
+
+// checkIn runs "iem-import check" in process with the run arguments (minus
+// those only run takes) and fails unless the target matches the archive.
+func checkIn(t testing.TB, args ...string) {
+	t.Helper()
+	var ca []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--passwords-report", "--passwords-from", "--summary-json":
+			i++
+			continue
+		case "--rebuild":
+			continue
+		}
+		ca = append(ca, args[i])
+	}
+	var out bytes.Buffer
+	err := newApp(&out, &out).RunContext(context.Background(), append([]string{"iem-import", "check"}, ca...))
+	if err != nil || !strings.Contains(out.String(), " 0 missing on target, 0 extra or duplicated on target, 0 errors") {
+		var bad []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if !strings.HasPrefix(l, "= ") {
+				bad = append(bad, l)
+			}
+		}
+		t.Errorf("check: %v\n%s", err, strings.Join(bad, "\n"))
+	}
+}

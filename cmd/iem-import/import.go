@@ -41,6 +41,7 @@ type importer struct {
 	imapOpt    imapsink.Options
 	gw         groupware       // nil: no WebDAV endpoint
 	store      *mailpath.Store // path mode; nil: IMAP APPEND
+	pathNames  bool            // path mode: folder names fit directories (run and check)
 	ledger     *ledger
 	domainMap  map[string]string
 	passwords  map[string]string // from --passwords-from
@@ -84,6 +85,9 @@ type mailboxStats struct {
 	Failed    map[string]int `json:"failed,omitempty"`
 	// Permissions counts folder permissions set; PermissionsFailed those
 	// the server refused, by reason.
+	// Written counts appended and updated items by kind ("message",
+	// "contact", "event", …).
+	Written           map[string]int `json:"written,omitempty"`
 	Permissions       int            `json:"permissions"`
 	PermissionsFailed map[string]int `json:"permissionsFailed,omitempty"`
 	Bytes             int64          `json:"bytes"`
@@ -96,7 +100,7 @@ func (im *importer) statsFor(mbx string) *mailboxStats {
 	defer im.statsMu.Unlock()
 	s, ok := im.stats[mbx]
 	if !ok {
-		s = &mailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}}
+		s = &mailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}, Written: map[string]int{}}
 		im.stats[mbx] = s
 	}
 	return s
@@ -335,7 +339,7 @@ func (im *importer) folders(entries []*archive.Entry) (map[string]*folderInfo, e
 	for id := range recs {
 		resolve(id, 0)
 	}
-	if im.store != nil {
+	if im.pathNames {
 		// Path mode: IceWarp stores folders as directories, so "\" (a
 		// separator on Windows) is kept out of the names, the same way
 		// for the IMAP folder and for its directory.
@@ -488,6 +492,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 				prev.Flags = want
 				im.ledger.put(source, e.ID, prev)
 				st.Updated++
+				st.Written["message"]++
 			} else {
 				st.Unchanged++
 			}
@@ -595,6 +600,7 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				}
 			} else {
 				st.Appended++
+				st.Written["message"]++
 				st.Bytes += e.Size
 			}
 			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
@@ -701,6 +707,7 @@ func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mail
 	} else {
 		st.Appended++
 	}
+	st.Written[e.Kind.String()]++
 	st.Bytes += int64(len(body))
 	return im.ledger.put(source, e.ID, applied{Kind: e.Kind.String(), Folder: fi.path, Resource: name, Digest: digestHex(e)})
 }

@@ -154,6 +154,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 			return err
 		}
 		pw.st.Appended++
+		pw.st.Written["message"]++
 		pw.st.Bytes += e.Size
 		pw.written++
 		pw.finish = append(pw.finish, pathItem{e: e, folder: folder, file: name, size: size})

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -273,7 +275,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 	}()
 	im := &importer{log: log, domainMap: t.domainMap, passwords: passwords, pfGroup: t.pfGroup, rebuild: c.Bool("rebuild"),
-		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap}
+		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap, pathNames: t.mode == "path"}
 	for _, f := range folders {
 		for _, v := range f.Volumes() {
 			if v.Torn {
@@ -377,6 +379,19 @@ func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) er
 		if s.Err != "" {
 			fmt.Fprintf(w, "failed  %s: mailbox stopped: %s\n", s.Mailbox, s.Err)
 		}
+	}
+	kinds := map[string]int{}
+	for _, s := range rows {
+		for k, n := range s.Written {
+			kinds[k] += n
+		}
+	}
+	if len(kinds) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(kinds)) {
+			parts = append(parts, fmt.Sprintf("%d × %s", kinds[k], k))
+		}
+		fmt.Fprintf(w, "written: %s\n", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(w, "import: %d mailboxes, %d items written (%.1f MB) in %s, %.0f items/s\n",
 		len(rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds())
