@@ -71,7 +71,7 @@ func newOrg() *ewstest.Org { return ewstest.Generate(1, ewstest.OrgOptions{}) }
 // start runs an emulator of personality p for org (nil: a fresh default
 // org) and a client that trusts its certificate by pin, logs at Debug into
 // env.log and never really sleeps. mod may adjust the client options.
-func start(t *testing.T, p ewstest.Personality, org *ewstest.Org, srvOpt *ewstest.Options, mod func(*exchange.Options)) *env {
+func start(t testing.TB, p ewstest.Personality, org *ewstest.Org, srvOpt *ewstest.Options, mod func(*exchange.Options)) *env {
 	t.Helper()
 	if org == nil {
 		org = newOrg()
@@ -109,7 +109,7 @@ func start(t *testing.T, p ewstest.Personality, org *ewstest.Org, srvOpt *ewstes
 
 // collectMIME fetches ids as mail and returns each item's MIME (or error
 // text) by id.
-func collectMIME(t *testing.T, c *exchange.Client, mailbox string, ids []exchange.ItemID) (map[string][]byte, map[string]error) {
+func collectMIME(t testing.TB, c *exchange.Client, mailbox string, ids []exchange.ItemID) (map[string][]byte, map[string]error) {
 	t.Helper()
 	mimes := map[string][]byte{}
 	errs := map[string]error{}
@@ -132,7 +132,7 @@ func collectMIME(t *testing.T, c *exchange.Client, mailbox string, ids []exchang
 }
 
 // syncIDs returns the ids SyncFolderItems reports as created in folder.
-func syncIDs(t *testing.T, c *exchange.Client, mailbox, folder string) ([]exchange.ItemID, string) {
+func syncIDs(t testing.TB, c *exchange.Client, mailbox, folder string) ([]exchange.ItemID, string) {
 	t.Helper()
 	var ids []exchange.ItemID
 	state, err := c.SyncFolderItems(context.Background(), mailbox, folder, "", func(ch exchange.ItemChange) error {

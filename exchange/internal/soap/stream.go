@@ -331,6 +331,17 @@ func (t *b64Text) Read(p []byte) (int, error) {
 	scan:
 		for i < len(chunk) && n < len(p) {
 			c := chunk[i]
+			if !t.padded && b64Alphabet[c] {
+				// Fast path: copy a run of base64 characters at once
+				// (the bulk of a MimeContent).
+				j, lim := i+1, min(len(chunk), i+len(p)-n)
+				for j < lim && b64Alphabet[chunk[j]] {
+					j++
+				}
+				n += copy(p[n:], chunk[i:j])
+				i = j
+				continue
+			}
 			switch {
 			case c == '<':
 				t.eof = true
@@ -379,6 +390,13 @@ func (t *b64Text) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
-}
+func isB64(c byte) bool { return b64Alphabet[c] }
+
+// b64Alphabet marks the characters of the standard base64 alphabet
+// (without the padding '=').
+var b64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
