@@ -1,17 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
@@ -21,6 +20,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/report"
 	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/version"
 )
@@ -365,55 +365,52 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err := rw.Close(); err != nil {
 		return err
 	}
-	return e.summary(stdout, cfg, rw.Round(), time.Since(started))
+	return e.summary(stdout, cfg, rw.Round(), started)
 }
 
-// summary prints the per-mailbox table and decides the exit code.
-func (e *exporter) summary(w io.Writer, cfg *config, round int, took time.Duration) error {
-	var rows []*mailboxStats
-	for _, s := range e.stats {
-		rows = append(rows, s)
+// summary prints the per-mailbox table, writes the JSON and HTML reports
+// into ARCHIVE/reports (and --summary-json), and decides the exit code.
+func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Time) error {
+	took := time.Since(started)
+	rep := &report.Report{Command: "iem-export", Title: "iem-export round " + strconv.Itoa(round), Round: round,
+		Started: started, Took: took, Throttled: e.gate.Waited(),
+		Columns: []string{"found", "exported", "unchanged", "filtered", "skipped", "failed", "deleted", "flags"}, Primary: 1,
+		Rounds: report.RoundsOf(e.folder)}
+	// The folder was opened before this round began: reopen it for the history.
+	if f, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities, Recipients: cfg.recipients}); err == nil {
+		rep.Rounds = report.RoundsOf(f)
+		f.Close()
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Mailbox < rows[j].Mailbox })
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "mailbox\tfound\texported\tunchanged\tfiltered\tskipped\tfailed\tdeleted\tflags\tMB\t\n")
-	partial := false
 	var tot mailboxStats
-	for _, s := range rows {
-		f, sk, fa := sum(s.Filtered), sum(s.Skipped), sum(s.Failed)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", s.Mailbox, s.Found, s.Exported, s.Unchanged, f, sk, fa, s.Deleted, s.Flags, float64(s.Bytes)/1e6)
-		if sk > 0 || fa > 0 || s.Err != "" {
-			partial = true
-		}
-		tot.Found += s.Found
+	for _, s := range e.stats {
+		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
+		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
+			Counts:   []int{s.Found, s.Exported, s.Unchanged, sum(s.Filtered), sum(s.Skipped), sum(s.Failed), s.Deleted, s.Flags},
+			Problems: append(problems, report.ProblemsOf("filtered", s.Filtered)...)})
 		tot.Exported += s.Exported
 		tot.Bytes += s.Bytes
 	}
-	tw.Flush()
-	for _, s := range rows {
-		for r, n := range s.Skipped {
-			fmt.Fprintf(w, "skipped  %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		for r, n := range s.Failed {
-			fmt.Fprintf(w, "failed   %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		for r, n := range s.Filtered {
-			fmt.Fprintf(w, "filtered %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		if s.Err != "" {
-			fmt.Fprintf(w, "failed   %s: mailbox stopped: %s\n", s.Mailbox, s.Err)
-		}
+	if err := rep.Table(w); err != nil {
+		return err
 	}
 	rate := float64(tot.Exported) / took.Seconds()
 	fmt.Fprintf(w, "round %d: %d mailboxes, %d items exported (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
-		round, len(rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, e.gate.Waited().Round(time.Millisecond))
+		round, len(rep.Rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, e.gate.Waited().Round(time.Millisecond))
+	html, err := rep.Save(filepath.Join(cfg.archiveDir, "reports"), fmt.Sprintf("export-round-%d", round))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	fmt.Fprintf(w, "report: %s\n", html)
 	if cfg.summary != "" {
-		b, _ := json.MarshalIndent(map[string]any{"round": round, "seconds": took.Seconds(), "throttledSeconds": e.gate.Waited().Seconds(), "mailboxes": rows}, "", "  ")
-		if err := os.WriteFile(filepath.Clean(cfg.summary), b, 0o600); err != nil {
+		var b bytes.Buffer
+		if err := rep.JSON(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Clean(cfg.summary), b.Bytes(), 0o600); err != nil {
 			return err
 		}
 	}
-	if partial {
+	if rep.Partial() {
 		return cliutil.ErrPartial
 	}
 	return nil
