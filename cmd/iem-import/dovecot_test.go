@@ -172,10 +172,13 @@ func TestDovecotRounds(t *testing.T) {
 		prep  func(t *testing.T)
 		args  []string
 		want  totals // only the counters given are compared
+		plan  string // the plan's summary line before the run, if given
 	}{
-		{name: "round 1", round: round1, want: totals{Appended: len(awkwardNames) + 6, Permissions: 1}},
+		{name: "round 1", round: round1, want: totals{Appended: len(awkwardNames) + 6, Permissions: 1},
+			plan: fmt.Sprintf("plan: 2 mailboxes: %d to create, 0 to update, 0 flag changes, 0 unchanged, 0 skipped, 0 to delete", len(awkwardNames)+6)},
 		{name: "rerun writes nothing", want: totals{Unchanged: len(awkwardNames) + 6}},
-		{name: "round 2: deletions, flag changes, new mail", round: round2, want: totals{Appended: 1, Updated: 2, Deleted: 2}},
+		{name: "round 2: deletions, flag changes, new mail", round: round2, want: totals{Appended: 1, Updated: 2, Deleted: 2},
+			plan: fmt.Sprintf("plan: 2 mailboxes: 1 to create, 0 to update, 2 flag changes, %d unchanged, 0 skipped, 2 to delete", len(awkwardNames)+2)},
 		{name: "rerun after round 2", want: totals{Unchanged: len(awkwardNames) + 5}},
 		{name: "rebuild after wiping the mail store", prep: func(t *testing.T) {
 			for _, e := range []string{alice, bob} {
@@ -197,6 +200,11 @@ func TestDovecotRounds(t *testing.T) {
 			}
 			if st.prep != nil {
 				st.prep(t)
+			}
+			if st.plan != "" {
+				if got := planIn(t, b.arch, ledger); got != st.plan {
+					t.Errorf("plan:\n got %s\nwant %s", got, st.plan)
+				}
 			}
 			sum, out, err := runIn(t, append(append(slices.Clone(b.args), "--ledger", ledger), st.args...)...)
 			if err != nil {

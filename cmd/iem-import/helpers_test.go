@@ -236,3 +236,14 @@ func checkIn(t testing.TB, args ...string) {
 		t.Errorf("check: %v\n%s", err, strings.Join(bad, "\n"))
 	}
 }
+
+// planIn runs "iem-import plan" and returns its last line.
+func planIn(t testing.TB, archiveDir, ledger string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := newApp(&out, &out).RunContext(context.Background(), []string{"iem-import", "plan", "--archive", archiveDir, "--ledger", ledger}); err != nil {
+		t.Fatalf("plan: %v\n%s", err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1]
+}

@@ -41,11 +41,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 Examples:
   iem-import verify --archive /srv/iem/acme
-  iem-import verify --archive /srv/iem/acme --identity key.txt`,
+  iem-import verify --archive /srv/iem/acme --identity key.txt
+  iem-import plan --archive /srv/iem/acme
+  iem-import run --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw
+  iem-import run --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw \
+      --mail-mode path --mail-path /opt/icewarp/mail --mail-owner 999:999
+  iem-import check --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw`,
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints and exits
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},
-		Commands: []*cli.Command{runCommand(), checkCommand(), verifyCommand()},
+		Commands: []*cli.Command{runCommand(), planCommand(), checkCommand(), verifyCommand()},
 	}
 }
