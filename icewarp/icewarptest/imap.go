@@ -1,8 +1,10 @@
 package icewarptest
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -97,6 +99,20 @@ func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 		sess.acct, sess.UserSession = a, imapmemserver.NewUserSession(a.user)
 		return nil
 	}), nil
+}
+
+// Append stores nothing when the literal is cut short by a broken
+// connection, as a real server does: go-imap's memory server would store
+// the part that arrived (its literal reader ends a short read with io.EOF).
+func (sess *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != r.Size() {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return sess.UserSession.Append(mailbox, literal{bytes.NewReader(data), r.Size()}, options)
 }
 
 // Create records the folder for getaccountfolderlist.
