@@ -50,6 +50,6 @@ Examples:
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},
-		Commands: []*cli.Command{runCommand(), planCommand()},
+		Commands: []*cli.Command{initCommand(), runCommand(), planCommand()},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func planCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "plan",
 		Usage: "print what would be exported (mailboxes, groups, folders, items) without exporting",
-		Flags: sourceFlags(),
+		Flags: append(sourceFlags(), &cli.StringFlag{Name: "archive", Usage: "archive `DIR`; its last report gives the measured rate"}),
 		Action: func(c *cli.Context) error {
 			cfg, err := parseConfig(c, false)
 			if err != nil {
@@ -188,19 +189,8 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	}
 	cfg.selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
 	if p := c.String("mailboxes-from"); p != "" {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, cliutil.Usagef("mailboxes-from", "%v", err)
-		}
-		n := 0
-		for _, l := range strings.Split(string(b), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-				cfg.selector.Mailboxes = append(cfg.selector.Mailboxes, l)
-				n++
-			}
-		}
-		if n == 0 {
-			return nil, cliutil.Usagef("mailboxes-from", "%s lists no mailbox", p)
+		if cfg.selector, err = selectorFromFile(cfg.selector, p); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.startYear < 1900 || cfg.startYear > time.Now().Year()+1 {
@@ -209,10 +199,10 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	if cfg.jobs < 1 || cfg.jobs > 64 {
 		return nil, cliutil.Usagef("jobs", "%d is not between 1 and 64", cfg.jobs)
 	}
+	cfg.archiveDir = c.String("archive")
 	if !needArchive {
 		return cfg, nil
 	}
-	cfg.archiveDir = c.String("archive")
 	if cfg.archiveDir == "" {
 		return nil, cliutil.Usagef("archive", "required: the folder the archive is written to")
 	}
@@ -242,27 +232,58 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	return cfg, nil
 }
 
+// selectorFromFile adds the addresses listed in file (one per line, '#'
+// comments) to sel.
+func selectorFromFile(sel directory.Selector, file string) (directory.Selector, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return sel, cliutil.Usagef("mailboxes-from", "%v", err)
+	}
+	out := directory.Selector{Mailboxes: slices.Clone(sel.Mailboxes), Groups: slices.Clone(sel.Groups)}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out.Mailboxes = append(out.Mailboxes, l)
+			n++
+		}
+	}
+	if n == 0 {
+		return sel, cliutil.Usagef("mailboxes-from", "%s lists no mailbox", file)
+	}
+	return out, nil
+}
+
+// parseSelection reads the selection typed in init: "all", or words that
+// are addresses or patterns, @group, or <file.
+func parseSelection(v string) (sel directory.Selector, file string, err error) {
+	for _, f := range strings.Fields(v) {
+		switch {
+		case strings.EqualFold(f, "all"):
+		case strings.HasPrefix(f, "@") && len(f) > 1:
+			sel.Groups = append(sel.Groups, f[1:])
+		case strings.HasPrefix(f, "<") && len(f) > 1:
+			if file != "" {
+				return sel, "", cliutil.Usagef("mailboxes-from", "give one <file at most")
+			}
+			if file, err = filepath.Abs(f[1:]); err != nil {
+				return sel, "", cliutil.Usagef("mailboxes-from", "%v", err)
+			}
+		default:
+			sel.Mailboxes = append(sel.Mailboxes, f)
+		}
+	}
+	return sel, file, nil
+}
+
 // readDirectory reads AD over LDAP or from an ldifde file.
 func readDirectory(ctx context.Context, cfg *config, log *slog.Logger) (*directory.Snapshot, error) {
-	if cfg.dirFile != "" {
-		f, err := os.Open(cfg.dirFile)
-		if err != nil {
-			return nil, cliutil.Usagef("directory-file", "%v", err)
-		}
-		defer f.Close()
-		s, err := directory.ReadLDIF(f)
-		if err != nil {
-			return nil, fmt.Errorf("directory file %s: %w", cfg.dirFile, err)
-		}
-		return s, nil
+	var opt *directory.Options
+	if cfg.dirOpt != nil {
+		o := *cfg.dirOpt
+		o.Logger = log
+		opt = &o
 	}
-	opt := *cfg.dirOpt
-	opt.Logger = log
-	s, err := directory.Read(ctx, opt)
-	if err != nil {
-		return nil, fmt.Errorf("directory %s: %w", opt.URL, err)
-	}
-	return s, nil
+	return checkDirectory(ctx, opt, cfg.dirFile)
 }
 
 // selectMailboxes applies the selection; an unknown mailbox or group is a usage error.
@@ -308,13 +329,9 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if eopt.AlwaysTrust {
 		log.Warn("certificate verification is off (--always-trust)")
 	}
-	client, err := exchange.New(eopt)
+	client, info, err := checkEWS(ctx, eopt)
 	if err != nil {
 		return err
-	}
-	info, err := client.ServerVersion(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", cfg.ews.URL, err)
 	}
 	log.Info("connected", "server", info)
 

@@ -1,0 +1,410 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/iemproject/iem/exchange"
+	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/wizard"
+)
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "set up an export step by step and write the config file `run` reads",
+		Description: `Asks for each setting in the order of the original wizard (initial info, source,
+directory, selection, review), checks it on the spot (URL, host reachable, certificate,
+credentials accepted by the server, directory bind) and asks again when it is wrong.
+Writes FILE (name = value lines) and the passwords into separate files with mode 0600
+next to it; no password is ever written into the config.
+
+Examples:
+  iem-export init                             # writes ./iem-export.conf
+  iem-export init --config /etc/iem/export.conf
+  iem-export run --config /etc/iem/export.conf`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: "iem-export.conf", Usage: "write the settings to `FILE`"},
+		},
+		Action: func(c *cli.Context) error {
+			return runInit(c.Context, os.Stdin, c.App.Writer, c.String("config"))
+		},
+	}
+}
+
+// setup is what the wizard has gathered so far.
+type setup struct {
+	conf     wizard.Config
+	confPath string
+	ews      exchange.Options
+	info     exchange.ServerInfo
+	client   *exchange.Client
+	snap     *directory.Snapshot
+	selected []*directory.Mailbox
+	archive  string
+	done     []string
+}
+
+func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
+	abs, err := filepath.Abs(confPath)
+	if err != nil {
+		return cliutil.Usagef("config", "%v", err)
+	}
+	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
+		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
+	}
+	w := wizard.New(in, out)
+	s := &setup{confPath: abs}
+	w.Printf("iem-export set-up: answers are checked as you go; press Enter to take the value in [brackets].")
+	for _, step := range []struct {
+		title string
+		fn    func(context.Context, *wizard.Wizard) error
+	}{
+		{"Initial info", s.initial},
+		{"Source (Exchange Web Services)", s.source},
+		{"Directory (Active Directory)", s.directory},
+		{"Selection", s.selection},
+		{"Review", s.review},
+	} {
+		if err := ctx.Err(); err != nil {
+			return cliutil.Interrupted(err)
+		}
+		w.Step(len(s.done)+1, 5, step.title)
+		if err := step.fn(ctx, w); err != nil {
+			if errors.Is(err, wizard.ErrAborted) {
+				return cliutil.Usagef("config", "%v; nothing written", err)
+			}
+			return err
+		}
+		s.done = append(s.done, step.title)
+	}
+	return nil
+}
+
+// secretPath names a secret file next to the config: export.conf → export.ews.pw.
+func (s *setup) secretPath(kind string) string {
+	base := strings.TrimSuffix(s.confPath, filepath.Ext(s.confPath))
+	return base + "." + kind + ".pw"
+}
+
+func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
+	wd, _ := os.Getwd()
+	dir, err := w.Ask(wizard.Question{Label: "Archive folder", Default: filepath.Join(wd, "iem-archive"),
+		Help:  "The folder the archive is written to: round 1 takes everything, each later round what changed.",
+		Check: checkArchiveDir})
+	if err != nil {
+		return err
+	}
+	s.archive = dir
+	s.conf.Set("archive", dir)
+	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes exported in parallel", Default: "2",
+		Check: func(v string) (string, error) {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return "", fmt.Errorf("%q is not a number between 1 and 64", v)
+			}
+			return strconv.Itoa(n), nil
+		}})
+	if err != nil {
+		return err
+	}
+	s.conf.Set("jobs", jobs)
+	return nil
+}
+
+// checkArchiveDir accepts a folder that exists or can be created, and is writable.
+func checkArchiveDir(v string) (string, error) {
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		return "", fmt.Errorf("%s exists and is not a folder", abs)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("cannot create %s: %v", abs, err)
+	}
+	f, err := os.CreateTemp(abs, ".iem-init-*")
+	if err != nil {
+		return "", fmt.Errorf("%s is not writable: %v", abs, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return abs, nil
+}
+
+func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
+	var ci *certInfo
+	u, err := w.Ask(wizard.Question{Label: "EWS URL",
+		Help: "The Exchange Web Services endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx\n(a bare https://host gets /EWS/Exchange.asmx added).",
+		Check: func(v string) (string, error) {
+			pu, err := cliutil.CheckURL("ews-url", v, "https")
+			if err != nil {
+				return "", err
+			}
+			if pu.Path == "" || pu.Path == "/" {
+				pu.Path = "/EWS/Exchange.asmx"
+			}
+			if _, err := exchange.New(exchange.Options{URL: pu.String(), Username: "x", Password: "x"}); err != nil {
+				return "", ewsUsage(err)
+			}
+			ci, err = probeEWS(ctx, pu.String(), false)
+			if err != nil {
+				return "", err
+			}
+			return pu.String(), nil
+		}})
+	if err != nil {
+		return err
+	}
+	s.ews.URL = u
+	s.conf.Set("ews-url", u)
+
+	w.Printf("  The server presents the certificate of %q, valid until %s:", ci.Subject, ci.NotAfter.Format("2006-01-02"))
+	w.Printf("    %s", ci.Fingerprint)
+	if ci.Verified {
+		w.Printf("  ✓ trusted by this system's certificate authorities")
+	} else {
+		w.Printf("  ! not trusted by this system: %v", ci.VerifyErr)
+		w.Printf("    Compare the fingerprint with the one on the Exchange server (IIS, or Get-ExchangeCertificate).")
+		pin, err := w.Confirm("  Pin this certificate (trust exactly this one)?", true)
+		if err != nil {
+			return err
+		}
+		if !pin {
+			return cliutil.Usagef("trust-cert", "the certificate is not trusted and not pinned: install the issuing CA on this machine, or run init again and pin it")
+		}
+		s.ews.TrustCert = ci.Fingerprint
+		s.conf.Set("trust-cert", ci.Fingerprint)
+	}
+
+	auth, err := w.Choose("Authentication", []string{"basic", "ntlm"}, 0)
+	if err != nil {
+		return err
+	}
+	s.ews.Auth = exchange.AuthMethod(auth)
+	s.conf.Set("auth", []string{"basic", "ntlm"}[auth])
+	for try := 0; ; try++ {
+		if try == wizard.MaxTries {
+			return wizard.ErrAborted
+		}
+		user, err := w.Ask(wizard.Question{Label: "Admin user", Default: s.ews.Username,
+			Help: "An account with the ApplicationImpersonation role (DOMAIN\\user or user@domain)."})
+		if err != nil {
+			return err
+		}
+		pw, err := w.Ask(wizard.Question{Label: "Password of " + user, Secret: true})
+		if err != nil {
+			return err
+		}
+		s.ews.Username, s.ews.Password = user, pw
+		opt := s.ews
+		opt.Retry.Attempts = 3
+		w.Printf("  checking with the server…")
+		client, info, err := checkEWS(ctx, opt)
+		if err != nil {
+			w.Printf("  ✗ %v", err)
+			continue
+		}
+		s.client, s.info = client, info
+		w.Printf("  ✓ Exchange %s accepted the credentials of %s", info, user)
+		break
+	}
+	s.conf.Set("admin-user", s.ews.Username)
+	p := s.secretPath("ews")
+	if err := wizard.WriteSecret(p, s.ews.Password); err != nil {
+		return err
+	}
+	s.conf.Set("password-file", p)
+	return nil
+}
+
+func (s *setup) directory(ctx context.Context, w *wizard.Wizard) error {
+	src, err := w.Ask(wizard.Question{Label: "Directory",
+		Help: "Active Directory as ldap://dc.example.com or ldaps://dc.example.com,\nor the path of an ldifde export file (see docs/GUIDE.md).",
+		Check: func(v string) (string, error) {
+			if strings.Contains(v, "://") {
+				u, err := cliutil.CheckURL("directory-url", v, "ldap", "ldaps")
+				if err != nil {
+					return "", err
+				}
+				if err := directory.Validate(directory.Options{URL: u.String()}); err != nil {
+					var fe *directory.FieldError
+					if errors.As(err, &fe) {
+						return "", cliutil.Usagef(fe.Field, "%s", fe.Reason)
+					}
+					return "", err
+				}
+				return u.String(), nil
+			}
+			abs, err := filepath.Abs(v)
+			if err != nil {
+				return "", err
+			}
+			snap, err := checkDirectory(ctx, nil, abs)
+			if err != nil {
+				return "", err
+			}
+			s.snap = snap
+			return abs, nil
+		}})
+	if err != nil {
+		return err
+	}
+	if s.snap != nil {
+		s.conf.Set("directory-file", src)
+	} else {
+		opt := directory.Options{URL: src}
+		if strings.HasPrefix(src, "ldap://") {
+			if opt.StartTLS, err = w.Confirm("Use StartTLS (recommended; the bind password otherwise travels in clear)?", true); err != nil {
+				return err
+			}
+		}
+		for try := 0; ; try++ {
+			if try == wizard.MaxTries {
+				return wizard.ErrAborted
+			}
+			dn, err := w.Ask(wizard.Question{Label: "Bind DN", Default: opt.BindDN,
+				Help: "A read-only account: a DN, user@domain or DOMAIN\\user."})
+			if err != nil {
+				return err
+			}
+			pw, err := w.Ask(wizard.Question{Label: "Password of " + dn, Secret: true})
+			if err != nil {
+				return err
+			}
+			opt.BindDN, opt.Password = dn, pw
+			w.Printf("  binding…")
+			snap, err := checkDirectory(ctx, &opt, "")
+			if err != nil {
+				w.Printf("  ✗ %v", err)
+				continue
+			}
+			s.snap = snap
+			break
+		}
+		s.conf.Set("directory-url", src)
+		if opt.StartTLS {
+			s.conf.Set("directory-starttls", "true")
+		}
+		s.conf.Set("directory-bind-dn", opt.BindDN)
+		p := s.secretPath("ldap")
+		if err := wizard.WriteSecret(p, opt.Password); err != nil {
+			return err
+		}
+		s.conf.Set("directory-password-file", p)
+	}
+	w.Printf("  ✓ %d mailboxes, %d groups, %d contacts", len(s.snap.Mailboxes), len(s.snap.Groups), len(s.snap.Contacts))
+	return nil
+}
+
+// maxListed bounds the mailboxes and groups listed in the selection step.
+const maxListed = 40
+
+func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
+	tw := tabwriter.NewWriter(w.Writer(), 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  mailbox\ttype\tname\n")
+	for i, m := range s.snap.Mailboxes {
+		if i == maxListed {
+			fmt.Fprintf(tw, "  … and %d more\t\t\n", len(s.snap.Mailboxes)-maxListed)
+			break
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", m.PrimarySMTP, m.Type, m.DisplayName)
+	}
+	tw.Flush()
+	if len(s.snap.Groups) > 0 {
+		fmt.Fprintf(tw, "  group\tmembers\taddress\n")
+		for i, g := range s.snap.Groups {
+			if i == maxListed {
+				fmt.Fprintf(tw, "  … and %d more\t\t\n", len(s.snap.Groups)-maxListed)
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", g.Name, len(g.Members), g.PrimarySMTP)
+		}
+		tw.Flush()
+	}
+	var given directory.Selector
+	var from string
+	_, err := w.Ask(wizard.Question{Label: "Mailboxes to export", Default: "all",
+		Help: "all, or any of (separated by spaces): an address, a pattern (*@sales.example.com),\n@group for a group's members, <file for a file with one address per line.",
+		Check: func(v string) (string, error) {
+			var err error
+			given, from, err = parseSelection(v)
+			if err != nil {
+				return "", err
+			}
+			sel := given
+			if from != "" {
+				if sel, err = selectorFromFile(given, from); err != nil {
+					return "", err
+				}
+			}
+			ms, err := selectMailboxes(s.snap, sel)
+			if err != nil {
+				return "", err
+			}
+			s.selected = ms
+			return v, nil
+		}})
+	if err != nil {
+		return err
+	}
+	// What goes into the config is the selection as given, so a file
+	// edited later is read again by each run.
+	for _, m := range given.Mailboxes {
+		s.conf.Add("mailbox", m)
+	}
+	for _, g := range given.Groups {
+		s.conf.Add("group", g)
+	}
+	if from != "" {
+		s.conf.Set("mailboxes-from", from)
+	}
+	w.Printf("  ✓ %d of %d mailboxes selected", len(s.selected), len(s.snap.Mailboxes))
+	return nil
+}
+
+func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
+	w.Printf("  counting folders and items (one request per mailbox)…")
+	p, err := makePlan(ctx, s.client, s.selected, s.archive)
+	if err != nil {
+		return err
+	}
+	var tb strings.Builder
+	p.print(&tb)
+	for _, l := range strings.Split(strings.TrimRight(tb.String(), "\n"), "\n") {
+		w.Printf("  %s", l)
+	}
+	w.Printf("  source:    %s (Exchange %s) as %s", s.ews.URL, s.info, s.ews.Username)
+	w.Printf("  directory: %d mailboxes, %d groups", len(s.snap.Mailboxes), len(s.snap.Groups))
+	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.rows), p.folders, p.items)
+	w.Printf("  archive:   %s", s.archive)
+	w.Printf("  %s", p.estimate())
+	ok, err := w.Confirm("Write "+s.confPath+"?", true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: not confirmed", wizard.ErrAborted)
+	}
+	header := fmt.Sprintf("iem-export settings, written by `iem-export init` on %s.\n"+
+		"Read by: iem-export run --config %s\nPasswords are in the files named below (mode 0600), never here.",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), s.confPath)
+	if err := s.conf.Save(s.confPath, header); err != nil {
+		return err
+	}
+	w.Printf("  ✓ wrote %s", s.confPath)
+	w.Printf("\nNext:\n  iem-export plan --config %s\n  iem-export run --config %s", s.confPath, s.confPath)
+	return nil
+}

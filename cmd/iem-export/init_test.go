@@ -1,0 +1,212 @@
+//go:build !windows
+
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/iemproject/iem/exchange/ewstest"
+)
+
+// TestMain lets the test binary act as iem-export, so the init test can
+// run the command on a real pseudo-terminal without building it first.
+func TestMain(m *testing.M) {
+	if os.Getenv("IEM_EXPORT_AS_MAIN") == "1" {
+		os.Args = append([]string{"iem-export"}, strings.Fields(os.Getenv("IEM_EXPORT_ARGS"))...)
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// term is a scripted terminal: what the program prints accumulates in
+// out; expect waits for text after the last match.
+type term struct {
+	t    *testing.T
+	pty  *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	seen int
+}
+
+func startTerm(t *testing.T, dir string, args ...string) (*term, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS="+strings.Join(args, " "))
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, pty: f}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			tm.mu.Lock()
+			tm.out.Write(buf[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); f.Close() })
+	return tm, cmd
+}
+
+func (tm *term) expect(s string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		all := tm.out.String()
+		tm.mu.Unlock()
+		if i := strings.Index(all[tm.seen:], s); i >= 0 {
+			tm.seen += i + len(s)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatalf("terminal never showed %q; screen so far:\n%s", s, tm.transcript())
+}
+
+func (tm *term) send(line string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.pty, line+"\r"); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+func (tm *term) transcript() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
+}
+
+// TestInitOnTerminal types into `iem-export init` on a pseudo-terminal,
+// against the EWS emulator: wrong answers are refused with a clear message
+// and asked again; the written config then runs an export.
+func TestInitOnTerminal(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	conf := filepath.Join(dir, "export.conf")
+	tm, cmd := startTerm(t, dir, "init", "--config", conf)
+
+	tm.expect("Step 1 of 5: Initial info")
+	tm.expect("Archive folder")
+	tm.send(filepath.Join(dir, "ad.ldf")) // a file, not a folder
+	tm.expect("exists and is not a folder")
+	tm.send("archive")
+	tm.expect("Mailboxes exported in parallel [2]")
+	tm.send("100")
+	tm.expect(`"100" is not a number between 1 and 64`)
+	tm.send("")
+
+	tm.expect("Step 2 of 5: Source")
+	tm.expect("EWS URL: ")
+	tm.send(strings.Replace(srv.URL(), "https://", "http://", 1))
+	tm.expect(`scheme "http" not allowed: use https://`)
+	tm.send("https://127.0.0.1:1/EWS/Exchange.asmx")
+	tm.expect("not reachable")
+	tm.send(srv.URL())
+	tm.expect(srv.Fingerprint())
+	tm.expect("not trusted by this system")
+	tm.expect("Pin this certificate")
+	tm.send("y")
+	tm.expect("Authentication [basic]")
+	tm.send("")
+	tm.expect("Admin user: ")
+	tm.send(srv.Username())
+	tm.expect("Password of ")
+	tm.send("wrong-password")
+	tm.expect("the server refused the credentials")
+	tm.expect("Admin user [" + srv.Username() + "]: ")
+	tm.send("")
+	tm.expect("Password of ")
+	tm.send(srv.Password())
+	tm.expect("accepted the credentials")
+
+	tm.expect("Step 3 of 5: Directory")
+	tm.expect("Directory: ")
+	tm.send("http://dc.example.com")
+	tm.expect("not allowed: use ldap:// or ldaps://")
+	tm.send("missing.ldf")
+	tm.expect("no such file")
+	tm.send("ad.ldf")
+	tm.expect("mailboxes,")
+
+	tm.expect("Step 4 of 5: Selection")
+	tm.expect("alice@example.com")
+	tm.expect("Mailboxes to export [all]: ")
+	tm.send("nobody@example.com")
+	tm.expect(`no mailbox matches "nobody@example.com"`)
+	tm.send("alice@example.com b*@example.com")
+	tm.expect("2 of 5 mailboxes selected")
+
+	tm.expect("Step 5 of 5: Review")
+	tm.expect("selected:  2 mailboxes")
+	tm.expect("estimate:")
+	tm.expect("Write " + conf)
+	tm.send("")
+	tm.expect("wrote " + conf)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("init: %v\n%s", err, tm.transcript())
+	}
+	t.Logf("terminal session:\n%s", tm.transcript())
+	if strings.Contains(tm.transcript(), srv.Password()) {
+		t.Error("the password was echoed on the terminal")
+	}
+
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s:\n%s", conf, b)
+	if strings.Contains(string(b), srv.Password()) {
+		t.Error("the config holds the password")
+	}
+	for _, p := range []string{conf, filepath.Join(dir, "export.ews.pw")} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", p, err, st.Mode().Perm())
+		}
+	}
+	out, logs, err := runApp(t, "iem-export", "run", "--config", conf, "--log-level", "warn")
+	if err != nil {
+		t.Fatalf("run --config: %v\n%s\n%s", err, out, logs)
+	}
+	if !strings.Contains(out, "round 1: 2 mailboxes") {
+		t.Errorf("run --config did not export the 2 selected mailboxes:\n%s", out)
+	}
+}
+
+// TestConfigValidatesLikeInit: a --config run checks the same fields the
+// same way and exits 2 naming the field.
+func TestConfigValidatesLikeInit(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	os.WriteFile(filepath.Join(dir, "bad.pw"), []byte("wrong\n"), 0o600)
+	for _, tc := range []struct{ name, args, want string }{
+		{"untrusted certificate", "", "--trust-cert: the server certificate is not trusted by this system"},
+		{"wrong password", "--trust-cert " + srv.Fingerprint() + " --password-file " + filepath.Join(dir, "bad.pw"), "--password-file: the server refused the credentials"},
+		{"unreachable", "--ews-url https://127.0.0.1:1/EWS/Exchange.asmx", "--ews-url: host 127.0.0.1:1 not reachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := filepath.Join(dir, "c.conf")
+			os.WriteFile(conf, []byte("ews-url = "+srv.URL()+"\nadmin-user = "+srv.Username()+"\npassword-file = "+filepath.Join(dir, "ews.pw")+
+				"\ndirectory-file = "+filepath.Join(dir, "ad.ldf")+"\narchive = "+filepath.Join(dir, "a")+"\n"), 0o600)
+			args := append([]string{"iem-export", "run", "--config", conf}, strings.Fields(tc.args)...)
+			_, _, err := runApp(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/iemproject/iem/exchange"
+	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/internal/cliutil"
+)
+
+// The on-the-spot checks of `init` and of every run: each returns a
+// *cliutil.UsageError naming the field to fix, so the wizard can show it
+// and ask again, and a --config run exits 2 with the same message.
+
+// probeTimeout bounds the reachability probe of a host.
+const probeTimeout = 15 * time.Second
+
+// certInfo is what the EWS host presents.
+type certInfo struct {
+	Fingerprint string    // "sha256:<hex>", the form --trust-cert takes
+	Subject     string    // leaf subject common name
+	NotAfter    time.Time // leaf expiry
+	Verified    bool      // the system roots accept the chain for the host
+	VerifyErr   error
+}
+
+// probeEWS checks that the EWS host answers TLS and returns its
+// certificate. It is the "host reachable" check: one dial, no retries.
+func probeEWS(ctx context.Context, rawURL string, legacyTLS bool) (*certInfo, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, cliutil.Usagef("ews-url", "not a valid URL")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	conf := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} // verified by hand below
+	if legacyTLS {
+		conf.MinVersion = tls.VersionTLS10
+		for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+			conf.CipherSuites = append(conf.CipherSuites, cs.ID)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	d := &tls.Dialer{Config: conf}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return nil, cliutil.Usagef("ews-url", "host %s not reachable over TLS: %v", net.JoinHostPort(u.Hostname(), port), err)
+	}
+	defer c.Close()
+	certs := c.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return nil, cliutil.Usagef("ews-url", "%s presented no certificate", u.Host)
+	}
+	ci := &certInfo{Fingerprint: exchange.FingerprintOf(certs[0].Raw), Subject: certs[0].Subject.CommonName, NotAfter: certs[0].NotAfter}
+	if ci.Subject == "" {
+		names := certs[0].DNSNames
+		for _, ip := range certs[0].IPAddresses {
+			names = append(names, ip.String())
+		}
+		ci.Subject = strings.Join(names, ", ")
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range certs[1:] {
+		inter.AddCert(ic)
+	}
+	_, ci.VerifyErr = certs[0].Verify(x509.VerifyOptions{DNSName: u.Hostname(), Intermediates: inter})
+	ci.Verified = ci.VerifyErr == nil
+	return ci, nil
+}
+
+// checkEWS validates the EWS options without I/O, probes the host, then
+// connects and asks the server's version: the URL answers EWS, the
+// certificate is trusted and the credentials are accepted. It returns the
+// connected client.
+func checkEWS(ctx context.Context, opt exchange.Options) (*exchange.Client, exchange.ServerInfo, error) {
+	client, err := exchange.New(opt)
+	if err != nil {
+		return nil, exchange.ServerInfo{}, ewsUsage(err)
+	}
+	if viaProxy(opt.URL) || opt.HTTPClient != nil {
+		// The probe would bypass the proxy; the version request below
+		// still checks everything but the certificate advice.
+	} else {
+		ci, err := probeEWS(ctx, opt.URL, opt.LegacyTLS)
+		if err != nil {
+			return nil, exchange.ServerInfo{}, err
+		}
+		if !ci.Verified && opt.TrustCert == "" && !opt.AlwaysTrust {
+			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server certificate is not trusted by this system (%v); "+
+				"if %q is your Exchange server, pin its certificate with --trust-cert %s", ci.VerifyErr, ci.Subject, ci.Fingerprint)
+		}
+		if opt.TrustCert != "" && !sameFingerprint(opt.TrustCert, ci.Fingerprint) {
+			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server presents %s, not the pinned certificate", ci.Fingerprint)
+		}
+	}
+	info, err := client.ServerVersion(ctx)
+	if err != nil {
+		return nil, exchange.ServerInfo{}, ewsUsage(err)
+	}
+	return client, info, nil
+}
+
+// viaProxy reports whether requests to rawURL go through an HTTP proxy.
+func viaProxy(rawURL string) bool {
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		return false
+	}
+	u, err := http.ProxyFromEnvironment(req)
+	return err == nil && u != nil
+}
+
+func sameFingerprint(a, b string) bool {
+	norm := func(s string) string {
+		out := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == ':':
+			case c >= 'A' && c <= 'Z':
+				out = append(out, c+'a'-'A')
+			default:
+				out = append(out, c)
+			}
+		}
+		return string(out)
+	}
+	return norm(a) == norm(b)
+}
+
+// ewsUsage turns what the EWS client reports into an error naming the field.
+func ewsUsage(err error) error {
+	var fe *exchange.FieldError
+	var ce *tls.CertificateVerificationError
+	var ee *exchange.Error
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &fe):
+		field := map[string]string{"ews-user": "admin-user", "ews-password": "password-file", "ews-auth": "auth", "ews-version": "exchange-version"}[fe.Field]
+		if field == "" {
+			field = fe.Field
+		}
+		return cliutil.Usagef(field, "%v", fe.Err)
+	case errors.Is(err, exchange.ErrUnauthorized):
+		return cliutil.Usagef("password-file", "the server refused the credentials (HTTP 401): check the admin user, the password and --auth (basic or ntlm)")
+	case errors.Is(err, exchange.ErrCertificate):
+		return cliutil.Usagef("trust-cert", "%v", err)
+	case errors.As(err, &ce):
+		return cliutil.Usagef("trust-cert", "the server certificate is not trusted: %v", ce.Err)
+	case errors.As(err, &ee):
+		return fmt.Errorf("the server answered with an EWS error: %w", err)
+	case errors.As(err, &ne):
+		return cliutil.Usagef("ews-url", "not reachable: %v", err)
+	}
+	var he *exchange.HTTPError
+	if errors.As(err, &he) && he.Status == 404 {
+		return cliutil.Usagef("ews-url", "no EWS endpoint at this URL (HTTP 404): it usually ends in /EWS/Exchange.asmx")
+	}
+	return fmt.Errorf("EWS check: %w", err)
+}
+
+// checkDirectory reads the directory (an LDAP bind and search, or the
+// LDIF file) and maps a refused bind or an unreachable server to its field.
+func checkDirectory(ctx context.Context, opt *directory.Options, file string) (*directory.Snapshot, error) {
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, cliutil.Usagef("directory-file", "%v", err)
+		}
+		defer f.Close()
+		s, err := directory.ReadLDIF(f)
+		if err != nil {
+			return nil, cliutil.Usagef("directory-file", "%s is not an ldifde export: %v", file, err)
+		}
+		return s, nil
+	}
+	if err := directory.Validate(*opt); err != nil {
+		var fe *directory.FieldError
+		if errors.As(err, &fe) {
+			return nil, cliutil.Usagef(fe.Field, "%s", fe.Reason)
+		}
+		return nil, err
+	}
+	s, err := directory.Read(ctx, *opt)
+	switch {
+	case err == nil:
+		return s, nil
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		return nil, cliutil.Usagef("directory-password-file", "the directory refused the bind of %q: wrong DN or password", opt.BindDN)
+	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
+		return nil, cliutil.Usagef("directory-url", "not reachable: %v", err)
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights), ldap.IsErrorWithCode(err, ldap.LDAPResultOperationsError):
+		return nil, cliutil.Usagef("directory-bind-dn", "bound, but the account may not search the directory: %v", err)
+	}
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &ce) {
+		return nil, cliutil.Usagef("directory-url", "the directory's certificate is not trusted: %v", ce.Err)
+	}
+	return nil, fmt.Errorf("directory %s: %w", opt.URL, err)
+}
