@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp/dav"
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/internal/cliutil"
 )
@@ -35,6 +36,11 @@ func checkCommand() *cli.Command {
 			}()
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
 			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap, pathNames: t.mode == "path"}
+			if t.webdav != "" {
+				if im.gw, err = newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log); err != nil {
+					return err
+				}
+			}
 			for _, f := range folders {
 				im.sources = append(im.sources, source{folder: f, view: f.View()})
 			}
@@ -57,14 +63,15 @@ type checkKey struct {
 func (im *importer) check(ctx context.Context, w io.Writer) error {
 	var mbxs []string
 	for m := range im.byMailbox {
-		if m != "" {
-			mbxs = append(mbxs, m)
-		}
+		mbxs = append(mbxs, m)
 	}
 	sort.Strings(mbxs)
 	same, missing, extra, errs := 0, 0, 0, 0
 	for _, src := range mbxs {
 		target := im.mapAddr(src)
+		if src == "" {
+			target = im.publicFoldersEmail()
+		}
 		entries := im.byMailbox[src]
 		folders, err := im.folders(entries)
 		if err != nil {
@@ -72,21 +79,29 @@ func (im *importer) check(ctx context.Context, w io.Writer) error {
 		}
 		want := map[string]map[string]int{} // folder → message-id → count
 		paths := map[string][]string{}
+		gwWant := map[string]map[string]bool{} // GroupWare folder → resource names
 		for _, e := range entries {
-			if e.Kind != archive.KindMessage {
-				continue
-			}
 			fi, ok := folders[e.Folder]
 			if !ok || fi.skip || len(fi.path) == 0 {
 				continue
 			}
 			k := strings.Join(fi.path, "/")
 			paths[k] = fi.path
+			if e.Kind != archive.KindMessage {
+				if ct := contentType(e.Kind); ct != "" && fi.typ != "M" && im.gw != nil {
+					if gwWant[k] == nil {
+						gwWant[k] = map[string]bool{}
+					}
+					gwWant[k][dav.ResourceName(src+"\x00"+e.ID, ct)] = true
+				}
+				continue
+			}
 			if want[k] == nil {
 				want[k] = map[string]int{}
 			}
 			want[k][imapsink.NormalizeMessageID(e.Attrs["message-id"])]++
 		}
+		same, missing, extra, errs = im.checkGroupware(ctx, w, target, paths, gwWant, same, missing, extra, errs)
 		mb, err := imapsink.Dial(ctx, im.imapOpt, target)
 		if err != nil {
 			fmt.Fprintf(w, "! %s: %v\n", target, err)
@@ -136,4 +151,43 @@ func (im *importer) check(ctx context.Context, w io.Writer) error {
 		return cliutil.ErrPartial
 	}
 	return nil
+}
+
+// checkGroupware compares the GroupWare collections with the archive by
+// resource name (the names derive from the source identities; contents
+// are not compared, since servers re-serialise them).
+func (im *importer) checkGroupware(ctx context.Context, w io.Writer, target string, paths map[string][]string, want map[string]map[string]bool, same, missing, extra, errs int) (int, int, int, int) {
+	var keys []string
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		names, err := im.gw.List(ctx, target, paths[k])
+		if err != nil {
+			fmt.Fprintf(w, "! %s/%s: %v\n", target, k, err)
+			errs++
+			continue
+		}
+		got := map[string]bool{}
+		for _, n := range names {
+			got[n] = true
+		}
+		for n := range want[k] {
+			if got[n] {
+				same++
+				fmt.Fprintf(w, "= %s/%s %s\n", target, k, n)
+			} else {
+				missing++
+				fmt.Fprintf(w, "+ %s/%s %s (missing on target)\n", target, k, n)
+			}
+		}
+		for n := range got {
+			if !want[k][n] {
+				extra++
+				fmt.Fprintf(w, "- %s/%s %s (only on target)\n", target, k, n)
+			}
+		}
+	}
+	return same, missing, extra, errs
 }

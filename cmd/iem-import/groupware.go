@@ -112,6 +112,18 @@ func (g *davGroupware) Delete(ctx context.Context, owner string, path []string, 
 	return err
 }
 
+func (g *davGroupware) List(ctx context.Context, owner string, path []string) ([]string, error) {
+	res, err := g.c.List(ctx, owner, davFolder(path))
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(res))
+	for i, r := range res {
+		names[i] = r.Name
+	}
+	return names, nil
+}
+
 // davTLS mirrors the admin API client's certificate rules (--trust-cert,
 // --always-trust) for the WebDAV endpoint, which IceWarp serves from the
 // same Control service.

@@ -68,6 +68,8 @@ type groupware interface {
 	EnsureFolder(ctx context.Context, owner string, folder []string, folderType string) error
 	Put(ctx context.Context, owner string, folder []string, name, contentType string, body []byte) error
 	Delete(ctx context.Context, owner string, folder []string, name string) error
+	// List returns the resource names of a collection.
+	List(ctx context.Context, owner string, folder []string) ([]string, error)
 }
 
 // mailboxStats reconciles items: in archive = appended + updated +
@@ -163,10 +165,9 @@ func (im *importer) readJSON(e *archive.Entry, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// accounts creates domains, user accounts, groups and the public folders
-// group before any data is written, as the original tool does.
-func (im *importer) accounts(ctx context.Context) error {
-	var users []string
+// usersAndDomains returns the source mailboxes and the target domains,
+// sorted.
+func (im *importer) usersAndDomains() (users, ds []string) {
 	for u := range im.mailboxRec {
 		users = append(users, u)
 	}
@@ -182,11 +183,26 @@ func (im *importer) accounts(ctx context.Context) error {
 			domains[d] = true
 		}
 	}
-	var ds []string
 	for d := range domains {
 		ds = append(ds, d)
 	}
 	sort.Strings(ds)
+	return users, ds
+}
+
+// publicFoldersEmail is the address of the group that receives the public
+// folders: in the first target domain, as accounts creates it.
+func (im *importer) publicFoldersEmail() string {
+	if _, ds := im.usersAndDomains(); len(ds) > 0 {
+		return icewarp.PublicFoldersGroup(ds[0], im.pfGroup).Email
+	}
+	return ""
+}
+
+// accounts creates domains, user accounts, groups and the public folders
+// group before any data is written, as the original tool does.
+func (im *importer) accounts(ctx context.Context) error {
+	users, ds := im.usersAndDomains()
 	for _, d := range ds {
 		if _, err := im.admin.EnsureDomain(ctx, d); err != nil {
 			return fmt.Errorf("domain %s: %w", d, err)
@@ -235,7 +251,7 @@ func (im *importer) accounts(ctx context.Context) error {
 		}
 	}
 	if len(im.byMailbox[""]) > 0 && len(ds) > 0 {
-		g := icewarp.PublicFoldersGroup(ds[0], im.pfGroup)
+		g := icewarp.PublicFoldersGroup(ds[0], im.pfGroup) // = publicFoldersEmail
 		g.Members = nil
 		for _, u := range users {
 			g.Members = append(g.Members, im.mapAddr(u))

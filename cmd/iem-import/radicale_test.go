@@ -90,6 +90,7 @@ func TestRadicaleGroupware(t *testing.T) {
 			if got != st.sum {
 				t.Errorf("summary %+v, want %+v\n%s", got, st.sum, out)
 			}
+			checkIn(t, args...)
 			ctx := context.Background()
 			for coll, bodies := range st.want {
 				res, err := reader.List(ctx, u.Name, coll)
