@@ -36,9 +36,11 @@ fuzz-smoke:
 fuzz:
 	./scripts/fuzz 2m
 
+# bench runs the Go benchmarks of the hot paths, then the end-to-end
+# harness (bench/), which writes bench/results.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
-	@if [ -x bench/run ]; then bench/run; fi
+	$(GO) test -run '^$$' -bench 'Harness' -benchtime 1x -timeout 15m -v ./bench/
 
 demo:
 	@if [ -x scripts/demo ]; then ./scripts/demo; else \
