@@ -21,6 +21,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/retry"
 )
 
@@ -46,6 +47,8 @@ type exporter struct {
 
 	statsMu sync.Mutex
 	stats   map[string]*mailboxStats
+
+	prog *progress.Progress // nil: no progress shown
 }
 
 // mailboxStats reconciles: found = exported + unchanged + filtered + skipped + failed.
@@ -63,6 +66,8 @@ type mailboxStats struct {
 	Bytes     int64          `json:"bytes"`
 	Seconds   float64        `json:"seconds"`
 	Err       string         `json:"error,omitempty"`
+
+	job *progress.Job // this mailbox's progress line
 }
 
 func (e *exporter) statsFor(mbx string) *mailboxStats {
@@ -198,6 +203,8 @@ type folderRecord struct {
 // exportMailbox runs one mailbox: hierarchy, folders, items, delta markers.
 func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	st := e.statsFor(mbx)
+	st.job = e.prog.Job(mbx)
+	defer st.job.Done()
 	start := time.Now()
 	defer func() {
 		st.Seconds = time.Since(start).Seconds()
@@ -440,12 +447,19 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		byKind[k] = append(byKind[k], c.ID)
 		types[c.ID.ID] = c.Type
 	}
+	n := 0
+	for _, ids := range byKind {
+		n += len(ids)
+	}
+	st.job.Folder(strings.Join(f.Path, "/"), n)
 	for _, k := range []exchange.ItemKind{exchange.KindMail, exchange.KindContact, exchange.KindCalendar, exchange.KindTask} {
 		if len(byKind[k]) == 0 {
 			continue
 		}
 		err := e.ews.GetItems(ctx, mbx, byKind[k], k, func(it *exchange.Item) error {
-			return e.exportItem(ctx, log, st, mbx, f, k, it)
+			err := e.exportItem(ctx, log, st, mbx, f, k, it)
+			st.job.Add(1, 0)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("get items: %w", err)
@@ -616,6 +630,7 @@ func (e *exporter) done(st *mailboxStats, h *archive.Header, body []byte) error 
 	st.Exported++
 	st.Bytes += int64(len(body))
 	e.statsMu.Unlock()
+	st.job.Add(0, int64(len(body)))
 	return nil
 }
 
@@ -654,6 +669,7 @@ func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) 
 	st.Exported++
 	st.Bytes += m
 	e.statsMu.Unlock()
+	st.job.Add(0, m)
 	return nil
 }
 
@@ -664,6 +680,9 @@ func (e *exporter) runMailboxes(ctx context.Context, mailboxes []string, jobs in
 	g.SetLimit(jobs)
 	for _, m := range mailboxes {
 		g.Go(func() error {
+			if ctx.Err() != nil { // interrupted: start no other mailbox
+				return ctx.Err()
+			}
 			err := e.exportMailbox(ctx, m)
 			if err == nil {
 				return nil

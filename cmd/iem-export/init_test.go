@@ -4,10 +4,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +80,24 @@ func (tm *term) expect(s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	tm.t.Fatalf("terminal never showed %q; screen so far:\n%s", s, tm.transcript())
+}
+
+func (tm *term) expectMatch(re *regexp.Regexp) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		loc := re.FindStringIndex(tm.out.String()[tm.seen:])
+		if loc != nil {
+			tm.seen += loc[1]
+		}
+		tm.mu.Unlock()
+		if loc != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatalf("terminal never matched %v; screen so far:\n%s", re, tm.transcript())
 }
 
 func (tm *term) send(line string) {
@@ -208,5 +228,70 @@ func TestConfigValidatesLikeInit(t *testing.T) {
 				t.Fatalf("run = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunLogFileAndProgress: each run logs to ARCHIVE/logs/export-*.log,
+// without the password even at debug level, and plain progress lines go
+// to stderr when it is not a terminal.
+func TestRunLogFileAndProgress(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	args := exportArgs(srv, dir)
+	for i, a := range args {
+		if a == "warn" {
+			args[i] = "debug"
+		}
+	}
+	out, _, err := runApp(t, args...)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "archive", "logs", "export-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("log files = %v, want one", logs)
+	}
+	b, _ := os.ReadFile(logs[0])
+	if !strings.Contains(string(b), "msg=connected") || !strings.Contains(string(b), "level=DEBUG") {
+		t.Errorf("log file lacks the run's lines:\n%.2000s", b)
+	}
+	if strings.Contains(string(b), srv.Password()) {
+		t.Error("the log file holds the password")
+	}
+	if st, _ := os.Stat(logs[0]); st.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode %v, want 0600", st.Mode().Perm())
+	}
+	for _, f := range []string{"export-round-1.html", "export-round-1.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "archive", "reports", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestRunOnTerminalInterruptResume: on a terminal, run shows a live line
+// per mailbox; SIGINT stops it with exit 130 and the next run continues
+// the same round to the end.
+func TestRunOnTerminalInterruptResume(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, &ewstest.Options{BusyPercent: 30, BusyBackOff: 150 * time.Millisecond, Seed: 7})
+	args := exportArgs(srv, dir)[1:]
+	tm, cmd := startTerm(t, dir, args...)
+	tm.expectMatch(regexp.MustCompile(`[1-9][0-9]*/[0-9]+ items [0-9.]+ MB [0-9.]+/s`))
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
+	}
+	t.Logf("terminal (interrupted):\n%q", tm.transcript())
+	out, logs, err := runApp(t, exportArgs(srv, dir, "--log-level", "info")...)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s\n%s", err, out, logs)
+	}
+	if !strings.Contains(logs, "continuing an interrupted round") || !strings.Contains(out, "round 1:") {
+		t.Errorf("second run did not continue round 1:\n%s\n%s", out, logs)
+	}
+	// Nothing was lost: an unchanged organisation has nothing new for round 2.
+	out, logs, err = runApp(t, exportArgs(srv, dir)...)
+	if err != nil || !strings.Contains(out, "round 2:") || !strings.Contains(out, " 0 items exported") {
+		t.Errorf("round 2 after the resumed round 1: %v\n%s\n%s", err, out, logs)
 	}
 }

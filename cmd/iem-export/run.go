@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -21,6 +22,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/report"
 	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/version"
@@ -62,6 +64,7 @@ func runCommand() *cli.Command {
 		&cli.StringFlag{Name: "passphrase-file", Usage: "encrypt the archive with the passphrase in `FILE`"},
 		&cli.StringSliceFlag{Name: "identity", Usage: "age identity `FILE` (to read earlier rounds of an encrypted archive)"},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
+		&cli.BoolFlag{Name: "progress", Value: true, Usage: "show progress on stderr: live lines on a terminal, a line per mailbox every 10 s otherwise (--progress=false: none)"},
 	)
 	return &cli.Command{
 		Name:  "run",
@@ -108,6 +111,7 @@ type config struct {
 	logLevel   string
 	logFormat  string
 	summary    string
+	progress   bool
 }
 
 // parseConfig validates every field before any network call; each error
@@ -229,6 +233,7 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 		cfg.recipients, cfg.identities = append(cfg.recipients, r), append(cfg.identities, id)
 	}
 	cfg.summary = c.String("summary-json")
+	cfg.progress = c.Bool("progress")
 	return cfg, nil
 }
 
@@ -307,11 +312,22 @@ func selectMailboxes(s *directory.Snapshot, sel directory.Selector) ([]*director
 }
 
 func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
-	log, err := cliutil.Logger(stderr, cfg.logLevel, cfg.logFormat)
+	started := time.Now()
+	gate := &retry.Gate{}
+	// Progress goes to stderr on its own; on a terminal, log lines are
+	// printed above the live lines. Every run also logs to a file of its own.
+	var prog *progress.Progress
+	if cfg.progress {
+		prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Throttled: gate.Waited, Verb: "exported"})
+	}
+	defer prog.Close()
+	logFile := &runLog{}
+	defer logFile.Close()
+	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), logFile), cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
 	}
-	started := time.Now()
+	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
 	snap, err := readDirectory(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -323,7 +339,9 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
 		return cliutil.Usagef("archive", "%v", err)
 	}
-	gate := &retry.Gate{}
+	if err := logFile.open(cfg.archiveDir, "export", started); err != nil {
+		return err
+	}
 	eopt := cfg.ews
 	eopt.Logger, eopt.Gate = log, gate
 	if eopt.AlwaysTrust {
@@ -367,14 +385,17 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	for _, m := range selected {
 		addrs = append(addrs, m.PrimarySMTP)
 	}
+	e.prog = prog
 	runErr := e.runMailboxes(ctx, addrs, cfg.jobs)
 	if runErr == nil && cfg.pfGroup != "" {
 		runErr = e.exportPublicFolders(ctx, cfg.pfGroup)
 	}
+	prog.Close()
 	if runErr != nil {
 		// Leave the volume as it is: the next run continues it.
 		if ctx.Err() != nil {
 			e.checkpoint()
+			log.Warn("interrupted: what was written is kept; run again to continue the round", "round", rw.Round())
 			return cliutil.Interrupted(runErr)
 		}
 		return runErr
@@ -383,6 +404,50 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	return e.summary(stdout, cfg, rw.Round(), started)
+}
+
+// A runLog is the log file of one run, ARCHIVE/logs/<cmd>-<time>.log
+// (0600). Lines logged before the archive folder exists (it is created only
+// once the input is known to be good) are kept and written first.
+type runLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	f   *os.File
+}
+
+func (l *runLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return l.buf.Write(p)
+	}
+	return l.f.Write(p)
+}
+
+func (l *runLog) open(dir, cmd string, t time.Time) error {
+	ld := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(ld, 0o700); err != nil {
+		return cliutil.Usagef("archive", "%v", err)
+	}
+	name := filepath.Join(ld, cmd+"-"+t.UTC().Format("20060102T150405Z")+".log")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return cliutil.Usagef("archive", "log file: %v", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.f = f
+	_, err = l.buf.WriteTo(f)
+	return err
+}
+
+func (l *runLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
 }
 
 // summary prints the per-mailbox table, writes the JSON and HTML reports
