@@ -107,8 +107,12 @@ func TestEmulatorPathMode(t *testing.T) {
 			r.item(archive.KindEvent, alice, "cal", "ev1", eventV2)
 			r.tombstone(alice, "contacts", "c1")
 			r.message(add(msg{mbx: alice, folder: "shared", id: "m4", flagged: true}))
+			m3 := msgs["m3"] // new content under the same id
+			m3.size, m3.read = 10<<10, true
+			r.message(m3)
+			msgs["m3"] = m3
 		}, faults: []icewarptest.Fault{{Command: "webdav PUT", HTTPStatus: 503, Times: 2}},
-			sum: totals{Appended: 1, Updated: 2, Unchanged: len(escapes) + 4, Deleted: 2}},
+			sum: totals{Appended: 1, Updated: 3, Unchanged: len(escapes) + 3, Deleted: 2}},
 		{name: "folder permissions refused: counted apart", faults: []icewarptest.Fault{{Command: "setaccountfolderpermissions", ResultZero: true, Times: 10}},
 			sum: totals{Unchanged: len(escapes) + 4 + 3}, permsFailed: 1},
 	}
@@ -242,7 +246,7 @@ func TestEmulatorPathModeKill(t *testing.T) {
 			r.folder(user, folder{id: id, name: fmt.Sprintf("Ordner %d", f), class: "IPF.Note"})
 			for i := range 300 {
 				m := msg{mbx: user, folder: id, id: fmt.Sprintf("%s-%d", id, i), read: i%3 == 0, flagged: i%5 == 0,
-					received: day.Add(time.Duration(len(all)) * time.Minute), size: 1 << 10}
+					received: day.Add(time.Duration(len(all)) * time.Minute), size: 1 << 10, noID: i%10 == 3}
 				r.message(m)
 				all = append(all, m)
 			}

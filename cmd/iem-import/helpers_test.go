@@ -105,15 +105,29 @@ type msg struct {
 	mbx, folder, id string
 	read, flagged   bool
 	received        time.Time
-	size            int // body padding
+	size            int  // body padding
+	noID            bool // no Message-ID header: found by date and size only
 }
 
 func (m msg) messageID() string { return m.id + "@iem.test" }
 
+// key is how expectMail tells messages apart: the Message-ID, or the
+// internal date and size of one without.
+func (m msg) key() string {
+	if m.noID {
+		return fmt.Sprintf("@%d/%d", m.received.Unix(), len(m.body()))
+	}
+	return m.messageID()
+}
+
 func (m msg) body() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: sender@example.org\r\nTo: %s\r\nSubject: test %s\r\nMessage-ID: <%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody of %s\r\n",
-		m.mbx, m.id, m.messageID(), m.received.Format(time.RFC1123Z), m.id)
+	fmt.Fprintf(&b, "From: sender@example.org\r\nTo: %s\r\nSubject: test %s\r\n", m.mbx, m.id)
+	if !m.noID {
+		fmt.Fprintf(&b, "Message-ID: <%s>\r\n", m.messageID())
+	}
+	fmt.Fprintf(&b, "Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody of %s\r\n",
+		m.received.Format(time.RFC1123Z), m.id)
 	for b.Len() < m.size {
 		b.WriteString("lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\r\n")
 	}
@@ -121,7 +135,10 @@ func (m msg) body() []byte {
 }
 
 func (r *round) message(m msg) {
-	attrs := map[string]string{"read": "0", "message-id": "<" + m.messageID() + ">", "class": "IPM.Note"}
+	attrs := map[string]string{"read": "0", "class": "IPM.Note"}
+	if !m.noID {
+		attrs["message-id"] = "<" + m.messageID() + ">"
+	}
 	if m.read {
 		attrs["read"] = "1"
 	}

@@ -473,6 +473,10 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	inView := map[string]bool{}
 	batches := map[string][]*archive.Entry{}
 	batchPath := map[string][]string{}
+	replaced := map[string]oldCopy{} // item id → previous copy to delete
+	if pw != nil {
+		pw.replaced = replaced
+	}
 	var order []string
 	for _, e := range entries {
 		if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {
@@ -492,7 +496,14 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			continue
 		}
 		prev, known := im.ledger.get(source, e.ID)
-		if known && !prev.Pending && !im.rebuild && prev.Digest == digestHex(e) {
+		if known && prev.OldUID != 0 {
+			replaced[e.ID] = oldCopy{prev.OldFolder, prev.OldUID} // left by an interrupted run
+		}
+		if known && !prev.Pending && !im.rebuild && prev.UID != 0 && (prev.Digest != digestHex(e) || !slices.Equal(prev.Folder, fi.path)) {
+			// Changed content or folder under the same id: store the
+			// new copy, then delete this one.
+			replaced[e.ID] = oldCopy{prev.Folder, prev.UID}
+		} else if known && !prev.Pending && !im.rebuild && prev.Digest == digestHex(e) {
 			if pw != nil && prev.UID == 0 && prev.File != "" {
 				pw.unfinished(e, prev) // written, but its flags were never set
 				st.Unchanged++
@@ -525,7 +536,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		if pw != nil {
 			err = pw.write(ctx, batchPath[key], batches[key])
 		} else {
-			err = im.appendBatch(ctx, log, st, mb, source, batchPath[key], batches[key])
+			err = im.appendBatch(ctx, log, st, mb, source, batchPath[key], batches[key], replaced)
 		}
 		if err != nil {
 			return err
@@ -536,6 +547,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			return err
 		}
 	}
+	im.dropReplaced(ctx, log, st, mb, source, replaced)
 
 	// What the source deleted since the last run.
 	err = im.ledger.each(source, func(id string, a applied) error {
@@ -543,6 +555,13 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			return nil
 		}
 		var derr error
+		if a.OldUID != 0 {
+			if derr = mb.Delete(ctx, a.OldFolder, imap.UID(a.OldUID)); derr != nil {
+				log.Warn("delete failed", "id", id, "err", derr)
+				st.Failed["delete failed"]++
+				return nil
+			}
+		}
 		switch {
 		case a.Kind == "message" && a.UID != 0:
 			derr = mb.Delete(ctx, a.Folder, imap.UID(a.UID))
@@ -575,10 +594,49 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	return im.ledger.sync()
 }
 
+// oldCopy is where the previous copy of a changed message is.
+type oldCopy struct {
+	folder []string
+	uid    uint32
+}
+
+// keep records the old copy in a, so that a rerun deletes it if this run
+// is interrupted.
+func (o oldCopy) keep(a applied) applied {
+	if o.uid != 0 {
+		a.OldFolder, a.OldUID = o.folder, o.uid
+	}
+	return a
+}
+
+// dropReplaced deletes the previous copies of changed messages whose new
+// copy is stored (its UID recorded), and clears them from the ledger.
+func (im *importer) dropReplaced(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, replaced map[string]oldCopy) {
+	for id, old := range replaced {
+		a, ok := im.ledger.get(source, id)
+		if !ok || a.Pending || a.UID == 0 {
+			continue // the new copy is not safely in place: keep the old one
+		}
+		if a.UID != old.uid || !slices.Equal(a.Folder, old.folder) {
+			if err := mb.Delete(ctx, old.folder, imap.UID(old.uid)); err != nil {
+				log.Warn("previous copy of a changed message not deleted", "id", id, "err", err)
+				st.Failed["previous copy not deleted"]++
+				continue
+			}
+			if st.Appended > 0 {
+				st.Appended-- // the new copy replaces the old: an update
+				st.Updated++
+			}
+		}
+		a.OldFolder, a.OldUID = nil, 0
+		im.ledger.put(source, id, a)
+	}
+}
+
 // appendBatch appends the messages of one folder. Each is recorded as
 // pending first; pending ones (and all, with --rebuild) are looked up on
 // the target before appending, so none is stored twice.
-func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, folder []string, entries []*archive.Entry) error {
+func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy) error {
 	const chunk = 200
 	for len(entries) > 0 {
 		n := min(chunk, len(entries))
@@ -593,8 +651,8 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 			e := e
 			msgs[i] = imapsink.Message{Size: e.Size, Flags: flagsOf(e), InternalDate: e.Received,
 				MessageID: e.Attrs["message-id"], Open: func() (io.ReadCloser, error) { return im.open(e) }}
-			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
-				MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+			if err := im.ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+				MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 				return err
 			}
 		}
@@ -619,8 +677,8 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				st.Written["message"]++
 				st.Bytes += e.Size
 			}
-			if err := im.ledger.put(source, e.ID, applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
-				Digest: digestHex(e), Flags: flagString(flagsOf(e)), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+			if err := im.ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
+				Digest: digestHex(e), Flags: flagString(flagsOf(e)), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 				return err
 			}
 		}

@@ -29,9 +29,15 @@ type applied struct {
 	UID      uint32   `json:"uid,omitempty"`      // IMAP UID
 	Resource string   `json:"resource,omitempty"` // WebDAV resource (groupware)
 	File     string   `json:"file,omitempty"`     // .imap file name (path mode)
-	Digest   string   `json:"digest"`
-	Flags    string   `json:"flags,omitempty"` // flags last set, for state changes
-	Pending  bool     `json:"pending,omitempty"`
+	// OldFolder and OldUID locate the previous copy of a message that
+	// changed (new content, or new folder under the same id): it is
+	// deleted once the new copy is stored, so a crash in between never
+	// leaves two.
+	OldFolder []string `json:"oldFolder,omitempty"`
+	OldUID    uint32   `json:"oldUid,omitempty"`
+	Digest    string   `json:"digest"`
+	Flags     string   `json:"flags,omitempty"` // flags last set, for state changes
+	Pending   bool     `json:"pending,omitempty"`
 	// MessageID, Size and Date find a message whose APPEND result was
 	// never recorded (pending), to delete it if the source deleted it.
 	MessageID string    `json:"messageId,omitempty"`

@@ -68,6 +68,8 @@ type pathWriter struct {
 	// last refresh, by Message-ID, so that finding N messages costs one
 	// FETCH instead of N searches; taken marks UIDs already matched.
 	indexes map[string]*folderIndex
+	// replaced are the previous copies of changed messages (see oldCopy).
+	replaced map[string]oldCopy
 }
 
 // folderIndex is one folder's listing.
@@ -138,10 +140,6 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 	if err != nil {
 		return err
 	}
-	rel, err := im.store.FolderPath(segs)
-	if err != nil {
-		return err
-	}
 	// A run killed inside a write leaves its temporary file; this job is
 	// the only writer of the folder now (one process per ledger, one job
 	// per mailbox).
@@ -163,7 +161,14 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 					return err
 				}
 			}
-			uid, found, err := pw.find(ctx, folder, e.Attrs["message-id"], e.Received, -1)
+			// The Message-ID and date are enough; without a Message-ID
+			// the size must match too (Exchange's MIME is CRLF already,
+			// so Put stores it unchanged).
+			size := int64(-1)
+			if imapsink.NormalizeMessageID(e.Attrs["message-id"]) == "" {
+				size = e.Size
+			}
+			uid, found, err := pw.find(ctx, folder, e.Attrs["message-id"], e.Received, size)
 			if err != nil {
 				return fmt.Errorf("find %s: %w", e.ID, err)
 			}
@@ -175,8 +180,8 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 				continue
 			}
 		}
-		if err := im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
-			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+		if err := im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 			return err
 		}
 		rc, err := im.open(e)
@@ -190,12 +195,9 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		if err != nil {
 			return fmt.Errorf("write %s into %q: %w", e.ID, strings.Join(folder, "/"), err)
 		}
-		var size int64 = -1
-		if fi, err := os.Stat(filepath.Join(pw.accountDir, rel, name)); err == nil {
-			size = fi.Size()
-		}
-		if err := im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, File: name, Digest: digestHex(e),
-			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}); err != nil {
+		size := pw.fileSize(folder, name, e.Size)
+		if err := im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, File: name, Digest: digestHex(e),
+			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 			return err
 		}
 		pw.st.Appended++
@@ -210,7 +212,23 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 // unfinished queues an item written by an earlier run whose UID and flags
 // were never recorded.
 func (pw *pathWriter) unfinished(e *archive.Entry, a applied) {
-	pw.finish = append(pw.finish, pathItem{e: e, folder: a.Folder, file: a.File, size: -1})
+	pw.finish = append(pw.finish, pathItem{e: e, folder: a.Folder, file: a.File, size: pw.fileSize(a.Folder, a.File, e.Size)})
+}
+
+// fileSize returns the size of a message file written earlier, or def.
+func (pw *pathWriter) fileSize(folder []string, name string, def int64) int64 {
+	segs, err := pathSegments(folder)
+	if err != nil {
+		return def
+	}
+	rel, err := pw.im.store.FolderPath(segs)
+	if err != nil {
+		return def
+	}
+	if fi, err := os.Stat(filepath.Join(pw.accountDir, rel, name)); err == nil {
+		return fi.Size()
+	}
+	return def
 }
 
 // done refreshes the account after the writes, then finds every new
@@ -253,8 +271,8 @@ func (pw *pathWriter) setFlags(ctx context.Context, e *archive.Entry, folder []s
 			return nil
 		}
 	}
-	return pw.im.ledger.put(pw.source, e.ID, applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
-		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})
+	return pw.im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
+		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}))
 }
 
 // openStore opens the mail path for path mode.

@@ -138,7 +138,7 @@ func (im *importer) plan(w io.Writer, led *ledger) error {
 			switch {
 			case !known || prev.Pending:
 				row.create++
-			case prev.Digest != digestHex(e) || e.Kind != archive.KindMessage && !slices.Equal(prev.Folder, fi.path):
+			case prev.Digest != digestHex(e) || !slices.Equal(prev.Folder, fi.path):
 				row.update++
 			case e.Kind == archive.KindMessage && (prev.Flags != flagString(flagsOf(e)) || prev.UID == 0 && prev.File != ""):
 				row.flags++
