@@ -15,7 +15,7 @@ import (
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "samples", name))
+	b, err := os.ReadFile(filepath.Join("internal", "soap", "testdata", "samples", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestSamples(t *testing.T) {
 // the filter must not depend on how the input is chunked, and its output
 // holds no raw control characters. Seeded with the ews.md wire samples.
 func FuzzDecode(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "samples", "*.xml"))
+	files, _ := filepath.Glob(filepath.Join("internal", "soap", "testdata", "samples", "*.xml"))
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -132,6 +134,30 @@ func TestEnvelope(t *testing.T) {
 		}
 		if !bytes.Contains(env, []byte(tt.want)) || !bytes.Contains(env, []byte(`Version="`+tt.h.Version+`"`)) {
 			t.Errorf("Envelope = %s, want %s", env, tt.want)
+		}
+	}
+}
+
+// TestSamplesParse: the ews.md wire samples (shared with the exchange
+// package's tests and fuzz seeds) parse after filtering.
+func TestSamplesParse(t *testing.T) {
+	files, err := filepath.Glob("testdata/samples/*.xml")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("samples: %v, %d files", err, len(files))
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean, _ := io.ReadAll(NewFilter(bytes.NewReader(data)))
+		root, err := Parse(clean)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if root.Path("Envelope", "Body") == nil {
+			t.Errorf("%s: no Envelope/Body", name)
 		}
 	}
 }
