@@ -295,3 +295,32 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 		t.Errorf("round 2 after the resumed round 1: %v\n%s\n%s", err, out, logs)
 	}
 }
+
+// TestCompletion sources the bash script and completes as bash would.
+func TestCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	wrapper := "#!/bin/sh\nIEM_EXPORT_AS_MAIN=1 IEM_EXPORT_ARGS=\"$*\" exec " + os.Args[0] + " -test.run='^$'\n"
+	os.WriteFile(filepath.Join(dir, "iem-export"), []byte(wrapper), 0o755)
+	script, _, err := runApp(t, "iem-export", "completion", "bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "c.bash"), []byte(script), 0o644)
+	for _, tc := range []struct{ words, want string }{
+		{"iem-export ''", "init run plan completion"},
+		{"iem-export run --ews", "--ews-url"},
+		{"iem-export init --", "--config"},
+	} {
+		cmd := exec.Command(bash, "--norc", "-c", `source c.bash; COMP_WORDS=(`+tc.words+`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _iem-export_complete; echo "${COMPREPLY[*]}"`)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("complete %s = %q, %v; want %q", tc.words, out, err, tc.want)
+		}
+	}
+}

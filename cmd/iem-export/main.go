@@ -42,14 +42,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 Secrets are read from files or the environment, never from flag values.
 
 Examples:
+  iem-export init                              # step-by-step set-up, writes iem-export.conf
   IEM_EWS_PASSWORD=… iem-export run --ews-url https://mail.example.com/EWS/Exchange.asmx \
       --admin-user 'EXAMPLE\migrator' --directory-file ad.ldf --archive /srv/iem/example
   iem-export run --config export.conf          # the same fields in a file: "ews-url = https://…"
-  iem-export plan --config export.conf         # what would be exported, nothing written`,
+  iem-export plan --config export.conf         # what would be exported, nothing written
+  source <(iem-export completion bash)         # complete commands and flags
+
+Each run writes ARCHIVE/reports/export-round-N.html (and .json) and ARCHIVE/logs/export-<time>.log.
+The migration guide is docs/GUIDE.md.`,
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},
-		Commands: []*cli.Command{initCommand(), runCommand(), planCommand()},
+		EnableBashCompletion: true,
+		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), completionCommand()},
 	}
 }

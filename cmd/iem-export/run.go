@@ -69,6 +69,19 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "export one round: everything the first time, then only what changed",
+		Description: `Reads the directory, then each selected mailbox through EWS, and appends one round
+to the archive. Run it again until the cut-over; the last run, with Exchange stopped
+for users, is the final round. An interrupted run (Ctrl-C, exit 130) is continued by
+the next one. Progress goes to stderr; the summary table to stdout; the HTML and JSON
+reports to ARCHIVE/reports, the log to ARCHIVE/logs.
+
+Examples:
+  iem-export run --config iem-export.conf
+  iem-export run --config iem-export.conf --mailbox 'alice@example.com' --jobs 4
+  IEM_EWS_PASSWORD=… IEM_LDAP_PASSWORD=… iem-export run \
+      --ews-url https://mail.example.com/EWS/Exchange.asmx --admin-user 'EXAMPLE\migrator' \
+      --directory-url ldaps://dc1.example.com --directory-bind-dn 'EXAMPLE\reader' \
+      --group 'Sales' --archive /srv/iem/example --summary-json round.json`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			cfg, err := parseConfig(c, true)
@@ -84,6 +97,13 @@ func planCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "plan",
 		Usage: "print what would be exported (mailboxes, groups, folders, items) without exporting",
+		Description: `Counts folders and items per selected mailbox (one request per mailbox) and estimates
+the duration from the rate the archive's last round measured (--archive).
+
+Examples:
+  iem-export plan --config iem-export.conf
+  iem-export plan --config iem-export.conf --mailbox '*@sales.example.com'
+  iem-export plan --config iem-export.conf --mailboxes-from wave1.txt`,
 		Flags: append(sourceFlags(), &cli.StringFlag{Name: "archive", Usage: "archive `DIR`; its last report gives the measured rate"}),
 		Action: func(c *cli.Context) error {
 			cfg, err := parseConfig(c, false)
