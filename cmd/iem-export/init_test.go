@@ -4,7 +4,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -18,6 +21,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/internal/testbed"
 )
 
 // TestMain lets the test binary act as iem-export, so the init test can
@@ -321,6 +325,45 @@ func TestCompletion(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("complete %s = %q, %v; want %q", tc.words, out, err, tc.want)
+		}
+	}
+}
+
+// TestExportReportInBrowser renders a real run's HTML report in headless
+// chromium and finds the run's numbers in the DOM.
+func TestExportReportInBrowser(t *testing.T) {
+	bin := testbed.Need(t, "chromium")
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	sum := filepath.Join(dir, "summary.json")
+	if out, logs, err := runApp(t, exportArgs(srv, dir, "--summary-json", sum)...); err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, out, logs)
+	}
+	var s struct {
+		Mailboxes []struct {
+			Mailbox  string `json:"mailbox"`
+			Exported int    `json:"exported"`
+		} `json:"mailboxes"`
+	}
+	b, _ := os.ReadFile(sum)
+	if err := json.Unmarshal(b, &s); err != nil || len(s.Mailboxes) == 0 {
+		t.Fatalf("summary: %v\n%s", err, b)
+	}
+	total := 0
+	for _, m := range s.Mailboxes {
+		total += m.Exported
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	page := filepath.Join(dir, "archive", "reports", "export-round-1.html")
+	dom, err := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+page).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	for _, want := range []string{fmt.Sprintf(`id="kpi-items"><b>%d</b>`, total), "<td>" + s.Mailboxes[0].Mailbox + "</td>",
+		fmt.Sprintf(`aria-label="%d items`, s.Mailboxes[0].Exported), `<table id="rounds">`, "<td>1</td>"} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("rendered report lacks %q", want)
 		}
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +148,87 @@ func renderDOM(t *testing.T, bin, path string) string {
 		t.Fatalf("chromium: %v\n%s", err, stderr.String())
 	}
 	return string(out)
+}
+
+// TestHTMLScreenshot renders the report to a PNG in headless chromium and
+// measures the bars in the pixels: the longest items bar (alice, 1234 of
+// 1234) is 300 px wide and bob's (37) about 9 px, in the items colour.
+func TestHTMLScreenshot(t *testing.T) {
+	bin := testbed.Need(t, "chromium")
+	dir := t.TempDir()
+	path, err := sample().Save(dir, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "r.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1200,1400",
+		"--user-data-dir="+t.TempDir(), "--screenshot="+shot, "file://"+path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	runs := barRuns(t, shot, color.RGBA{0x3b, 0x7d, 0xd8, 0xff})
+	if len(runs) < 2 {
+		t.Fatalf("found %d items bars in the screenshot, want at least 2", len(runs))
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(runs)))
+	if runs[0] < 295 || runs[0] > 305 {
+		t.Errorf("longest items bar is %d px, want 300", runs[0])
+	}
+	if runs[1] < 6 || runs[1] > 12 {
+		t.Errorf("second items bar is %d px, want about 9 (37/1234 of 300)", runs[1])
+	}
+	if len(barRuns(t, shot, color.RGBA{0x5a, 0xa4, 0x69, 0xff})) < 2 {
+		t.Error("no bytes bars in the screenshot")
+	}
+}
+
+// barRuns returns, per distinct bar, the longest horizontal run of pixels
+// of colour c (bars are at least 8 px tall; each bar is counted once).
+func barRuns(t *testing.T, path string, c color.RGBA) []int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(x, y int) bool {
+		r, g, b, _ := img.At(x, y).RGBA()
+		d := func(a uint32, b uint8) int { return int(a>>8) - int(b) }
+		return abs(d(r, c.R)) < 12 && abs(d(g, c.G)) < 12 && abs(d(b, c.B)) < 12
+	}
+	var runs []int
+	prev := 0
+	bnd := img.Bounds()
+	for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
+		best, cur := 0, 0
+		for x := bnd.Min.X; x < bnd.Max.X; x++ {
+			if near(x, y) {
+				cur++
+				best = max(best, cur)
+			} else {
+				cur = 0
+			}
+		}
+		if best > 0 && prev == 0 {
+			runs = append(runs, best)
+		} else if best > 0 {
+			runs[len(runs)-1] = max(runs[len(runs)-1], best)
+		}
+		prev = best
+	}
+	return runs
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
