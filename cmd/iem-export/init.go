@@ -313,14 +313,34 @@ func (s *setup) directory(ctx context.Context, w *wizard.Wizard) error {
 const maxListed = 40
 
 func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
+	// Folder and item counts cost one request per mailbox: only for a
+	// list short enough to show whole.
+	counts := map[string]planRow{}
+	if len(s.snap.Mailboxes) <= maxListed {
+		all := make([]*directory.Mailbox, len(s.snap.Mailboxes))
+		for i := range s.snap.Mailboxes {
+			all[i] = &s.snap.Mailboxes[i]
+		}
+		if p, err := makePlan(ctx, s.client, all, ""); err == nil {
+			for _, r := range p.rows {
+				counts[r.mailbox] = r
+			}
+		} else {
+			w.Printf("  (item counts not available: %v)", err)
+		}
+	}
 	tw := tabwriter.NewWriter(w.Writer(), 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  mailbox\ttype\tname\n")
+	fmt.Fprintf(tw, "  mailbox\ttype\tfolders\titems\tname\n")
 	for i, m := range s.snap.Mailboxes {
 		if i == maxListed {
-			fmt.Fprintf(tw, "  … and %d more\t\t\n", len(s.snap.Mailboxes)-maxListed)
+			fmt.Fprintf(tw, "  … and %d more\t\t\t\t\n", len(s.snap.Mailboxes)-maxListed)
 			break
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", m.PrimarySMTP, m.Type, m.DisplayName)
+		f, n := "-", "-"
+		if r, ok := counts[m.PrimarySMTP]; ok {
+			f, n = strconv.Itoa(r.folders), strconv.Itoa(r.items)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.PrimarySMTP, m.Type, f, n, m.DisplayName)
 	}
 	tw.Flush()
 	if len(s.snap.Groups) > 0 {

@@ -169,7 +169,7 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.expect("mailboxes,")
 
 	tm.expect("Step 4 of 5: Selection")
-	tm.expect("alice@example.com")
+	tm.expectMatch(regexp.MustCompile(`alice@example.com +user +12 +30 +Alice`))
 	tm.expect("Mailboxes to export [all]: ")
 	tm.send("nobody@example.com")
 	tm.expect(`no mailbox matches "nobody@example.com"`)
@@ -365,5 +365,26 @@ func TestExportReportInBrowser(t *testing.T) {
 		if !strings.Contains(string(dom), want) {
 			t.Errorf("rendered report lacks %q", want)
 		}
+	}
+}
+
+func TestParseSelection(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "wave1.txt")
+	os.WriteFile(list, []byte("# wave 1\ncarol@example.com\n\n"), 0o600)
+	sel, file, err := parseSelection("alice@example.com *@sales.example.com @allstaff@example.com <" + list)
+	if err != nil || file != list || strings.Join(sel.Mailboxes, ",") != "alice@example.com,*@sales.example.com" ||
+		strings.Join(sel.Groups, ",") != "allstaff@example.com" {
+		t.Fatalf("parseSelection = %+v, %q, %v", sel, file, err)
+	}
+	full, err := selectorFromFile(sel, file)
+	if err != nil || len(full.Mailboxes) != 3 || len(sel.Mailboxes) != 2 {
+		t.Errorf("selectorFromFile = %+v, %v (given %+v must stay as it was)", full, err, sel)
+	}
+	if sel, _, _ := parseSelection("all"); len(sel.Mailboxes)+len(sel.Groups) != 0 {
+		t.Errorf("all = %+v, want the empty selector", sel)
+	}
+	if _, _, err := parseSelection("<a <b"); err == nil {
+		t.Error("two files accepted")
 	}
 }
