@@ -4,7 +4,7 @@ FUZZTIME ?= 8s
 BIN      := bin
 
 .PHONY: all build test test-long testbed corpora fuzz fuzz-smoke bench demo lint vectors clean
-.PHONY: dist dist-check
+.PHONY: dist dist-check cross
 
 all: build
 
@@ -22,7 +22,7 @@ testbed:
 corpora:
 	@if [ -x format/testdata/fetch-corpora.sh ]; then format/testdata/fetch-corpora.sh; fi
 
-test: testbed corpora lint
+test: testbed corpora lint cross
 	$(GO) test -race -timeout 19m ./...
 	$(MAKE) fuzz-smoke
 
@@ -71,6 +71,13 @@ dist:
 
 dist-check:
 	./scripts/dist -check
+
+# cross builds both commands for the other release targets (discarding the
+# binaries), so a change that breaks Windows or arm64 fails make test and CI;
+# linux/amd64 is built by the tests themselves.
+cross:
+	@for t in windows/amd64 linux/arm64; do echo "cross: $$t"; \
+	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./cmd/iem-export ./cmd/iem-import || exit 1; done
 
 clean:
 	rm -rf $(BIN) demo/archive
