@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -341,7 +340,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Throttled: gate.Waited, Verb: "exported"})
 	}
 	defer prog.Close()
-	logFile := &runLog{}
+	logFile := &report.RunLog{}
 	defer logFile.Close()
 	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), logFile), cfg.logLevel, cfg.logFormat)
 	if err != nil {
@@ -359,8 +358,8 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
 		return cliutil.Usagef("archive", "%v", err)
 	}
-	if err := logFile.open(cfg.archiveDir, "export", started); err != nil {
-		return err
+	if err := logFile.Open(cfg.archiveDir, "export", started); err != nil {
+		return cliutil.Usagef("archive", "log file: %v", err)
 	}
 	eopt := cfg.ews
 	eopt.Logger, eopt.Gate = log, gate
@@ -424,50 +423,6 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	return e.summary(stdout, cfg, rw.Round(), started)
-}
-
-// A runLog is the log file of one run, ARCHIVE/logs/<cmd>-<time>.log
-// (0600). Lines logged before the archive folder exists (it is created only
-// once the input is known to be good) are kept and written first.
-type runLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	f   *os.File
-}
-
-func (l *runLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return l.buf.Write(p)
-	}
-	return l.f.Write(p)
-}
-
-func (l *runLog) open(dir, cmd string, t time.Time) error {
-	ld := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(ld, 0o700); err != nil {
-		return cliutil.Usagef("archive", "%v", err)
-	}
-	name := filepath.Join(ld, cmd+"-"+t.UTC().Format("20060102T150405Z")+".log")
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return cliutil.Usagef("archive", "log file: %v", err)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.f = f
-	_, err = l.buf.WriteTo(f)
-	return err
-}
-
-func (l *runLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return nil
-	}
-	return l.f.Close()
 }
 
 // summary prints the per-mailbox table, writes the JSON and HTML reports

@@ -6,7 +6,8 @@
 //
 // A command fills a [Report] from its own per-mailbox counters and calls
 // [Report.Table], [Report.JSON] or [Report.HTML]; [Report.Save] writes the
-// JSON and HTML side by side into a folder (ARCHIVE/reports).
+// JSON and HTML side by side into a folder (ARCHIVE/reports). A [RunLog]
+// is the run's log file beside them (ARCHIVE/logs).
 package report
 
 import (

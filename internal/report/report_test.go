@@ -232,3 +232,22 @@ func abs(n int) int {
 	}
 	return n
 }
+
+func TestRunLog(t *testing.T) {
+	dir := t.TempDir()
+	var l RunLog
+	l.Write([]byte("before\n"))
+	if err := l.Open(dir, "export", time.Date(2026, 11, 29, 3, 4, 5, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("after\n"))
+	l.Close()
+	want := filepath.Join(dir, "logs", "export-20261129T030405Z.log")
+	b, err := os.ReadFile(want)
+	if err != nil || string(b) != "before\nafter\n" {
+		t.Errorf("%s = %q, %v", want, b, err)
+	}
+	if st, _ := os.Stat(want); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+}
