@@ -291,12 +291,6 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err := im.index(); err != nil {
 		return err
 	}
-	led, err := openLedger(t.ledger)
-	if err != nil {
-		return err
-	}
-	defer led.close()
-	im.ledger = led
 	aopt := t.api
 	aopt.Logger = log
 	im.imapOpt.Logger = log
@@ -312,6 +306,14 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	}
 	defer admin.Logout(context.Background())
 	im.admin = admin
+	// The ledger is created only once the target answered: a run that
+	// cannot log in leaves the archive folder as it was.
+	led, err := openLedger(t.ledger)
+	if err != nil {
+		return err
+	}
+	defer led.close()
+	im.ledger = led
 	if t.webdav != "" {
 		gw, err := newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log)
 		if err != nil {
