@@ -49,6 +49,23 @@ type exporter struct {
 	stats   map[string]*mailboxStats
 
 	prog *progress.Progress // nil: no progress shown
+
+	// stop is cancelled by Ctrl-C or SIGTERM. The requests in flight run
+	// on until the item being fetched is written (at most interruptGrace),
+	// and the export stops at the next item boundary.
+	stop context.Context
+}
+
+// interruptGrace bounds how long an interrupted run keeps fetching the
+// items already requested.
+const interruptGrace = 30 * time.Second
+
+// stopping returns the interruption, if any, at an item or folder boundary.
+func (e *exporter) stopping() error {
+	if e.stop != nil && e.stop.Err() != nil {
+		return e.stop.Err()
+	}
+	return nil
 }
 
 // mailboxStats reconciles: found = exported + unchanged + filtered + skipped + failed.
@@ -337,6 +354,9 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 		if f.Type == "SearchFolder" || len(f.Path) == 0 {
 			continue
 		}
+		if err := e.stopping(); err != nil {
+			return err
+		}
 		if err := e.exportFolder(ctx, log, st, mbx, f); err != nil {
 			return fmt.Errorf("folder %q: %w", strings.Join(f.Path, "/"), err)
 		}
@@ -459,6 +479,9 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		err := e.ews.GetItems(ctx, mbx, byKind[k], k, func(it *exchange.Item) error {
 			err := e.exportItem(ctx, log, st, mbx, f, k, it)
 			st.job.Add(1, 0)
+			if err == nil {
+				err = e.stopping() // interrupted: this item is written, stop here
+			}
 			return err
 		})
 		if err != nil {
@@ -676,18 +699,28 @@ func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) 
 // runMailboxes exports the mailboxes with jobs workers. A mailbox that
 // fails is recorded and the others go on; a failure of the archive aborts.
 func (e *exporter) runMailboxes(ctx context.Context, mailboxes []string, jobs int) error {
-	g, ctx := errgroup.WithContext(ctx)
+	// The mailboxes run on work, which an interruption (ctx) cancels only
+	// after interruptGrace: until then the items being fetched are
+	// finished and written, and each mailbox stops at its next item.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	defer context.AfterFunc(ctx, func() {
+		e.log.Warn("interrupted: finishing the items being fetched; interrupt again to stop at once")
+		time.AfterFunc(interruptGrace, cancelWork)
+	})()
+	e.stop = ctx
+	g, gctx := errgroup.WithContext(work)
 	g.SetLimit(jobs)
 	for _, m := range mailboxes {
 		g.Go(func() error {
-			if ctx.Err() != nil { // interrupted: start no other mailbox
-				return ctx.Err()
+			if err := e.stopping(); err != nil { // interrupted: start no other mailbox
+				return err
 			}
-			err := e.exportMailbox(ctx, m)
+			err := e.exportMailbox(gctx, m)
 			if err == nil {
 				return nil
 			}
-			if ctx.Err() != nil || isArchiveErr(err) {
+			if ctx.Err() != nil || gctx.Err() != nil || isArchiveErr(err) {
 				return err
 			}
 			e.log.Error("mailbox failed", "mailbox", m, "err", err)

@@ -286,6 +286,9 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
 	}
 	t.Logf("terminal (interrupted):\n%q", tm.transcript())
+	if !strings.Contains(tm.transcript(), "interrupted: finishing the items being fetched") {
+		t.Errorf("no word of the interruption on the terminal")
+	}
 	out, logs, err := runApp(t, exportArgs(srv, dir, "--log-level", "info")...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s\n%s", err, out, logs)

@@ -23,6 +23,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the run to finish the item in hand and stop;
+	// a second one ends the process at once (the archive survives a kill).
+	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
 	stop()
 	if err != nil {
