@@ -37,7 +37,7 @@ func checkCommand() *cli.Command {
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
 			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap, pathNames: t.mode == "path"}
 			if t.webdav != "" {
-				if im.gw, err = newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log); err != nil {
+				if im.gw, err = newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, nil); err != nil {
 					return err
 				}
 			}

@@ -129,6 +129,9 @@ func TestEmulatorPathMode(t *testing.T) {
 				t.Fatalf("run: %v\n%s", err, out)
 			}
 			got := sum.total()
+			if len(st.faults) > 0 && st.faults[0].HTTPStatus != 0 && sum.Throttled <= 0 {
+				t.Errorf("throttledSeconds = %v after %d answers %d: want the back-off reported", sum.Throttled, st.faults[0].Times, st.faults[0].HTTPStatus)
+			}
 			if got.Failed != 0 || got.Skipped != 0 || got.PermissionsFailed != st.permsFailed {
 				t.Errorf("failed %d, skipped %d, permissions not set %d (want %d)\n%s", got.Failed, got.Skipped, got.PermissionsFailed, st.permsFailed, out)
 			}

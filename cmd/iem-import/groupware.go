@@ -16,6 +16,7 @@ import (
 
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/dav"
+	"github.com/iemproject/iem/internal/retry"
 )
 
 // davGroupware writes contacts, events, tasks and notes over CalDAV and
@@ -28,12 +29,12 @@ type davGroupware struct {
 // newGroupware returns the CalDAV/CardDAV writer for --webdav-url. layout
 // is the collection path below the URL, with {email}, {user} (the local
 // part) and {folder}; "" means IceWarp's "{email}/{folder}/".
-func newGroupware(base, layout, user, password string, topt icewarp.TLSOptions, log *slog.Logger) (groupware, error) {
+func newGroupware(base, layout, user, password string, topt icewarp.TLSOptions, log *slog.Logger, gate *retry.Gate) (groupware, error) {
 	tc, err := davTLS(topt)
 	if err != nil {
 		return nil, err
 	}
-	opt := dav.Options{BaseURL: base, Username: user, Password: password, Logger: log,
+	opt := dav.Options{BaseURL: base, Username: user, Password: password, Logger: log, Retry: retry.Policy{Gate: gate},
 		HTTPClient: &http.Client{Timeout: 2 * time.Minute,
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc, ForceAttemptHTTP2: true}}}
 	if layout != "" {

@@ -168,6 +168,7 @@ func level(addr, lvl string) *format.ACL {
 // summaryOf is the --summary-json file.
 type summaryOf struct {
 	Mailboxes []mailboxStats `json:"mailboxes"`
+	Throttled float64        `json:"throttledSeconds"`
 }
 
 // totals adds up the mailboxes of a summary.

@@ -26,6 +26,7 @@ import (
 	"github.com/iemproject/iem/icewarp/dav"
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/internal/retry"
 )
 
 // source is one archive folder with its logical view.
@@ -40,6 +41,7 @@ type importer struct {
 	admin      *icewarp.Admin
 	imapOpt    imapsink.Options
 	gw         groupware       // nil: no WebDAV endpoint
+	gates      [3]retry.Gate   // server back-off: admin API, IMAP, WebDAV
 	store      *mailpath.Store // path mode; nil: IMAP APPEND
 	pathNames  bool            // path mode: folder names fit directories (run and check)
 	ledger     *ledger
