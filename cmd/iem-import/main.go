@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -32,7 +33,7 @@ func main() {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "iem-import", version.Info()) }
-	return &cli.App{
+	app := &cli.App{
 		Name:    "iem-import",
 		Usage:   "replay an iem archive into IceWarp Server",
 		Version: version.Info(),
@@ -53,4 +54,16 @@ Examples:
 		},
 		Commands: []*cli.Command{runCommand(), planCommand(), checkCommand(), verifyCommand()},
 	}
+	for _, cmd := range app.Commands {
+		// Unknown or malformed flags of a subcommand are usage errors
+		// (exit 2) too; a password given as a flag gets a hint, since
+		// flags are visible to every user in the process list.
+		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			if strings.Contains(err.Error(), "-password") && !strings.Contains(err.Error(), "-password-file") {
+				return cliutil.Usagef("password", "%v (passwords are never taken as flags: use --password-file or IEM_ICEWARP_PASSWORD)", err)
+			}
+			return cliutil.Usagef("usage", "%v", err)
+		}
+	}
+	return app
 }
