@@ -53,6 +53,7 @@ type setup struct {
 	snap     *directory.Snapshot
 	selected []*directory.Mailbox
 	archive  string
+	jobs     int
 	done     []string
 }
 
@@ -120,6 +121,7 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 		return err
 	}
 	s.conf.Set("jobs", jobs)
+	s.jobs, _ = strconv.Atoi(jobs)
 	return nil
 }
 
@@ -321,7 +323,7 @@ func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
 		for i := range s.snap.Mailboxes {
 			all[i] = &s.snap.Mailboxes[i]
 		}
-		if p, err := makePlan(ctx, s.client, all, ""); err == nil {
+		if p, err := makePlan(ctx, s.client, all, "", -1); err == nil {
 			for _, r := range p.rows {
 				counts[r.mailbox] = r
 			}
@@ -397,7 +399,7 @@ func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
 
 func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  counting folders and items (one request per mailbox)…")
-	p, err := makePlan(ctx, s.client, s.selected, s.archive)
+	p, err := makePlan(ctx, s.client, s.selected, s.archive, s.jobs)
 	if err != nil {
 		return err
 	}

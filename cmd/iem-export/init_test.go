@@ -178,7 +178,7 @@ func TestInitOnTerminal(t *testing.T) {
 
 	tm.expect("Step 5 of 5: Review")
 	tm.expect("selected:  2 mailboxes")
-	tm.expect("estimate:")
+	tm.expectMatch(regexp.MustCompile(`estimate: \S+ at [0-9]+ items/s \(measured on [0-9]+ items of \S+'s Inbox, 2 jobs\), about [0-9.]+ MB`))
 	tm.expect("Write " + conf)
 	tm.send("")
 	tm.expect("wrote " + conf)
@@ -389,5 +389,31 @@ func TestParseSelection(t *testing.T) {
 	}
 	if _, _, err := parseSelection("<a <b"); err == nil {
 		t.Error("two files accepted")
+	}
+}
+
+// TestPlanEstimate: plan measures a sample before the first round, then
+// uses the rate the last round measured.
+func TestPlanEstimate(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	planArgs := func() []string {
+		a := exportArgs(srv, dir)
+		a[1] = "plan"
+		return a
+	}
+	out, logs, err := runApp(t, planArgs()...)
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, logs)
+	}
+	if !regexp.MustCompile(`(?m)^alice@example.com +user +12 +30$`).MatchString(out) ||
+		!regexp.MustCompile(`estimate: \S+ at [0-9]+ items/s \(measured on [0-9]+ items of \S+'s Inbox, 2 jobs\)`).MatchString(out) {
+		t.Errorf("plan before round 1:\n%s", out)
+	}
+	if out, logs, err := runApp(t, exportArgs(srv, dir)...); err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, out, logs)
+	}
+	out, _, err = runApp(t, planArgs()...)
+	if err != nil || !strings.Contains(out, "(measured in round 1)") {
+		t.Errorf("plan after round 1: %v\n%s", err, out)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,7 +39,7 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := makePlan(ctx, client, selected, cfg.archiveDir)
+	p, err := makePlan(ctx, client, selected, cfg.archiveDir, cfg.jobs)
 	if err != nil {
 		return err
 	}
@@ -55,9 +56,11 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 type plan struct {
 	rows           []planRow
 	folders, items int
-	rate           float64 // items/s measured by the last round, or 0
-	bytesPerItem   float64 // from the last round, or 0
+	rate           float64 // items/s measured by the last round or a sample, or 0
+	bytesPerItem   float64 // from the last round or a sample, or 0
 	measuredRound  int
+	sample         string // "20 items of alice@example.com's Inbox" when measured on a sample
+	jobs           int
 }
 
 type planRow struct {
@@ -65,8 +68,8 @@ type planRow struct {
 	folders, items int
 }
 
-func makePlan(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archiveDir string) (*plan, error) {
-	p := &plan{}
+func makePlan(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archiveDir string, jobs int) (*plan, error) {
+	p := &plan{jobs: max(jobs, 1)}
 	for _, m := range selected {
 		changes, _, err := client.SyncFolderHierarchy(ctx, m.PrimarySMTP, "")
 		if err != nil {
@@ -83,7 +86,73 @@ func makePlan(ctx context.Context, client *exchange.Client, selected []*director
 	if archiveDir != "" {
 		p.rate, p.bytesPerItem, p.measuredRound = lastRate(filepath.Join(archiveDir, "reports"))
 	}
+	if p.rate <= 0 && jobs > 0 {
+		// No round measured yet: time a sample from the biggest mailbox.
+		big := ""
+		most := 0
+		for _, r := range p.rows {
+			if r.items > most {
+				big, most = r.mailbox, r.items
+			}
+		}
+		if big != "" {
+			if n, rate, bpi, err := measureSample(ctx, client, big, sampleItems); err == nil && n > 0 {
+				p.rate, p.bytesPerItem = rate*float64(p.jobs), bpi
+				p.sample = fmt.Sprintf("%d items of %s's Inbox", n, big)
+			}
+		}
+	}
 	return p, nil
+}
+
+// sampleItems is how many messages measureSample fetches.
+const sampleItems = 20
+
+var errEnough = errors.New("enough items")
+
+// measureSample fetches up to n messages of mailbox's Inbox with their
+// MIME, as a round would, and returns how many it got, the rate in items/s
+// of one job and the bytes per item.
+func measureSample(ctx context.Context, client *exchange.Client, mailbox string, n int) (int, float64, float64, error) {
+	inbox, err := client.GetFolder(ctx, mailbox, "inbox")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var ids []exchange.ItemID
+	_, err = client.SyncFolderItems(ctx, mailbox, inbox.ID, "", func(c exchange.ItemChange) error {
+		if c.Kind == exchange.Create && exchange.KindOf(c.Type, c.Class) == exchange.KindMail {
+			ids = append(ids, c.ID)
+		}
+		if len(ids) >= n {
+			return errEnough
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return 0, 0, 0, err
+	}
+	if len(ids) == 0 {
+		return 0, 0, 0, nil
+	}
+	start := time.Now()
+	var bytes int64
+	got := 0
+	err = client.GetItems(ctx, mailbox, ids, exchange.KindMail, func(it *exchange.Item) error {
+		if it.MIME != nil {
+			m, err := io.Copy(io.Discard, it.MIME)
+			if err != nil {
+				return err
+			}
+			bytes += m
+		}
+		got++
+		return nil
+	})
+	if err != nil || got == 0 {
+		return 0, 0, 0, err
+	}
+	took := time.Since(start).Seconds()
+	return got, float64(got) / took, float64(bytes) / float64(got), nil
 }
 
 func (p *plan) print(w io.Writer) {
@@ -103,13 +172,16 @@ const assumedRate = 10.0
 // estimate says how long the items take at the measured (or assumed) rate.
 func (p *plan) estimate() string {
 	rate, from := p.rate, fmt.Sprintf("measured in round %d", p.measuredRound)
-	if rate <= 0 {
+	switch {
+	case p.sample != "":
+		from = fmt.Sprintf("measured on %s, %d jobs", p.sample, p.jobs)
+	case rate <= 0:
 		rate, from = assumedRate, "assumed; the first round measures it"
 	}
 	d := time.Duration(float64(p.items) / rate * float64(time.Second)).Round(time.Second)
 	s := fmt.Sprintf("estimate: %s at %.0f items/s (%s)", d, rate, from)
 	if p.bytesPerItem > 0 {
-		s += fmt.Sprintf(", about %.0f MB", float64(p.items)*p.bytesPerItem/1e6)
+		s += fmt.Sprintf(", about %.1f MB", float64(p.items)*p.bytesPerItem/1e6)
 	}
 	return s
 }
