@@ -103,47 +103,19 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 	wd, _ := os.Getwd()
 	dir, err := w.Ask(wizard.Question{Label: "Archive folder", Default: filepath.Join(wd, "iem-archive"),
 		Help:  "The folder the archive is written to: round 1 takes everything, each later round what changed.",
-		Check: checkArchiveDir})
+		Check: wizard.WritableDir})
 	if err != nil {
 		return err
 	}
 	s.archive = dir
 	s.conf.Set("archive", dir)
-	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes exported in parallel", Default: "2",
-		Check: func(v string) (string, error) {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 64 {
-				return "", fmt.Errorf("%q is not a number between 1 and 64", v)
-			}
-			return strconv.Itoa(n), nil
-		}})
+	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes exported in parallel", Default: "2", Check: wizard.IntRange(1, 64)})
 	if err != nil {
 		return err
 	}
 	s.conf.Set("jobs", jobs)
 	s.jobs, _ = strconv.Atoi(jobs)
 	return nil
-}
-
-// checkArchiveDir accepts a folder that exists or can be created, and is writable.
-func checkArchiveDir(v string) (string, error) {
-	abs, err := filepath.Abs(v)
-	if err != nil {
-		return "", err
-	}
-	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
-		return "", fmt.Errorf("%s exists and is not a folder", abs)
-	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return "", fmt.Errorf("cannot create %s: %v", abs, err)
-	}
-	f, err := os.CreateTemp(abs, ".iem-init-*")
-	if err != nil {
-		return "", fmt.Errorf("%s is not writable: %v", abs, err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return abs, nil
 }
 
 func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {

@@ -73,3 +73,28 @@ func TestConfigAndSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestChecks(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := WritableDir(file); err == nil || !strings.Contains(err.Error(), "is not a folder") {
+		t.Errorf("WritableDir(file) = %v", err)
+	}
+	if got, err := WritableDir(filepath.Join(dir, "new", "archive")); err != nil || !filepath.IsAbs(got) {
+		t.Errorf("WritableDir(new) = %q, %v", got, err)
+	}
+	if os.Getuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o500)
+		if _, err := WritableDir(ro); err == nil {
+			t.Error("WritableDir accepted a read-only folder")
+		}
+	}
+	check := IntRange(1, 64)
+	for v, ok := range map[string]bool{"1": true, "64": true, "0": false, "65": false, "x": false} {
+		if _, err := check(v); (err == nil) != ok {
+			t.Errorf("IntRange(1, 64)(%q) = %v", v, err)
+		}
+	}
+}
