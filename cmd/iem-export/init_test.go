@@ -20,7 +20,9 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/testbed"
 )
 
@@ -415,5 +417,20 @@ func TestPlanEstimate(t *testing.T) {
 	out, _, err = runApp(t, planArgs()...)
 	if err != nil || !strings.Contains(out, "(measured in round 1)") {
 		t.Errorf("plan after round 1: %v\n%s", err, out)
+	}
+}
+
+// TestCheckDirectoryUnreachable: a directory that does not answer names
+// the directory-url field.
+func TestCheckDirectoryUnreachable(t *testing.T) {
+	port := testbed.FreePort(t)
+	_, err := checkDirectory(context.Background(), &directory.Options{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port),
+		BindDN: "reader@example.com", Password: "x"}, "")
+	var ue *cliutil.UsageError
+	if !errors.As(err, &ue) || ue.Field != "directory-url" || !strings.Contains(ue.Msg, "not reachable") {
+		t.Errorf("checkDirectory(closed port) = %v, want a usage error naming directory-url", err)
+	}
+	if strings.Contains(fmt.Sprint(err), `"x"`) {
+		t.Errorf("error shows the password: %v", err)
 	}
 }

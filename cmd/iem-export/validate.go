@@ -201,7 +201,9 @@ func checkDirectory(ctx context.Context, opt *directory.Options, file string) (*
 		return s, nil
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
 		return nil, cliutil.Usagef("directory-password-file", "the directory refused the bind of %q: wrong DN or password", opt.BindDN)
-	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired), ldap.IsErrorWithCode(err, ldap.LDAPResultConfidentialityRequired):
+		return nil, cliutil.Usagef("directory-url", "the directory requires TLS for the bind: use ldaps:// or StartTLS (--directory-starttls)")
+	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork) || errors.As(err, new(*net.OpError)):
 		return nil, cliutil.Usagef("directory-url", "not reachable: %v", err)
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights), ldap.IsErrorWithCode(err, ldap.LDAPResultOperationsError):
 		return nil, cliutil.Usagef("directory-bind-dn", "bound, but the account may not search the directory: %v", err)
