@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -432,5 +433,41 @@ func TestCheckDirectoryUnreachable(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(err), `"x"`) {
 		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+// TestCheckDirectorySamba binds to a real Active Directory (Samba): a
+// wrong password names directory-password-file, the right one reads the
+// directory; this is the check init makes on the spot.
+func TestCheckDirectorySamba(t *testing.T) {
+	for _, b := range []string{"samba", "samba-tool", "ldbadd", "ldbmodify"} {
+		testbed.Need(t, b)
+	}
+	if os.Geteuid() != 0 {
+		if testbed.InCI() {
+			t.Fatal("samba needs root (CI=true)")
+		}
+		t.Skip("samba needs root for ports 389/636/88")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := testbed.StartSamba(ctx, testbed.SambaOptions{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	opt := &directory.Options{URL: srv.URL, BindDN: srv.BindDN, Password: "Wrong-Pa55word", StartTLS: true,
+		TLSConfig: &tls.Config{InsecureSkipVerify: true}}
+	_, err = checkDirectory(ctx, opt, "")
+	var ue *cliutil.UsageError
+	if !errors.As(err, &ue) || ue.Field != "directory-password-file" || !strings.Contains(ue.Msg, "refused the bind") {
+		t.Errorf("wrong password: %v, want a usage error naming directory-password-file", err)
+	}
+	if strings.Contains(fmt.Sprint(err), opt.Password) {
+		t.Errorf("error shows the password: %v", err)
+	}
+	opt.Password = srv.Password
+	if _, err := checkDirectory(ctx, opt, ""); err != nil {
+		t.Errorf("right password: %v", err)
 	}
 }
