@@ -385,7 +385,11 @@ func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.rows), p.folders, p.items)
 	w.Printf("  archive:   %s", s.archive)
 	w.Printf("  %s", p.estimate())
-	ok, err := w.Confirm("Write "+s.confPath+"?", true)
+	q := "Write " + s.confPath + "?"
+	if _, err := os.Stat(s.confPath); err == nil {
+		q = "Replace the existing " + s.confPath + "?"
+	}
+	ok, err := w.Confirm(q, true)
 	if err != nil {
 		return err
 	}
