@@ -258,7 +258,7 @@ func TestRunLogFileAndProgress(t *testing.T) {
 		t.Fatalf("log files = %v, want one", logs)
 	}
 	b, _ := os.ReadFile(logs[0])
-	if !strings.Contains(string(b), "msg=connected") || !strings.Contains(string(b), "level=DEBUG") {
+	if !strings.Contains(string(b), "msg=connected") || !strings.Contains(string(b), "level=DEBUG") || !strings.Contains(string(b), `msg="round finished" round=1`) {
 		t.Errorf("log file lacks the run's lines:\n%.2000s", b)
 	}
 	if strings.Contains(string(b), srv.Password()) {

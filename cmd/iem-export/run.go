@@ -458,6 +458,8 @@ func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Tim
 		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(w, "report: %s\n", html)
+	e.log.Info("round finished", "round", round, "mailboxes", len(rep.Rows), "exported", tot.Exported, "bytes", tot.Bytes,
+		"seconds", took.Seconds(), "throttled", e.gate.Waited(), "partial", rep.Partial(), "report", html)
 	if cfg.summary != "" {
 		var b bytes.Buffer
 		if err := rep.JSON(&b); err != nil {
