@@ -25,6 +25,7 @@ func TestEncodeUTF7(t *testing.T) {
 		{"Koš", "Ko&AWE-"},
 		{"tab\there", "tab&AAk-here"},
 		{"😀", "&2D3eAA-"},
+		{"bad\uFFFDutf8", "bad&,,0-utf8"}, // U+FFFD, as invalid UTF-8 in an archived name becomes
 	}
 	for _, tt := range tests {
 		if got := EncodeUTF7(tt.in); got != tt.want {
@@ -43,6 +44,9 @@ func TestDecodeUTF7Rejects(t *testing.T) {
 		"&AEE-",          // encodes printable "A"
 		"&U,BTFw-&ZeVn-", // adjacent runs
 		"&U,BTF-",        // odd byte count
+		"&2D0-",          // unpaired high surrogate
+		"&3gA-",          // unpaired low surrogate
+		"&2D3YPQ-",       // high surrogate followed by another high one
 		"a\x01b",
 	} {
 		if got, err := DecodeUTF7(in); err == nil {

@@ -90,8 +90,20 @@ func DecodeUTF7(s string) (string, error) {
 		for j := range units {
 			units[j] = uint16(raw[2*j])<<8 | uint16(raw[2*j+1])
 		}
-		for _, r := range utf16.Decode(units) {
-			if r == utf8.RuneError || (r >= 0x20 && r <= 0x7e) {
+		for j := 0; j < len(units); j++ {
+			r := rune(units[j])
+			if utf16.IsSurrogate(r) {
+				// Only a high+low pair is valid; U+FFFD itself (which
+				// EncodeUTF7 writes for it) is an ordinary character.
+				if j+1 == len(units) {
+					return "", errUTF7
+				}
+				if r = utf16.DecodeRune(r, rune(units[j+1])); r == utf8.RuneError {
+					return "", errUTF7
+				}
+				j++
+			}
+			if r >= 0x20 && r <= 0x7e {
 				return "", errUTF7
 			}
 			b.WriteRune(r)
