@@ -35,7 +35,7 @@ func checkCommand() *cli.Command {
 				}
 			}()
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
-			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap, pathNames: t.mode == "path"}
+			im := &importer{log: log, domainMap: t.domainMap, pfGroup: t.pfGroup, iceNames: t.iceNames, imapOpt: t.imap}
 			if t.webdav != "" {
 				if im.gw, err = newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, nil); err != nil {
 					return err

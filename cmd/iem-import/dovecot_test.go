@@ -135,7 +135,7 @@ func TestDovecotRounds(t *testing.T) {
 	paths := map[string][]string{"inbox": {"INBOX"}, "sub": {"INBOX", "Projekte 2024"}, "shared": {"Shared"}}
 	awkward := func(i int) string { return fmt.Sprintf("awk%02d", i) }
 	for i, name := range awkwardNames {
-		paths[awkward(i)] = []string{name}
+		paths[awkward(i)] = []string{targetName(name)}
 	}
 	round1 := func(r *round) {
 		r.mailbox(alice)

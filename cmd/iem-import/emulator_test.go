@@ -54,12 +54,11 @@ func TestEmulatorPathMode(t *testing.T) {
 	}
 	// Folder names that would climb out of the account folder, or into
 	// IceWarp's system folders, if written to disk as they are.
-	escapes := []string{"..", ".", "../../etc", `..\..\windows`, "~webmail", "/abs", "a\x00b", "trail.", "a...b", "Ünïcødé"}
+	escapes := []string{"..", ".", "../../etc", `..\..\windows`, "~webmail", "/abs", "a\x00b", "trail.", "a...b", "Ünïcødé",
+		`c:\windows\system32`, strings.Repeat("x", 300), "CON", "trailing. "}
 	paths := map[string][]string{"inbox": {"INBOX"}, "shared": {"Shared"}}
 	for i, n := range escapes {
-		// The name as the importer maps it: format.FolderTarget, then "\"
-		// kept out of path-mode names.
-		paths["esc"+string(rune('a'+i))] = []string{strings.ReplaceAll(format.FolderTarget("", n, nil).Name, `\`, "⧵")}
+		paths["esc"+string(rune('a'+i))] = []string{targetName(n)}
 	}
 	everyone := &format.ACL{Entries: []format.ACLEntry{{Grantee: format.Grantee{Kind: format.GranteeDefault}, Level: "Reviewer"}}}
 	everyone.Entries[0].Rights, _ = format.LevelRights("Reviewer")

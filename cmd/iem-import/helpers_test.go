@@ -274,3 +274,9 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	return names, err
 }
+
+// targetName is the mail folder name the importer makes of a top-level
+// display name: format.FolderTarget, then "\\" as a look-alike.
+func targetName(n string) string {
+	return strings.ReplaceAll(format.FolderTarget("", n, nil).Name, `\`, "⧵")
+}

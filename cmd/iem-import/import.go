@@ -43,7 +43,6 @@ type importer struct {
 	gw         groupware       // nil: no WebDAV endpoint
 	gates      [3]retry.Gate   // server back-off: admin API, IMAP, WebDAV
 	store      *mailpath.Store // path mode; nil: IMAP APPEND
-	pathNames  bool            // path mode: folder names fit directories (run and check)
 	ledger     *ledger
 	domainMap  map[string]string
 	passwords  map[string]string // from --passwords-from
@@ -357,19 +356,17 @@ func (im *importer) folders(entries []*archive.Entry) (map[string]*folderInfo, e
 	for id := range recs {
 		resolve(id, 0)
 	}
-	if im.pathNames {
-		// Path mode: IceWarp stores folders as directories, so "\" (a
-		// separator on Windows) is kept out of the names, the same way
-		// for the IMAP folder and for its directory.
-		r := strings.NewReplacer("\\", "⧵")
-		for _, fi := range out {
-			if fi.typ == "M" {
-				p := make([]string, len(fi.path))
-				for i, s := range fi.path {
-					p[i] = r.Replace(s)
-				}
-				fi.path = p
+	// IceWarp keeps each mail folder as a directory, also on Windows,
+	// where "\" separates paths: it is kept out of folder names in both
+	// mail modes (and so in check), as a look-alike.
+	r := strings.NewReplacer("\\", "⧵")
+	for _, fi := range out {
+		if fi.typ == "M" && slices.ContainsFunc(fi.path, func(s string) bool { return strings.Contains(s, "\\") }) {
+			p := make([]string, len(fi.path))
+			for i, s := range fi.path {
+				p[i] = r.Replace(s)
 			}
+			fi.path = p
 		}
 	}
 	return out, nil

@@ -27,7 +27,6 @@ func planCommand() *cli.Command {
 			&cli.StringFlag{Name: "ledger", Usage: "ledger `FILE` (default ARCHIVE/iem-import.ledger)"},
 			&cli.StringSliceFlag{Name: "domain-map", Usage: "map a source domain to a target domain: `OLD=NEW` (repeatable)"},
 			&cli.BoolFlag{Name: "icewarp-folder-names", Usage: "as for run"},
-			&cli.StringFlag{Name: "mail-mode", Value: "imap", Usage: "as for run (folder naming)"},
 		),
 		Action: func(c *cli.Context) error {
 			folders, err := openArchives(c)
@@ -39,7 +38,7 @@ func planCommand() *cli.Command {
 					f.Close()
 				}
 			}()
-			im := &importer{domainMap: map[string]string{}, iceNames: c.Bool("icewarp-folder-names"), pathNames: c.String("mail-mode") == "path"}
+			im := &importer{domainMap: map[string]string{}, iceNames: c.Bool("icewarp-folder-names")}
 			for _, m := range c.StringSlice("domain-map") {
 				from, to, ok := strings.Cut(m, "=")
 				if !ok || from == "" || to == "" {

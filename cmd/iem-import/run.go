@@ -275,7 +275,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 	}()
 	im := &importer{log: log, domainMap: t.domainMap, passwords: passwords, pfGroup: t.pfGroup, rebuild: c.Bool("rebuild"),
-		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap, pathNames: t.mode == "path"}
+		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap}
 	for _, f := range folders {
 		for _, v := range f.Volumes() {
 			if v.Torn {
