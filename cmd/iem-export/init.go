@@ -119,7 +119,7 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 }
 
 func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
-	var ci *certInfo
+	var ci *wizard.Cert
 	u, err := w.Ask(wizard.Question{Label: "EWS URL",
 		Help: "The Exchange Web Services endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx\n(a bare https://host gets /EWS/Exchange.asmx added).",
 		Check: func(v string) (string, error) {

@@ -3,42 +3,28 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/wizard"
 )
 
 // The on-the-spot checks of `init` and of every run: each returns a
 // *cliutil.UsageError naming the field to fix, so the wizard can show it
 // and ask again, and a --config run exits 2 with the same message.
 
-// probeTimeout bounds the reachability probe of a host.
-const probeTimeout = 15 * time.Second
-
-// certInfo is what the EWS host presents.
-type certInfo struct {
-	Fingerprint string    // "sha256:<hex>", the form --trust-cert takes
-	Subject     string    // leaf subject common name
-	NotAfter    time.Time // leaf expiry
-	Verified    bool      // the system roots accept the chain for the host
-	VerifyErr   error
-}
-
 // probeEWS checks that the EWS host answers TLS and returns its
-// certificate. It is the "host reachable" check: one dial, no retries.
-func probeEWS(ctx context.Context, rawURL string, legacyTLS bool) (*certInfo, error) {
+// certificate: the "host reachable" check, one dial, no retries.
+func probeEWS(ctx context.Context, rawURL string, legacyTLS bool) (*wizard.Cert, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, cliutil.Usagef("ews-url", "not a valid URL")
@@ -47,39 +33,10 @@ func probeEWS(ctx context.Context, rawURL string, legacyTLS bool) (*certInfo, er
 	if port == "" {
 		port = "443"
 	}
-	conf := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} // verified by hand below
-	if legacyTLS {
-		conf.MinVersion = tls.VersionTLS10
-		for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
-			conf.CipherSuites = append(conf.CipherSuites, cs.ID)
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	d := &tls.Dialer{Config: conf}
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	ci, err := wizard.ProbeTLS(ctx, u.Hostname(), port, legacyTLS)
 	if err != nil {
-		return nil, cliutil.Usagef("ews-url", "host %s not reachable over TLS: %v", net.JoinHostPort(u.Hostname(), port), err)
+		return nil, cliutil.Usagef("ews-url", "%v", err)
 	}
-	defer c.Close()
-	certs := c.(*tls.Conn).ConnectionState().PeerCertificates
-	if len(certs) == 0 {
-		return nil, cliutil.Usagef("ews-url", "%s presented no certificate", u.Host)
-	}
-	ci := &certInfo{Fingerprint: exchange.FingerprintOf(certs[0].Raw), Subject: certs[0].Subject.CommonName, NotAfter: certs[0].NotAfter}
-	if ci.Subject == "" {
-		names := certs[0].DNSNames
-		for _, ip := range certs[0].IPAddresses {
-			names = append(names, ip.String())
-		}
-		ci.Subject = strings.Join(names, ", ")
-	}
-	inter := x509.NewCertPool()
-	for _, ic := range certs[1:] {
-		inter.AddCert(ic)
-	}
-	_, ci.VerifyErr = certs[0].Verify(x509.VerifyOptions{DNSName: u.Hostname(), Intermediates: inter})
-	ci.Verified = ci.VerifyErr == nil
 	return ci, nil
 }
 
@@ -104,7 +61,7 @@ func checkEWS(ctx context.Context, opt exchange.Options) (*exchange.Client, exch
 			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server certificate is not trusted by this system (%v); "+
 				"if %q is your Exchange server, pin its certificate with --trust-cert %s", ci.VerifyErr, ci.Subject, ci.Fingerprint)
 		}
-		if opt.TrustCert != "" && !sameFingerprint(opt.TrustCert, ci.Fingerprint) {
+		if opt.TrustCert != "" && !wizard.SameFingerprint(opt.TrustCert, ci.Fingerprint) {
 			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server presents %s, not the pinned certificate", ci.Fingerprint)
 		}
 	}
@@ -125,22 +82,6 @@ func viaProxy(rawURL string) bool {
 	return err == nil && u != nil
 }
 
-func sameFingerprint(a, b string) bool {
-	norm := func(s string) string {
-		out := make([]byte, 0, len(s))
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; {
-			case c == ':':
-			case c >= 'A' && c <= 'Z':
-				out = append(out, c+'a'-'A')
-			default:
-				out = append(out, c)
-			}
-		}
-		return string(out)
-	}
-	return norm(a) == norm(b)
-}
 
 // ewsUsage turns what the EWS client reports into an error naming the field.
 func ewsUsage(err error) error {

@@ -2,8 +2,14 @@ package wizard
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +102,26 @@ func TestChecks(t *testing.T) {
 		if _, err := check(v); (err == nil) != ok {
 			t.Errorf("IntRange(1, 64)(%q) = %v", v, err)
 		}
+	}
+}
+
+func TestProbeTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c, err := ProbeTLS(context.Background(), u.Hostname(), u.Port(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(srv.Certificate().Raw)
+	if want := "sha256:" + hex.EncodeToString(sum[:]); c.Fingerprint != want || c.Verified || c.VerifyErr == nil {
+		t.Errorf("ProbeTLS = %+v, want %s, not verified", c, want)
+	}
+	if !SameFingerprint(strings.ToUpper(c.Fingerprint), c.Fingerprint) {
+		t.Error("SameFingerprint is case-sensitive")
+	}
+	srv.Close()
+	if _, err := ProbeTLS(context.Background(), u.Hostname(), u.Port(), false); err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Errorf("ProbeTLS(closed) = %v", err)
 	}
 }
