@@ -82,7 +82,6 @@ func viaProxy(rawURL string) bool {
 	return err == nil && u != nil
 }
 
-
 // ewsUsage turns what the EWS client reports into an error naming the field.
 func ewsUsage(err error) error {
 	var fe *exchange.FieldError
