@@ -36,7 +36,7 @@ func main() {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "iem-export", version.Info()) }
-	return &cli.App{
+	app := &cli.App{
 		Name:    "iem-export",
 		Usage:   "export an Exchange organisation into an iem archive",
 		Version: version.Info(),
@@ -54,11 +54,14 @@ Examples:
 
 Each run writes ARCHIVE/reports/export-round-N.html (and .json) and ARCHIVE/logs/export-<time>.log.
 The migration guide is docs/GUIDE.md.`,
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return cliutil.Usagef("usage", "%v", err)
-		},
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         cliutil.OnUsageError,
 		EnableBashCompletion: true,
 		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), completionCommand()},
 	}
+	// urfave/cli calls a subcommand's own handler for its flags.
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = cliutil.OnUsageError
+	}
+	return app
 }

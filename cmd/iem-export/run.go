@@ -347,6 +347,9 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
+	if err := checkArchive(cfg); err != nil { // before anything reaches a server
+		return err
+	}
 	snap, err := readDirectory(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -378,11 +381,8 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	defer folder.Close()
-	if len(folder.Volumes()) > 0 && folder.Encrypted() != (len(cfg.recipients) > 0) {
-		if folder.Encrypted() {
-			return cliutil.Usagef("encrypt-to", "the archive is encrypted: give the same --encrypt-to or --passphrase-file")
-		}
-		return cliutil.Usagef("encrypt-to", "the archive was started without encryption; it cannot change now")
+	if err := checkEncryption(folder, cfg); err != nil {
+		return err
 	}
 	view := folder.View()
 	rw, err := folder.Begin()
@@ -481,4 +481,28 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// checkArchive opens an existing archive folder and checks that this run
+// can continue it (chain, encryption) before anything reaches a server.
+func checkArchive(cfg *config) error {
+	if _, err := os.Stat(cfg.archiveDir); err != nil {
+		return nil // a new archive
+	}
+	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities})
+	if err != nil {
+		return err
+	}
+	defer folder.Close()
+	return checkEncryption(folder, cfg)
+}
+
+func checkEncryption(folder *archive.Folder, cfg *config) error {
+	if len(folder.Volumes()) > 0 && folder.Encrypted() != (len(cfg.recipients) > 0) {
+		if folder.Encrypted() {
+			return cliutil.Usagef("encrypt-to", "the archive is encrypted: give the same --encrypt-to or --passphrase-file")
+		}
+		return cliutil.Usagef("encrypt-to", "the archive was started without encryption; it cannot change now")
+	}
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/urfave/cli/v2"
+
 	"filippo.io/age"
 )
 
@@ -189,4 +191,16 @@ func Passphrase(file string) (age.Recipient, age.Identity, error) {
 		return nil, nil, Usagef("passphrase-file", "%v", err)
 	}
 	return r, id, nil
+}
+
+// OnUsageError makes a flag the command does not know, or a malformed flag
+// value, a usage error (exit 2). A password given as a flag gets a hint:
+// flags are visible to every user in the process list, so no command takes
+// a secret as a flag value.
+func OnUsageError(_ *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	if strings.Contains(msg, "-password") && !strings.Contains(msg, "-password-file") {
+		return Usagef("password", "%v (passwords are never taken as flags: use a --…password-file flag or the environment)", err)
+	}
+	return Usagef("usage", "%v", err)
 }
