@@ -430,6 +430,12 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		}
 	}
 	st.Found += len(creates)
+	if !full && len(creates) == 0 && len(deletes) == 0 && len(flags) == 0 {
+		// Nothing changed: the stored sync state is still where the next
+		// round starts, so no new marker and no fsync (a later round on an
+		// unchanged organisation is then one SyncFolderItems per folder).
+		return nil
+	}
 
 	for _, id := range deletes {
 		if _, ok := e.view.Item(mbx, id); !ok {
@@ -657,15 +663,20 @@ func (e *exporter) done(st *mailboxStats, h *archive.Header, body []byte) error 
 	return nil
 }
 
+// streamBuffers keeps the in-memory buffers of doneStream (up to 4 MiB
+// each) for reuse: growing a fresh one for every item was a fifth of an
+// export's CPU time in the profile.
+var streamBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 64<<10)) }}
+
 // doneStream reads a MIME stream from the network before taking the writer
 // lock: small bodies in memory, large ones spooled to a temporary file, so
 // one slow mailbox never holds up the others' writes.
 func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) error {
 	const inMemory = 4 << 20
-	buf := make([]byte, 0, 64<<10)
-	var b bytes.Buffer
-	b.Grow(cap(buf))
-	n, err := io.Copy(&b, io.LimitReader(r, inMemory+1))
+	b := streamBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	defer streamBuffers.Put(b)
+	n, err := io.Copy(b, io.LimitReader(r, inMemory+1))
 	if err != nil {
 		return err
 	}
@@ -678,7 +689,7 @@ func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) 
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	m, err := io.Copy(f, io.MultiReader(&b, r))
+	m, err := io.Copy(f, io.MultiReader(b, r))
 	if err != nil {
 		return err
 	}
