@@ -50,6 +50,7 @@ func sourceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "public-folders-group", Usage: "export public folders, to be imported under this IceWarp group `NAME`"},
 		&cli.IntFlag{Name: "start-year", Value: 1900, Usage: "skip items received before this year"},
 		&cli.IntFlag{Name: "jobs", Value: 2, Usage: "mailboxes exported in parallel"},
+		&cli.StringFlag{Name: "shard", Usage: "export only shard `i/n` of the selection (a stable split by address; each of n hosts writes its own archive; public folders go with shard 1)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 	}
@@ -120,6 +121,7 @@ type config struct {
 	dirOpt     *directory.Options
 	dirFile    string
 	selector   directory.Selector
+	shard      shard
 	pfGroup    string
 	startYear  int
 	jobs       int
@@ -218,6 +220,9 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	}
 	if cfg.startYear < 1900 || cfg.startYear > time.Now().Year()+1 {
 		return nil, cliutil.Usagef("start-year", "%d is not between 1900 and %d", cfg.startYear, time.Now().Year()+1)
+	}
+	if cfg.shard, err = parseShard(c.String("shard")); err != nil {
+		return nil, err
 	}
 	if cfg.jobs < 1 || cfg.jobs > 64 {
 		return nil, cliutil.Usagef("jobs", "%d is not between 1 and 64", cfg.jobs)
@@ -358,6 +363,10 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	selected = cfg.shard.filter(selected)
+	if len(selected) == 0 && !cfg.shard.first() {
+		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.shard.index, cfg.shard.count)
+	}
 	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
 		return cliutil.Usagef("archive", "%v", err)
 	}
@@ -406,7 +415,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	}
 	e.prog = prog
 	runErr := e.runMailboxes(ctx, addrs, cfg.jobs)
-	if runErr == nil && cfg.pfGroup != "" {
+	if runErr == nil && cfg.pfGroup != "" && cfg.shard.first() {
 		runErr = e.exportPublicFolders(ctx, cfg.pfGroup)
 	}
 	prog.Close()
