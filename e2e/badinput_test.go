@@ -268,7 +268,9 @@ func TestBadInput(t *testing.T) {
 		{name: "malformed passwords csv", cmd: "iem-import", src: "plain", args: imp(func(a []string) []string { return set(a, "--passwords-from", badCSV) }),
 			code: 2, want: []string{"--passwords-from"}},
 
-		// Runtime errors: exit 1, nothing written.
+		// Failures found when connecting. The commands exit 2 when the
+		// cause is a setting (the message names its flag), 1 otherwise;
+		// either way nothing is written.
 		{name: "unreachable ews host", cmd: "iem-export", args: exp(func(a []string) []string {
 			return set(a, "--ews-url", "https://127.0.0.1:1/EWS/Exchange.asmx")
 		}), code: 2, want: []string{"--ews-url", "127.0.0.1:1"}},
@@ -277,7 +279,7 @@ func TestBadInput(t *testing.T) {
 		}), code: 2, want: []string{"--ews-url", "mail.nonexistent.invalid"}},
 		{name: "unreachable directory", cmd: "iem-export", args: exp(func(a []string) []string {
 			return set(set(set(without(a, "--directory-file"), "--directory-url", "ldap://127.0.0.1:1"), "--directory-password-file", filepath.Join(dir, "dir.pw")), "--directory-bind-dn", "EXAMPLE\\reader")
-		}), code: 1, want: []string{"127.0.0.1:1"}},
+		}), code: 2, want: []string{"--directory-url", "127.0.0.1:1"}},
 		{name: "wrong ews password", cmd: "iem-export", args: exp(func(a []string) []string { return set(a, "--password-file", wrongEWS) }),
 			code: 2, want: []string{"--password-file", "401"}},
 		{name: "self-signed certificate without a pin", cmd: "iem-export", args: exp(func(a []string) []string { return without(a, "--trust-cert") }),
