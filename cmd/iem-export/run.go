@@ -363,6 +363,10 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// Every shard records the whole selection's directory (accounts, groups),
+	// so that each shard's archive imports on its own with every group
+	// member's account present; only the shard's own mailboxes are exported.
+	all := selected
 	selected = cfg.shard.filter(selected)
 	if len(selected) == 0 && !cfg.shard.first() {
 		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.shard.index, cfg.shard.count)
@@ -406,7 +410,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	e := &exporter{ews: client, dir: snap, folder: folder, view: view, log: log, gate: gate, rw: rw,
 		startYear: cfg.startYear, spoolDir: cfg.archiveDir, stats: map[string]*mailboxStats{}}
 	e.viewIndex()
-	if err := e.writeDirectory(selected); err != nil {
+	if err := e.writeDirectory(all); err != nil {
 		return err
 	}
 	var addrs []string
