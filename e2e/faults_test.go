@@ -205,9 +205,14 @@ func TestFaults(t *testing.T) {
 			{Command: "webdav PUT", HTTPStatus: 500, Times: 2},
 			{Command: "webdav PUT", Reset: true, AfterApply: true, Times: 1}}, iwWait: true},
 	}
-	total := struct{ ewsFaults, iwFaults, cuts, runs, reruns int }{}
+	total := struct{ ewsFaults, iwFaults, cuts, runs, reruns, failed int }{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if t.Failed() {
+					total.failed++
+				}
+			}()
 			b := newBed(t, ewstest.OrgOptions{Users: 3, MessagesPerFolder: 10, Contacts: 3, Tasks: 2}, tc.sopt)
 			for _, f := range tc.ews {
 				b.ews.Inject(f)
@@ -253,6 +258,8 @@ func TestFaults(t *testing.T) {
 					}()
 					return b.importRun("--imap-addr", imapAddr, "--webdav-url", b.iw.WebDAVURL(), "--summary-json", sum)
 				})
+				total.reruns += reruns
+				total.runs++
 				if tc.iwWait && round == 1 && iwaited <= 0 {
 					t.Errorf("round %d: import summaries report %v waiting on server back-off (Retry-After was sent)", round, iwaited)
 				}
@@ -287,11 +294,8 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	if t.Failed() {
-		return
-	}
-	t.Logf("fault matrix: %d cases, %d EWS faults delivered, %d IceWarp faults queued, %d IMAP APPENDs cut, %d runs + %d reruns; check: 0 lost, 0 duplicated",
-		len(cases), total.ewsFaults, total.iwFaults, total.cuts, total.runs, total.reruns)
+	t.Logf("fault matrix: %d cases (%d failed), %d EWS faults delivered, %d IceWarp faults queued, %d IMAP APPENDs cut, %d command runs that completed after %d failed runs; every passing case: 0 lost, 0 duplicated",
+		len(cases), total.failed, total.ewsFaults, total.iwFaults, total.cuts, total.runs, total.reruns)
 }
 
 // untilDone reruns a command until it succeeds (at most 6 runs). A failed
