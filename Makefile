@@ -36,10 +36,14 @@ fuzz-smoke:
 fuzz:
 	./scripts/fuzz 2m
 
-# bench runs the Go benchmarks of the hot paths, then the end-to-end
-# harness (bench/), which writes bench/results.md.
+# bench runs the Go benchmarks of the hot paths (archive, APPEND against
+# mbsync into the same Dovecot, the importer into Dovecot and in path mode
+# against a plain copy), then the end-to-end harness (bench/), which writes
+# bench/results.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
+	$(GO) test -run '^$$' -bench 'Append|Mbsync' -benchtime 2x ./icewarp/imapsink/
+	$(GO) test -run '^$$' -bench 'ImportDovecot|PathMode' -benchtime 1x ./cmd/iem-import/
 	$(GO) test -run '^$$' -bench 'Harness' -benchtime 1x -timeout 15m -v ./bench/
 
 demo:
