@@ -647,6 +647,7 @@ func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
 		backoff time.Duration
 	}
 	var out []res
+	var busyFrom *Fault
 	for _, n := range ids.kids {
 		var it *Item
 		switch n.local {
@@ -668,7 +669,14 @@ func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
 			continue
 		}
 		if sh.mime {
+			// Once a request is throttled, the rest of its items are too; one
+			// injected fault is one throttled request, as clients count them.
+			if busyFrom != nil {
+				out = append(out, res{code: "ErrorServerBusy", text: "The server cannot service this request right now. Try again later.", backoff: busyFrom.BackOff})
+				continue
+			}
 			if b, ok := s.take("GetItem", FaultBusyInBody); ok {
+				busyFrom = &b
 				out = append(out, res{code: "ErrorServerBusy", text: "The server cannot service this request right now. Try again later.", backoff: b.BackOff})
 				continue
 			}
