@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -763,7 +764,10 @@ func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mail
 	// a rerun or --rebuild replaces it (PUT to the same name).
 	name := dav.ResourceName(source+"\x00"+e.ID, ct)
 	if err := im.gw.Put(ctx, target, fi.path, name, ct, body); err != nil {
-		if errors.Is(err, dav.ErrAuth) || ctx.Err() != nil {
+		// Only refused credentials stop the mailbox; a 403 for one item (the
+		// server refuses its content) is that item's failure.
+		var he *dav.HTTPError
+		if errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized || ctx.Err() != nil {
 			return err
 		}
 		log.Warn("groupware item not stored", "folder", strings.Join(fi.path, "/"), "id", e.ID, "err", err)
