@@ -19,6 +19,13 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "compare archive and target per folder (rclone style: = same, + missing on target, - only on target, * differs, ! error)",
+		Description: `Lists every folder of the target over IMAP (and WebDAV) and compares it with the
+archive's view: one line per folder on stdout, then the totals. Exit 0 when nothing
+is missing, extra or duplicated.
+
+Examples:
+  iem-import check --config iem-import.conf
+  iem-import check --config iem-import.conf | grep -v '^='   # only the differences`,
 		Flags: targetFlags(),
 		Action: func(c *cli.Context) error {
 			t, err := parseTarget(c)

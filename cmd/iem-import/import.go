@@ -27,6 +27,7 @@ import (
 	"github.com/iemproject/iem/icewarp/dav"
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/retry"
 )
 
@@ -41,9 +42,10 @@ type importer struct {
 	sources    []source
 	admin      *icewarp.Admin
 	imapOpt    imapsink.Options
-	gw         groupware       // nil: no WebDAV endpoint
-	gates      [3]retry.Gate   // server back-off: admin API, IMAP, WebDAV
-	store      *mailpath.Store // path mode; nil: IMAP APPEND
+	gw         groupware          // nil: no WebDAV endpoint
+	gates      [3]retry.Gate      // server back-off: admin API, IMAP, WebDAV
+	prog       *progress.Progress // nil: no progress shown
+	store      *mailpath.Store    // path mode; nil: IMAP APPEND
 	ledger     *ledger
 	domainMap  map[string]string
 	passwords  map[string]string // from --passwords-from
@@ -97,6 +99,18 @@ type mailboxStats struct {
 	Bytes             int64          `json:"bytes"`
 	Seconds           float64        `json:"seconds"`
 	Err               string         `json:"error,omitempty"`
+
+	job *progress.Job // the mailbox's progress line (nil: none)
+}
+
+// throttled returns the time spent waiting on server back-off so far, over
+// all endpoints.
+func (im *importer) throttled() time.Duration {
+	var d time.Duration
+	for i := range im.gates {
+		d += im.gates[i].Waited()
+	}
+	return d
 }
 
 func (im *importer) statsFor(mbx string) *mailboxStats {
@@ -406,6 +420,8 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		target, label = im.pfEmail, "public folders"
 	}
 	st := im.statsFor(label)
+	st.job = im.prog.Job(label)
+	defer st.job.Done()
 	start := time.Now()
 	defer func() {
 		st.Seconds = time.Since(start).Seconds()
@@ -478,6 +494,14 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		pw.replaced = replaced
 	}
 	var order []string
+	items := 0
+	for _, e := range entries {
+		if e.Kind != archive.KindFolder && e.Kind != archive.KindPublicFolder {
+			items++
+		}
+	}
+	st.job.Folder("", items)
+	batched, added := 0, 0 // items queued for writing, items already shown as done
 	for _, e := range entries {
 		if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {
 			continue
@@ -487,12 +511,18 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		fi, ok := folders[e.Folder]
 		if !ok || fi.skip || len(fi.path) == 0 {
 			st.Skipped["folder not migrated (system or unknown folder)"]++
+			st.job.Add(1, 0)
+			added++
 			continue
 		}
 		if e.Kind != archive.KindMessage {
+			st.job.Folder(strings.Join(fi.path, "/"), 0)
+			before := st.Bytes
 			if err := im.putGroupware(ctx, log, st, target, e, fi); err != nil {
 				return err
 			}
+			st.job.Add(1, st.Bytes-before)
+			added++
 			continue
 		}
 		prev, known := im.ledger.get(source, e.ID)
@@ -531,8 +561,12 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			batchPath[key] = fi.path
 		}
 		batches[key] = append(batches[key], e)
+		batched++
 	}
+	// Messages left as they were, or whose flags alone changed, are done.
+	st.job.Add(st.InArchive-batched-added, 0)
 	for _, key := range order {
+		st.job.Folder(strings.Join(batchPath[key], "/"), 0)
 		if pw != nil {
 			err = pw.write(ctx, batchPath[key], batches[key])
 		} else {
@@ -665,10 +699,12 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 			if r.Err != nil {
 				log.Warn("message not appended", "folder", strings.Join(folder, "/"), "id", e.ID, "err", r.Err)
 				st.Failed["append failed"]++
+				st.job.Add(1, 0)
 				continue
 			}
 			if r.Existing {
 				st.Found++
+				st.job.Add(1, 0)
 				if fl := flagsOf(e); len(fl) > 0 && r.UID != 0 {
 					mb.SetFlags(ctx, folder, r.UID, fl)
 				}
@@ -676,6 +712,7 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				st.Appended++
 				st.Written["message"]++
 				st.Bytes += e.Size
+				st.job.Add(1, e.Size)
 			}
 			if err := im.ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
 				Digest: digestHex(e), Flags: flagString(flagsOf(e)), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {

@@ -23,6 +23,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the run to finish the items in hand and stop
+	// (the ledger records them); a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
 	stop()
 	if err != nil {
@@ -39,20 +42,26 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Version: version.Info(),
 		Writer:  stdout, ErrWriter: stderr,
 		Description: `Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed items, 130 interrupted.
+Secrets are read from files or the environment, never from flag values.
 
 Examples:
-  iem-import verify --archive /srv/iem/acme
-  iem-import verify --archive /srv/iem/acme --identity key.txt
-  iem-import plan --archive /srv/iem/acme
-  iem-import run --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw
-  iem-import run --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw \
+  iem-import init                                  # step-by-step set-up, writes iem-import.conf
+  iem-import verify --archive /srv/iem/example     # every checksum, no target needed
+  iem-import plan --archive /srv/iem/example       # what a run would write
+  iem-import run --config iem-import.conf          # one round; run again after each export round
+  iem-import run --archive /srv/iem/example --host mail.example.com --admin-user admin@example.com --password-file pw \
       --mail-mode path --mail-path /opt/icewarp/mail --mail-owner 999:999
-  iem-import check --archive /srv/iem/acme --host mail.acme.example --admin-user admin@acme.example --password-file pw`,
+  iem-import check --config iem-import.conf        # compare archive and target
+  source <(iem-import completion bash)             # complete commands and flags
+
+Each run writes ARCHIVE/reports/import-round-N.html (and .json) and ARCHIVE/logs/import-<time>.log.
+The migration guide is docs/GUIDE.md.`,
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints and exits
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},
-		Commands: []*cli.Command{runCommand(), planCommand(), checkCommand(), verifyCommand()},
+		EnableBashCompletion: true,
+		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), checkCommand(), verifyCommand(), completionCommand()},
 	}
 	for _, cmd := range app.Commands {
 		// Unknown or malformed flags of a subcommand are usage errors

@@ -174,6 +174,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 			}
 			if found {
 				pw.st.Found++
+				pw.st.job.Add(1, 0)
 				if err := pw.setFlags(ctx, e, folder, uid, ""); err != nil {
 					return err
 				}
@@ -188,6 +189,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		if err != nil {
 			pw.log.Warn("message not readable", "id", e.ID, "err", err)
 			pw.st.Failed["archive entry not readable"]++
+			pw.st.job.Add(1, 0)
 			continue
 		}
 		name, err := im.store.Put(ctx, pw.accountDir, segs, e.Received, rc)
@@ -203,6 +205,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		pw.st.Appended++
 		pw.st.Written["message"]++
 		pw.st.Bytes += e.Size
+		pw.st.job.Add(1, e.Size)
 		pw.written++
 		pw.finish = append(pw.finish, pathItem{e: e, folder: folder, file: name, size: size})
 	}

@@ -23,6 +23,12 @@ func planCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "plan",
 		Usage: "print per mailbox what a run would create, update, leave, skip and delete (archive and ledger only, no target)",
+		Description: `Compares the archive with the ledger of what earlier runs applied; it never
+connects to the target.
+
+Examples:
+  iem-import plan --archive /srv/iem/example
+  iem-import plan --archive /srv/iem/example --domain-map example.com=example.org`,
 		Flags: append(append([]cli.Flag(nil), archiveFlags...),
 			&cli.StringFlag{Name: "ledger", Usage: "ledger `FILE` (default ARCHIVE/iem-import.ledger)"},
 			&cli.StringSliceFlag{Name: "domain-map", Usage: "map a source domain to a target domain: `OLD=NEW` (repeatable)"},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -25,6 +22,9 @@ import (
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/progress"
+	"github.com/iemproject/iem/internal/report"
+	"github.com/iemproject/iem/internal/version"
 )
 
 func targetFlags() []cli.Flag {
@@ -60,11 +60,26 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "import the archive: accounts and groups first, then every mailbox",
+		Description: `Creates the domains, accounts and groups, then replays each mailbox: mail over IMAP
+(or as files into the mail path), contacts and calendars over WebDAV, folder
+permissions, and what the source deleted. A ledger in the archive folder records
+what was applied, so a rerun (after the next export round, or after Ctrl-C, exit
+130) writes only what is new. Progress goes to stderr; the summary table to stdout;
+the HTML and JSON reports to ARCHIVE/reports, the log to ARCHIVE/logs.
+
+Examples:
+  iem-import run --config iem-import.conf
+  iem-import run --config iem-import.conf --archive /srv/iem/shard1 --archive /srv/iem/shard2
+  IEM_ICEWARP_PASSWORD=… iem-import run --archive /srv/iem/example --host mail.example.com \
+      --admin-user admin@example.com --trust-cert sha256:… --summary-json round.json
+  iem-import run --config iem-import.conf --mail-mode path --mail-path /opt/icewarp/mail --mail-owner 999:999
+  iem-import run --config iem-import.conf --rebuild     # the target lost its data`,
 		Flags: append(targetFlags(),
 			&cli.BoolFlag{Name: "rebuild", Usage: "the target lost its data: replay everything, checking the target so nothing is duplicated"},
 			&cli.StringFlag{Name: "passwords-from", Usage: "CSV `FILE` of email,password for new accounts"},
 			&cli.StringFlag{Name: "passwords-report", Usage: "CSV `FILE` (0600) receiving generated passwords (default ARCHIVE/iem-passwords.csv)"},
 			&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
+			&cli.BoolFlag{Name: "progress", Value: true, Usage: "show progress on stderr: live lines on a terminal, a line per mailbox every 10 s otherwise (--progress=false: none)"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, err := parseTarget(c)
@@ -182,6 +197,13 @@ func parseTarget(c *cli.Context) (*target, error) {
 	default:
 		return nil, cliutil.Usagef("imap-auth", "%q is not authzid or master", c.String("imap-auth"))
 	}
+	if t.api.TLS.PinSHA256 != "" || t.api.TLS.InsecureSkipVerify {
+		// IceWarp serves one certificate on all its services: the pin
+		// (or --always-trust) holds for IMAP as it does for WebDAV.
+		if t.imap.TLSConfig, err = davTLS(t.api.TLS); err != nil {
+			return nil, cliutil.Usagef("trust-cert", "%v", err)
+		}
+	}
 	if t.imap.Connections < 1 || t.imap.Connections > 16 {
 		return nil, cliutil.Usagef("imap-connections", "%d is not between 1 and 16", t.imap.Connections)
 	}
@@ -259,12 +281,34 @@ func readPasswords(path string) (map[string]string, error) {
 }
 
 func runImport(ctx context.Context, c *cli.Context, t *target) error {
+	started := time.Now()
 	passwords, err := readPasswords(c.String("passwords-from"))
 	if err != nil {
 		return err
 	}
-	log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
-	started := time.Now()
+	im := &importer{domainMap: t.domainMap, passwords: passwords, pfGroup: t.pfGroup, rebuild: c.Bool("rebuild"),
+		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap}
+	// Progress goes to stderr on its own; on a terminal, log lines are
+	// printed above the live lines. Every run also logs to a file of its
+	// own in the archive folder.
+	stderr := c.App.ErrWriter
+	if c.Bool("progress") {
+		im.prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Verb: "imported", Throttled: im.throttled})
+	}
+	defer im.prog.Close()
+	logFile := &report.RunLog{}
+	defer logFile.Close()
+	log, err := cliutil.Logger(io.MultiWriter(im.prog.Logs(stderr), logFile), t.logLevel, t.logFormat)
+	if err != nil {
+		return err
+	}
+	im.log = log
+	// The first Ctrl-C is answered at once; main ends the process on the
+	// second.
+	defer context.AfterFunc(ctx, func() {
+		log.Warn("interrupted: stopping after the items in hand; interrupt again to stop at once")
+	})()
+	log.Info("iem-import run", "version", version.Info(), "archive", t.archiveDir)
 	folders, err := openArchives(c)
 	if err != nil {
 		return err
@@ -274,8 +318,6 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 			f.Close()
 		}
 	}()
-	im := &importer{log: log, domainMap: t.domainMap, passwords: passwords, pfGroup: t.pfGroup, rebuild: c.Bool("rebuild"),
-		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap}
 	for _, f := range folders {
 		for _, v := range f.Volumes() {
 			if v.Torn {
@@ -301,15 +343,13 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if aopt.TLS.InsecureSkipVerify {
 		log.Warn("certificate verification is off (--always-trust)")
 	}
-	admin, err := icewarp.New(aopt)
+	admin, err := checkAdmin(ctx, aopt)
 	if err != nil {
 		return err
 	}
-	if err := admin.Login(ctx); err != nil {
-		return fmt.Errorf("admin api %s: %w", t.api.URL, err)
-	}
 	defer admin.Logout(context.Background())
 	im.admin = admin
+	log.Info("connected", "api", t.api.URL)
 	// The ledger is created only once the target answered: a run that
 	// cannot log in leaves the archive folder as it was.
 	led, err := openLedger(t.ledger)
@@ -318,6 +358,9 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	}
 	defer led.close()
 	im.ledger = led
+	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
+		log.Warn("no log file in the archive folder", "err", err)
+	}
 	if t.webdav != "" {
 		gw, err := newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, &im.gates[2])
 		if err != nil {
@@ -333,64 +376,57 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err := im.accounts(ctx); err != nil {
 		return err
 	}
-	if err := im.run(ctx, t.jobs); err != nil {
+	runErr := im.run(ctx, t.jobs)
+	im.prog.Close() // the summary goes below the last progress line
+	if runErr != nil {
 		if ctx.Err() != nil {
-			return cliutil.Interrupted(err)
+			log.Warn("interrupted: what was imported is recorded in the ledger; run again to continue")
+			return cliutil.Interrupted(runErr)
 		}
-		return err
+		return runErr
 	}
-	return im.summary(c.App.Writer, c.String("summary-json"), time.Since(started))
+	return im.summary(c.App.Writer, t.archiveDir, c.String("summary-json"), started)
 }
 
-func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) error {
-	var rows []*mailboxStats
-	for _, s := range im.stats {
-		rows = append(rows, s)
+// summary prints the per-mailbox table and the totals, writes the JSON and
+// HTML reports into ARCHIVE/reports (and --summary-json), and decides the
+// exit code: failed items or a stopped mailbox make the run partial;
+// skipped items and permissions the server refused do not.
+func (im *importer) summary(w io.Writer, archiveDir, jsonPath string, started time.Time) error {
+	took := time.Since(started)
+	waited := im.throttled()
+	round := 0
+	for _, s := range im.sources {
+		round = max(round, s.folder.LastRound())
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Mailbox < rows[j].Mailbox })
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "mailbox\tin archive\tappended\tupdated\tunchanged\ton target\tdeleted\tskipped\tfailed\tMB\tpermissions\tnot set\t\n")
+	rep := &report.Report{Command: "iem-import", Title: "iem-import of round " + strconv.Itoa(round), Round: round,
+		Started: started, Took: took, Throttled: waited,
+		Columns: []string{"in archive", "appended", "updated", "unchanged", "on target", "deleted", "skipped", "failed", "permissions", "not set"},
+		Primary: 1}
+	if len(im.sources) > 0 {
+		rep.Rounds = report.RoundsOf(im.sources[0].folder)
+	}
 	partial := false
 	var items int
 	var bytes int64
-	for _, s := range rows {
-		sk, fa, pf := 0, 0, 0
-		for _, n := range s.Skipped {
-			sk += n
-		}
-		for _, n := range s.Failed {
-			fa += n
-		}
-		for _, n := range s.PermissionsFailed {
-			pf += n
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d\t%d\t\n", s.Mailbox, s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, float64(s.Bytes)/1e6, s.Permissions, pf)
+	kinds := map[string]int{}
+	for _, s := range im.stats {
+		sk, fa, pf := sum(s.Skipped), sum(s.Failed), sum(s.PermissionsFailed)
+		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
+		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
+			Counts:   []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
+			Problems: append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...)})
 		if fa > 0 || s.Err != "" {
 			partial = true
 		}
 		items += s.Appended + s.Updated
 		bytes += s.Bytes
-	}
-	tw.Flush()
-	for _, s := range rows {
-		for r, n := range s.Skipped {
-			fmt.Fprintf(w, "skipped %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		for r, n := range s.Failed {
-			fmt.Fprintf(w, "failed  %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		for r, n := range s.PermissionsFailed {
-			fmt.Fprintf(w, "permissions not set %s: %d × %s\n", s.Mailbox, n, r)
-		}
-		if s.Err != "" {
-			fmt.Fprintf(w, "failed  %s: mailbox stopped: %s\n", s.Mailbox, s.Err)
-		}
-	}
-	kinds := map[string]int{}
-	for _, s := range rows {
 		for k, n := range s.Written {
 			kinds[k] += n
 		}
+	}
+	if err := rep.Table(w); err != nil {
+		return err
 	}
 	if len(kinds) > 0 {
 		var parts []string
@@ -399,15 +435,22 @@ func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) er
 		}
 		fmt.Fprintf(w, "written: %s\n", strings.Join(parts, ", "))
 	}
-	var waited time.Duration
-	for i := range im.gates {
-		waited += im.gates[i].Waited()
-	}
 	fmt.Fprintf(w, "import: %d mailboxes, %d items written (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
-		len(rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))
+		len(rep.Rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))
+	html, err := rep.Save(filepath.Join(archiveDir, "reports"), reportName(filepath.Join(archiveDir, "reports"), round))
+	if err != nil {
+		im.log.Warn("no report in the archive folder", "err", err)
+	} else {
+		fmt.Fprintf(w, "report: %s\n", html)
+	}
+	im.log.Info("import finished", "round", round, "mailboxes", len(rep.Rows), "written", items, "bytes", bytes,
+		"seconds", took.Seconds(), "throttled", waited, "partial", partial, "report", html)
 	if jsonPath != "" {
-		b, _ := json.MarshalIndent(map[string]any{"seconds": took.Seconds(), "throttledSeconds": waited.Seconds(), "mailboxes": rows}, "", "  ")
-		if err := os.WriteFile(jsonPath, b, 0o600); err != nil {
+		var b strings.Builder
+		if err := rep.JSON(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(jsonPath, []byte(b.String()), 0o600); err != nil {
 			return err
 		}
 	}
@@ -415,4 +458,25 @@ func (im *importer) summary(w io.Writer, jsonPath string, took time.Duration) er
 		return cliutil.ErrPartial
 	}
 	return nil
+}
+
+// reportName is import-round-N for the first import of round N, and
+// import-round-N-run-K for the K-th run of the same round (a rerun after an
+// interruption or failure), so no report replaces an earlier one.
+func reportName(dir string, round int) string {
+	name := fmt.Sprintf("import-round-%d", round)
+	for k := 2; ; k++ {
+		if _, err := os.Stat(filepath.Join(dir, name+".json")); err != nil {
+			return name
+		}
+		name = fmt.Sprintf("import-round-%d-run-%d", round, k)
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -12,7 +12,7 @@ import (
 )
 
 var archiveFlags = []cli.Flag{
-	&cli.StringSliceFlag{Name: "archive", Usage: "archive `DIR` (repeat for the shards of a sharded export)", Required: true},
+	&cli.StringSliceFlag{Name: "archive", Usage: "archive `DIR` (repeat for the shards of a sharded export; required)"},
 	&cli.StringSliceFlag{Name: "identity", Usage: "age identity `FILE` for an encrypted archive"},
 	&cli.StringFlag{Name: "passphrase-file", Usage: "`FILE` holding the passphrase of an encrypted archive"},
 }
@@ -29,6 +29,9 @@ func openArchives(c *cli.Context) ([]*archive.Folder, error) {
 			return nil, err
 		}
 		ids = append(ids, id)
+	}
+	if len(c.StringSlice("archive")) == 0 {
+		return nil, cliutil.Usagef("archive", "required: the archive folder iem-export wrote")
 	}
 	var out []*archive.Folder
 	for _, dir := range c.StringSlice("archive") {
@@ -52,6 +55,12 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
 		Usage: "check every checksum and the round chain of an archive, without a target",
+		Description: `Reads every volume of the archive and checks each entry's checksum and the chain
+of rounds; run it after copying an archive to the IceWarp side.
+
+Examples:
+  iem-import verify --archive /srv/iem/example
+  iem-import verify --archive /srv/iem/example --identity key.txt     # an encrypted archive`,
 		Flags: archiveFlags,
 		Action: func(c *cli.Context) error {
 			folders, err := openArchives(c)

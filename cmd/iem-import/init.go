@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/urfave/cli/v2"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp"
+	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/wizard"
+)
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "set up an import step by step and write the config file `run` reads",
+		Description: `Asks for each setting in the order of the original wizard (initial info, source
+archive, target, mail and groupware, review), checks it on the spot (archive readable,
+URL, host reachable, certificate, administrator login accepted by IceWarp, mail path
+writable) and asks again when it is wrong. Writes FILE (name = value lines) and the
+administrator's password into a separate file with mode 0600 next to it; no password
+is ever written into the config.
+
+Examples:
+  iem-import init                             # writes ./iem-import.conf
+  iem-import init --config /etc/iem/import.conf
+  iem-import run --config /etc/iem/import.conf`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: "iem-import.conf", Usage: "write the settings to `FILE`"},
+		},
+		Action: func(c *cli.Context) error {
+			return runInit(c.Context, os.Stdin, c.App.Writer, c.String("config"))
+		},
+	}
+}
+
+// setup is what the wizard has gathered so far.
+type setup struct {
+	conf     wizard.Config
+	confPath string
+	archive  string
+	ids      []age.Identity
+	folder   *archive.Folder
+	host     string // of the admin API, the default for the other endpoints
+	api      icewarp.Options
+	mode     string
+	jobs     int
+	maps     []string // --domain-map OLD=NEW
+	done     int
+}
+
+func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
+	abs, err := filepath.Abs(confPath)
+	if err != nil {
+		return cliutil.Usagef("config", "%v", err)
+	}
+	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
+		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
+	}
+	w := wizard.New(in, out)
+	s := &setup{confPath: abs}
+	defer func() {
+		if s.folder != nil {
+			s.folder.Close()
+		}
+	}()
+	w.Printf("iem-import set-up: answers are checked as you go; press Enter to take the value in [brackets].")
+	steps := []struct {
+		title string
+		fn    func(context.Context, *wizard.Wizard) error
+	}{
+		{"Initial info (the archive)", s.initial},
+		{"Target (IceWarp admin API)", s.target},
+		{"Mail and groupware", s.mail},
+		{"Selection", s.selection},
+		{"Review", s.review},
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return cliutil.Interrupted(err)
+		}
+		s.done++
+		w.Step(s.done, len(steps), step.title)
+		if err := step.fn(ctx, w); err != nil {
+			if errors.Is(err, wizard.ErrAborted) {
+				return cliutil.Usagef("config", "%v; nothing written", err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// secretPath names a secret file next to the config: import.conf → import.icewarp.pw.
+func (s *setup) secretPath(kind string) string {
+	base := strings.TrimSuffix(s.confPath, filepath.Ext(s.confPath))
+	return base + "." + kind + ".pw"
+}
+
+// openArchive opens the archive folder with the identities given so far.
+func (s *setup) openArchive(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return cliutil.Usagef("archive", "%s is not a folder", dir)
+	}
+	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Identities: s.ids})
+	if err != nil {
+		return err
+	}
+	if len(f.Volumes()) == 0 {
+		f.Close()
+		return cliutil.Usagef("archive", "%s holds no archive volume (*.iemv): give the folder iem-export wrote", dir)
+	}
+	for _, v := range f.Volumes() {
+		if v.Torn {
+			f.Close()
+			return cliutil.Usagef("archive", "%s: the export of round %d has not finished; run iem-export again first", v.Name, v.Info.Round)
+		}
+	}
+	if s.folder != nil {
+		s.folder.Close()
+	}
+	s.folder = f
+	return nil
+}
+
+func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
+	var keyNeeded bool
+	dir, err := w.Ask(wizard.Question{Label: "Archive folder",
+		Help: "The folder iem-export wrote (copied to this machine, or shared).",
+		Check: func(v string) (string, error) {
+			abs, err := filepath.Abs(v)
+			if err != nil {
+				return "", err
+			}
+			s.ids = nil
+			err = s.openArchive(abs)
+			if errors.Is(err, archive.ErrKey) {
+				keyNeeded = true
+				return abs, nil
+			}
+			if err != nil {
+				return "", err
+			}
+			keyNeeded = false
+			return abs, nil
+		}})
+	if err != nil {
+		return err
+	}
+	s.archive = dir
+	s.conf.Add("archive", dir)
+	if keyNeeded {
+		key, err := w.Ask(wizard.Question{Label: "Key file",
+			Help: "The archive is encrypted: an age identity file (AGE-SECRET-KEY-…) or the file holding its passphrase.",
+			Check: func(v string) (string, error) {
+				abs, err := filepath.Abs(v)
+				if err != nil {
+					return "", err
+				}
+				field := "identity"
+				ids, err := cliutil.Identities([]string{abs})
+				if err != nil {
+					field = "passphrase-file"
+					_, id, perr := cliutil.Passphrase(abs)
+					if perr != nil {
+						return "", cliutil.Usagef("identity", "%s is neither an age identity file nor a passphrase file", abs)
+					}
+					ids = []age.Identity{id}
+				}
+				s.ids = ids
+				if err := s.openArchive(dir); err != nil {
+					if errors.Is(err, archive.ErrKey) {
+						return "", cliutil.Usagef(field, "this key does not open the archive")
+					}
+					return "", err
+				}
+				return field + "=" + abs, nil
+			}})
+		if err != nil {
+			return err
+		}
+		field, path, _ := strings.Cut(key, "=")
+		if field == "identity" {
+			s.conf.Add("identity", path)
+		} else {
+			s.conf.Set("passphrase-file", path)
+		}
+	}
+	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}}
+	if err := im.index(); err != nil {
+		return fmt.Errorf("archive %s: %w", dir, err)
+	}
+	users, domains := im.usersAndDomains()
+	w.Printf("  ✓ %d rounds, %d mailboxes, %d groups, domains: %s", s.folder.LastRound(), len(users), len(im.groups), strings.Join(domains, ", "))
+	return nil
+}
+
+func (s *setup) target(ctx context.Context, w *wizard.Wizard) error {
+	var ci *wizard.Cert
+	u, err := w.Ask(wizard.Question{Label: "IceWarp admin API",
+		Help: "The host name of the IceWarp server (mail.example.com), or the admin API's URL\n(https://mail.example.com:32001/icewarpapi/).",
+		Check: func(v string) (string, error) {
+			if !strings.Contains(v, "://") {
+				if strings.ContainsAny(v, "/ ") {
+					return "", cliutil.Usagef("api-url", "%q is neither a host name nor a URL", v)
+				}
+				v = "https://" + net.JoinHostPort(v, "32001") + "/icewarpapi/"
+			}
+			pu, err := cliutil.CheckURL("api-url", v, "https", "http")
+			if err != nil {
+				return "", err
+			}
+			if pu.Path == "" || pu.Path == "/" {
+				pu.Path = "/icewarpapi/"
+			}
+			if _, err := icewarp.New(icewarp.Options{URL: pu.String(), Username: "x", Password: "x"}); err != nil {
+				return "", adminUsage(pu.String(), err)
+			}
+			ci = nil
+			if pu.Scheme == "https" {
+				if ci, err = probeURL(ctx, "api-url", pu.String()); err != nil {
+					return "", err
+				}
+			}
+			return pu.String(), nil
+		}})
+	if err != nil {
+		return err
+	}
+	pu, _ := url.Parse(u)
+	s.host = pu.Hostname()
+	s.api.URL = u
+	s.conf.Set("api-url", u)
+	if ci != nil {
+		if err := s.trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, ci.Verified, ci.VerifyErr); err != nil {
+			return err
+		}
+	} else {
+		w.Printf("  ! http:// sends the administrator's password in clear: use it on a trusted network only")
+	}
+	for try := 0; ; try++ {
+		if try == wizard.MaxTries {
+			return wizard.ErrAborted
+		}
+		user, err := w.Ask(wizard.Question{Label: "Admin user", Default: s.api.Username,
+			Help: "An IceWarp administrator (email address)."})
+		if err != nil {
+			return err
+		}
+		pw, err := w.Ask(wizard.Question{Label: "Password of " + user, Secret: true})
+		if err != nil {
+			return err
+		}
+		s.api.Username, s.api.Password = user, pw
+		opt := s.api
+		opt.Retry.Attempts = 3
+		w.Printf("  logging in…")
+		admin, err := checkAdmin(ctx, opt)
+		if err != nil {
+			w.Printf("  ✗ %v", err)
+			continue
+		}
+		admin.Logout(ctx)
+		w.Printf("  ✓ IceWarp accepted the login of %s", user)
+		break
+	}
+	s.conf.Set("admin-user", s.api.Username)
+	p := s.secretPath("icewarp")
+	if err := wizard.WriteSecret(p, s.api.Password); err != nil {
+		return err
+	}
+	s.conf.Set("password-file", p)
+	return nil
+}
+
+// trust shows a certificate and, when the system does not trust it, offers
+// to pin it.
+func (s *setup) trust(w *wizard.Wizard, fp, subject string, notAfter time.Time, verified bool, verifyErr error) error {
+	w.Printf("  The server presents the certificate of %q, valid until %s:", subject, notAfter.Format("2006-01-02"))
+	w.Printf("    %s", fp)
+	if verified {
+		w.Printf("  ✓ trusted by this system's certificate authorities")
+		return nil
+	}
+	w.Printf("  ! not trusted by this system: %v", verifyErr)
+	w.Printf("    Compare the fingerprint with the one IceWarp shows (administration console: System → Certificates).")
+	pin, err := w.Confirm("  Pin this certificate (trust exactly this one)?", true)
+	if err != nil {
+		return err
+	}
+	if !pin {
+		return cliutil.Usagef("trust-cert", "the certificate is not trusted and not pinned: install the issuing CA on this machine, or run init again and pin it")
+	}
+	s.api.TLS.PinSHA256 = strings.TrimPrefix(fp, "sha256:")
+	s.conf.Set("trust-cert", fp)
+	return nil
+}
+
+// checkEndpoint probes an endpoint that init just asked for: over TLS its
+// certificate must be the pinned one or trusted; otherwise the port must
+// answer.
+func (s *setup) checkEndpoint(ctx context.Context, field, host, port string, useTLS bool) error {
+	if !useTLS {
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, wizard.ProbeTimeout)
+		defer cancel()
+		c, err := d.DialContext(dctx, "tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			return cliutil.Usagef(field, "%s not reachable: %v", net.JoinHostPort(host, port), err)
+		}
+		return c.Close()
+	}
+	ci, err := probeCert(ctx, field, host, port)
+	if err != nil {
+		return err
+	}
+	return trusted(field, ci, s.api.TLS)
+}
+
+func (s *setup) mail(ctx context.Context, w *wizard.Wizard) error {
+	modes := []string{"imap", "path"}
+	w.Printf("  How mail reaches IceWarp: imap (APPEND, works from any machine) or path (message files")
+	w.Printf("  written into IceWarp's mail path, faster; run on the IceWarp server as its service user).")
+	m, err := w.Choose("Mail mode", modes, 0)
+	if err != nil {
+		return err
+	}
+	s.mode = modes[m]
+	s.conf.Set("mail-mode", s.mode)
+	tlsModes := []string{"tls", "starttls", "none"}
+	tm, err := w.Choose("IMAP security", tlsModes, 0)
+	if err != nil {
+		return err
+	}
+	defPort := "993"
+	if tlsModes[tm] != "tls" {
+		defPort = "143"
+	}
+	if _, err = w.Ask(wizard.Question{Label: "IMAP address", Default: net.JoinHostPort(s.host, defPort),
+		Check: func(v string) (string, error) {
+			host, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return "", cliutil.Usagef("imap-addr", "%q is not HOST:PORT", v)
+			}
+			if err := s.checkEndpoint(ctx, "imap-addr", host, port, tlsModes[tm] == "tls"); err != nil {
+				return "", err
+			}
+			s.conf.Set("imap-addr", v)
+			return v, nil
+		}}); err != nil {
+		return err
+	}
+	s.conf.Set("imap-tls", tlsModes[tm])
+	if s.mode == "path" {
+		p, err := w.Ask(wizard.Question{Label: "Mail path",
+			Help:  "IceWarp's mail folder (System → Storage → Directories → Mail), e.g. /opt/icewarp/mail.",
+			Check: wizard.WritableDir})
+		if err != nil {
+			return err
+		}
+		s.conf.Set("mail-path", p)
+		w.Printf("  The files must belong to IceWarp's service user: run iem-import as that user, or add")
+		w.Printf("  mail-owner = UID:GID to %s.", filepath.Base(s.confPath))
+	}
+	_, err = w.Ask(wizard.Question{Label: "WebDAV URL", Default: "https://" + s.host + "/webdav/",
+		Help: "Where contacts, calendars, tasks and notes go (CardDAV/CalDAV); \"none\" to import mail only.",
+		Check: func(v string) (string, error) {
+			if strings.EqualFold(v, "none") {
+				s.conf.Set("webdav-url", "")
+				return v, nil
+			}
+			u, err := cliutil.CheckURL("webdav-url", v, "https", "http")
+			if err != nil {
+				return "", err
+			}
+			port := u.Port()
+			if port == "" {
+				port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+			}
+			if err := s.checkEndpoint(ctx, "webdav-url", u.Hostname(), port, u.Scheme == "https"); err != nil {
+				return "", err
+			}
+			s.conf.Set("webdav-url", u.String())
+			return v, nil
+		}})
+	return err
+}
+
+func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
+	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}, domainMap: map[string]string{}}
+	if err := im.index(); err != nil {
+		return err
+	}
+	_, domains := im.usersAndDomains()
+	w.Printf("  The archive's domains: %s", strings.Join(domains, ", "))
+	if _, err := w.Ask(wizard.Question{Label: "Domain map", Default: "none",
+		Help: "Rename domains on the way: OLD=NEW pairs separated by spaces, or none to keep them.",
+		Check: func(v string) (string, error) {
+			if strings.EqualFold(v, "none") {
+				return v, nil
+			}
+			for _, m := range strings.Fields(v) {
+				from, to, ok := strings.Cut(m, "=")
+				if !ok || !strings.Contains(to, ".") || from == "" {
+					return "", cliutil.Usagef("domain-map", "%q is not OLD=NEW", m)
+				}
+			}
+			s.maps = strings.Fields(v)
+			return v, nil
+		}}); err != nil {
+		return err
+	}
+	for _, m := range s.maps {
+		s.conf.Add("domain-map", m)
+	}
+	names, err := w.Confirm("Rename Sent Items, Deleted Items and Junk E-mail to IceWarp's Sent, Trash and Spam?", false)
+	if err != nil {
+		return err
+	}
+	if names {
+		s.conf.Set("icewarp-folder-names", "true")
+	}
+	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes imported in parallel", Default: "2", Check: wizard.IntRange(1, 64)})
+	if err != nil {
+		return err
+	}
+	s.conf.Set("jobs", jobs)
+	s.jobs, _ = strconv.Atoi(jobs)
+	return nil
+}
+
+func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
+	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}, domainMap: map[string]string{},
+		iceNames: s.conf.Get("icewarp-folder-names") == "true"}
+	for _, m := range s.maps {
+		from, to, _ := strings.Cut(m, "=")
+		im.domainMap[strings.ToLower(from)] = strings.ToLower(to)
+	}
+	if err := im.index(); err != nil {
+		return err
+	}
+	led, err := openLedgerReadOnly(filepath.Join(s.archive, "iem-import.ledger"))
+	if err != nil {
+		return err
+	}
+	var tb strings.Builder
+	err = im.plan(&tb, led)
+	if led != nil {
+		led.db.Close()
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimRight(tb.String(), "\n"), "\n") {
+		w.Printf("  %s", l)
+	}
+	w.Printf("  archive:   %s (%d rounds)", s.archive, s.folder.LastRound())
+	w.Printf("  target:    %s as %s", s.api.URL, s.api.Username)
+	w.Printf("  mail:      %s over %s; groupware: %s", s.mode, s.conf.Get("imap-addr"), orNone(s.conf.Get("webdav-url")))
+	w.Printf("  jobs:      %d mailboxes in parallel", s.jobs)
+	q := "Write " + s.confPath + "?"
+	if _, err := os.Stat(s.confPath); err == nil {
+		q = "Replace the existing " + s.confPath + "?"
+	}
+	ok, err := w.Confirm(q, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: not confirmed", wizard.ErrAborted)
+	}
+	header := fmt.Sprintf("iem-import settings, written by `iem-import init` on %s.\n"+
+		"Read by: iem-import run --config %s\nThe password is in the file named below (mode 0600), never here.",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), s.confPath)
+	if err := s.conf.Save(s.confPath, header); err != nil {
+		return err
+	}
+	w.Printf("  ✓ wrote %s", s.confPath)
+	w.Printf("\nNext:\n  iem-import plan --archive %s\n  iem-import run --config %s\n  iem-import check --config %s", s.archive, s.confPath, s.confPath)
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

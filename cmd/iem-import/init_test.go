@@ -1,0 +1,417 @@
+//go:build !windows
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/internal/cliutil"
+)
+
+// term is a scripted terminal: what the program prints accumulates in
+// out; expect waits for text after the last match.
+type term struct {
+	t    *testing.T
+	pty  *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	seen int
+}
+
+// startTerm runs "iem-import args…" (this test binary) on a pseudo-terminal.
+func startTerm(t *testing.T, dir string, args ...string) (*term, *exec.Cmd) {
+	t.Helper()
+	cmd := command(args...)
+	cmd.Dir = dir
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, pty: f}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			tm.mu.Lock()
+			tm.out.Write(buf[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); f.Close() })
+	return tm, cmd
+}
+
+func (tm *term) expect(s string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		all := tm.out.String()
+		tm.mu.Unlock()
+		if i := strings.Index(all[tm.seen:], s); i >= 0 {
+			tm.seen += i + len(s)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatalf("terminal never showed %q; screen so far:\n%s", s, tm.transcript())
+}
+
+func (tm *term) expectMatch(re *regexp.Regexp) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.mu.Lock()
+		loc := re.FindStringIndex(tm.out.String()[tm.seen:])
+		if loc != nil {
+			tm.seen += loc[1]
+		}
+		tm.mu.Unlock()
+		if loc != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.t.Fatalf("terminal never matched %v; screen so far:\n%s", re, tm.transcript())
+}
+
+func (tm *term) send(line string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.pty, line+"\r"); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+func (tm *term) transcript() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
+}
+
+// initBed is an archive of one mailbox (mail and a contact) and an IceWarp
+// emulator serving HTTPS with a self-signed certificate, as a fresh
+// IceWarp install does.
+func initBed(t *testing.T) (iw *icewarptest.Server, dir, arch string) {
+	t.Helper()
+	dir = t.TempDir()
+	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail"), TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	arch = filepath.Join(dir, "archive")
+	os.Mkdir(arch, 0o700)
+	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
+	writeRound(t, arch, func(r *round) {
+		r.mailbox("alice@example.com")
+		r.folder("alice@example.com", folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+		r.folder("alice@example.com", folder{id: "contacts", name: "Contacts", class: "IPF.Contact", dist: "contacts"})
+		r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m1", read: true, received: day})
+		r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m2", received: day.Add(time.Hour)})
+		r.item(archive.KindContact, "alice@example.com", "contacts", "c1", contactV1)
+	})
+	return iw, dir, arch
+}
+
+// TestInitOnTerminal types into `iem-import init` on a pseudo-terminal,
+// against the IceWarp emulator: wrong answers are refused with a clear
+// message and asked again; the written config then runs an import.
+func TestInitOnTerminal(t *testing.T) {
+	iw, dir, arch := initBed(t)
+	conf := filepath.Join(dir, "import.conf")
+	tm, cmd := startTerm(t, dir, "init", "--config", conf)
+
+	tm.expect("Step 1 of 5: Initial info")
+	tm.expect("Archive folder: ")
+	tm.send(filepath.Join(dir, "missing"))
+	tm.expect("is not a folder")
+	tm.send(filepath.Join(dir, "mail"))
+	tm.expect("holds no archive volume")
+	tm.send("archive")
+	tm.expect("1 rounds, 1 mailboxes, 0 groups, domains: example.com")
+
+	tm.expect("Step 2 of 5: Target")
+	tm.expect("IceWarp admin API: ")
+	tm.send("ftp://127.0.0.1/icewarpapi/")
+	tm.expect(`scheme "ftp" not allowed: use https:// or http://`)
+	tm.send("https://127.0.0.1:1/icewarpapi/")
+	tm.expect("not reachable")
+	tm.send(iw.URL())
+	tm.expect("sha256:" + iw.CertSHA256())
+	tm.expect("not trusted by this system")
+	tm.expect("Pin this certificate")
+	tm.send("y")
+	tm.expect("Admin user: ")
+	tm.send(iw.AdminEmail())
+	tm.expect("Password of ")
+	tm.send("wrong-password")
+	tm.expect("refused the login")
+	tm.expect("Admin user [" + iw.AdminEmail() + "]: ")
+	tm.send("")
+	tm.expect("Password of ")
+	tm.send(iw.AdminPassword())
+	tm.expect("IceWarp accepted the login")
+
+	tm.expect("Step 3 of 5: Mail and groupware")
+	tm.expect("Mail mode [imap]: ")
+	tm.send("")
+	tm.expect("IMAP security [tls]: ")
+	tm.send("none")
+	tm.expect("IMAP address [127.0.0.1:143]: ")
+	tm.send("127.0.0.1")
+	tm.expect(`"127.0.0.1" is not HOST:PORT`)
+	tm.send("127.0.0.1:1")
+	tm.expect("not reachable")
+	tm.send(iw.IMAPAddr())
+	tm.expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
+	tm.send(iw.WebDAVURL())
+
+	tm.expect("Step 4 of 5: Selection")
+	tm.expect("Domain map [none]: ")
+	tm.send("example.com")
+	tm.expect(`"example.com" is not OLD=NEW`)
+	tm.send("")
+	tm.expect("Sent, Trash and Spam? [y/N]: ")
+	tm.send("")
+	tm.expect("Mailboxes imported in parallel [2]: ")
+	tm.send("")
+
+	tm.expect("Step 5 of 5: Review")
+	tm.expectMatch(regexp.MustCompile(`alice@example.com +3 `))
+	tm.expect("target:    " + iw.URL() + " as " + iw.AdminEmail())
+	tm.expect("Write " + conf)
+	tm.send("")
+	tm.expect("wrote " + conf)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("init: %v\n%s", err, tm.transcript())
+	}
+	t.Logf("terminal session:\n%s", tm.transcript())
+	if strings.Contains(tm.transcript(), iw.AdminPassword()) {
+		t.Error("the password was echoed on the terminal")
+	}
+
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s:\n%s", conf, b)
+	if strings.Contains(string(b), iw.AdminPassword()) {
+		t.Error("the config holds the password")
+	}
+	for _, p := range []string{conf, filepath.Join(dir, "import.icewarp.pw")} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v; want mode 0600", p, err)
+		}
+	}
+	sum, out, err := runIn(t, "--config", conf, "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
+	if err != nil {
+		t.Fatalf("run --config: %v\n%s", err, out)
+	}
+	if got := sum.total(); got.Appended != 3 {
+		t.Errorf("run --config: %+v, want 3 items appended\n%s", got, out)
+	}
+	logs, _ := filepath.Glob(filepath.Join(arch, "logs", "import-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("log files = %v, want one", logs)
+	}
+	for _, f := range []string{"import-round-1.html", "import-round-1.json"} {
+		if _, err := os.Stat(filepath.Join(arch, "reports", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestConfigValidatesLikeInit: a --config run checks the target the way
+// init does and exits 2 naming the field.
+func TestConfigValidatesLikeInit(t *testing.T) {
+	iw, dir, arch := initBed(t)
+	pw := writeFile(t, dir, "iw.pw", iw.AdminPassword())
+	bad := writeFile(t, dir, "bad.pw", "wrong")
+	conf := writeFile(t, dir, "c.conf", "archive = "+arch+"\napi-url = "+iw.URL()+"\nadmin-user = "+iw.AdminEmail()+
+		"\npassword-file = "+pw+"\nimap-addr = "+iw.IMAPAddr()+"\nimap-tls = none\nwebdav-url = "+iw.WebDAVURL()+"\n")
+	pin := "sha256:" + iw.CertSHA256()
+	for _, tc := range []struct{ name, args, field, want string }{
+		{"untrusted certificate", "", "trust-cert", "not trusted by this system"},
+		{"pin mismatch", "--trust-cert sha256:" + strings.Repeat("ab", 32), "trust-cert", "not the pinned one"},
+		{"wrong password", "--trust-cert " + pin + " --password-file " + bad, "password-file", "refused the login"},
+		{"unreachable", "--api-url https://127.0.0.1:1/icewarpapi/", "api-url", "127.0.0.1:1 not reachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, out, err := runIn(t, append([]string{"--config", conf}, strings.Fields(tc.args)...)...)
+			var ue *cliutil.UsageError
+			if !errors.As(err, &ue) || ue.Field != tc.field || !strings.Contains(ue.Msg, tc.want) {
+				t.Fatalf("run = %v, want a usage error naming --%s: %q\n%s", err, tc.field, tc.want, out)
+			}
+			if strings.Contains(err.Error(), iw.AdminPassword()) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(arch, "iem-import.ledger")); err == nil {
+				t.Error("a run that failed its checks created the ledger")
+			}
+		})
+	}
+	if _, out, err := runIn(t, "--config", conf, "--trust-cert", pin, "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv")); err != nil {
+		t.Fatalf("pinned run: %v\n%s", err, out)
+	}
+}
+
+// TestRunProgressAndReport: without a terminal, progress comes as plain
+// lines; the summary is the report's table, and the JSON keeps the keys
+// scripts read.
+func TestRunProgressAndReport(t *testing.T) {
+	iw, dir, arch := initBed(t)
+	args := []string{"--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:" + iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
+		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--webdav-url", iw.WebDAVURL(), "--log-level", "debug", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	sum, out, err := runIn(t, args...)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^\s*mailbox +in archive +appended +updated +unchanged +on target +deleted +skipped +failed +permissions +not set +MB\s*$`),
+		regexp.MustCompile(`(?m)^\s*alice@example.com +3 +3 +0 +0 +0 +0 +0 +0 +0 +0 +[0-9.]+\s*$`),
+		regexp.MustCompile(`(?m)^import: 1 mailboxes, 3 items written `),
+		regexp.MustCompile(`(?m)^report: .*import-round-1.html$`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("output lacks %v:\n%s", want, out)
+		}
+	}
+	if sum.total().Appended != 3 || len(sum.Mailboxes) != 1 || sum.Mailboxes[0].Bytes == 0 {
+		t.Errorf("summary JSON = %+v", sum)
+	}
+	logs, _ := filepath.Glob(filepath.Join(arch, "logs", "import-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("log files = %v, want one", logs)
+	}
+	b, _ := os.ReadFile(logs[0])
+	if !strings.Contains(string(b), "level=DEBUG") || !strings.Contains(string(b), `msg="import finished" round=1`) {
+		t.Errorf("log file lacks the run's lines:\n%.2000s", b)
+	}
+	if strings.Contains(string(b), iw.AdminPassword()) {
+		t.Error("the log file holds the password")
+	}
+	if st, _ := os.Stat(logs[0]); st.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+// TestCompletion sources the bash script and completes as bash would.
+func TestCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	wrapper := "#!/bin/sh\nIEM_IMPORT_AS_MAIN=1 exec " + os.Args[0] + " \"$@\"\n"
+	os.WriteFile(filepath.Join(dir, "iem-import"), []byte(wrapper), 0o755)
+	var script bytes.Buffer
+	if err := newApp(&script, io.Discard).Run([]string{"iem-import", "completion", "bash"}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "c.bash"), script.Bytes(), 0o644)
+	for _, tc := range []struct{ words, want string }{
+		{"iem-import ''", "init run plan check verify completion"},
+		{"iem-import run --mail", "--mail-mode --mail-path --mail-owner"},
+		{"iem-import init --", "--config"},
+	} {
+		cmd := exec.Command(bash, "--norc", "-c", `source c.bash; COMP_WORDS=(`+tc.words+`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _iem-import_complete; echo "${COMPREPLY[*]}"`)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("complete %s = %q, %v; want %q", tc.words, out, err, tc.want)
+		}
+	}
+}
+
+// TestHelpHasExamples: every command's --help shows examples.
+func TestHelpHasExamples(t *testing.T) {
+	for _, sub := range []string{"", "init", "run", "plan", "check", "verify", "completion"} {
+		var out bytes.Buffer
+		args := []string{"iem-import", sub, "--help"}
+		if sub == "" {
+			args = []string{"iem-import", "--help"}
+		}
+		if err := newApp(&out, &out).Run(args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "Examples:\n  iem-import ") && !strings.Contains(out.String(), "Examples:\n     iem-import ") &&
+			!regexp.MustCompile(`Examples:\s+(source <\()?iem-import `).MatchString(out.String()) {
+			t.Errorf("%v shows no examples:\n%s", args, out.String())
+		}
+	}
+}
+
+// TestRunOnTerminalInterruptResume: on a terminal, run shows a live line
+// per mailbox with the time spent throttled; SIGINT stops it with exit
+// 130 and the next run imports the rest, nothing twice.
+func TestRunOnTerminalInterruptResume(t *testing.T) {
+	dir := t.TempDir()
+	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iw.Close()
+	arch := filepath.Join(dir, "archive")
+	os.Mkdir(arch, 0o700)
+	const contacts = 30
+	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
+	writeRound(t, arch, func(r *round) {
+		r.mailbox("alice@example.com")
+		r.folder("alice@example.com", folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+		r.folder("alice@example.com", folder{id: "contacts", name: "Contacts", class: "IPF.Contact", dist: "contacts"})
+		for i := range 5 {
+			r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m" + string(rune('a'+i)), received: day.Add(time.Duration(i) * time.Hour)})
+		}
+		for i := range contacts {
+			id := "c" + string(rune('a'+i/26)) + string(rune('a'+i%26))
+			r.item(archive.KindContact, "alice@example.com", "contacts", id, strings.Replace(contactV1, "c1@iem.test", id+"@iem.test", 1))
+		}
+	})
+	// The first PUT is refused three times with a back-off of a second:
+	// the run takes long enough to be interrupted, and its time
+	// throttled shows.
+	iw.Inject(icewarptest.Fault{Command: "webdav PUT", HTTPStatus: 503, RetryAfter: 1, Times: 3})
+	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
+		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	tm, cmd := startTerm(t, dir, append([]string{"run"}, args...)...)
+	tm.expectMatch(regexp.MustCompile(`alice@example.com +Contacts +\[[^\]]*\] [0-9]+/35 items [0-9.]+ MB [0-9.]+/s( ETA \S+)? throttled [1-9]`))
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
+	}
+	t.Logf("terminal (interrupted):\n%q", tm.transcript())
+	if !strings.Contains(tm.transcript(), "interrupted: stopping after the items in hand") {
+		t.Errorf("no word of the interruption on the terminal")
+	}
+	sum, out, err := runIn(t, args...)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	got := sum.total()
+	if got.Appended == 0 || got.Appended+got.Unchanged+got.Found != 5+contacts {
+		t.Errorf("second run: %+v; want the rest of the 35 items, and the others unchanged or found\n%s", got, out)
+	}
+	checkIn(t, args...)
+}

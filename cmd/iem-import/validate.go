@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/iemproject/iem/icewarp"
+	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/wizard"
+)
+
+// The on-the-spot checks of `init` and of every run: each returns a
+// *cliutil.UsageError naming the field to fix, so the wizard can show it
+// and ask again, and a --config run exits 2 with the same message.
+
+// probeCert checks that host:port answers TLS and returns its certificate:
+// the "host reachable" check, one dial, no retries. field names the
+// setting the address came from.
+func probeCert(ctx context.Context, field, host, port string) (*wizard.Cert, error) {
+	ci, err := wizard.ProbeTLS(ctx, host, port, false)
+	if err != nil {
+		return nil, cliutil.Usagef(field, "%v", err)
+	}
+	return ci, nil
+}
+
+// probeURL is probeCert for an https URL (port 443 by default).
+func probeURL(ctx context.Context, field, rawURL string) (*wizard.Cert, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, cliutil.Usagef(field, "not a valid URL")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return probeCert(ctx, field, u.Hostname(), port)
+}
+
+// trusted checks a probed certificate against the trust options: the
+// system roots, or the pin (--trust-cert), or --always-trust. IceWarp
+// serves one certificate on all its services, so one pin covers the admin
+// API, IMAP and WebDAV.
+func trusted(field string, ci *wizard.Cert, topt icewarp.TLSOptions) error {
+	switch {
+	case topt.InsecureSkipVerify:
+		return nil
+	case topt.PinSHA256 != "":
+		if !wizard.SameFingerprint("sha256:"+topt.PinSHA256, ci.Fingerprint) {
+			return cliutil.Usagef("trust-cert", "%s presents the certificate %s, not the pinned one", field, ci.Fingerprint)
+		}
+		return nil
+	case !ci.Verified:
+		return cliutil.Usagef("trust-cert", "the server certificate is not trusted by this system (%v); "+
+			"if %q is your IceWarp server, pin its certificate with --trust-cert %s", ci.VerifyErr, ci.Subject, ci.Fingerprint)
+	}
+	return nil
+}
+
+// checkAdmin validates the admin API options without I/O, probes an https
+// host and its certificate, then logs in: the URL answers the admin API,
+// the certificate is trusted and the administrator's credentials are
+// accepted. It returns the logged-in session.
+func checkAdmin(ctx context.Context, opt icewarp.Options) (*icewarp.Admin, error) {
+	admin, err := icewarp.New(opt)
+	if err != nil {
+		return nil, adminUsage(opt.URL, err)
+	}
+	if u, err := url.Parse(opt.URL); err == nil && u.Scheme == "https" && !viaProxy(opt.URL) {
+		ci, err := probeURL(ctx, "api-url", opt.URL)
+		if err != nil {
+			return nil, err
+		}
+		if err := trusted("api-url", ci, opt.TLS); err != nil {
+			return nil, err
+		}
+	}
+	if err := admin.Login(ctx); err != nil {
+		return nil, adminUsage(opt.URL, err)
+	}
+	return admin, nil
+}
+
+// viaProxy reports whether requests to rawURL go through an HTTP proxy
+// (a direct probe would then test the wrong path).
+func viaProxy(rawURL string) bool {
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		return false
+	}
+	u, err := http.ProxyFromEnvironment(req)
+	return err == nil && u != nil
+}
+
+// adminUsage turns what the admin API client reports into an error naming
+// the field; the password never appears in it.
+func adminUsage(apiURL string, err error) error {
+	var fe *icewarp.FieldError
+	var ae *icewarp.APIError
+	var he *icewarp.HTTPError
+	var ce *tls.CertificateVerificationError
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &fe):
+		field := map[string]string{"URL": "api-url", "Username": "admin-user", "Password": "password-file",
+			"TLS.PinSHA256": "trust-cert", "TLS": "trust-cert"}[fe.Field]
+		if field == "" {
+			field = "api-url"
+		}
+		return cliutil.Usagef(field, "%s", fe.Reason)
+	case errors.As(err, &ae) && ae.Command == "authenticate":
+		return cliutil.Usagef("password-file", "admin api %s refused the login (%s): check --admin-user and the password", apiURL, ae.UID)
+	case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
+		return cliutil.Usagef("api-url", "admin api %s: no admin API at this URL (HTTP 404): it usually is https://HOST:32001/icewarpapi/", apiURL)
+	case errors.As(err, &ce):
+		return cliutil.Usagef("trust-cert", "admin api %s: the server certificate is not trusted: %v", apiURL, ce.Err)
+	case errors.As(err, &ne):
+		return cliutil.Usagef("api-url", "admin api %s not reachable: %v", apiURL, err)
+	}
+	return fmt.Errorf("admin api %s: %w", apiURL, err)
+}
