@@ -105,31 +105,6 @@ func (tm *term) transcript() string {
 	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
 }
 
-// initBed is an archive of one mailbox (mail and a contact) and an IceWarp
-// emulator serving HTTPS with a self-signed certificate, as a fresh
-// IceWarp install does.
-func initBed(t *testing.T) (iw *icewarptest.Server, dir, arch string) {
-	t.Helper()
-	dir = t.TempDir()
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail"), TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { iw.Close() })
-	arch = filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
-	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
-	writeRound(t, arch, func(r *round) {
-		r.mailbox("alice@example.com")
-		r.folder("alice@example.com", folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
-		r.folder("alice@example.com", folder{id: "contacts", name: "Contacts", class: "IPF.Contact", dist: "contacts"})
-		r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m1", read: true, received: day})
-		r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m2", received: day.Add(time.Hour)})
-		r.item(archive.KindContact, "alice@example.com", "contacts", "c1", contactV1)
-	})
-	return iw, dir, arch
-}
-
 // TestInitOnTerminal types into `iem-import init` on a pseudo-terminal,
 // against the IceWarp emulator: wrong answers are refused with a clear
 // message and asked again; the written config then runs an import.
@@ -414,4 +389,81 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 		t.Errorf("second run: %+v; want the rest of the 35 items, and the others unchanged or found\n%s", got, out)
 	}
 	checkIn(t, args...)
+}
+
+// TestInitPathMode: the set-up for path mode asks for the mail path and
+// checks it; an IMAP port that does not speak TLS is refused; "none"
+// leaves WebDAV out. The config then imports the mail as files.
+func TestInitPathMode(t *testing.T) {
+	iw, dir, arch := initBed(t)
+	conf := filepath.Join(dir, "import.conf")
+	tm, cmd := startTerm(t, dir, "init", "--config", conf)
+	tm.expect("Archive folder: ")
+	tm.send(arch)
+	tm.expect("IceWarp admin API: ")
+	tm.send(iw.URL())
+	tm.expect("Pin this certificate")
+	tm.send("")
+	tm.expect("Admin user: ")
+	tm.send(iw.AdminEmail())
+	tm.expect("Password of ")
+	tm.send(iw.AdminPassword())
+	tm.expect("IceWarp accepted the login")
+	tm.expect("Mail mode [imap]: ")
+	tm.send("2")
+	tm.expect("IMAP security [tls]: ")
+	tm.send("")
+	tm.expect("IMAP address [127.0.0.1:993]: ")
+	tm.send(iw.IMAPAddr()) // plain IMAP: no TLS handshake
+	tm.expect("not reachable over TLS")
+	tm.expect("IMAP address [127.0.0.1:993]: ")
+	tm.send("\x04") // Ctrl-D gives up
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("init went on after Ctrl-D\n%s", tm.transcript())
+	}
+	if _, err := os.Stat(conf); err == nil {
+		t.Fatal("an aborted set-up wrote the config")
+	}
+
+	tm, cmd = startTerm(t, dir, "init", "--config", conf)
+	for _, qa := range [][2]string{{"Archive folder: ", arch}, {"IceWarp admin API: ", iw.URL()}, {"Pin this certificate", "y"},
+		{"Admin user: ", iw.AdminEmail()}, {"Password of ", iw.AdminPassword()}, {"Mail mode [imap]: ", "path"},
+		{"IMAP security [tls]: ", "3"}, {"IMAP address [127.0.0.1:143]: ", iw.IMAPAddr()}} {
+		tm.expect(qa[0])
+		tm.send(qa[1])
+	}
+	tm.expect("Mail path: ")
+	tm.send(filepath.Join(dir, "import.icewarp.pw"))
+	tm.expect("exists and is not a folder")
+	tm.send(filepath.Join(dir, "mail"))
+	tm.expect("mail-owner = UID:GID")
+	tm.expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
+	tm.send("none")
+	for _, qa := range [][2]string{{"Domain map [none]: ", ""}, {"Spam? [y/N]: ", "y"}, {"parallel [2]: ", "1"}} {
+		tm.expect(qa[0])
+		tm.send(qa[1])
+	}
+	tm.expect("mail:      path over " + iw.IMAPAddr() + "; groupware: none")
+	tm.expect("Write " + conf)
+	tm.send("y")
+	tm.expect("wrote " + conf)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("init: %v\n%s", err, tm.transcript())
+	}
+	b, _ := os.ReadFile(conf)
+	for _, want := range []string{"mail-mode = path\n", "mail-path = " + filepath.Join(dir, "mail") + "\n", "icewarp-folder-names = true\n", "jobs = 1\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "webdav-url") {
+		t.Errorf("config names a WebDAV URL after none:\n%s", b)
+	}
+	sum, out, err := runIn(t, "--config", conf, "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
+	if err != nil {
+		t.Fatalf("run --config: %v\n%s", err, out)
+	}
+	if got := sum.total(); got.Appended != 2 || got.Skipped != 1 {
+		t.Errorf("run --config: %+v, want 2 messages written as files and the contact skipped (no WebDAV)\n%s", got, out)
+	}
 }
