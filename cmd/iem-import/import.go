@@ -431,6 +431,13 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	}()
 	log := im.log.With("mailbox", label)
 	entries := im.byMailbox[source]
+	items := 0
+	for _, e := range entries {
+		if e.Kind != archive.KindFolder && e.Kind != archive.KindPublicFolder {
+			items++
+		}
+	}
+	st.job.Folder("", items)
 	folders, err := im.folders(entries)
 	if err != nil {
 		return err
@@ -494,13 +501,6 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		pw.replaced = replaced
 	}
 	var order []string
-	items := 0
-	for _, e := range entries {
-		if e.Kind != archive.KindFolder && e.Kind != archive.KindPublicFolder {
-			items++
-		}
-	}
-	st.job.Folder("", items)
 	batched, added := 0, 0 // items queued for writing, items already shown as done
 	for _, e := range entries {
 		if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {

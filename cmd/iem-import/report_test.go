@@ -85,3 +85,24 @@ func initBed(t *testing.T) (iw *icewarptest.Server, dir, arch string) {
 	})
 	return iw, dir, arch
 }
+
+// TestRunWithoutLogFolder: when the archive folder takes no log file or
+// report (read-only, or here: files where the folders would go), the run
+// warns and imports all the same.
+func TestRunWithoutLogFolder(t *testing.T) {
+	iw, dir, arch := initBed(t)
+	for _, f := range []string{"logs", "reports"} {
+		writeFile(t, arch, f, "in the way")
+	}
+	sum, out, err := runIn(t, "--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:"+iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
+		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
+	if err != nil || sum.total().Appended != 3 {
+		t.Fatalf("run = %v, %+v; want 3 items appended\n%s", err, sum.total(), out)
+	}
+	for _, want := range []string{"no log file in the archive folder", "no report in the archive folder", "import: 1 mailboxes, 3 items written"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

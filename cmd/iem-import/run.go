@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -298,7 +299,8 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	defer im.prog.Close()
 	logFile := &report.RunLog{}
 	defer logFile.Close()
-	log, err := cliutil.Logger(io.MultiWriter(im.prog.Logs(stderr), logFile), t.logLevel, t.logFormat)
+	toFile := &switchWriter{w: logFile}
+	log, err := cliutil.Logger(io.MultiWriter(im.prog.Logs(stderr), toFile), t.logLevel, t.logFormat)
 	if err != nil {
 		return err
 	}
@@ -359,7 +361,8 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	defer led.close()
 	im.ledger = led
 	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
-		log.Warn("no log file in the archive folder", "err", err)
+		toFile.set(nil) // a RunLog not opened holds every line in memory
+		log.Warn("no log file in the archive folder (read-only?); logging to stderr only", "err", err)
 	}
 	if t.webdav != "" {
 		gw, err := newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, &im.gates[2])
@@ -458,6 +461,27 @@ func (im *importer) summary(w io.Writer, archiveDir, jsonPath string, started ti
 		return cliutil.ErrPartial
 	}
 	return nil
+}
+
+// switchWriter writes to w, or nowhere once w is set to nil.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
 }
 
 // reportName is import-round-N for the first import of round N, and
