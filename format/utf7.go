@@ -82,8 +82,13 @@ func DecodeIMAPUTF7(s string) (string, error) {
 		if lastShiftEnd == i {
 			return "", fmt.Errorf("%w: adjacent shift sequences at %d in %q", ErrInvalidName, i, s)
 		}
+		// Go's base64 decoder skips \r and \n; a shift holds only the
+		// modified-base64 alphabet (RFC 3501 §5.1.3).
+		if strings.Trim(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,") != "" {
+			return "", fmt.Errorf("%w: bad base64 %q in %q", ErrInvalidName, enc, s)
+		}
 		raw, err := mb64.Strict().DecodeString(enc)
-		if err != nil || len(raw)%2 != 0 {
+		if err != nil || len(raw)%2 != 0 || len(raw) == 0 {
 			return "", fmt.Errorf("%w: bad base64 %q in %q", ErrInvalidName, enc, s)
 		}
 		u := make([]uint16, len(raw)/2)
