@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,5 +46,33 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("the archive folder changed: %v", entries)
 			}
 		})
+	}
+}
+
+// TestPlanReadsRunConfig: plan takes run's config file, using the settings
+// it has and skipping the target's; an unknown setting is still an error
+// naming the file.
+func TestPlanReadsRunConfig(t *testing.T) {
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "archive")
+	os.Mkdir(arch, 0o700)
+	writeRound(t, arch, func(r *round) {
+		r.mailbox("alice@example.com")
+		r.folder("alice@example.com", folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+		r.message(msg{mbx: "alice@example.com", folder: "inbox", id: "m1"})
+	})
+	conf := writeFile(t, dir, "import.conf", "# written by init\narchive = "+arch+"\napi-url = https://mail.example.org:32001/icewarpapi/\n"+
+		"admin-user = admin@example.org\npassword-file = /nonexistent\nimap-tls = none\ndomain-map = example.com=example.org\njobs = 4\n")
+	var out bytes.Buffer
+	if err := newApp(&out, &out).RunContext(context.Background(), []string{"iem-import", "plan", "--config", conf}); err != nil {
+		t.Fatalf("plan --config: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "alice@example.org") {
+		t.Errorf("plan --config did not apply the domain map:\n%s", out.String())
+	}
+	bad := writeFile(t, dir, "bad.conf", "archive = "+arch+"\ncolour = blue\n")
+	err := newApp(&out, &out).RunContext(context.Background(), []string{"iem-import", "plan", "--config", bad})
+	if cliutil.ExitCode(err) != 2 || !strings.Contains(err.Error(), bad+" line 2") || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("plan --config with an unknown setting = %v, want exit 2 naming %s line 2", err, bad)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/internal/cliutil"
 )
 
 func planCommand() *cli.Command {
@@ -28,13 +29,20 @@ connects to the target.
 
 Examples:
   iem-import plan --archive /srv/iem/example
+  iem-import plan --config iem-import.conf      # run's config: the target settings are not used
   iem-import plan --archive /srv/iem/example --domain-map example.com=example.org`,
 		Flags: append(append([]cli.Flag(nil), archiveFlags...),
+			&cli.StringFlag{Name: "config", Usage: "read settings from `FILE`, as run does (settings only run uses are ignored)"},
 			&cli.StringFlag{Name: "ledger", Usage: "ledger `FILE` (default ARCHIVE/iem-import.ledger)"},
 			&cli.StringSliceFlag{Name: "domain-map", Usage: "map a source domain to a target domain: `OLD=NEW` (repeatable)"},
 			&cli.BoolFlag{Name: "icewarp-folder-names", Usage: "as for run"},
 		),
 		Action: func(c *cli.Context) error {
+			if p := c.String("config"); p != "" {
+				if err := applyPlanConfig(c, p); err != nil {
+					return err
+				}
+			}
 			folders, err := openArchives(c)
 			if err != nil {
 				return err
@@ -72,6 +80,55 @@ Examples:
 			return im.plan(c.App.Writer, led)
 		},
 	}
+}
+
+// applyPlanConfig reads run's config file for plan: the settings plan
+// has are applied as cliutil.ApplyConfig does (the command line wins), and
+// those only run has (the target's) are skipped. A setting neither knows
+// is an error, as for run.
+func applyPlanConfig(c *cli.Context, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cliutil.Usagef("config", "%v", err)
+	}
+	known, runOnly := map[string]bool{}, map[string]bool{}
+	for _, fl := range c.Command.Flags {
+		for _, n := range fl.Names() {
+			known[n] = true
+		}
+	}
+	for _, fl := range runCommand().Flags {
+		for _, n := range fl.Names() {
+			runOnly[n] = !known[n]
+		}
+	}
+	var kept strings.Builder
+	for _, l := range strings.Split(string(b), "\n") {
+		name, _, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if ok && runOnly[strings.TrimSpace(name)] {
+			kept.WriteString("# (run only)\n") // keeps the line numbers of errors
+			continue
+		}
+		kept.WriteString(l + "\n")
+	}
+	f, err := os.CreateTemp("", "iem-import-plan-*.conf")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(kept.String()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	err = cliutil.ApplyConfig(c, f.Name())
+	var ue *cliutil.UsageError
+	if errors.As(err, &ue) {
+		ue.Msg = strings.ReplaceAll(ue.Msg, f.Name(), path)
+	}
+	return err
 }
 
 // openLedgerReadOnly opens an existing ledger without taking the writer's
