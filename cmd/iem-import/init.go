@@ -26,8 +26,8 @@ func initCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "init",
 		Usage: "set up an import step by step and write the config file `run` reads",
-		Description: `Asks for each setting in the order of the original wizard (initial info, source
-archive, target, mail and groupware, review), checks it on the spot (archive readable,
+		Description: `Asks for each setting in the order of the original wizard (initial info: the
+archive; target; mail and groupware; selection; review), checks it on the spot (archive readable,
 URL, host reachable, certificate, administrator login accepted by IceWarp, mail path
 writable) and asks again when it is wrong. Writes FILE (name = value lines) and the
 administrator's password into a separate file with mode 0600 next to it; no password

@@ -54,7 +54,8 @@ Examples:
   iem-import check --config iem-import.conf        # compare archive and target
   source <(iem-import completion bash)             # complete commands and flags
 
-Each run writes ARCHIVE/reports/import-round-N.html (and .json) and ARCHIVE/logs/import-<time>.log.
+Each run writes ARCHIVE/reports/import-round-N.html (and .json; a rerun of the round adds -run-2, …)
+and ARCHIVE/logs/import-<time>.log.
 The migration guide is docs/GUIDE.md.`,
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints and exits
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {

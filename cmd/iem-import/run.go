@@ -402,7 +402,7 @@ func (im *importer) summary(w io.Writer, archiveDir, jsonPath string, started ti
 	for _, s := range im.sources {
 		round = max(round, s.folder.LastRound())
 	}
-	rep := &report.Report{Command: "iem-import", Title: "iem-import of round " + strconv.Itoa(round), Round: round,
+	rep := &report.Report{Command: "iem-import", Title: "iem-import through round " + strconv.Itoa(round), Round: round,
 		Started: started, Took: took, Throttled: waited,
 		Columns: []string{"in archive", "appended", "updated", "unchanged", "on target", "deleted", "skipped", "failed", "permissions", "not set"},
 		Primary: 1}
