@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/creack/pty"
 
 	"github.com/iemproject/iem/archive"
@@ -466,4 +467,46 @@ func TestInitPathMode(t *testing.T) {
 	if got := sum.total(); got.Appended != 2 || got.Skipped != 1 {
 		t.Errorf("run --config: %+v, want 2 messages written as files and the contact skipped (no WebDAV)\n%s", got, out)
 	}
+}
+
+// TestInitEncryptedArchive: an encrypted archive asks for its key; a key
+// that does not open it is refused; the config names the key file.
+func TestInitEncryptedArchive(t *testing.T) {
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "archive")
+	id, _ := age.GenerateX25519Identity()
+	other, _ := age.GenerateX25519Identity()
+	key := writeFile(t, dir, "key.txt", id.String()+"\n")
+	wrong := writeFile(t, dir, "other.txt", other.String()+"\n")
+	os.Mkdir(arch, 0o700)
+	f, err := archive.OpenFolder(arch, &archive.FolderOptions{Writer: "iem-import test", Recipients: []age.Recipient{id.Recipient()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &round{t: t, w: w}
+	r.mailbox("alice@example.com")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	conf := filepath.Join(dir, "import.conf")
+	tm, cmd := startTerm(t, dir, "init", "--config", conf)
+	tm.expect("Archive folder: ")
+	tm.send(arch)
+	tm.expect("Key file: ")
+	tm.send(wrong)
+	tm.expect("--identity: this key does not open the archive")
+	tm.send(key)
+	tm.expect("1 rounds, 1 mailboxes")
+	tm.expect("IceWarp admin API: ")
+	tm.send("\x04")
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("init went on after Ctrl-D\n%s", tm.transcript())
+	}
+	t.Logf("terminal session:\n%s", tm.transcript())
 }
