@@ -290,7 +290,7 @@ func TestBadInput(t *testing.T) {
 		{name: "garbage directory file", cmd: "iem-export", args: exp(func(a []string) []string { return set(a, "--directory-file", garbage) }),
 			code: 2, want: []string{"--directory-file", "garbage.txt"}},
 		{name: "wrong icewarp password", cmd: "iem-import", src: "plain", args: imp(func(a []string) []string { return set(a, "--password-file", wrongIW) }),
-			code: 1, want: []string{"admin api"}},
+			code: 2, want: []string{"--password-file", "admin api"}},
 		{name: "missing volume", cmd: "iem-import", src: "plain", args: imp(same), prep: func(t *testing.T, arch string) {
 			os.Remove(volumes(t, arch)[0])
 		}, code: 1, want: []string{"r000001.p001.iemv"}},
