@@ -248,9 +248,12 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 		if round > 1 {
 			b.ews.NextRound(int64(round))
 		}
-		for {
+		// The kill window widens with every kill in the round: a later round
+		// (more volumes to read, resumed work) may take longer than the
+		// probe, and a fixed window could then kill every run forever.
+		for attempt := 1; ; attempt++ {
 			args := []string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}
-			killed, out := kill(b.command("iem-export", args...), time.Duration(rng.Int64N(int64(exportTime))))
+			killed, out := kill(b.command("iem-export", args...), time.Duration(rng.Int64N(int64(exportTime)*int64(attempt))))
 			if !killed {
 				if !strings.Contains(out, "round ") {
 					t.Fatalf("export ended without a summary:\n%s", out)
@@ -260,9 +263,9 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 			kills++
 		}
 		items = b.assertArchiveMatchesOrg(t)
-		for {
+		for attempt := 1; ; attempt++ {
 			args := []string{"run", "--config", filepath.Join(b.dir, "import.conf"), "--archive", b.arch}
-			killed, out := kill(b.command("iem-import", args...), time.Duration(rng.Int64N(int64(importTime))))
+			killed, out := kill(b.command("iem-import", args...), time.Duration(rng.Int64N(int64(importTime)*int64(attempt))))
 			if !killed {
 				if !strings.Contains(out, "import: ") {
 					t.Fatalf("import ended without a summary:\n%s", out)
