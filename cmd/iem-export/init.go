@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -385,24 +384,10 @@ func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.rows), p.folders, p.items)
 	w.Printf("  archive:   %s", s.archive)
 	w.Printf("  %s", p.estimate())
-	q := "Write " + s.confPath + "?"
-	if _, err := os.Stat(s.confPath); err == nil {
-		q = "Replace the existing " + s.confPath + "?"
-	}
-	ok, err := w.Confirm(q, true)
-	if err != nil {
+	if err := w.ConfirmSave(&s.conf, s.confPath, "iem-export", "iem-export run --config "+s.confPath,
+		"Passwords are in the files named below (mode 0600), never here."); err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("%w: not confirmed", wizard.ErrAborted)
-	}
-	header := fmt.Sprintf("iem-export settings, written by `iem-export init` on %s.\n"+
-		"Read by: iem-export run --config %s\nPasswords are in the files named below (mode 0600), never here.",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), s.confPath)
-	if err := s.conf.Save(s.confPath, header); err != nil {
-		return err
-	}
-	w.Printf("  ✓ wrote %s", s.confPath)
 	w.Printf("\nNext:\n  iem-export plan --config %s\n  iem-export run --config %s", s.confPath, s.confPath)
 	return nil
 }

@@ -471,24 +471,10 @@ func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  target:    %s as %s", s.api.URL, s.api.Username)
 	w.Printf("  mail:      %s over %s; groupware: %s", s.mode, s.conf.Get("imap-addr"), orNone(s.conf.Get("webdav-url")))
 	w.Printf("  jobs:      %d mailboxes in parallel", s.jobs)
-	q := "Write " + s.confPath + "?"
-	if _, err := os.Stat(s.confPath); err == nil {
-		q = "Replace the existing " + s.confPath + "?"
-	}
-	ok, err := w.Confirm(q, true)
-	if err != nil {
+	if err := w.ConfirmSave(&s.conf, s.confPath, "iem-import", "iem-import run --config "+s.confPath,
+		"The password is in the file named below (mode 0600), never here."); err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("%w: not confirmed", wizard.ErrAborted)
-	}
-	header := fmt.Sprintf("iem-import settings, written by `iem-import init` on %s.\n"+
-		"Read by: iem-import run --config %s\nThe password is in the file named below (mode 0600), never here.",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), s.confPath)
-	if err := s.conf.Save(s.confPath, header); err != nil {
-		return err
-	}
-	w.Printf("  ✓ wrote %s", s.confPath)
 	w.Printf("\nNext:\n  iem-import plan --archive %s\n  iem-import run --config %s\n  iem-import check --config %s", s.archive, s.confPath, s.confPath)
 	return nil
 }

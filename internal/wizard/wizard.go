@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -263,4 +264,28 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// ConfirmSave ends a set-up's Review step: it asks before writing (or
+// replacing) path, then saves c under a header naming program, the command
+// that reads it and where the secrets are. A "no" is ErrAborted.
+func (w *Wizard) ConfirmSave(c *Config, path, program, readBy, secrets string) error {
+	q := "Write " + path + "?"
+	if _, err := os.Stat(path); err == nil {
+		q = "Replace the existing " + path + "?"
+	}
+	ok, err := w.Confirm(q, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: not confirmed", ErrAborted)
+	}
+	header := fmt.Sprintf("%s settings, written by `%s init` on %s.\nRead by: %s\n%s",
+		program, program, time.Now().UTC().Format("2006-01-02 15:04 UTC"), readBy, secrets)
+	if err := c.Save(path, header); err != nil {
+		return err
+	}
+	w.Printf("  ✓ wrote %s", path)
+	return nil
 }
