@@ -352,8 +352,15 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
-	if err := checkArchive(cfg); err != nil { // before anything reaches a server
+	// An existing archive is opened (and checked: chain, encryption) before
+	// anything reaches a server; a new one is created after the directory
+	// and the selection are known to be good.
+	folder, err := openArchive(cfg, false)
+	if err != nil {
 		return err
+	}
+	if folder != nil {
+		defer folder.Close()
 	}
 	snap, err := readDirectory(ctx, cfg, log)
 	if err != nil {
@@ -388,14 +395,11 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	}
 	log.Info("connected", "server", info)
 
-	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities,
-		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")})
-	if err != nil {
-		return err
-	}
-	defer folder.Close()
-	if err := checkEncryption(folder, cfg); err != nil {
-		return err
+	if folder == nil {
+		if folder, err = openArchive(cfg, true); err != nil {
+			return err
+		}
+		defer folder.Close()
 	}
 	view := folder.View()
 	rw, err := folder.Begin()
@@ -496,18 +500,23 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// checkArchive opens an existing archive folder and checks that this run
-// can continue it (chain, encryption) before anything reaches a server.
-func checkArchive(cfg *config) error {
-	if _, err := os.Stat(cfg.archiveDir); err != nil {
-		return nil // a new archive
+// openArchive opens the archive folder and checks that this run can
+// continue it (chain, encryption). Without create it returns nil for a
+// folder that does not exist yet.
+func openArchive(cfg *config, create bool) (*archive.Folder, error) {
+	if _, err := os.Stat(cfg.archiveDir); err != nil && !create {
+		return nil, nil
 	}
-	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities})
+	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities,
+		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer folder.Close()
-	return checkEncryption(folder, cfg)
+	if err := checkEncryption(folder, cfg); err != nil {
+		folder.Close()
+		return nil, err
+	}
+	return folder, nil
 }
 
 func checkEncryption(folder *archive.Folder, cfg *config) error {
