@@ -11,6 +11,7 @@ package soap
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 )
 
@@ -102,15 +103,38 @@ func filterChunk(dst, data []byte, final bool) (out, rest []byte) {
 }
 
 func appendLegal(dst, seg []byte) []byte {
-	start := 0
-	for i, b := range seg {
-		if b < 0x20 && b != '\t' && b != '\n' && b != '\r' {
+	start, i := 0, 0
+	for i < len(seg) {
+		// Skip eight bytes at a time while none is a control byte: the
+		// bulk of a response (MimeContent) has none.
+		if i+8 <= len(seg) && !hasLess(binary.LittleEndian.Uint64(seg[i:]), 0x20) {
+			i += 8
+			continue
+		}
+		if b := seg[i]; b < 0x20 && b != '\t' && b != '\n' && b != '\r' {
 			dst = append(dst, seg[start:i]...)
 			start = i + 1
 		}
+		i++
 	}
 	return append(dst, seg[start:]...)
 }
+
+// SWAR byte tests on a little-endian word ("Bit Twiddling Hacks",
+// "Determine if a word has a byte less than n"), exact for n <= 128.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasLess reports whether any byte of x is less than n.
+func hasLess(x uint64, n byte) bool { return (x-ones*uint64(n))&^x&highs != 0 }
+
+// hasMore reports whether any byte of x is greater than n.
+func hasMore(x uint64, n byte) bool { return ((x+ones*uint64(127-n))|x)&highs != 0 }
+
+// hasByte reports whether any byte of x equals c.
+func hasByte(x uint64, c byte) bool { return hasLess(x^(ones*uint64(c)), 1) }
 
 // charRef parses "&#123;" or "&#x1F;".
 func charRef(ref []byte) (rune, bool) {

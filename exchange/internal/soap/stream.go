@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -262,50 +263,96 @@ func unescape(s string) string {
 // ErrTruncated; data after base64 padding is treated as truncation too,
 // since a well-formed MimeContent can hold nothing there.
 func (s *Scanner) MIME() io.Reader {
-	raw := &b64Text{s: s}
-	return &mimeReader{dec: base64.NewDecoder(base64.StdEncoding, raw), raw: raw, s: s}
+	return &mimeReader{raw: &b64Text{s: s}, s: s}
 }
 
+// mimeReader decodes the alphabet bytes b64Text yields in whole quanta
+// with base64.StdEncoding.Decode, straight into the caller's buffer where
+// it is large enough. (base64.NewDecoder would filter newlines again, byte
+// by byte, and decode in small steps; b64Text has already removed them.)
 type mimeReader struct {
-	dec  io.Reader
-	raw  *b64Text
-	s    *Scanner
-	done bool
-	err  error
+	raw     *b64Text
+	s       *Scanner
+	in      []byte // undecoded alphabet bytes; in[:0] keeps the array
+	out     []byte // decoded bytes not yet returned (small reads only)
+	rawDone bool
+	err     error
 }
+
+// mimeChunk is how many alphabet bytes are decoded per step (a multiple of 4).
+const mimeChunk = 64 << 10
 
 func (m *mimeReader) Read(p []byte) (int, error) {
+	if len(m.out) > 0 {
+		n := copy(p, m.out)
+		m.out = m.out[n:]
+		return n, nil
+	}
 	if m.err != nil {
 		return 0, m.err
 	}
-	n, err := m.dec.Read(p)
-	if err == io.EOF {
-		if m.raw.err != nil {
-			m.err = m.raw.err
-			return n, m.err
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if m.in == nil {
+		m.in = make([]byte, 0, mimeChunk)
+	}
+	for {
+		if !m.rawDone && len(m.in) < cap(m.in) {
+			n, err := m.raw.Read(m.in[len(m.in):cap(m.in)])
+			m.in = m.in[:len(m.in)+n]
+			if err == io.EOF {
+				m.rawDone = true
+			} else if err != nil {
+				m.err = err
+				return 0, err
+			}
 		}
-		// Consume the end tag.
-		tok, terr := m.s.Next()
-		if terr != nil {
-			m.err = eofToTruncated(terr)
-			return n, m.err
+		q := len(m.in) &^ 3
+		if m.rawDone && q != len(m.in) {
+			m.err = fmt.Errorf("%w: base64 text ends inside a quantum", ErrTruncated)
+			return 0, m.err
 		}
-		if tok.Kind != EndTag {
-			m.err = fmt.Errorf("soap: unexpected <%s> in MimeContent", tok.Local)
-			return n, m.err
+		if q == 0 {
+			if m.rawDone {
+				return 0, m.finish()
+			}
+			continue
 		}
+		dst := p
+		if len(p) < 3 {
+			dst = make([]byte, 3)
+		}
+		q = min(q, len(dst)/3*4)
+		n, err := base64.StdEncoding.Decode(dst, m.in[:q])
+		if err != nil {
+			m.err = fmt.Errorf("%w: %v", ErrTruncated, err)
+			return 0, m.err
+		}
+		m.in = m.in[:copy(m.in, m.in[q:])]
+		if len(p) < 3 {
+			k := copy(p, dst[:n])
+			m.out = dst[k:n]
+			n = k
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// finish consumes the end tag once the text is decoded.
+func (m *mimeReader) finish() error {
+	tok, err := m.s.Next()
+	switch {
+	case err != nil:
+		m.err = eofToTruncated(err)
+	case tok.Kind != EndTag:
+		m.err = fmt.Errorf("soap: unexpected <%s> in MimeContent", tok.Local)
+	default:
 		m.err = io.EOF
-		return n, io.EOF
 	}
-	if err != nil {
-		if m.raw.err != nil {
-			err = m.raw.err
-		} else {
-			err = fmt.Errorf("%w: %v", ErrTruncated, err)
-		}
-		m.err = err
-	}
-	return n, err
+	return m.err
 }
 
 // b64Text yields the base64 alphabet bytes of a text run, stopping before
@@ -335,6 +382,9 @@ func (t *b64Text) Read(p []byte) (int, error) {
 				// Fast path: copy a run of base64 characters at once
 				// (the bulk of a MimeContent).
 				j, lim := i+1, min(len(chunk), i+len(p)-n)
+				for j+8 <= lim && plainB64(binary.LittleEndian.Uint64(chunk[j:])) {
+					j += 8
+				}
 				for j < lim && b64Alphabet[chunk[j]] {
 					j++
 				}
@@ -391,6 +441,14 @@ func (t *b64Text) Read(p []byte) (int, error) {
 }
 
 func isB64(c byte) bool { return b64Alphabet[c] }
+
+// plainB64 reports whether the eight bytes of x can be copied without a
+// look at each: none is below '+' (whitespace, '&'), above 'z', '<' or
+// '='. It may pass other non-alphabet bytes in that range (",", ":",
+// "[" ...); base64.StdEncoding.Decode rejects those later.
+func plainB64(x uint64) bool {
+	return !hasLess(x, '+') && !hasMore(x, 'z') && !hasByte(x, '<') && !hasByte(x, '=')
+}
 
 // b64Alphabet marks the characters of the standard base64 alphabet
 // (without the padding '=').
