@@ -143,10 +143,23 @@ func (rw *RoundWriter) WriteHeader(h *Header) error {
 	if rw.err != nil {
 		return rw.err
 	}
+	if err := rw.rotate(h.Size); err != nil {
+		return err
+	}
+	return rw.fail(rw.w.WriteHeader(h))
+}
+
+// rotate finishes the current entry and, when the next entry of size
+// bytes would take the volume past the volume size, closes this part and
+// starts the next.
+func (rw *RoundWriter) rotate(size int64) error {
+	if rw.err != nil {
+		return rw.err
+	}
 	if err := rw.w.Flush(); err != nil {
 		return rw.fail(err)
 	}
-	if rw.w.Entries() > 0 && rw.w.Offset()+max(h.Size, 0) > rw.f.opt.VolumeSize {
+	if rw.w.Entries() > 0 && rw.w.Offset()+max(size, 0) > rw.f.opt.VolumeSize {
 		if err := rw.closePart(false); err != nil {
 			return rw.fail(err)
 		}
@@ -155,7 +168,7 @@ func (rw *RoundWriter) WriteHeader(h *Header) error {
 			return rw.fail(err)
 		}
 	}
-	return rw.fail(rw.w.WriteHeader(h))
+	return nil
 }
 
 func (rw *RoundWriter) fail(err error) error {
@@ -182,6 +195,27 @@ func (rw *RoundWriter) Sync() error {
 		return rw.fail(err)
 	}
 	return rw.fail(rw.file.Sync())
+}
+
+// SyncFunc finishes the current entry and returns a function that makes
+// everything written so far durable. Only the returned function waits for
+// the disk, and it may run without whatever lock serialises the writer's
+// other calls, so other goroutines go on writing during the fsync.
+func (rw *RoundWriter) SyncFunc() (func() error, error) {
+	if rw.err != nil {
+		return nil, rw.err
+	}
+	if err := rw.w.Flush(); err != nil {
+		return nil, rw.fail(err)
+	}
+	f := rw.file
+	return func() error {
+		err := f.Sync()
+		if errors.Is(err, os.ErrClosed) {
+			return nil // a later entry closed the part, which syncs it first
+		}
+		return err
+	}, nil
 }
 
 // LastDigest returns the SHA-256 of the entry finished last.

@@ -296,12 +296,27 @@ func (w *Writer) Flush() error {
 	}
 	var digest [32]byte
 	w.sha.Sum(digest[:0])
-	w.lastDig = digest
 	if compressed != nil {
 		<-compressed
 	}
+	return w.record(h, size, offset, digest, meta, func() (int64, error) {
+		switch {
+		case compressed != nil:
+			return w.writeFrame(w.frame)
+		case w.spool == nil:
+			w.scratch = append(append(w.scratch[:0], pre...), w.mem.Bytes()...)
+			return w.writeSmall(w.scratch)
+		default:
+			return w.writeStream(pre, size)
+		}
+	})
+}
 
-	// De-duplicate: this volume first, then earlier volumes.
+// record writes a finished entry: a reference record if its body is
+// already stored (this volume first, then earlier volumes), else the entry
+// record that writeBody writes; then it notes the entry for the manifest.
+func (w *Writer) record(h *Header, size, offset int64, digest [32]byte, meta []byte, writeBody func() (int64, error)) error {
+	w.lastDig = digest
 	var ref Ref
 	found := false
 	if i, ok := w.self[digest]; ok {
@@ -321,14 +336,7 @@ func (w *Writer) Flush() error {
 		length, err = w.writeSmall(pt)
 		meta = appendRef(meta, ref)
 	} else {
-		if compressed != nil {
-			length, err = w.writeFrame()
-		} else if w.spool == nil {
-			w.scratch = append(append(w.scratch[:0], pre...), w.mem.Bytes()...)
-			length, err = w.writeSmall(w.scratch)
-		} else {
-			length, err = w.writeStream(pre, size)
-		}
+		length, err = writeBody()
 	}
 	if err != nil {
 		return w.fail(err)
@@ -362,12 +370,12 @@ func (w *Writer) dropSpool() {
 // in parallel; below it a goroutine costs more than it saves.
 const parallelHashMin = 64 << 10
 
-// writeFrame writes w.frame, an already compressed record stream.
-func (w *Writer) writeFrame() (int64, error) {
+// writeFrame writes frame, an already compressed record stream.
+func (w *Writer) writeFrame(frame []byte) (int64, error) {
 	if err := w.rw.begin(); err != nil {
 		return 0, err
 	}
-	if _, err := w.rw.Write(w.frame); err != nil {
+	if _, err := w.rw.Write(frame); err != nil {
 		return 0, err
 	}
 	return w.rw.end()
@@ -499,18 +507,25 @@ func (w *Writer) putCompressor() {
 	if w.enc == nil {
 		return
 	}
-	w.enc.Reset(nil)
-	c := &compressor{enc: w.enc, level: w.level, frame: w.frame[:0], scratch: w.scratch[:0], mem: w.mem.Bytes()[:0]}
+	c := &compressor{enc: w.enc, level: w.level, frame: w.frame, scratch: w.scratch, mem: w.mem.Bytes()}
+	w.enc, w.frame, w.scratch = nil, nil, nil
+	c.release()
+}
+
+// release keeps c for later writers and preparers, without pinning
+// buffers grown for a huge record.
+func (c *compressor) release() {
+	c.enc.Reset(nil)
+	c.frame, c.scratch, c.mem = c.frame[:0], c.scratch[:0], c.mem[:0]
 	if cap(c.mem) > 16<<20 {
 		c.mem = nil
 	}
-	if cap(c.frame) > 16<<20 { // do not pin a huge buffer
+	if cap(c.frame) > 16<<20 {
 		c.frame = nil
 	}
 	if cap(c.scratch) > 16<<20 {
 		c.scratch = nil
 	}
-	w.enc, w.frame, w.scratch = nil, nil, nil
 	select {
 	case spareEncoders <- c:
 	default:
