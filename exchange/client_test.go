@@ -335,6 +335,20 @@ func testGetFolder(t *testing.T, e *env) {
 	if !asked {
 		t.Error("no GetFolder request asked for folder:PermissionSet")
 	}
+	// Several folders in one request, one of them missing.
+	n := e.srv.Requests("GetFolder")
+	fs, errs, err := e.c.GetFolders(ctx, alice, []string{"inbox", "nosuchfolder-AAMk", "calendar", "msgfolderroot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.srv.Requests("GetFolder") - n; got != 1 {
+		t.Errorf("GetFolders sent %d requests, want 1", got)
+	}
+	var fe *exchange.Error
+	if fs[0].ID != f.ID || errs[0] != nil || !asErr(errs[1], &fe) || fe.Code != "ErrorFolderNotFound" ||
+		fs[2].Class != "IPF.Appointment" || errs[2] != nil || fs[3].ID == "" || errs[3] != nil {
+		t.Errorf("GetFolders = %+v, %v", fs, errs)
+	}
 	_, err = e.c.GetFolder(ctx, "nobody@example.com", "inbox")
 	var ee *exchange.Error
 	if !asErr(err, &ee) || ee.Code != "ErrorNonExistentMailbox" {

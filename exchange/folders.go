@@ -186,6 +186,48 @@ func (c *Client) GetFolder(ctx context.Context, mailbox, id string) (Folder, err
 	return f, err
 }
 
+// GetFolders returns several folders of mailbox in one request (GetFolder
+// takes a list of FolderIds and answers one response message per id, in
+// order [V docs.rs ews get_folder.rs "one or more folders";
+// learn.microsoft.com getfolder-operation]). errs[i] is the
+// *Error of an id that failed on its own (such as ErrorFolderNotFound for
+// a mailbox without a journal); err is for the request as a whole.
+func (c *Client) GetFolders(ctx context.Context, mailbox string, ids []string) (folders []Folder, errs []error, err error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	h, _, err := c.prepare(ctx, mailbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	build := func(h soap.Header) []byte {
+		var b bytes.Buffer
+		b.WriteString(`<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds>`)
+		for _, id := range ids {
+			writeFolderID(&b, id)
+		}
+		b.WriteString(`</m:FolderIds></m:GetFolder>`)
+		return soap.Envelope(h, b.Bytes())
+	}
+	err = c.doTree(ctx, "GetFolder", h, build, func(_ []byte, msgs []*soap.Node) error {
+		if len(msgs) != len(ids) {
+			return fmt.Errorf("exchange: %d response messages for %d folders", len(msgs), len(ids))
+		}
+		folders, errs = make([]Folder, len(ids)), make([]error, len(ids))
+		for i, m := range msgs {
+			if e := messageError(m); e != nil {
+				errs[i] = e
+				continue
+			}
+			for _, f := range m.Child("Folders").Children {
+				folders[i] = parseFolder(f)
+			}
+		}
+		return nil
+	})
+	return folders, errs, err
+}
+
 func (c *Client) getFolder(ctx context.Context, mailbox, id, extra string, fn func(n *soap.Node, data []byte)) (bool, error) {
 	h, _, err := c.prepare(ctx, mailbox)
 	if err != nil {

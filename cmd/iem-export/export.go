@@ -265,10 +265,15 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	log := e.log.With("mailbox", mbx)
 
 	// Roles of the distinguished folders, to map folders by role.
+	// One request for all of them: a later round on an unchanged mailbox
+	// is mostly round trips, and this was one per role.
 	roles := map[string]string{}
-	for _, d := range distinguished {
-		f, err := e.ews.GetFolder(ctx, mbx, d)
-		if err != nil {
+	dfs, derrs, err := e.ews.GetFolders(ctx, mbx, distinguished)
+	if err != nil {
+		return fmt.Errorf("get distinguished folders: %w", err)
+	}
+	for i, d := range distinguished {
+		if err := derrs[i]; err != nil {
 			var ee *exchange.Error
 			if errors.As(err, &ee) { // e.g. no journal folder: not fatal
 				log.Debug("distinguished folder missing", "folder", d, "err", err)
@@ -276,7 +281,7 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 			}
 			return fmt.Errorf("get folder %s: %w", d, err)
 		}
-		roles[f.ID] = d
+		roles[dfs[i].ID] = d
 	}
 
 	// Folder hierarchy since the last round.
@@ -382,17 +387,25 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 		st.Folders++
 	}
 
+	var export []*folderRecord
 	for _, id := range ids {
-		f := folders[id]
-		if f.Type == "SearchFolder" || len(f.Path) == 0 {
-			continue
+		if f := folders[id]; f.Type != "SearchFolder" && len(f.Path) > 0 {
+			export = append(export, f)
 		}
+	}
+	pre := e.prefetchSyncs(ctx, log, mbx, export)
+	for _, f := range export {
 		if err := e.stopping(); err != nil {
 			return err
 		}
-		if err := e.exportFolder(ctx, log, st, mbx, f); err != nil {
+		if err := e.exportFolder(ctx, log, st, mbx, f, pre[f.ID]); err != nil {
 			return fmt.Errorf("folder %q: %w", strings.Join(f.Path, "/"), err)
 		}
+	}
+	if hstate != "" && len(changes) == 0 {
+		// As for an unchanged folder: the stored state still holds, so no
+		// new marker and no fsync.
+		return nil
 	}
 	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, []byte(newHState)); err != nil {
 		return err
@@ -414,45 +427,102 @@ func folderPath(folders map[string]*folderRecord, id, rootID string) []string {
 	return path
 }
 
-// exportFolder takes the item changes of one folder since its delta marker.
-func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord) error {
-	state := ""
+// folderSync is the outcome of SyncFolderItems on one folder: its item
+// changes since the stored state and the state the next round starts from.
+type folderSync struct {
+	state, newState string
+	full            bool // synced without a state (first round, or state rejected)
+	creates, flags  []exchange.ItemChange
+	deletes         []string
+	seen            map[string]bool
+	err             error
+}
+
+// syncFolder asks for the item changes of one folder since its delta
+// marker; a rejected state makes it start the folder again without one.
+func (e *exporter) syncFolder(ctx context.Context, log *slog.Logger, mbx string, f *folderRecord) *folderSync {
+	fs := &folderSync{seen: map[string]bool{}}
 	if ent, ok := e.view.Delta(mbx, f.ID); ok {
 		b, err := e.readBody(ent)
 		if err != nil {
-			return err
+			fs.err = err
+			return fs
 		}
-		state = string(b)
+		fs.state = string(b)
 	}
-	var creates []exchange.ItemChange
-	var deletes []string
-	var flags []exchange.ItemChange
-	seen := map[string]bool{}
 	collect := func(c exchange.ItemChange) error {
 		switch c.Kind {
 		case exchange.Create, exchange.Update:
-			creates = append(creates, c)
-			seen[c.ID.ID] = true
+			fs.creates = append(fs.creates, c)
+			fs.seen[c.ID.ID] = true
 		case exchange.Delete:
-			deletes = append(deletes, c.ID.ID)
+			fs.deletes = append(fs.deletes, c.ID.ID)
 		case exchange.ReadFlagChange:
-			flags = append(flags, c)
+			fs.flags = append(fs.flags, c)
 		}
 		return nil
 	}
-	full := state == ""
-	newState, err := e.ews.SyncFolderItems(ctx, mbx, f.ID, state, collect)
+	fs.full = fs.state == ""
+	newState, err := e.ews.SyncFolderItems(ctx, mbx, f.ID, fs.state, collect)
 	if errors.Is(err, exchange.ErrInvalidSyncState) {
 		// Start the folder again without state; items already archived are
 		// skipped below by ID and ChangeKey, and items no longer reported
 		// are tombstoned, so nothing is duplicated or left behind.
 		log.Warn("sync state rejected; resynchronizing folder", "folder", f.DisplayName)
-		creates, deletes, flags, seen, full = nil, nil, nil, map[string]bool{}, true
+		fs.creates, fs.deletes, fs.flags, fs.seen, fs.full = nil, nil, nil, map[string]bool{}, true
 		newState, err = e.ews.SyncFolderItems(ctx, mbx, f.ID, "", collect)
 	}
 	if err != nil {
-		return fmt.Errorf("sync folder items: %w", err)
+		fs.err = fmt.Errorf("sync folder items: %w", err)
 	}
+	fs.newState = newState
+	return fs
+}
+
+// prefetchSyncs runs syncFolder on the folders that have a delta marker, a
+// few at a time, before their items are fetched one folder after the
+// other: a later round on a mailbox that changed little is then bound by
+// the slowest few round trips, not by one round trip per folder. Folders
+// without a marker (a first round) are left to exportFolder, whose
+// changes can be a whole folder's worth.
+func (e *exporter) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx string, folders []*folderRecord) map[string]*folderSync {
+	out := make(map[string]*folderSync)
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(syncConcurrency)
+	for _, f := range folders {
+		if _, ok := e.view.Delta(mbx, f.ID); !ok {
+			continue
+		}
+		g.Go(func() error {
+			fs := e.syncFolder(ctx, log, mbx, f)
+			mu.Lock()
+			out[f.ID] = fs
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	return out
+}
+
+// syncConcurrency bounds the SyncFolderItems calls in flight per mailbox
+// (Exchange's default EWSMaxConcurrency is 27 per account; with --jobs 2
+// this stays far below it).
+const syncConcurrency = 4
+
+// exportFolder takes the item changes of one folder since its delta marker
+// (pre: from prefetchSyncs, or nil to sync now).
+func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord, pre *folderSync) error {
+	fs := pre
+	if fs == nil {
+		fs = e.syncFolder(ctx, log, mbx, f)
+	}
+	if fs.err != nil {
+		return fs.err
+	}
+	state, newState, full := fs.state, fs.newState, fs.full
+	creates, deletes, flags, seen := fs.creates, fs.deletes, fs.flags, fs.seen
 	if full && state != "" || full && e.folderHasItems(mbx, f.ID) {
 		for _, ent := range e.viewIndex() {
 			for _, x := range ent {
