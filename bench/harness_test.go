@@ -31,8 +31,32 @@ func BenchmarkHarness(b *testing.B) {
 	}
 	h := newHarness(b)
 	h.machine()
-	h.exportAndArchive()
-	h.largeItem()
+	// IEM_BENCH_ONLY=name,... runs some measures only (while working on
+	// one); the results file is then written next to the test, not over
+	// bench/results.md.
+	only := map[string]bool{}
+	for _, m := range strings.Split(os.Getenv("IEM_BENCH_ONLY"), ",") {
+		if m != "" {
+			only[m] = true
+		}
+	}
+	for _, m := range []struct {
+		name string
+		run  func()
+	}{
+		{"export", h.exportAndArchive},
+		{"imap", h.importIMAP},
+		{"path", h.importPath},
+		{"large", h.largeItem},
+		{"scale", h.largeMailbox},
+	} {
+		if len(only) == 0 || only[m.name] {
+			m.run()
+		}
+	}
+	if len(only) > 0 && os.Getenv("IEM_BENCH_RESULTS") == "" {
+		os.Setenv("IEM_BENCH_RESULTS", filepath.Join(h.dir, "results.md"))
+	}
 	if err := h.write(); err != nil {
 		b.Fatal(err)
 	}
@@ -53,6 +77,8 @@ type harness struct {
 	rows   []row
 	header []string
 	corpus *Corpus
+	org    *bed   // the emulator holding the corpus
+	arch   string // an archive of the corpus (round 1)
 }
 
 func newHarness(b *testing.B) *harness {
@@ -170,27 +196,8 @@ func (h *harness) add(r row) {
 // size against tar | zstd -3 of the same mail as a Maildir, and a second
 // round on an unchanged organisation.
 func (h *harness) exportAndArchive() {
-	opt := CorpusOptions{Users: 8, PerUser: 250, Huge: 1, Seed: 2026}
-	if os.Getenv("IEM_BENCH_FULL") != "" {
-		opt = CorpusOptions{Users: 20, PerUser: 500, Huge: 3, Seed: 2026}
-	}
-	c := Generate(opt)
-	h.corpus = c
-	org := ewstest.Generate(11, ewstest.OrgOptions{Users: opt.Users, MessagesPerFolder: 1, Contacts: 1, Events: 1, Tasks: 1})
-	for i := range opt.Users {
-		c.Users = append(c.Users, org.Users[i].SMTP)
-	}
-	for _, m := range c.Messages {
-		for _, u := range m.To {
-			org.AddMessage(c.Users[u], "inbox", m.MIME, m.Received, m.MessageID)
-		}
-	}
-	st := org.Stats()
-	h.header = append(h.header, fmt.Sprintf("Corpus: %d mailboxes, %d messages, %d stored items (%.0f MB) of which %d are copies of "+
-		"messages delivered to several mailboxes; the org's %d items in all (contacts, events, tasks, public folders included).",
-		opt.Users, len(c.Messages), c.Deliveries(), float64(c.Bytes())/1e6, c.Deliveries()-len(c.Messages), st.Items+st.PublicItems))
-	bd := h.startEWS("org", org)
-
+	opt := corpusOptions()
+	c, bd := h.corpusOrg(opt)
 	// Baselines: the same bytes written plainly, and compressed with zstd
 	// (SpeedDefault, one core) as one stream, to the same disk.
 	rawDisk, rawZstd := h.rawBaselines(c)
@@ -217,6 +224,7 @@ func (h *harness) exportAndArchive() {
 			baseline: "200 MB", ratio: float64(r.maxRSS) / 200e6, goal: "< 200 MB", pass: r.maxRSS < 200e6})
 		if jobs == 1 {
 			first, firstArchive = r, arch
+			h.arch = arch
 		}
 	}
 	_ = rawDisk
@@ -234,6 +242,49 @@ func (h *harness) exportAndArchive() {
 	h.add(row{measure: "round 2, unchanged org: time vs round 1", iem: r2.wall.Round(time.Millisecond).String(),
 		baseline: first.wall.Round(time.Millisecond).String(), ratio: r2.wall.Seconds() / first.wall.Seconds(),
 		goal: "< 0.02", pass: r2.wall.Seconds()/first.wall.Seconds() < 0.02})
+}
+
+// corpusOptions is the generated organisation of the harness.
+func corpusOptions() CorpusOptions {
+	if os.Getenv("IEM_BENCH_FULL") != "" {
+		return CorpusOptions{Users: 20, PerUser: 500, Huge: 3, Seed: 2026}
+	}
+	return CorpusOptions{Users: 8, PerUser: 250, Huge: 1, Seed: 2026}
+}
+
+// corpusOrg generates the corpus and an emulated organisation holding it
+// (once per harness).
+func (h *harness) corpusOrg(opt CorpusOptions) (*Corpus, *bed) {
+	if h.corpus != nil {
+		return h.corpus, h.org
+	}
+	c := Generate(opt)
+	org := ewstest.Generate(11, ewstest.OrgOptions{Users: opt.Users, MessagesPerFolder: 1, Contacts: 1, Events: 1, Tasks: 1})
+	for i := range opt.Users {
+		c.Users = append(c.Users, org.Users[i].SMTP)
+	}
+	for _, m := range c.Messages {
+		for _, u := range m.To {
+			org.AddMessage(c.Users[u], "inbox", m.MIME, m.Received, m.MessageID)
+		}
+	}
+	st := org.Stats()
+	h.header = append(h.header, fmt.Sprintf("Corpus: %d mailboxes, %d messages, %d stored items (%.0f MB) of which %d are copies of "+
+		"messages delivered to several mailboxes; the org's %d items in all (contacts, events, tasks, public folders included).",
+		opt.Users, len(c.Messages), c.Deliveries(), float64(c.Bytes())/1e6, c.Deliveries()-len(c.Messages), st.Items+st.PublicItems))
+	h.corpus, h.org = c, h.startEWS("org", org)
+	return h.corpus, h.org
+}
+
+// corpusArchive returns an archive of the corpus, exporting it if the
+// export measure did not run.
+func (h *harness) corpusArchive() string {
+	if h.arch == "" {
+		_, bd := h.corpusOrg(corpusOptions())
+		h.arch = filepath.Join(h.dir, "archive-corpus")
+		h.command("iem-export", "run", "--config", bd.conf, "--archive", h.arch)
+	}
+	return h.arch
 }
 
 func (h *harness) rawBaselines(c *Corpus) (diskMBs, zstdMBs float64) {
@@ -272,14 +323,7 @@ func (h *harness) rawBaselines(c *Corpus) (diskMBs, zstdMBs float64) {
 }
 
 func (h *harness) tarZstd(c *Corpus) (int64, time.Duration) {
-	md := filepath.Join(h.dir, "maildir")
-	for i, m := range c.Messages {
-		for _, u := range m.To {
-			d := filepath.Join(md, c.Users[u], "cur")
-			os.MkdirAll(d, 0o700)
-			os.WriteFile(filepath.Join(d, fmt.Sprintf("%d.%d.bench:2,S", m.Received.Unix(), i)), m.MIME, 0o600)
-		}
-	}
+	md := h.maildir(c)
 	out := filepath.Join(h.dir, "maildir.tar.zst")
 	t0 := time.Now()
 	cmd := exec.Command("sh", "-c", fmt.Sprintf("tar -cf - -C %s . | zstd -3 -q -T1 -o %s", md, out))
@@ -291,8 +335,33 @@ func (h *harness) tarZstd(c *Corpus) (int64, time.Duration) {
 	if err != nil {
 		h.b.Fatal(err)
 	}
-	os.RemoveAll(md)
+	os.Remove(out)
 	return st.Size(), took
+}
+
+// maildir writes the corpus as one Maildir per mailbox (INBOX only, the
+// folder the emulator holds the corpus in), unread like the emulator's
+// copies and dated by mtime (mbsync's APPEND date), once per harness.
+func (h *harness) maildir(c *Corpus) string {
+	md := filepath.Join(h.dir, "maildir")
+	if _, err := os.Stat(md); err == nil {
+		return md
+	}
+	for _, u := range c.Users {
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			os.MkdirAll(filepath.Join(md, u, "INBOX", sub), 0o700)
+		}
+	}
+	for i, m := range c.Messages {
+		for _, u := range m.To {
+			p := filepath.Join(md, c.Users[u], "INBOX", "cur", fmt.Sprintf("%d.%d.bench:2,", m.Received.Unix(), i))
+			if err := os.WriteFile(p, m.MIME, 0o600); err != nil {
+				h.b.Fatal(err)
+			}
+			os.Chtimes(p, m.Received, m.Received)
+		}
+	}
+	return md
 }
 
 // largeItem exports and imports a single 200 MB message and reports the
@@ -335,9 +404,10 @@ func (h *harness) largeItem() {
 
 // importRun runs iem-import, accepting exit code 3 (items skipped where the
 // emulator has documented gaps); the summary says which.
-func (h *harness) importRun(conf, arch string) run {
+func (h *harness) importRun(conf, arch string, extra ...string) run {
 	sj := filepath.Join(h.dir, "import-summary.json")
-	cmd := exec.Command(filepath.Join(h.bin, "iem-import"), "run", "--config", conf, "--archive", arch, "--summary-json", sj)
+	args := append([]string{"run", "--config", conf, "--archive", arch, "--summary-json", sj}, extra...)
+	cmd := exec.Command(filepath.Join(h.bin, "iem-import"), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()

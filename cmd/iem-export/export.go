@@ -566,7 +566,6 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 
 	// Fetch what is new or changed, grouped by how GetItem must fetch it.
 	byKind := map[exchange.ItemKind][]exchange.ItemID{}
-	types := map[string]string{}
 	for _, c := range creates {
 		if prev, ok := e.view.Item(mbx, c.ID.ID); ok && prev.ChangeKey == c.ID.ChangeKey {
 			st.Unchanged++
@@ -574,8 +573,10 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		}
 		k := exchange.KindOf(c.Type, c.Class)
 		byKind[k] = append(byKind[k], c.ID)
-		types[c.ID.ID] = c.Type
 	}
+	// The change list of a large folder is tens of megabytes; only the
+	// IDs to fetch are needed from here on.
+	creates, seen, fs.creates, fs.seen = nil, nil, nil, nil
 	n := 0
 	for _, ids := range byKind {
 		n += len(ids)

@@ -22,12 +22,15 @@ import (
 )
 
 func main() {
+	cliutil.LimitMemory()
+	stopProfile := cliutil.Profile("iem-export")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks the run to finish the item in hand and stop;
 	// a second one ends the process at once (the archive survives a kill).
 	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
 	stop()
+	stopProfile()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "iem-export: error: %v\n", err)
 	}

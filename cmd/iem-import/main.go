@@ -22,12 +22,15 @@ import (
 )
 
 func main() {
+	cliutil.LimitMemory()
+	stopProfile := cliutil.Profile("iem-import")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks the run to finish the items in hand and stop
 	// (the ledger records them); a second one ends the process at once.
 	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
 	stop()
+	stopProfile()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "iem-import: error: %v\n", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -203,4 +204,19 @@ func OnUsageError(_ *cli.Context, err error, _ bool) error {
 		return Usagef("password", "%v (passwords are never taken as flags: use a --…password-file flag or the environment)", err)
 	}
 	return Usagef("usage", "%v", err)
+}
+
+// DefaultMemoryLimit is the soft limit on the Go heap that both commands
+// set unless GOMEMLIMIT is given: with the default GC pacing a heap may
+// grow to twice what is live, and a migration host runs several jobs.
+// Reaching the limit makes the collector run more often, never fail.
+const DefaultMemoryLimit = 160 << 20
+
+// LimitMemory sets the soft heap limit (runtime/debug.SetMemoryLimit) to
+// DefaultMemoryLimit unless the GOMEMLIMIT environment variable is set, in
+// which case the runtime has applied that already.
+func LimitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
 }

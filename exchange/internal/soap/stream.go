@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrTruncated reports a response that ended early or carried the literal
@@ -279,6 +280,19 @@ type mimeReader struct {
 	err     error
 }
 
+// mimeBuffers keeps the 64 KiB input buffers of finished mimeReaders: a
+// fresh one per item was most of an export's allocation churn.
+var mimeBuffers sync.Pool
+
+// release hands the input buffer back once the reader is done.
+func (m *mimeReader) release() {
+	if m.in != nil {
+		b := m.in[:0]
+		mimeBuffers.Put(&b)
+		m.in = nil
+	}
+}
+
 // mimeChunk is how many alphabet bytes are decoded per step (a multiple of 4).
 const mimeChunk = 64 << 10
 
@@ -289,13 +303,18 @@ func (m *mimeReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if m.err != nil {
+		m.release()
 		return 0, m.err
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
 	if m.in == nil {
-		m.in = make([]byte, 0, mimeChunk)
+		if b, ok := mimeBuffers.Get().(*[]byte); ok {
+			m.in = (*b)[:0]
+		} else {
+			m.in = make([]byte, 0, mimeChunk)
+		}
 	}
 	for {
 		if !m.rawDone && len(m.in) < cap(m.in) {
@@ -315,7 +334,9 @@ func (m *mimeReader) Read(p []byte) (int, error) {
 		}
 		if q == 0 {
 			if m.rawDone {
-				return 0, m.finish()
+				err := m.finish()
+				m.release()
+				return 0, err
 			}
 			continue
 		}
