@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,9 +71,10 @@ func BenchmarkImportDovecot(b *testing.B) {
 }
 
 // BenchmarkPathMode measures --mail-mode path into the IceWarp emulator
-// (files, refresh, flags over IMAP), mailpath.Store.Put alone, and a plain
-// copy of the same bytes into files on the same disk, with and without
-// fsync per file, in the same run.
+// (files, refresh, flags over IMAP), mailpath.Store.Put and mailpath.Batch
+// alone, a plain copy of the same bytes into files on the same disk, with
+// and without fsync per file, and "cp -r" of a directory of the same
+// files (the baseline of issue 7), in the same run.
 func BenchmarkPathMode(b *testing.B) {
 	dir := b.TempDir()
 	const perBox = 500
@@ -123,6 +125,54 @@ func BenchmarkPathMode(b *testing.B) {
 				if _, err := st.Put(ctx, acct, []string{"INBOX"}, msgs[j].received, bytes.NewReader(body)); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+		report(b)
+	})
+	b.Run("mailpath.Batch", func(b *testing.B) {
+		root := b.TempDir()
+		st, err := mailpath.Open(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := range b.N {
+			batch, err := st.NewBatch(filepath.Join(root, fmt.Sprintf("acct%d", i)), []string{"INBOX"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j, body := range bodies {
+				if _, err := batch.Add(ctx, msgs[j].received, bytes.NewReader(body)); err != nil {
+					b.Fatal(err)
+				}
+				if batch.Len() >= pathBatchFiles || batch.Size() >= pathBatchBytes || j == len(bodies)-1 {
+					if _, err := batch.Commit(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			batch.Close()
+		}
+		report(b)
+	})
+	b.Run("cp-r", func(b *testing.B) {
+		cp, err := exec.LookPath("cp")
+		if err != nil {
+			b.Skip("no cp:", err)
+		}
+		src := filepath.Join(b.TempDir(), "src")
+		os.Mkdir(src, 0o700)
+		for j, body := range bodies {
+			if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("%06d.imap", j)), body, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+		root := b.TempDir()
+		b.ResetTimer()
+		for i := range b.N {
+			if out, err := exec.Command(cp, "-r", src, filepath.Join(root, fmt.Sprint(i))).CombinedOutput(); err != nil {
+				b.Fatalf("cp -r: %v\n%s", err, out)
 			}
 		}
 		report(b)

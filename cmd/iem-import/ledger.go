@@ -83,6 +83,38 @@ func (l *ledger) put(mailbox, id string, a applied) error {
 	return l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketItems).Put(ledgerKey(mailbox, id), v) })
 }
 
+// ledgerRecord is one record for putMany.
+type ledgerRecord struct {
+	id string
+	a  applied
+}
+
+// putMany writes records of one mailbox in one ledger transaction: path
+// mode records a batch of files at once, and a transaction per record cost
+// more than writing the files.
+func (l *ledger) putMany(mailbox string, recs []ledgerRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	vals := make([][]byte, len(recs))
+	for i, r := range recs {
+		v, err := json.Marshal(r.a)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		for i, r := range recs {
+			if err := b.Put(ledgerKey(mailbox, r.id), vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func (l *ledger) del(mailbox, id string) error {
 	return l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketItems).Delete(ledgerKey(mailbox, id)) })
 }

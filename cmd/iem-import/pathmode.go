@@ -20,16 +20,21 @@ import (
 // Path mode (--mail-mode path) writes each message as a .imap file into
 // the account's folder in IceWarp's mail path, in the order icewarp.md §6
 // step 4 gives: resolve u_fullmailboxpath through the admin API, write the
-// files atomically (mailpath: temporary file, fsync, link to a fresh
-// YYYYMMDDhhmmssNNNN.imap name, directory fsync), ask IceWarp to refresh
-// the account (u_directorycache_refreshnow), then find each message over
-// IMAP and set its flags, since file names carry no portable flag
-// encoding (§1.4) and the index files are private (§1.5).
+// files atomically in batches (mailpath.Batch: temporary files, one sync
+// for the batch, links to fresh YYYYMMDDhhmmssNNNN.imap names, one
+// directory fsync), ask IceWarp to refresh the account
+// (u_directorycache_refreshnow), then find the messages over IMAP and set
+// their flags, one UID STORE per folder and flag set, since file names
+// carry no portable flag encoding (§1.4) and the index files are private
+// (§1.5).
 //
-// Crash safety: an item is recorded as pending before its file is written,
-// and with the file name after; a rerun refreshes the account and looks a
-// pending item up over IMAP (Message-ID, date, size) before writing it
-// again, and finishes the flags of items whose UID was never recorded.
+// Crash safety: an item is recorded as pending before its file is staged,
+// and with the file name after the batch holding it was committed (its
+// file durable under its final name); a crash before that leaves only
+// temporary files, which the next run removes. A rerun refreshes the
+// account and looks a pending item up over IMAP (Message-ID, date, size)
+// before writing it again, and finishes the flags of items whose UID was
+// never recorded.
 
 // pathSegments maps a folder path to the segments of its directory: the
 // same look-alike mapping as IMAP folder names (imapsink.FolderName with
@@ -51,6 +56,15 @@ type pathItem struct {
 	file   string // base name of the .imap file
 	size   int64  // size of the file (line ends may have been repaired)
 }
+
+// A batch of message files is committed at pathBatchFiles files or
+// pathBatchBytes bytes, whichever comes first, and at the end of each
+// folder: large enough that its two disk barriers cost little per file,
+// small enough that a crash redoes little and progress moves.
+const (
+	pathBatchFiles = 256
+	pathBatchBytes = 64 << 20
+)
 
 // pathWriter holds the state of one mailbox in path mode.
 type pathWriter struct {
@@ -133,20 +147,107 @@ func (pw *pathWriter) find(ctx context.Context, folder []string, messageID strin
 	return 0, false, nil
 }
 
-// write stores the messages of one folder as files.
+// write stores the messages of one folder as files, in batches (see
+// pathBatchFiles).
 func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*archive.Entry) error {
 	im := pw.im
 	segs, err := pathSegments(folder)
 	if err != nil {
 		return err
 	}
-	// A run killed inside a write leaves its temporary file; this job is
+	// A run killed inside a write leaves its temporary files; this job is
 	// the only writer of the folder now (one process per ledger, one job
 	// per mailbox).
 	if n, err := im.store.RemoveTemp(pw.accountDir, segs); err != nil {
 		return err
 	} else if n > 0 {
 		pw.log.Info("temporary files of an interrupted run removed", "folder", strings.Join(folder, "/"), "files", n)
+	}
+	var batch *mailpath.Batch // opened with the first file to write
+	defer func() {
+		if batch != nil {
+			batch.Close() // drops what was staged but not committed (still pending)
+		}
+	}()
+	record := func(e *archive.Entry, a applied) ledgerRecord {
+		a.Kind, a.Folder, a.Digest = "message", folder, digestHex(e)
+		a.MessageID, a.Size, a.Date = e.Attrs["message-id"], e.Size, e.Received
+		return ledgerRecord{e.ID, pw.replaced[e.ID].keep(a)}
+	}
+	// staged are in the batch, in Add order; commit publishes them and
+	// then records them with their file names.
+	var staged []pathItem
+	commit := func() error {
+		if len(staged) == 0 {
+			return nil
+		}
+		names, err := batch.Commit(ctx)
+		if err != nil {
+			// Files published before the error stay pending in the
+			// ledger: the next run finds them over IMAP, as after a crash.
+			return fmt.Errorf("write %d messages into %q (%d published): %w", len(staged), strings.Join(folder, "/"), len(names), err)
+		}
+		recs := make([]ledgerRecord, len(staged))
+		for i := range staged {
+			staged[i].file = names[i]
+			recs[i] = record(staged[i].e, applied{File: names[i]})
+		}
+		if err := im.ledger.putMany(pw.source, recs); err != nil {
+			return err
+		}
+		for _, it := range staged {
+			pw.st.Appended++
+			pw.st.Written["message"]++
+			pw.st.Bytes += it.e.Size
+			pw.st.job.Add(1, it.e.Size)
+			pw.written++
+			pw.finish = append(pw.finish, it)
+		}
+		staged = staged[:0]
+		return nil
+	}
+	// todo are to be written: recorded as pending (one ledger transaction
+	// for all), then staged.
+	var todo []*archive.Entry
+	stage := func() error {
+		recs := make([]ledgerRecord, len(todo))
+		for i, e := range todo {
+			recs[i] = record(e, applied{Pending: true})
+		}
+		if err := im.ledger.putMany(pw.source, recs); err != nil {
+			return err
+		}
+		for _, e := range todo {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rc, err := im.open(e)
+			if err != nil {
+				pw.log.Warn("message not readable", "id", e.ID, "err", err)
+				pw.st.Failed["archive entry not readable"]++
+				pw.st.job.Add(1, 0)
+				continue
+			}
+			if batch == nil {
+				if batch, err = im.store.NewBatch(pw.accountDir, segs); err != nil {
+					rc.Close()
+					return fmt.Errorf("write into %q: %w", strings.Join(folder, "/"), err)
+				}
+			}
+			size, err := batch.Add(ctx, e.Received, rc)
+			rc.Close()
+			if err != nil {
+				return fmt.Errorf("write %s into %q: %w", e.ID, strings.Join(folder, "/"), err)
+			}
+			staged = append(staged, pathItem{e: e, folder: folder, size: size})
+			if batch.Len() >= pathBatchFiles || batch.Size() >= pathBatchBytes {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
+		}
+		todo = todo[:0]
+		return nil
 	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
@@ -163,7 +264,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 			}
 			// The Message-ID and date are enough; without a Message-ID
 			// the size must match too (Exchange's MIME is CRLF already,
-			// so Put stores it unchanged).
+			// so the file holds it unchanged).
 			size := int64(-1)
 			if imapsink.NormalizeMessageID(e.Attrs["message-id"]) == "" {
 				size = e.Size
@@ -181,35 +282,16 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 				continue
 			}
 		}
-		if err := im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
-			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
-			return err
+		if todo = append(todo, e); len(todo) >= pathBatchFiles {
+			if err := stage(); err != nil {
+				return err
+			}
 		}
-		rc, err := im.open(e)
-		if err != nil {
-			pw.log.Warn("message not readable", "id", e.ID, "err", err)
-			pw.st.Failed["archive entry not readable"]++
-			pw.st.job.Add(1, 0)
-			continue
-		}
-		name, err := im.store.Put(ctx, pw.accountDir, segs, e.Received, rc)
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("write %s into %q: %w", e.ID, strings.Join(folder, "/"), err)
-		}
-		size := pw.fileSize(folder, name, e.Size)
-		if err := im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, File: name, Digest: digestHex(e),
-			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
-			return err
-		}
-		pw.st.Appended++
-		pw.st.Written["message"]++
-		pw.st.Bytes += e.Size
-		pw.st.job.Add(1, e.Size)
-		pw.written++
-		pw.finish = append(pw.finish, pathItem{e: e, folder: folder, file: name, size: size})
 	}
-	return nil
+	if err := stage(); err != nil {
+		return err
+	}
+	return commit()
 }
 
 // unfinished queues an item written by an earlier run whose UID and flags
@@ -235,7 +317,8 @@ func (pw *pathWriter) fileSize(folder []string, name string, def int64) int64 {
 }
 
 // done refreshes the account after the writes, then finds every new
-// message over IMAP and sets its flags.
+// message over IMAP and sets the flags of each folder's messages with one
+// UID STORE per distinct flag set.
 func (pw *pathWriter) done(ctx context.Context) error {
 	if len(pw.finish) == 0 {
 		return nil
@@ -243,6 +326,14 @@ func (pw *pathWriter) done(ctx context.Context) error {
 	if err := pw.refresh(ctx); err != nil {
 		return err
 	}
+	type group struct {
+		folder []string
+		flags  []imap.Flag
+		items  []pathItem
+		uids   []imap.UID
+	}
+	groups := map[string]*group{}
+	var order []string
 	for _, it := range pw.finish {
 		date := it.e.Received
 		uid, found, err := pw.find(ctx, it.folder, it.e.Attrs["message-id"], date, it.size)
@@ -257,7 +348,31 @@ func (pw *pathWriter) done(ctx context.Context) error {
 			pw.st.Failed["flags not set (message not visible over IMAP after refresh)"]++
 			continue
 		}
-		if err := pw.setFlags(ctx, it.e, it.folder, uid, it.file); err != nil {
+		fl := flagsOf(it.e)
+		key := fmt.Sprintf("%q %s", it.folder, flagString(fl)) // folder names may hold any character
+		g := groups[key]
+		if g == nil {
+			g = &group{folder: it.folder, flags: fl}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.items = append(g.items, it)
+		g.uids = append(g.uids, uid)
+	}
+	for _, key := range order {
+		g := groups[key]
+		if len(g.flags) > 0 {
+			if err := pw.mb.SetFlagsMany(ctx, g.folder, g.uids, g.flags); err != nil {
+				pw.log.Warn("flags not set", "folder", strings.Join(g.folder, "/"), "flags", flagString(g.flags), "messages", len(g.items), "err", err)
+				pw.st.Failed["flags not set"] += len(g.items)
+				continue
+			}
+		}
+		recs := make([]ledgerRecord, len(g.items))
+		for i, it := range g.items {
+			recs[i] = ledgerRecord{it.e.ID, pw.completed(it.e, it.folder, g.uids[i], it.file, g.flags)}
+		}
+		if err := pw.im.ledger.putMany(pw.source, recs); err != nil {
 			return err
 		}
 	}
@@ -274,8 +389,14 @@ func (pw *pathWriter) setFlags(ctx context.Context, e *archive.Entry, folder []s
 			return nil
 		}
 	}
-	return pw.im.ledger.put(pw.source, e.ID, pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
-		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received}))
+	return pw.im.ledger.put(pw.source, e.ID, pw.completed(e, folder, uid, file, fl))
+}
+
+// completed is the ledger record of a finished item: its UID known, its
+// flags fl set.
+func (pw *pathWriter) completed(e *archive.Entry, folder []string, uid imap.UID, file string, fl []imap.Flag) applied {
+	return pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
+		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})
 }
 
 // openStore opens the mail path for path mode.
