@@ -180,6 +180,38 @@ type metaReader struct {
 	b   []byte
 	off int
 	err error
+	// interned holds the strings that repeat from entry to entry of a
+	// manifest (mailbox, folder, attribute keys and short values), so
+	// that 100,000 entries share one copy of each; nil: no interning.
+	interned map[string]string
+}
+
+// istr reads a string like str, sharing the copy with earlier equal ones
+// when interning.
+func (r *metaReader) istr() string {
+	if r.interned == nil {
+		return r.str()
+	}
+	start := r.off
+	n := r.uvarint()
+	if r.err != nil || n > maxStr {
+		r.off = start
+		return r.str() // reports the error
+	}
+	p := r.bytes(int(n))
+	if r.err != nil {
+		return ""
+	}
+	if s, ok := r.interned[string(p)]; ok {
+		return s
+	}
+	if !utf8.Valid(p) {
+		r.fail("string not UTF-8 at byte %d", r.off-len(p))
+		return ""
+	}
+	s := string(p)
+	r.interned[s] = s
+	return s
 }
 
 func (r *metaReader) fail(format string, args ...any) {
@@ -256,6 +288,9 @@ func (r *metaReader) str() string {
 	return string(p)
 }
 
+// maxInternedValue is the longest attribute value interned.
+const maxInternedValue = 16
+
 // meta decodes EntryMeta into h and returns the declared size.
 func (r *metaReader) meta(h *Header) int64 {
 	h.Kind = Kind(r.byte())
@@ -277,8 +312,8 @@ func (r *metaReader) meta(h *Header) int64 {
 		r.fail("body size %d", size)
 	}
 	h.Size = int64(size)
-	h.Mailbox = r.str()
-	h.Folder = r.str()
+	h.Mailbox = r.istr()
+	h.Folder = r.istr()
 	h.ID = r.str()
 	h.ChangeKey = r.str()
 	n := r.uvarint()
@@ -291,8 +326,13 @@ func (r *metaReader) meta(h *Header) int64 {
 	}
 	prev := ""
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		k := r.str()
-		v := r.str()
+		k := r.istr()
+		var v string
+		if r.interned != nil && r.off < len(r.b) && r.b[r.off] <= maxInternedValue {
+			v = r.istr() // flags and the like, the same in most entries
+		} else {
+			v = r.str()
+		}
 		if i > 0 && strings.Compare(k, prev) <= 0 {
 			r.fail("attribute keys not strictly increasing at %q", k)
 		}

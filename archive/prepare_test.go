@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 )
@@ -181,5 +183,59 @@ func TestRoundWriterPrepared(t *testing.T) {
 		if !bytes.Equal(b.Bytes(), it.body) {
 			t.Fatalf("%s: body differs", it.h.ID)
 		}
+	}
+}
+
+// TestLargeManifestStreamed writes a volume whose manifest is larger than
+// streamManifestMin, so that Close compresses it as a stream, and reads
+// every entry back from the manifest.
+func TestLargeManifestStreamed(t *testing.T) {
+	const n = 16000
+	long := strings.Repeat("AAMkADk0ZGJmZjA5LTdlMjAtNGZiYy1hNTc4LTE1NjA2MmQxOTZiNwBGAAAAAADn", 4)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp, _ := NewPreparer(0)
+	defer pp.Close()
+	manifest := 0
+	for i := range n {
+		h := Header{Kind: KindMessage, Mailbox: "big@example.com", Folder: long[:120], ID: fmt.Sprintf("%s%08d", long, i),
+			ChangeKey: "CQAAABYAAAA", Size: -1, Received: time.Unix(1700000000+int64(i), 0), Attrs: map[string]string{"read": "1", "message-id": fmt.Sprintf("<%d@example.com>", i)}}
+		body := []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
+		manifest += len(encodeMeta(nil, &h, int64(len(body)))) + 36
+		p, err := pp.Prepare(&h, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePrepared(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if manifest <= streamManifestMin {
+		t.Fatalf("manifest of about %d bytes does not exercise the streamed path", manifest)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(r.Entries()); got != n {
+		t.Fatalf("%d entries, want %d", got, n)
+	}
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		e := r.Entries()[i]
+		if e.ID != fmt.Sprintf("%s%08d", long, i) || e.Attrs["message-id"] != fmt.Sprintf("<%d@example.com>", i) {
+			t.Fatalf("entry %d = %+v", i, e.Header)
+		}
+		if got := string(readAll(t, r, e)); got != fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i) {
+			t.Fatalf("entry %d body %q", i, got)
+		}
+	}
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/fnv"
 	"io"
 	"sync"
 	"time"
@@ -26,7 +27,34 @@ type Entry struct {
 	// Ref is non-nil when the body is stored in another record (SPEC.md §3.6).
 	Ref *Ref
 
-	rawMeta []byte // EntryMeta as stored, to compare record and manifest
+	// EntryMeta as stored, to compare record and manifest. Entries read
+	// from a manifest keep its length and FNV-1a hash instead of the bytes
+	// (half an entry's memory); recovered entries keep the bytes.
+	rawMeta []byte
+	metaLen int
+	metaSum uint64
+}
+
+// metaSize is the length of the entry's stored EntryMeta.
+func (e *Entry) metaSize() int {
+	if e.rawMeta != nil {
+		return len(e.rawMeta)
+	}
+	return e.metaLen
+}
+
+// sameMeta reports whether meta is the entry's stored EntryMeta.
+func (e *Entry) sameMeta(meta []byte) bool {
+	if e.rawMeta != nil {
+		return bytes.Equal(meta, e.rawMeta)
+	}
+	return len(meta) == e.metaLen && fnv64a(meta) == e.metaSum
+}
+
+func fnv64a(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 // VolumeInfo describes a volume, from its header and manifest.
@@ -212,12 +240,27 @@ func boolFlag(b bool) int {
 // (manifests and metadata), with a limit on the decompressed size.
 func (r *Reader) readRecordStream(off, length int64, limit int64) ([]byte, int64, error) {
 	rr := newRecordReader(bufio.NewReaderSize(io.NewSectionReader(r.ra, off, length), 64<<10), r.aead)
+	// The frame header, read ahead of the decoder (exactly: rr checks
+	// that nothing follows the frame, so nothing may read past it).
+	hdr := make([]byte, zstd.HeaderMaxSize)
+	hn, herr := io.ReadFull(rr, hdr)
+	if herr != nil && herr != io.ErrUnexpectedEOF {
+		return nil, 0, zerr(herr)
+	}
+	hdr = hdr[:hn]
 	d := decoderPool.Get().(*zstd.Decoder)
 	defer decoderPool.Put(d)
-	if err := d.Reset(rr); err != nil {
+	if err := d.Reset(io.MultiReader(bytes.NewReader(hdr), rr)); err != nil {
 		return nil, 0, zerr(err)
 	}
 	var buf bytes.Buffer
+	// Size the buffer from the frame header when it declares the content
+	// size (writers put it there): growing by doubling would need up to
+	// twice a large manifest's size (50 MB for 100,000 entries).
+	var zh zstd.Header
+	if zh.Decode(hdr) == nil && zh.HasFCS && zh.FrameContentSize <= uint64(limit) {
+		buf.Grow(int(zh.FrameContentSize) + bytes.MinRead)
+	}
 	n, err := io.Copy(&buf, io.LimitReader(d, limit+1))
 	d.Reset(nil)
 	if err != nil {
@@ -249,7 +292,7 @@ func zerr(err error) error {
 }
 
 func (r *Reader) parseManifest(m []byte, manifestOffset int64) error {
-	mr := &metaReader{b: m}
+	mr := &metaReader{b: m, interned: make(map[string]string)}
 	if mr.byte() != recManifest {
 		return errf(ErrFormat, "manifest record type")
 	}
@@ -297,7 +340,7 @@ func (r *Reader) parseManifest(m []byte, manifestOffset int64) error {
 		if mr.err != nil {
 			return fmt.Errorf("manifest entry %d: %w", i, mr.err)
 		}
-		e.rawMeta = m[start:mr.off]
+		e.metaLen, e.metaSum = mr.off-start, fnv64a(m[start:mr.off])
 		switch typ {
 		case recEntry:
 		case recRef:
@@ -414,14 +457,14 @@ func (b *bodyReader) prologue(want byte) error {
 	if err != nil {
 		return zerr(err)
 	}
-	if ml > maxMeta || ml != uint64(len(b.e.rawMeta)) && want == recEntry {
+	if ml > maxMeta || ml != uint64(b.e.metaSize()) && want == recEntry {
 		return errf(ErrFormat, "record meta length %d differs from manifest", ml)
 	}
 	meta := make([]byte, ml)
 	if _, err := io.ReadFull(b.d, meta); err != nil {
 		return zerr(err)
 	}
-	if want == recEntry && !bytes.Equal(meta, b.e.rawMeta) {
+	if want == recEntry && !b.e.sameMeta(meta) {
 		return errf(ErrFormat, "record meta differs from manifest")
 	}
 	b.remain = b.e.Size
@@ -525,7 +568,7 @@ func (r *Reader) verifyEntry(e *Entry) error {
 	ml := mr.uvarint()
 	meta := mr.bytes(int(min(ml, uint64(len(pt)))))
 	ref := mr.ref()
-	if mr.err != nil || mr.off != len(pt) || !bytes.Equal(meta, e.rawMeta) || ref != *e.Ref {
+	if mr.err != nil || mr.off != len(pt) || !e.sameMeta(meta) || ref != *e.Ref {
 		return r.errAt(e.Offset, e, errf(ErrFormat, "ref record differs from manifest"))
 	}
 	return nil

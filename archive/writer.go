@@ -442,20 +442,27 @@ func (w *Writer) Close() error {
 	m = binary.AppendVarint(m, created.Unix())
 	m = appendStr(m, w.opt.Writer)
 	m = binary.AppendUvarint(m, uint64(len(w.items)))
+	size := int64(len(m))
 	var prev int64
 	for _, it := range w.items {
-		m = binary.AppendUvarint(m, uint64(it.offset-prev))
+		size += int64(uvarintLen(uint64(it.offset-prev)) + uvarintLen(uint64(it.length)) + 32 + 1 + len(it.meta))
 		prev = it.offset
-		m = binary.AppendUvarint(m, uint64(it.length))
-		m = append(m, it.digest[:]...)
-		m = append(m, it.typ)
-		m = append(m, it.meta...)
 	}
 	offset := w.out.n
 	// The digest covers the manifest record's bytes on disk.
 	sha := sha256.New()
 	w.rw.out = io.MultiWriter(w.out, sha)
-	length, err := w.writeSmall(m)
+	var length int64
+	var err error
+	if size <= streamManifestMin {
+		prev = 0
+		for _, it := range w.items {
+			m = appendManifestItem(m, it, &prev)
+		}
+		length, err = w.writeSmall(m)
+	} else {
+		length, err = w.writeManifestStream(m, size)
+	}
 	w.rw.out = w.out
 	if err != nil {
 		return w.fail(err)
@@ -468,8 +475,64 @@ func (w *Writer) Close() error {
 	}
 	w.digest = t.ManifestDigest
 	w.err = ErrClosed
+	// The manifest is written: drop its items before a RoundWriter reads
+	// the volume back (for 100,000 entries both would be tens of MB).
+	w.items, w.self = nil, nil
 	w.putCompressor()
 	return nil
+}
+
+// streamManifestMin is the manifest size from which Close compresses it
+// as a stream: building a manifest of 100,000 entries (about 50 MB) in
+// memory and compressing it in one call held it, its history and its
+// output at once, the largest allocation of an export.
+const streamManifestMin = 4 << 20
+
+// appendManifestItem appends one ManifestItem (SPEC.md §3.7); prev is the
+// offset of the item before.
+func appendManifestItem(m []byte, it manifestItem, prev *int64) []byte {
+	m = binary.AppendUvarint(m, uint64(it.offset-*prev))
+	*prev = it.offset
+	m = binary.AppendUvarint(m, uint64(it.length))
+	m = append(m, it.digest[:]...)
+	m = append(m, it.typ)
+	return append(m, it.meta...)
+}
+
+// writeManifestStream writes the manifest record (head, then the items)
+// through the streaming encoder, size bytes in all.
+func (w *Writer) writeManifestStream(head []byte, size int64) (int64, error) {
+	if err := w.rw.begin(); err != nil {
+		return 0, err
+	}
+	w.enc.ResetContentSize(w.rw, size)
+	buf := head
+	var prev int64
+	for _, it := range w.items {
+		buf = appendManifestItem(buf, it, &prev)
+		if len(buf) >= 64<<10 {
+			if _, err := w.enc.Write(buf); err != nil {
+				return 0, err
+			}
+			buf = buf[:0]
+		}
+	}
+	if _, err := w.enc.Write(buf); err != nil {
+		return 0, err
+	}
+	if err := w.enc.Close(); err != nil {
+		return 0, err
+	}
+	return w.rw.end()
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // spareEncoders keeps a few zstd encoders, with the buffers grown for their
