@@ -584,10 +584,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	im.dropReplaced(ctx, log, st, mb, source, replaced)
 
 	// What the source deleted since the last run.
-	err = im.ledger.each(source, func(id string, a applied) error {
-		if inView[id] {
-			return nil
-		}
+	err = im.ledger.each(source, func(id string) bool { return !inView[id] }, func(id string, a applied) error {
 		var derr error
 		if a.OldUID != 0 {
 			if derr = mb.Delete(ctx, a.OldFolder, imap.UID(a.OldUID)); derr != nil {

@@ -209,10 +209,8 @@ func (im *importer) plan(w io.Writer, led *ledger) error {
 			}
 		}
 		if led != nil {
-			led.each(src, func(id string, _ applied) error {
-				if !inView[id] {
-					row.delete++
-				}
+			led.each(src, func(id string) bool { return !inView[id] }, func(string, applied) error {
+				row.delete++
 				return nil
 			})
 		}
