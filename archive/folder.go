@@ -161,7 +161,7 @@ func (f *Folder) openVolume(name string, newest bool, key []byte) (*Volume, erro
 		return nil, err
 	}
 	// A Reader over the recovered records, so bodies can be opened.
-	rr := &Reader{ra: file, name: name, info: s.Info, dataStart: HeaderSize, entries: s.Entries, byOffset: map[int64]*Entry{}}
+	rr := &Reader{ra: file, name: name, info: s.Info, dataStart: HeaderSize, entries: s.Entries}
 	if s.Info.Encrypted {
 		probe := &Reader{ra: file, name: name}
 		if err := probe.readPrologue(st.Size(), ropt); err != nil {
@@ -170,16 +170,13 @@ func (f *Folder) openVolume(name string, newest bool, key []byte) (*Volume, erro
 		}
 		rr.aead, rr.dataStart, rr.volumeKey = probe.aead, probe.dataStart, probe.volumeKey
 	}
-	for _, e := range s.Entries {
-		rr.byOffset[e.Offset] = e
-	}
 	return &Volume{Name: name, Info: s.Info, Torn: true, Recovered: s.Reason, r: rr, f: file, scan: s}, nil
 }
 
 func (f *Folder) resolve(ref Ref) ([32]byte, int64, bool) {
 	for _, v := range f.vols {
 		if v.Info.Round == ref.Round && v.Info.Part == ref.Part {
-			if e, ok := v.r.byOffset[ref.Offset]; ok && e.Ref == nil {
+			if e, ok := v.r.entryAt(ref.Offset); ok && e.Ref == nil {
 				return e.Digest, e.Size, true
 			}
 		}
@@ -274,7 +271,7 @@ func (f *Folder) Open(e *Entry) (io.ReadCloser, error) {
 	}
 	for _, v := range f.vols {
 		if v.Info.Round == ref.Round && v.Info.Part == ref.Part {
-			t, ok := v.r.byOffset[ref.Offset]
+			t, ok := v.r.entryAt(ref.Offset)
 			if !ok || t.Ref != nil {
 				return nil, &VolumeError{Volume: v.Name, Offset: ref.Offset, Entry: e.label(), Err: errf(ErrFormat, "ref to a body that does not exist")}
 			}

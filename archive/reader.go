@@ -11,6 +11,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -33,6 +34,17 @@ type Entry struct {
 	rawMeta []byte
 	metaLen int
 	metaSum uint64
+}
+
+// entryAt returns the entry whose record starts at off. Entries are in
+// offset order (records are contiguous, SPEC.md §3.7), so this is a binary
+// search; a map by offset cost a tenth of a large volume's memory.
+func (r *Reader) entryAt(off int64) (*Entry, bool) {
+	i := sort.Search(len(r.entries), func(i int) bool { return r.entries[i].Offset >= off })
+	if i < len(r.entries) && r.entries[i].Offset == off {
+		return r.entries[i], true
+	}
+	return nil, false
 }
 
 // metaSize is the length of the entry's stored EntryMeta.
@@ -91,7 +103,6 @@ type Reader struct {
 	volumeKey []byte
 	dataStart int64
 	entries   []*Entry
-	byOffset  map[int64]*Entry
 }
 
 var decoderPool = sync.Pool{New: func() any {
@@ -319,7 +330,6 @@ func (r *Reader) parseManifest(m []byte, manifestOffset int64) error {
 	copy(r.info.Prev[:], prev)
 	r.info.Created = time.Unix(created, 0).UTC()
 	r.entries = make([]*Entry, 0, count)
-	r.byOffset = make(map[int64]*Entry, count)
 	var off int64
 	expect := r.dataStart
 	for i := uint64(0); i < count; i++ {
@@ -362,7 +372,6 @@ func (r *Reader) parseManifest(m []byte, manifestOffset int64) error {
 			}
 		}
 		r.entries = append(r.entries, e)
-		r.byOffset[e.Offset] = e
 	}
 	if expect != manifestOffset {
 		return errf(ErrFormat, "manifest does not follow the last record (%d != %d)", manifestOffset, expect)
@@ -381,7 +390,7 @@ func (r *Reader) checkRef(e *Entry) error {
 	case ref.Round > here.Round || ref.Round == here.Round && ref.Part > here.Part:
 		return errf(ErrFormat, "ref to a later volume")
 	case ref.Round == here.Round && ref.Part == here.Part:
-		t, ok := r.byOffset[ref.Offset]
+		t, ok := r.entryAt(ref.Offset)
 		if !ok || t.Ref != nil || ref.Offset >= e.Offset {
 			return errf(ErrFormat, "ref to offset %d, which is no earlier body of this volume", ref.Offset)
 		}
@@ -412,7 +421,10 @@ func (r *Reader) Open(e *Entry) (io.ReadCloser, error) {
 		if e.Ref.Round != r.info.Round || e.Ref.Part != r.info.Part {
 			return nil, ErrExternalRef
 		}
-		target = r.byOffset[e.Ref.Offset]
+		var ok bool
+		if target, ok = r.entryAt(e.Ref.Offset); !ok {
+			return nil, errf(ErrFormat, "ref to offset %d, where no record starts", e.Ref.Offset)
+		}
 	}
 	return r.openBody(target, e)
 }

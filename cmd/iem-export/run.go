@@ -449,12 +449,10 @@ func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Tim
 	rep := &report.Report{Command: "iem-export", Title: "iem-export round " + strconv.Itoa(round), Round: round,
 		Started: started, Took: took, Throttled: e.gate.Waited(),
 		Columns: []string{"found", "exported", "unchanged", "filtered", "skipped", "failed", "deleted", "flags"}, Primary: 1,
+		// The round writer added each part it closed to the folder, so
+		// its history includes this round (reopening the folder held a
+		// second copy of every manifest).
 		Rounds: report.RoundsOf(e.folder)}
-	// The folder was opened before this round began: reopen it for the history.
-	if f, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities, Recipients: cfg.recipients}); err == nil {
-		rep.Rounds = report.RoundsOf(f)
-		f.Close()
-	}
 	var tot mailboxStats
 	for _, s := range e.stats {
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
