@@ -210,7 +210,7 @@ func OnUsageError(_ *cli.Context, err error, _ bool) error {
 // set unless GOMEMLIMIT is given: with the default GC pacing a heap may
 // grow to twice what is live, and a migration host runs several jobs.
 // Reaching the limit makes the collector run more often, never fail.
-const DefaultMemoryLimit = 160 << 20
+const DefaultMemoryLimit = 128 << 20
 
 // LimitMemory sets the soft heap limit (runtime/debug.SetMemoryLimit) to
 // DefaultMemoryLimit unless the GOMEMLIMIT environment variable is set, in
