@@ -36,6 +36,7 @@ package mailpath
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -529,8 +530,20 @@ type crlfWriter struct {
 func (c *crlfWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
+		// Copy up to the next bare LF in one piece: Exchange's MIME is
+		// CRLF already, so this is usually the whole buffer (a byte loop
+		// here was a third of path mode's CPU).
 		i := 0
-		for i < len(p) && (p[i] != '\n' || (i == 0 && c.prevCR) || (i > 0 && p[i-1] == '\r')) {
+		for {
+			j := bytes.IndexByte(p[i:], '\n')
+			if j < 0 {
+				i = len(p)
+				break
+			}
+			i += j
+			if i == 0 && !c.prevCR || i > 0 && p[i-1] != '\r' {
+				break // bare LF at i
+			}
 			i++
 		}
 		if _, err := c.w.Write(p[:i]); err != nil {
