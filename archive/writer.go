@@ -580,13 +580,17 @@ func (w *Writer) putCompressor() {
 func (c *compressor) release() {
 	c.enc.Reset(nil)
 	c.frame, c.scratch, c.mem = c.frame[:0], c.scratch[:0], c.mem[:0]
-	if cap(c.mem) > 16<<20 {
+	// Buffers grown for a large record are dropped: a few pooled
+	// compressors each pinning several megabytes kept an export near its
+	// heap limit, and large records are rare.
+	const keep = 2 << 20
+	if cap(c.mem) > keep {
 		c.mem = nil
 	}
-	if cap(c.frame) > 16<<20 {
+	if cap(c.frame) > keep {
 		c.frame = nil
 	}
-	if cap(c.scratch) > 16<<20 {
+	if cap(c.scratch) > keep {
 		c.scratch = nil
 	}
 	select {

@@ -57,9 +57,9 @@ func (h *harness) importIMAP() {
 	os.WriteFile(filepath.Join(dir, "admin.pw"), []byte(d.MasterPassword), 0o600)
 	conf := filepath.Join(dir, "import.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("api-url = %s\nadmin-user = %s\npassword-file = %s\nimap-addr = %s\nimap-tls = none\n"+
-		"imap-auth = master\nlog-level = warn\npasswords-report = %s\n",
-		iw.URL(), d.MasterUser, filepath.Join(dir, "admin.pw"), d.Addr, filepath.Join(dir, "passwords.csv"))), 0o600)
-	r := h.importRun(conf, arch, "--domain-map", "example.com=iem.example", "--ledger", filepath.Join(dir, "ledger"))
+		"imap-auth = master\nlog-level = warn\n", iw.URL(), d.MasterUser, filepath.Join(dir, "admin.pw"), d.Addr)), 0o600)
+	r := h.importRun(conf, arch, "--domain-map", "example.com=iem.example", "--ledger", filepath.Join(dir, "ledger"),
+		"--passwords-report", filepath.Join(dir, "passwords.csv"))
 	rate := float64(r.appended) / r.wall.Seconds()
 	h.add(row{measure: "IMAP import into Dovecot: messages/s", iem: fmt.Sprintf("%.0f msg/s, %.1f MB/s (%d messages)", rate, float64(r.appendedBytes)/1e6/r.wall.Seconds(), r.appended),
 		baseline: fmt.Sprintf("mbsync %.0f msg/s (%d messages in %s)", mbRate, c.Deliveries(), mbWall.Round(time.Millisecond)),

@@ -784,6 +784,9 @@ func getStreamBuffer() *bytes.Buffer {
 }
 
 func putStreamBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // the few large items do not pin megabytes per job
+	}
 	select {
 	case streamBuffers <- b:
 	default:
