@@ -583,7 +583,7 @@ func (c *compressor) release() {
 	// Buffers grown for a large record are dropped: a few pooled
 	// compressors each pinning several megabytes kept an export near its
 	// heap limit, and large records are rare.
-	const keep = 2 << 20
+	const keep = 8 << 20
 	if cap(c.mem) > keep {
 		c.mem = nil
 	}

@@ -784,7 +784,7 @@ func getStreamBuffer() *bytes.Buffer {
 }
 
 func putStreamBuffer(b *bytes.Buffer) {
-	if b.Cap() > 1<<20 {
+	if b.Cap() > 8<<20 {
 		return // the few large items do not pin megabytes per job
 	}
 	select {

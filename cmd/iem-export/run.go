@@ -422,6 +422,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		addrs = append(addrs, m.PrimarySMTP)
 	}
 	e.prog = prog
+	cliutil.LimitMemoryFor(cfg.jobs)
 	runErr := e.runMailboxes(ctx, addrs, cfg.jobs)
 	if runErr == nil && cfg.pfGroup != "" && cfg.shard.first() {
 		runErr = e.exportPublicFolders(ctx, cfg.pfGroup)

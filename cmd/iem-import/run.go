@@ -379,6 +379,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err := im.accounts(ctx); err != nil {
 		return err
 	}
+	cliutil.LimitMemoryFor(t.jobs)
 	runErr := im.run(ctx, t.jobs)
 	im.prog.Close() // the summary goes below the last progress line
 	if runErr != nil {

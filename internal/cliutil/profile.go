@@ -1,6 +1,7 @@
 package cliutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -8,8 +9,9 @@ import (
 	"time"
 )
 
-// Profile writes a CPU profile and a heap profile to the directory named
-// by the IEM_PROFILE_DIR environment variable, for `go tool pprof` (issue
+// Profile writes a CPU profile and a heap profile (PROG-PID.cpu.pprof,
+// PROG-PID.heap.pprof) to the directory named by the IEM_PROFILE_DIR
+// environment variable, for `go tool pprof` (issue
 // 7: performance work goes by profiles). The heap profile is taken when
 // the heap in use reaches a new peak (at most once a second), so that it
 // shows what a run held at its largest. Without the variable it does
@@ -20,6 +22,7 @@ func Profile(prog string) (stop func()) {
 		return func() {}
 	}
 	os.MkdirAll(dir, 0o700)
+	prog = fmt.Sprintf("%s-%d", prog, os.Getpid())
 	cpu, err := os.Create(filepath.Join(dir, prog+".cpu.pprof"))
 	if err == nil {
 		pprof.StartCPUProfile(cpu)
