@@ -41,6 +41,7 @@ type exporter struct {
 	startYear int
 	spoolDir  string
 	idx       map[viewKey][]*archive.Entry
+	keysOf    map[string][]viewKey // idx's keys by mailbox
 
 	mu sync.Mutex // guards rw and sums
 	rw *archive.RoundWriter
@@ -227,15 +228,27 @@ type viewKey struct {
 func (e *exporter) viewIndex() map[viewKey][]*archive.Entry {
 	if e.idx == nil {
 		e.idx = map[viewKey][]*archive.Entry{}
+		e.keysOf = map[string][]viewKey{}
 		for _, ent := range e.view.Entries() {
 			k := viewKey{ent.Kind, ent.Mailbox, ent.ID}
 			if ent.Kind == archive.KindMailbox {
 				k.id = ""
 			}
+			if e.idx[k] == nil {
+				e.keysOf[k.mailbox] = append(e.keysOf[k.mailbox], k)
+			}
 			e.idx[k] = append(e.idx[k], ent)
 		}
 	}
 	return e.idx
+}
+
+// mailboxKeys returns the index keys of one mailbox's entries: a mailbox
+// looks at its own entries only (walking the whole index for each mailbox
+// and folder grew with mailboxes times items).
+func (e *exporter) mailboxKeys(mbx string) []viewKey {
+	e.viewIndex()
+	return e.keysOf[mbx]
 }
 
 // folderRecord is the JSON body of a folder entry (SPEC.md §4.1).
@@ -267,11 +280,36 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	// Roles of the distinguished folders, to map folders by role.
 	// One request for all of them: a later round on an unchanged mailbox
 	// is mostly round trips, and this was one per role.
-	roles := map[string]string{}
-	dfs, derrs, err := e.ews.GetFolders(ctx, mbx, distinguished)
-	if err != nil {
-		return fmt.Errorf("get distinguished folders: %w", err)
+	// It runs beside the hierarchy sync below: the two are independent.
+	var dfs []exchange.Folder
+	var derrs []error
+	var derr error
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		dfs, derrs, derr = e.ews.GetFolders(ctx, mbx, distinguished)
+	}()
+
+	// Folder hierarchy since the last round.
+	hstate := ""
+	if ent, ok := e.view.Delta(mbx, ""); ok {
+		b, err := e.readBody(ent)
+		if err != nil {
+			<-got
+			return err
+		}
+		hstate = string(b)
 	}
+	changes, newHState, err := e.ews.SyncFolderHierarchy(ctx, mbx, hstate)
+	if errors.Is(err, exchange.ErrInvalidSyncState) {
+		log.Warn("hierarchy sync state rejected; syncing from scratch")
+		changes, newHState, err = e.ews.SyncFolderHierarchy(ctx, mbx, "")
+	}
+	<-got
+	if derr != nil {
+		return fmt.Errorf("get distinguished folders: %w", derr)
+	}
+	roles := map[string]string{}
 	for i, d := range distinguished {
 		if err := derrs[i]; err != nil {
 			var ee *exchange.Error
@@ -283,29 +321,14 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 		}
 		roles[dfs[i].ID] = d
 	}
-
-	// Folder hierarchy since the last round.
-	hstate := ""
-	if ent, ok := e.view.Delta(mbx, ""); ok {
-		b, err := e.readBody(ent)
-		if err != nil {
-			return err
-		}
-		hstate = string(b)
-	}
-	changes, newHState, err := e.ews.SyncFolderHierarchy(ctx, mbx, hstate)
-	if errors.Is(err, exchange.ErrInvalidSyncState) {
-		log.Warn("hierarchy sync state rejected; syncing from scratch")
-		changes, newHState, err = e.ews.SyncFolderHierarchy(ctx, mbx, "")
-	}
 	if err != nil {
 		return fmt.Errorf("sync folder hierarchy: %w", err)
 	}
 
 	// Folders known from earlier rounds, updated with the changes.
 	folders := map[string]*folderRecord{}
-	for k, ents := range e.viewIndex() {
-		if k.kind == archive.KindFolder && k.mailbox == mbx {
+	for _, k := range e.mailboxKeys(mbx) {
+		if ents := e.idx[k]; k.kind == archive.KindFolder {
 			b, err := e.readBody(ents[0])
 			if err != nil {
 				return err
@@ -524,8 +547,8 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 	state, newState, full := fs.state, fs.newState, fs.full
 	creates, deletes, flags, seen := fs.creates, fs.deletes, fs.flags, fs.seen
 	if full && state != "" || full && e.folderHasItems(mbx, f.ID) {
-		for _, ent := range e.viewIndex() {
-			for _, x := range ent {
+		for _, k := range e.mailboxKeys(mbx) {
+			for _, x := range e.idx[k] {
 				if x.Mailbox == mbx && x.Folder == f.ID && x.Kind != archive.KindFolder && x.Kind != archive.KindDelta && !seen[x.ID] {
 					deletes = append(deletes, x.ID)
 				}
@@ -606,8 +629,8 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 }
 
 func (e *exporter) folderHasItems(mbx, folderID string) bool {
-	for k, ents := range e.viewIndex() {
-		if k.mailbox == mbx && ents[0].Folder == folderID && k.kind != archive.KindFolder {
+	for _, k := range e.mailboxKeys(mbx) {
+		if ents := e.idx[k]; ents[0].Folder == folderID && k.kind != archive.KindFolder {
 			return true
 		}
 	}
