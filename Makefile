@@ -43,7 +43,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
 	$(GO) test -run '^$$' -bench 'MIMEDecode' ./exchange/internal/soap/
-	$(GO) test -run '^$$' -bench 'Append|Mbsync' -benchtime 2x ./icewarp/imapsink/
+	$(GO) test -run '^$$' -bench 'Append|Mbsync' -benchtime 1000x ./icewarp/imapsink/
 	$(GO) test -run '^$$' -bench 'ImportDovecot|PathMode' -benchtime 1x ./cmd/iem-import/
 	$(GO) test -run '^$$' -bench 'Harness' -benchtime 1x -timeout 15m -v ./bench/
 
