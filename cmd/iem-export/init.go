@@ -146,10 +146,10 @@ func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
 
 	w.Printf("  The server presents the certificate of %q, valid until %s:", ci.Subject, ci.NotAfter.Format("2006-01-02"))
 	w.Printf("    %s", ci.Fingerprint)
-	if ci.Verified {
+	if verr := ci.Verify(); verr == nil {
 		w.Printf("  ✓ trusted by this system's certificate authorities")
 	} else {
-		w.Printf("  ! not trusted by this system: %v", ci.VerifyErr)
+		w.Printf("  ! not trusted by this system: %v", verr)
 		w.Printf("    Compare the fingerprint with the one on the Exchange server (IIS, or Get-ExchangeCertificate).")
 		pin, err := w.Confirm("  Pin this certificate (trust exactly this one)?", true)
 		if err != nil {

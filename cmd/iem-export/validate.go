@@ -57,9 +57,9 @@ func checkEWS(ctx context.Context, opt exchange.Options) (*exchange.Client, exch
 		if err != nil {
 			return nil, exchange.ServerInfo{}, err
 		}
-		if !ci.Verified && opt.TrustCert == "" && !opt.AlwaysTrust {
+		if opt.TrustCert == "" && !opt.AlwaysTrust && ci.Verify() != nil {
 			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server certificate is not trusted by this system (%v); "+
-				"if %q is your Exchange server, pin its certificate with --trust-cert %s", ci.VerifyErr, ci.Subject, ci.Fingerprint)
+				"if %q is your Exchange server, pin its certificate with --trust-cert %s", ci.Verify(), ci.Subject, ci.Fingerprint)
 		}
 		if opt.TrustCert != "" && !wizard.SameFingerprint(opt.TrustCert, ci.Fingerprint) {
 			return nil, exchange.ServerInfo{}, cliutil.Usagef("trust-cert", "the server presents %s, not the pinned certificate", ci.Fingerprint)

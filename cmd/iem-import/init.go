@@ -245,7 +245,8 @@ func (s *setup) target(ctx context.Context, w *wizard.Wizard) error {
 	s.api.URL = u
 	s.conf.Set("api-url", u)
 	if ci != nil {
-		if err := s.trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, ci.Verified, ci.VerifyErr); err != nil {
+		verr := ci.Verify()
+		if err := s.trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, verr == nil, verr); err != nil {
 			return err
 		}
 	} else {

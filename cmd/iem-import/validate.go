@@ -55,9 +55,9 @@ func trusted(field string, ci *wizard.Cert, topt icewarp.TLSOptions) error {
 			return cliutil.Usagef("trust-cert", "%s presents the certificate %s, not the pinned one", field, ci.Fingerprint)
 		}
 		return nil
-	case !ci.Verified:
+	case ci.Verify() != nil:
 		return cliutil.Usagef("trust-cert", "the server certificate is not trusted by this system (%v); "+
-			"if %q is your IceWarp server, pin its certificate with --trust-cert %s", ci.VerifyErr, ci.Subject, ci.Fingerprint)
+			"if %q is your IceWarp server, pin its certificate with --trust-cert %s", ci.Verify(), ci.Subject, ci.Fingerprint)
 	}
 	return nil
 }

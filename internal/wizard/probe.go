@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,13 +22,35 @@ type Cert struct {
 	Fingerprint string    // "sha256:<hex>" of the leaf, the form --trust-cert takes
 	Subject     string    // leaf common name, or its DNS names and IP addresses
 	NotAfter    time.Time // leaf expiry
-	Verified    bool      // the system roots accept the chain for the host name
-	VerifyErr   error     // why not, when !Verified
+
+	host  string
+	chain []*x509.Certificate
+	once  sync.Once
+	err   error
+}
+
+// Verify checks the chain against the system roots for the host name and
+// returns why it is not trusted, or nil. It runs on first call only:
+// loading the system roots takes tens of milliseconds, wasted when the
+// certificate is pinned.
+func (c *Cert) Verify() error {
+	c.once.Do(func() {
+		if len(c.chain) == 0 {
+			c.err = errors.New("no certificate")
+			return
+		}
+		inter := x509.NewCertPool()
+		for _, ic := range c.chain[1:] {
+			inter.AddCert(ic)
+		}
+		_, c.err = c.chain[0].Verify(x509.VerifyOptions{DNSName: c.host, Intermediates: inter})
+	})
+	return c.err
 }
 
 // ProbeTLS connects to host:port, completes a TLS handshake without
-// trusting anything, and returns the certificate the server presents,
-// checked against the system roots. It is the "host reachable" check of a
+// trusting anything, and returns the certificate the server presents, to
+// be checked against the system roots with [Cert.Verify]. It is the "host reachable" check of a
 // set-up: one dial, no retries, at most ProbeTimeout. legacy allows TLS 1.0
 // and every cipher suite Go implements (old Exchange and IIS servers).
 func ProbeTLS(ctx context.Context, host, port string, legacy bool) (*Cert, error) {
@@ -59,12 +82,7 @@ func ProbeTLS(ctx context.Context, host, port string, legacy bool) (*Cert, error
 		}
 		ci.Subject = strings.Join(names, ", ")
 	}
-	inter := x509.NewCertPool()
-	for _, ic := range certs[1:] {
-		inter.AddCert(ic)
-	}
-	_, ci.VerifyErr = certs[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
-	ci.Verified = ci.VerifyErr == nil
+	ci.host, ci.chain = host, certs
 	return ci, nil
 }
 
