@@ -288,10 +288,11 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
 	}
+	// The process has exited, but what it wrote last may still be on its
+	// way through the pseudo-terminal: wait for it (expect fails after
+	// 30 s with the screen so far).
+	tm.expect("interrupted: finishing the items being fetched")
 	t.Logf("terminal (interrupted):\n%q", tm.transcript())
-	if !strings.Contains(tm.transcript(), "interrupted: finishing the items being fetched") {
-		t.Errorf("no word of the interruption on the terminal")
-	}
 	out, logs, err := runApp(t, exportArgs(srv, dir, "--log-level", "info")...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s\n%s", err, out, logs)
