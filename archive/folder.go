@@ -31,7 +31,14 @@ type FolderOptions struct {
 	SpoolDir string
 	// Now returns the time recorded in manifests (nil: time.Now).
 	Now func() time.Time
+	// Existing makes OpenFolder fail with ErrNoArchive on a folder that
+	// holds no volume (readers); writers start a new archive there.
+	Existing bool
 }
+
+// ErrNoArchive is returned by OpenFolder with Existing set when the folder
+// holds no iem volume.
+var ErrNoArchive = errors.New("no iem archive")
 
 // A Volume is one file of the archive.
 type Volume struct {
@@ -69,6 +76,11 @@ type indexed struct {
 // scanned (not yet truncated): its complete entries are part of the view,
 // and [Folder.Begin] continues it. An empty folder is an empty archive.
 func OpenFolder(dir string, opt *FolderOptions) (*Folder, error) {
+	return openFolder(dir, opt, 0)
+}
+
+// openFolder opens the volumes of rounds before below (0: all).
+func openFolder(dir string, opt *FolderOptions, below int) (*Folder, error) {
 	f := &Folder{dir: dir, index: map[[32]byte]indexed{}}
 	if opt != nil {
 		f.opt = *opt
@@ -92,9 +104,13 @@ func OpenFolder(dir string, opt *FolderOptions) (*Folder, error) {
 	}
 	var names []vn
 	for _, de := range des {
-		if ro, pa, ok := ParseVolumeName(de.Name()); ok && de.Type().IsRegular() {
+		if ro, pa, ok := ParseVolumeName(de.Name()); ok && de.Type().IsRegular() && (below == 0 || ro < below) {
 			names = append(names, vn{de.Name(), ro, pa})
 		}
+	}
+	if len(names) == 0 && f.opt.Existing {
+		return nil, fmt.Errorf("%w: %s holds no iem volume (files named like %s); is it the archive folder iem-export wrote?",
+			ErrNoArchive, dir, VolumeName(1, 1))
 	}
 	sort.Slice(names, func(i, j int) bool {
 		if names[i].round != names[j].round {
@@ -214,7 +230,11 @@ func (f *Folder) checkChain(v *Volume) error {
 			return chainErr("round %d is incomplete: %s is missing", p.Info.Round, VolumeName(p.Info.Round, p.Info.Part+1))
 		}
 	default:
-		return chainErr("%s does not follow %s: a volume is missing", v.Name, p.Name)
+		next := VolumeName(p.Info.Round, p.Info.Part+1)
+		if p.Info.Final {
+			next = VolumeName(p.Info.Round+1, 1)
+		}
+		return chainErr("%s does not follow %s: %s is missing", v.Name, p.Name, next)
 	}
 	if !v.Torn && v.Info.Prev != p.Info.ManifestDigest {
 		return chainErr("records another previous manifest than %s's: volumes replaced or out of order", p.Name)

@@ -257,6 +257,7 @@ func (rw *RoundWriter) closePart(final bool) error {
 			}
 		}
 	}
+	writeVerified(rw.f.dir, v.Info.ManifestDigest)
 	rw.prev = v.Info.ManifestDigest
 	return nil
 }
