@@ -93,6 +93,19 @@ func LockDir(dir, command string) (*DirLock, error) {
 var errNoLocks = errors.New("file system without locks")
 
 func lockFlock(path string, me Holder) (*DirLock, error) {
+	for {
+		l, err := tryFlock(path, me)
+		if !errors.Is(err, errLockFileGone) {
+			return l, err
+		}
+	}
+}
+
+// errLockFileGone: the lock file was removed by its holder's Unlock between
+// our open and our lock; the lock we got is on a file nobody else sees.
+var errLockFileGone = errors.New("lock file replaced")
+
+func tryFlock(path string, me Holder) (*DirLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("archive: lock: %w", err)
@@ -107,6 +120,11 @@ func lockFlock(path string, me Holder) (*DirLock, error) {
 			return nil, &LockedError{Dir: filepath.Dir(path), Holder: prev, Mechanism: "flock"}
 		}
 		return nil, fmt.Errorf("archive: lock %s: %w", path, err)
+	}
+	if st, err := os.Stat(path); err != nil || !sameFile(f, st) {
+		unlockFile(f)
+		f.Close()
+		return nil, errLockFileGone
 	}
 	l := &DirLock{path: path, file: f}
 	// The lock is ours, so a holder still recorded in the file died
@@ -176,8 +194,15 @@ func readHolder(path string) Holder {
 	return h
 }
 
-// Unlock releases the lock. The holder record is cleared first, so the
-// next writer does not report a takeover.
+func sameFile(f *os.File, st os.FileInfo) bool {
+	fst, err := f.Stat()
+	return err == nil && os.SameFile(fst, st)
+}
+
+// Unlock releases the lock and removes the lock file, so that the folder
+// holds only what the run wrote; a writer that dies leaves the file with
+// its holder record, which the next writer reports as taken over. (A
+// writer waiting to lock the removed file notices and opens a new one.)
 func (l *DirLock) Unlock() error {
 	if l == nil || l.released {
 		return nil
@@ -187,6 +212,11 @@ func (l *DirLock) Unlock() error {
 		return os.Remove(l.path)
 	}
 	l.file.Truncate(0)
+	rmErr := removeLocked(l.path, l.file)
 	unlockFile(l.file)
-	return l.file.Close()
+	err := l.file.Close()
+	if rmErr != nil {
+		os.Remove(l.path) // Windows: an open file cannot be removed
+	}
+	return err
 }

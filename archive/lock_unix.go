@@ -27,3 +27,6 @@ func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// removeLocked removes the lock file while it is still locked.
+func removeLocked(path string, _ *os.File) error { return os.Remove(path) }

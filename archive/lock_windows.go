@@ -37,3 +37,6 @@ func processAlive(pid int) bool {
 	var code uint32
 	return windows.GetExitCodeProcess(h, &code) == nil && code == 259 // STILL_ACTIVE
 }
+
+// removeLocked fails on Windows (the file is open); Unlock removes it after closing.
+func removeLocked(string, *os.File) error { return errors.New("open") }

@@ -322,7 +322,7 @@ func TestCompletion(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "c.bash"), []byte(script), 0o644)
 	for _, tc := range []struct{ words, want string }{
-		{"iem-export ''", "init run plan completion"},
+		{"iem-export ''", "init run plan repair completion"},
 		{"iem-export run --ews", "--ews-url"},
 		{"iem-export init --", "--config"},
 	} {
@@ -461,7 +461,7 @@ func TestCheckDirectorySamba(t *testing.T) {
 		TLSConfig: &tls.Config{InsecureSkipVerify: true}}
 	_, err = checkDirectory(ctx, opt, "")
 	var ue *cliutil.UsageError
-	if !errors.As(err, &ue) || ue.Field != "directory-password-file" || !strings.Contains(ue.Msg, "refused the bind") {
+	if !errors.As(err, &ue) || ue.Field != "directory-password-file" || !strings.Contains(ue.Msg, "refused the credentials") {
 		t.Errorf("wrong password: %v, want a usage error naming directory-password-file", err)
 	}
 	if strings.Contains(fmt.Sprint(err), opt.Password) {

@@ -60,7 +60,7 @@ The migration guide is docs/GUIDE.md.`,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         cliutil.OnUsageError,
 		EnableBashCompletion: true,
-		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), completionCommand()},
+		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), completionCommand()},
 	}
 	// urfave/cli calls a subcommand's own handler for its flags.
 	for _, cmd := range app.Commands {

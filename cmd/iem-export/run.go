@@ -352,10 +352,17 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return err
 	}
 	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
-	// An existing archive is opened (and checked: chain, encryption) before
-	// anything reaches a server; a new one is created after the directory
-	// and the selection are known to be good.
-	folder, err := openArchive(cfg, false)
+	// An existing archive is locked and opened (and checked: chain,
+	// encryption) before anything reaches a server; a new one is created
+	// after the directory and the selection are known to be good.
+	var lock *archive.DirLock
+	defer func() { lock.Unlock() }()
+	if _, err := os.Stat(cfg.archiveDir); err == nil {
+		if lock, err = lockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+			return err
+		}
+	}
+	folder, err := openArchive(cfg, false, log)
 	if err != nil {
 		return err
 	}
@@ -381,6 +388,11 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
 		return cliutil.Usagef("archive", "%v", err)
 	}
+	if lock == nil {
+		if lock, err = lockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+			return err
+		}
+	}
 	if err := logFile.Open(cfg.archiveDir, "export", started); err != nil {
 		return cliutil.Usagef("archive", "log file: %v", err)
 	}
@@ -396,7 +408,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	log.Info("connected", "server", info)
 
 	if folder == nil {
-		if folder, err = openArchive(cfg, true); err != nil {
+		if folder, err = openArchive(cfg, true, log); err != nil {
 			return err
 		}
 		defer folder.Close()
@@ -499,16 +511,54 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// openArchive opens the archive folder and checks that this run can
-// continue it (chain, encryption). Without create it returns nil for a
-// folder that does not exist yet.
-func openArchive(cfg *config, create bool) (*archive.Folder, error) {
+// lockArchive takes the archive folder's writer lock: a second export or
+// a repair is refused at once, naming the holder.
+func lockArchive(dir, command string, log *slog.Logger) (*archive.DirLock, error) {
+	l, err := archive.LockDir(dir, command)
+	if err != nil {
+		return nil, err
+	}
+	if l.TookOver != nil {
+		log.Warn("took over the archive lock of a writer that is no longer running", "holder", l.TookOver.String())
+	}
+	return l, nil
+}
+
+// openArchive opens the archive folder (its lock held) and checks that
+// this run can continue it (chain, encryption). A newest round that no
+// writer closed under the lock, or that does not open, is read in full and
+// repaired first (archive.Repair), with a message. Without create it
+// returns nil for a folder that does not exist yet.
+func openArchive(cfg *config, create bool, log *slog.Logger) (*archive.Folder, error) {
 	if _, err := os.Stat(cfg.archiveDir); err != nil && !create {
 		return nil, nil
 	}
-	folder, err := archive.OpenFolder(cfg.archiveDir, &archive.FolderOptions{Identities: cfg.identities,
-		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")})
-	if err != nil {
+	opt := &archive.FolderOptions{Identities: cfg.identities,
+		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")}
+	folder, err := archive.OpenFolder(cfg.archiveDir, opt)
+	if err == nil && folder.LastRoundVerified() {
+		if err := checkEncryption(folder, cfg); err != nil {
+			folder.Close()
+			return nil, err
+		}
+		return folder, nil
+	}
+	if err == nil {
+		folder.Close()
+		log.Info("checking the newest round in full: it was not closed by a writer holding the archive lock")
+	}
+	res, rerr := archive.Repair(cfg.archiveDir, opt)
+	switch {
+	case rerr != nil && err != nil:
+		return nil, fmt.Errorf("%w (repair: %v)", err, rerr)
+	case rerr != nil:
+		return nil, rerr
+	case err != nil && !res.Repaired():
+		return nil, err
+	case res.Repaired():
+		log.Warn("repaired the archive: " + res.String())
+	}
+	if folder, err = archive.OpenFolder(cfg.archiveDir, opt); err != nil {
 		return nil, err
 	}
 	if err := checkEncryption(folder, cfg); err != nil {

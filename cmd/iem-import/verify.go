@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -39,10 +40,13 @@ func openArchives(c *cli.Context) ([]*archive.Folder, error) {
 		if err != nil || !st.IsDir() {
 			return nil, cliutil.Usagef("archive", "%s is not a folder", dir)
 		}
-		f, err := archive.OpenFolder(dir, &archive.FolderOptions{Identities: ids})
+		f, err := archive.OpenFolder(dir, &archive.FolderOptions{Identities: ids, Existing: true})
 		if err != nil {
 			for _, o := range out {
 				o.Close()
+			}
+			if errors.Is(err, archive.ErrNoArchive) {
+				return nil, cliutil.Usagef("archive", "%v", err)
 			}
 			return nil, fmt.Errorf("archive %s: %w", dir, err)
 		}
