@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -97,6 +100,10 @@ type Client struct {
 	server  *ServerInfo
 	version Version
 	dbgMu   sync.Mutex
+
+	// refused is the first refusal of the credentials; once set, no
+	// request is sent ([AuthError]).
+	refused atomic.Pointer[AuthError]
 }
 
 // New validates opt and returns a client. It does no network I/O.
@@ -242,9 +249,26 @@ func newTransport(opt Options, pin []byte) http.RoundTripper {
 		TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 	if opt.Auth == AuthNTLM {
-		return ntlmssp.Negotiator{RoundTripper: tr}
+		// The negotiator sends its handshake legs (anonymous, NEGOTIATE,
+		// AUTHENTICATE) as one request whose header it rewrites, and
+		// makes no retries of its own: one refused AUTHENTICATE is one
+		// failed logon on the domain controller.
+		return ntlmssp.Negotiator{RoundTripper: legs{tr}}
 	}
 	return tr
+}
+
+// legs gives every 401 response its own copy of the request as sent, so
+// that the 401 the NTLM negotiator hands back shows which leg the server
+// refused (see sentCredentials).
+type legs struct{ http.RoundTripper }
+
+func (l legs) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.RoundTripper.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		resp.Request = req.Clone(req.Context())
+	}
+	return resp, err
 }
 
 // FingerprintOf returns the "sha256:<hex>" pin of a DER certificate, the
@@ -292,6 +316,11 @@ func (c *Client) roundTrip(ctx context.Context, op, mailbox string, body []byte,
 		// [V ews.md §2.1 impersonation-and-ews-in-exchange.md]
 		req.Header.Set("X-AnchorMailbox", mailbox)
 	}
+	if prev := c.refused.Load(); prev != nil {
+		ae := *prev
+		ae.Repeated = true
+		return &ae
+	}
 	req.SetBasicAuth(c.opt.Username, c.opt.Password)
 	c.debugRequest(req, body)
 	resp, err := c.hc.Do(req)
@@ -300,6 +329,13 @@ func (c *Client) roundTrip(ctx context.Context, op, mailbox string, body []byte,
 	}
 	defer resp.Body.Close()
 	err = handle(resp)
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		ae.User, ae.Auth = c.opt.Username, c.opt.Auth
+		if ae.Refused {
+			c.refused.CompareAndSwap(nil, ae)
+		}
+	}
 	// Drain a little so the connection can be reused.
 	io.CopyN(io.Discard, resp.Body, 64<<10)
 	return err
@@ -349,6 +385,9 @@ func (c *Client) debugResponse(resp *http.Response, body []byte) {
 func shouldRetry(ctx context.Context, err error) error {
 	if err == nil || ctx.Err() != nil {
 		return err
+	}
+	if errors.Is(err, ErrUnauthorized) {
+		return err // never repeat a refused login: accounts lock out
 	}
 	var cb callbackError
 	if errors.As(err, &cb) {
@@ -422,9 +461,69 @@ func checkStatus(resp *http.Response) error {
 	case http.StatusOK, http.StatusInternalServerError:
 		return nil
 	case http.StatusUnauthorized:
-		return ErrUnauthorized
+		// User and Auth are filled in by Client.roundTrip.
+		return &AuthError{Offered: offeredSchemes(resp.Header), Refused: sentCredentials(resp)}
 	}
 	return &HTTPError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
+}
+
+// offeredSchemes lists the auth schemes of the WWW-Authenticate headers
+// (RFC 9110 §11.6.1: challenges separated by commas, each a scheme and a
+// token or name=value parameters, which may be quoted).
+func offeredSchemes(h http.Header) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range h.Values("WWW-Authenticate") {
+		for _, part := range splitChallenges(v) {
+			scheme, _, _ := strings.Cut(strings.TrimSpace(part), " ")
+			if scheme == "" || strings.ContainsAny(scheme, "=\"") || seen[strings.ToLower(scheme)] {
+				continue // a parameter of the challenge before, or a repeat
+			}
+			seen[strings.ToLower(scheme)] = true
+			out = append(out, scheme)
+		}
+	}
+	return out
+}
+
+// splitChallenges splits a header value at the commas outside quotes.
+func splitChallenges(v string) []string {
+	var parts []string
+	quoted, start := false, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				parts = append(parts, v[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, v[start:])
+}
+
+// sentCredentials reports whether the request the server answered with
+// 401 carried credentials: Basic ones or an NTLM AUTHENTICATE message
+// [MS-NLMP 2.2.1.3]. The anonymous first leg and NEGOTIATE carry none.
+func sentCredentials(resp *http.Response) bool {
+	if resp.Request == nil {
+		return true // unknown: assume the worst
+	}
+	scheme, tok, _ := strings.Cut(resp.Request.Header.Get("Authorization"), " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		return true
+	case "ntlm", "negotiate":
+		m, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tok))
+		return err == nil && len(m) >= 12 && string(m[:8]) == "NTLMSSP\x00" && binary.LittleEndian.Uint32(m[8:12]) == 3
+	}
+	return false
 }
 
 // doTree sends an operation whose response is parsed whole, and returns

@@ -3,7 +3,10 @@ package exchange
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/iemproject/iem/exchange/internal/soap"
 )
@@ -24,6 +27,8 @@ var (
 	// million): a hostile or broken server. It is not retried.
 	ErrTooLarge = soap.ErrTooLarge
 	// ErrUnauthorized reports HTTP 401: wrong credentials or auth method.
+	// It is matched by every [*AuthError], which says what was sent. A 401
+	// is never retried.
 	ErrUnauthorized = errors.New("exchange: unauthorized")
 	// ErrCertificate reports a server certificate that does not match
 	// Options.TrustCert.
@@ -111,3 +116,94 @@ type HTTPError struct {
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("exchange: http status %d", e.Status) }
+
+// AuthError reports HTTP 401: the server refused the login. It matches
+// [ErrUnauthorized] with errors.Is and says what was sent (the user name,
+// its form, the scheme) and what the server offers, never the password.
+//
+// A Client that had its credentials refused sends no further request: each
+// refused login brings an Active Directory account closer to lockout, and
+// a Client's credentials do not change. Later calls return a copy with
+// Repeated set.
+type AuthError struct {
+	User string     // Options.Username, as sent
+	Auth AuthMethod // Options.Auth
+	// Offered lists the schemes of the server's WWW-Authenticate headers
+	// ("Negotiate", "NTLM", "Basic"), in the server's order.
+	Offered []string
+	// Refused reports that the server refused credentials it was sent:
+	// Basic credentials or a complete NTLM handshake. When false none were
+	// sent: the server does not offer NTLM to an NTLM client, or the
+	// handshake broke off.
+	Refused bool
+	// Repeated: the server refused these credentials on an earlier call
+	// of the Client and nothing was sent this time.
+	Repeated bool
+}
+
+func (e *AuthError) Error() string { return "exchange: " + e.Detail() }
+
+// Unwrap returns [ErrUnauthorized].
+func (e *AuthError) Unwrap() error { return ErrUnauthorized }
+
+// Detail is the message without the "exchange: " prefix, for a command
+// that names its own flag, e.g. `the server refused the credentials (HTTP
+// 401): user name "EXAMPLE\admin" (down-level DOMAIN\user form), NTLM
+// handshake refused; the server offers NTLM, Basic`.
+func (e *AuthError) Detail() string {
+	var b strings.Builder
+	offered := "the server offers no scheme (no WWW-Authenticate header)"
+	if len(e.Offered) > 0 {
+		offered = "the server offers " + strings.Join(e.Offered, ", ")
+	}
+	switch {
+	case !e.Refused && e.Auth == AuthNTLM && len(e.Offered) > 0 && !e.offers("NTLM") && !e.offers("Negotiate"):
+		fmt.Fprintf(&b, "the server does not offer NTLM (HTTP 401), so no credentials were sent for %s; %s", UserForm(e.User), offered)
+	case !e.Refused:
+		fmt.Fprintf(&b, "the server refused the login (HTTP 401) before any credentials were sent for %s (the %s handshake did not complete); %s", UserForm(e.User), e.scheme(), offered)
+	case e.Auth == AuthNTLM:
+		fmt.Fprintf(&b, "the server refused the credentials (HTTP 401): %s, NTLM handshake refused; %s", UserForm(e.User), offered)
+	default:
+		fmt.Fprintf(&b, "the server refused the credentials (HTTP 401): %s, sent with Basic authentication; %s", UserForm(e.User), offered)
+		if len(e.Offered) > 0 && !e.offers("Basic") {
+			b.WriteString(" (not Basic)")
+		}
+	}
+	if e.Repeated {
+		b.WriteString("; refused on an earlier request, so not sent again (each refusal brings the account closer to lockout)")
+	}
+	return b.String()
+}
+
+func (e *AuthError) scheme() string {
+	if e.Auth == AuthNTLM {
+		return "NTLM"
+	}
+	return "Basic"
+}
+
+func (e *AuthError) offers(scheme string) bool {
+	for _, s := range e.Offered {
+		if strings.EqualFold(s, scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// UserForm describes a user name and the form Windows reads it in:
+// `user name "EXAMPLE\admin" (down-level DOMAIN\user form)`, `user
+// principal name "admin@example.com"` or `plain user name "admin"`.
+func UserForm(user string) string {
+	q := `"` + user + `"`
+	if strings.ContainsRune(user, '"') || strings.IndexFunc(user, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		q = strconv.Quote(user)
+	}
+	switch {
+	case strings.Contains(user, `\`):
+		return "user name " + q + ` (down-level DOMAIN\user form)`
+	case strings.Contains(user, "@"):
+		return "user principal name " + q
+	}
+	return "plain user name " + q
+}

@@ -88,7 +88,14 @@ func ewsUsage(err error) error {
 	var ce *tls.CertificateVerificationError
 	var ee *exchange.Error
 	var ne *net.OpError
+	var ae *exchange.AuthError
 	switch {
+	case errors.As(err, &ae):
+		field := "password-file"
+		if !ae.Refused {
+			field = "auth"
+		}
+		return cliutil.Usagef(field, "%s: check --admin-user, the password and --auth (basic or ntlm)", ae.Detail())
 	case errors.As(err, &fe):
 		field := map[string]string{"ews-user": "admin-user", "ews-password": "password-file", "ews-auth": "auth", "ews-version": "exchange-version"}[fe.Field]
 		if field == "" {
@@ -140,7 +147,7 @@ func checkDirectory(ctx context.Context, opt *directory.Options, file string) (*
 	case err == nil:
 		return s, nil
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
-		return nil, cliutil.Usagef("directory-password-file", "the directory refused the bind of %q: wrong DN or password", opt.BindDN)
+		return nil, cliutil.Usagef("directory-password-file", "%v", err)
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired), ldap.IsErrorWithCode(err, ldap.LDAPResultConfidentialityRequired):
 		return nil, cliutil.Usagef("directory-url", "the directory requires TLS for the bind: use ldaps:// or StartTLS (--directory-starttls)")
 	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork) || errors.As(err, new(*net.OpError)):

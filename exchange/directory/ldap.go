@@ -108,13 +108,19 @@ func read(ctx context.Context, opt Options, filter string) (*Snapshot, error) {
 		}
 	}
 	if opt.BindDN != "" {
+		// One bind, never repeated: each refused simple bind is a failed
+		// logon that brings the account closer to lockout.
 		if err := conn.Bind(opt.BindDN, opt.Password); err != nil {
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired) && u.Scheme == "ldap" && !opt.StartTLS {
 				// Domain controllers that require LDAP signing refuse simple
 				// binds in clear text [V ews.md §5.3, ldapwiki "LDAP Signing"].
-				return nil, fmt.Errorf("directory: bind as %s: the server requires tls for simple binds: use ldaps:// or starttls: %w", opt.BindDN, err)
+				return nil, fmt.Errorf("directory: bind as %s: the server requires tls for simple binds: use ldaps:// or starttls: %w", bindForm(opt.BindDN), err)
 			}
-			return nil, ctxErr(ctx, fmt.Errorf("directory: bind as %s: %w", opt.BindDN, err))
+			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+				return nil, ctxErr(ctx, fmt.Errorf("directory: bind as %s: the directory refused the credentials (LDAP result 49, invalidCredentials%s); not retried: %w",
+					bindForm(opt.BindDN), adReason(err), err))
+			}
+			return nil, ctxErr(ctx, fmt.Errorf("directory: bind as %s: %w", bindForm(opt.BindDN), err))
 		}
 	}
 	base := opt.BaseDN
@@ -128,6 +134,60 @@ func read(ctx context.Context, opt Options, filter string) (*Snapshot, error) {
 		return nil, ctxErr(ctx, err)
 	}
 	return build(entries), nil
+}
+
+// bindForm describes a simple-bind name and the form AD reads it in:
+// `distinguished name "CN=svc,OU=IT,DC=example,DC=com"`, `user principal
+// name "svc@example.com"` or `down-level name "EXAMPLE\svc"`. The
+// password never goes with it.
+func bindForm(dn string) string {
+	q := strconv.Quote(dn)
+	if !strings.ContainsRune(dn, '"') && strconv.CanBackquote(dn) {
+		q = `"` + dn + `"` // keep a backslash readable
+	}
+	switch {
+	case strings.Contains(dn, "="):
+		return "distinguished name " + q
+	case strings.Contains(dn, `\`):
+		return "down-level name " + q
+	case strings.Contains(dn, "@"):
+		return "user principal name " + q
+	}
+	return "name " + q + " (neither a DN, a user principal name nor DOMAIN\\user)"
+}
+
+// adSubcodes are the "data" codes of Active Directory's diagnostic message
+// for result 49 ("80090308: LdapErr: ... AcceptSecurityContext error, data
+// 52e, v4563") [learn ldap-bind error codes, ldapwiki "Common Active
+// Directory Bind Errors"].
+var adSubcodes = map[string]string{
+	"525": "no such user",
+	"52e": "wrong password or user",
+	"530": "logon not permitted at this time",
+	"531": "logon not permitted from this workstation",
+	"532": "password expired",
+	"533": "account disabled",
+	"701": "account expired",
+	"773": "the user must reset the password",
+	"775": "account locked out",
+}
+
+// adReason returns ": <reason>" for the AD subcode in err's diagnostic
+// message, or "".
+func adReason(err error) string {
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.Err == nil {
+		return ""
+	}
+	_, rest, ok := strings.Cut(le.Err.Error(), "data ")
+	if !ok {
+		return ""
+	}
+	code, _, _ := strings.Cut(rest, ",")
+	if r, ok := adSubcodes[strings.ToLower(strings.TrimSpace(code))]; ok {
+		return ": " + r
+	}
+	return ""
 }
 
 // ctxErr prefers the context's error when it caused err.

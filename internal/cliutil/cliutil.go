@@ -67,29 +67,6 @@ var errInterrupted = errors.New("interrupted")
 // Interrupted wraps err so that ExitCode returns ExitInterrupted.
 func Interrupted(err error) error { return fmt.Errorf("%w: %w", errInterrupted, err) }
 
-// Secret returns a secret from a file (first line, trailing newline
-// trimmed) or, if file is empty, from the environment variable env.
-// Secrets never come from flag values, so they never appear in argv.
-func Secret(field, file, env string) (string, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", Usagef(field, "cannot read the secret file: %v", err)
-		}
-		s := strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
-		if s == "" {
-			return "", Usagef(field, "the secret file %s is empty", file)
-		}
-		return s, nil
-	}
-	if env != "" {
-		if s := os.Getenv(env); s != "" {
-			return s, nil
-		}
-	}
-	return "", Usagef(field, "no secret given: use --%s FILE or set %s", field, env)
-}
-
 // CheckURL validates a URL flag: one of the allowed schemes (compared
 // case-insensitively) and a host.
 func CheckURL(field, raw string, schemes ...string) (*url.URL, error) {

@@ -45,7 +45,7 @@ func TestCheckURL(t *testing.T) {
 func TestSecret(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "pw")
-	os.WriteFile(f, []byte("s3cret\r\nignored\n"), 0o600)
+	os.WriteFile(f, []byte("s3cret\r\n"), 0o600)
 	if s, err := Secret("password-file", f, ""); err != nil || s != "s3cret" {
 		t.Errorf("Secret(file) = %q, %v", s, err)
 	}
