@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,13 +29,21 @@ import (
 // carry no portable flag encoding (§1.4) and the index files are private
 // (§1.5).
 //
+// Finding a written message over IMAP never depends on parsing it: a
+// file holds whatever the archive held (delivery reports, an mbox "From "
+// first line, 8-bit or NUL bytes, no header at all), and a server may
+// index such a file with an empty or wrong Message-ID. A message is found
+// by its RFC822.SIZE (the exact size of the file written) and INTERNALDATE
+// (the date of the file name, to the second), each UID taken at most
+// once, in UID order (see folderIndex.take).
+//
 // Crash safety: an item is recorded as pending before its file is staged,
 // and with the file name after the batch holding it was committed (its
 // file durable under its final name); a crash before that leaves only
 // temporary files, which the next run removes. A rerun refreshes the
-// account and looks a pending item up over IMAP (Message-ID, date, size)
-// before writing it again, and finishes the flags of items whose UID was
-// never recorded.
+// account and looks a pending item up over IMAP (date and size) before
+// writing it again, and finishes the flags of items whose UID was never
+// recorded.
 
 // pathSegments maps a folder path to the segments of its directory: the
 // same look-alike mapping as IMAP folder names (imapsink.FolderName with
@@ -55,6 +64,9 @@ type pathItem struct {
 	folder []string
 	file   string // base name of the .imap file
 	size   int64  // size of the file (line ends may have been repaired)
+	// earlier: written by an earlier run (its UID never recorded), so
+	// possibly listed before this run wrote anything.
+	earlier bool
 }
 
 // A batch of message files is committed at pathBatchFiles files or
@@ -79,17 +91,55 @@ type pathWriter struct {
 	written    int
 	finish     []pathItem
 	// indexes hold the messages of a folder as IMAP shows them after the
-	// last refresh, by Message-ID, so that finding N messages costs one
-	// FETCH instead of N searches; taken marks UIDs already matched.
+	// last refresh, so that finding N messages costs one FETCH instead of
+	// N searches.
 	indexes map[string]*folderIndex
+	// before holds, per folder, the UIDs IMAP showed before this run
+	// wrote its first file there: a message written by this run is one of
+	// the others.
+	before map[string]map[imap.UID]bool
+	// taken holds, per folder, the UIDs matched to an item by this run;
+	// UIDs outlive a refresh, so this does too.
+	taken map[string]map[imap.UID]bool
 	// replaced are the previous copies of changed messages (see oldCopy).
 	replaced map[string]oldCopy
 }
 
 // folderIndex is one folder's listing.
 type folderIndex struct {
-	byID  map[string][]imapsink.Summary
-	taken map[imap.UID]bool
+	msgs  []imapsink.Summary // in UID order
+	taken map[imap.UID]bool  // UIDs already matched
+}
+
+// take returns the lowest UID not taken yet, and not in old, whose
+// RFC822.SIZE is size (if positive) and whose INTERNALDATE is date to the
+// second (if not zero), and marks it taken. Messages alike in size and
+// date get the UIDs in order; such messages are byte-identical in
+// practice, or at least indistinguishable to the user, so any consistent
+// assignment is right. Nothing of the message is parsed.
+func (ix *folderIndex) take(size int64, date time.Time, old map[imap.UID]bool) (imap.UID, bool) {
+	if size <= 0 && date.IsZero() {
+		return 0, false // nothing to tell it from others by
+	}
+	for _, s := range ix.msgs {
+		if ix.taken[s.UID] || old[s.UID] || size > 0 && s.Size != size || !date.IsZero() && s.InternalDate.Unix() != date.Unix() {
+			continue
+		}
+		ix.taken[s.UID] = true
+		return s.UID, true
+	}
+	return 0, false
+}
+
+// dated reports whether an untaken message not in old has this
+// INTERNALDATE (to the second), whatever its size.
+func (ix *folderIndex) dated(date time.Time, old map[imap.UID]bool) bool {
+	for _, s := range ix.msgs {
+		if !ix.taken[s.UID] && !old[s.UID] && s.InternalDate.Unix() == date.Unix() {
+			return true
+		}
+	}
+	return false
 }
 
 func (im *importer) newPathWriter(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source, target string) (*pathWriter, error) {
@@ -102,7 +152,7 @@ func (im *importer) newPathWriter(ctx context.Context, log *slog.Logger, st *mai
 		return nil, fmt.Errorf("mailbox path of %s: %w", target, err)
 	}
 	return &pathWriter{im: im, log: log, st: st, mb: mb, source: source, target: target, accountDir: acct,
-		indexes: map[string]*folderIndex{}}, nil
+		indexes: map[string]*folderIndex{}, before: map[string]map[imap.UID]bool{}, taken: map[string]map[imap.UID]bool{}}, nil
 }
 
 // refresh asks IceWarp to pick up the files written so far.
@@ -115,36 +165,116 @@ func (pw *pathWriter) refresh(ctx context.Context) error {
 	return nil
 }
 
-// find looks a message up in the folder's listing (read once per refresh),
-// by Message-ID, internal date to the second and size, each if known; it
-// never returns the same UID twice.
-func (pw *pathWriter) find(ctx context.Context, folder []string, messageID string, date time.Time, size int64) (imap.UID, bool, error) {
+// index returns the folder's listing (read once per refresh); a folder
+// that does not exist yet lists empty.
+func (pw *pathWriter) index(ctx context.Context, folder []string) (*folderIndex, error) {
 	key := fmt.Sprintf("%q", folder)
-	idx := pw.indexes[key]
-	if idx == nil {
-		idx = &folderIndex{byID: map[string][]imapsink.Summary{}, taken: map[imap.UID]bool{}}
-		err := pw.mb.List(ctx, folder, func(s imapsink.Summary) error {
-			idx.byID[s.MessageID] = append(idx.byID[s.MessageID], s)
-			return nil
-		})
-		var ie *imap.Error
-		if err != nil && !(errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo) {
-			return 0, false, err // NO: the folder does not exist yet
+	if idx := pw.indexes[key]; idx != nil {
+		return idx, nil
+	}
+	if pw.taken[key] == nil {
+		pw.taken[key] = map[imap.UID]bool{}
+	}
+	idx := &folderIndex{taken: pw.taken[key]}
+	err := pw.mb.List(ctx, folder, func(s imapsink.Summary) error {
+		idx.msgs = append(idx.msgs, imapsink.Summary{UID: s.UID, Size: s.Size, InternalDate: s.InternalDate})
+		return nil
+	})
+	var ie *imap.Error
+	if err != nil && !(errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo) {
+		return nil, err // NO: the folder does not exist yet
+	}
+	pw.indexes[key] = idx
+	return idx, nil
+}
+
+// snapshot notes the UIDs the folder holds before this run writes its
+// first file there (once per folder and run). Files are invisible over
+// IMAP until they are written, so whatever IceWarp indexes later on its
+// own, a message of this run is never among these.
+func (pw *pathWriter) snapshot(ctx context.Context, folder []string) error {
+	key := fmt.Sprintf("%q", folder)
+	if _, ok := pw.before[key]; ok {
+		return nil
+	}
+	idx, err := pw.index(ctx, folder)
+	if err != nil {
+		return err
+	}
+	old := make(map[imap.UID]bool, len(idx.msgs))
+	for _, s := range idx.msgs {
+		old[s.UID] = true
+	}
+	pw.before[key] = old
+	return nil
+}
+
+// findPending looks up a message an earlier run may have written (a
+// pending item, or any item in a rebuild): by date and size, where the
+// size is the archived size or, if the file was repaired (bare LF line
+// ends, see mailpath), the repaired one, read from the archive only when
+// a message of that date is there.
+func (pw *pathWriter) findPending(ctx context.Context, folder []string, e *archive.Entry) (imap.UID, bool, error) {
+	idx, err := pw.index(ctx, folder)
+	if err != nil {
+		return 0, false, err
+	}
+	if uid, ok := idx.take(e.Size, e.Received, nil); ok {
+		return uid, true, nil
+	}
+	if e.Received.IsZero() || !idx.dated(e.Received, nil) {
+		return 0, false, nil
+	}
+	rc, err := pw.im.open(e)
+	if err != nil {
+		return 0, false, nil // written again, where a read error is reported
+	}
+	defer rc.Close()
+	size, err := repairedSize(rc)
+	if err != nil || size == e.Size {
+		return 0, false, nil
+	}
+	uid, ok := idx.take(size, e.Received, nil)
+	return uid, ok, nil
+}
+
+// repairedSize is the size of r with bare LF line ends turned into CRLF,
+// as mailpath stores a message.
+func repairedSize(r io.Reader) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	prevCR := false
+	for {
+		k, err := r.Read(buf)
+		for _, c := range buf[:k] {
+			if c == '\n' && !prevCR {
+				n++
+			}
+			prevCR = c == '\r'
 		}
-		pw.indexes[key] = idx
-	}
-	messageID = imapsink.NormalizeMessageID(messageID)
-	if messageID == "" && (date.IsZero() || size <= 0) {
-		return 0, false, nil // nothing to tell it from others by
-	}
-	for _, s := range idx.byID[messageID] {
-		if idx.taken[s.UID] || size > 0 && s.Size != size || !date.IsZero() && !s.InternalDate.Truncate(time.Second).Equal(date.Truncate(time.Second)) {
-			continue
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
 		}
-		idx.taken[s.UID] = true
-		return s.UID, true, nil
+		if err != nil {
+			return 0, err
+		}
 	}
-	return 0, false, nil
+}
+
+// fileDate is the date in a message file name
+// ([serverid]YYYYMMDDhhmmssNNNN.imap, time.Local as openStore writes it),
+// or zero.
+func fileDate(name string) time.Time {
+	base, ok := strings.CutSuffix(name, ".imap")
+	if !ok || len(base) < 18 {
+		return time.Time{}
+	}
+	t, err := time.ParseInLocation("20060102150405", base[len(base)-18:len(base)-4], time.Local)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // write stores the messages of one folder as files, in batches (see
@@ -164,6 +294,9 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		pw.log.Info("temporary files of an interrupted run removed", "folder", strings.Join(folder, "/"), "files", n)
 	}
 	var batch *mailpath.Batch // opened with the first file to write
+	if err := pw.snapshot(ctx, folder); err != nil {
+		return fmt.Errorf("list %q: %w", strings.Join(folder, "/"), err)
+	}
 	defer func() {
 		if batch != nil {
 			batch.Close() // drops what was staged but not committed (still pending)
@@ -262,14 +395,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 					return err
 				}
 			}
-			// The Message-ID and date are enough; without a Message-ID
-			// the size must match too (Exchange's MIME is CRLF already,
-			// so the file holds it unchanged).
-			size := int64(-1)
-			if imapsink.NormalizeMessageID(e.Attrs["message-id"]) == "" {
-				size = e.Size
-			}
-			uid, found, err := pw.find(ctx, folder, e.Attrs["message-id"], e.Received, size)
+			uid, found, err := pw.findPending(ctx, folder, e)
 			if err != nil {
 				return fmt.Errorf("find %s: %w", e.ID, err)
 			}
@@ -297,7 +423,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 // unfinished queues an item written by an earlier run whose UID and flags
 // were never recorded.
 func (pw *pathWriter) unfinished(e *archive.Entry, a applied) {
-	pw.finish = append(pw.finish, pathItem{e: e, folder: a.Folder, file: a.File, size: pw.fileSize(a.Folder, a.File, e.Size)})
+	pw.finish = append(pw.finish, pathItem{e: e, folder: a.Folder, file: a.File, size: pw.fileSize(a.Folder, a.File, e.Size), earlier: true})
 }
 
 // fileSize returns the size of a message file written earlier, or def.
@@ -334,15 +460,34 @@ func (pw *pathWriter) done(ctx context.Context) error {
 	}
 	groups := map[string]*group{}
 	var order []string
+	// Items an earlier run wrote first (their files are older, so they hold
+	// the lower UIDs, and they may be among the UIDs listed before this
+	// run wrote), then this run's, among the UIDs that appeared since.
+	finish := make([]pathItem, 0, len(pw.finish))
 	for _, it := range pw.finish {
-		date := it.e.Received
-		uid, found, err := pw.find(ctx, it.folder, it.e.Attrs["message-id"], date, it.size)
-		if err == nil && !found && it.size > 0 && it.e.Attrs["message-id"] != "" {
-			uid, found, err = pw.find(ctx, it.folder, it.e.Attrs["message-id"], date, -1)
+		if it.earlier {
+			finish = append(finish, it)
 		}
+	}
+	for _, it := range pw.finish {
+		if !it.earlier {
+			finish = append(finish, it)
+		}
+	}
+	for _, it := range finish {
+		date := it.e.Received
+		if date.IsZero() {
+			date = fileDate(it.file)
+		}
+		idx, err := pw.index(ctx, it.folder)
 		if err != nil {
 			return fmt.Errorf("find %s: %w", it.e.ID, err)
 		}
+		var old map[imap.UID]bool
+		if !it.earlier {
+			old = pw.before[fmt.Sprintf("%q", it.folder)]
+		}
+		uid, found := idx.take(it.size, date, old)
 		if !found {
 			pw.log.Warn("written message not visible over IMAP after the refresh", "id", it.e.ID, "file", it.file)
 			pw.st.Failed["flags not set (message not visible over IMAP after refresh)"]++

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/iemproject/iem/icewarp/icewarptest/memimap"
 	"github.com/iemproject/iem/icewarp/mailpath"
 )
 
@@ -403,7 +403,7 @@ func (s *Server) createAccount(p *cmdParams) (string, *apiFailure) {
 		email: email, alias: alias, domain: dn, props: props,
 		perms: map[string][]Permission{}, folders: map[string]bool{"INBOX": true},
 		seeded: map[string]seedFile{}, known: map[string]bool{},
-		user: imapmemserver.NewUser(email, ""),
+		user: memimap.NewUser(email, ""),
 	}
 	a.user.Create("INBOX", nil)
 	if err := s.seedMailbox(a); err != nil {

@@ -10,12 +10,13 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
+	"github.com/iemproject/iem/icewarp/icewarptest/memimap"
 )
 
 // The IMAP front end serves each emulated account's mailboxes from memory
-// (go-imap's imapmemserver) with the "/" delimiter IceWarp uses
+// (memimap, a copy of go-imap's imapmemserver that serves every message as
+// the bytes it was stored with) with the "/" delimiter IceWarp uses
 // [V MS fix_imapindex.sh XLIST reply]. It accepts LOGIN with the account's
 // email and u_password, and AUTHENTICATE PLAIN where the administrator acts
 // as a user: authzid=user, authcid=admin, password=admin's
@@ -48,7 +49,7 @@ func (discardLogger) Printf(string, ...any) {}
 // UserSession; imapserver calls no other method before that.
 type imapSession struct {
 	srv *Server
-	*imapmemserver.UserSession
+	*memimap.UserSession
 	acct *account
 }
 
@@ -71,7 +72,7 @@ func (sess *imapSession) Login(username, password string) error {
 		subtle.ConstantTimeCompare([]byte(password), []byte(a.props["u_password"])) != 1 {
 		return imapserver.ErrAuthFailed
 	}
-	sess.acct, sess.UserSession = a, imapmemserver.NewUserSession(a.user)
+	sess.acct, sess.UserSession = a, memimap.NewUserSession(a.user)
 	return nil
 }
 
@@ -96,7 +97,7 @@ func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 		if a == nil {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed, Text: "no such account"}
 		}
-		sess.acct, sess.UserSession = a, imapmemserver.NewUserSession(a.user)
+		sess.acct, sess.UserSession = a, memimap.NewUserSession(a.user)
 		return nil
 	}), nil
 }

@@ -148,6 +148,23 @@ func (s *Server) seedMailbox(a *account) error {
 // refresh makes newly written message files visible over IMAP, as
 // u_directorycache_refreshnow does on a real server (icewarp.md §1.6).
 // Called with s.mu held.
+//
+// Each *.imap file is indexed as it is, whatever it holds: no header, bare
+// LF, NUL or 8-bit bytes, an mbox "From " line, any MIME (or none). Its
+// bytes are stored unchanged (FETCH BODY[] returns the file), RFC822.SIZE
+// is the file size and INTERNALDATE the date in the file name; a header
+// that does not parse only leaves ENVELOPE and BODYSTRUCTURE fields empty
+// (memimap). What icewarp.md says about how IceWarp indexes such files:
+// one RFC 5322 message per .imap file, and IMAP's EXISTS count is expected
+// to equal the number of *.imap files (VERIFIED [MS fix_imapindex.sh],
+// §1.4, §1.6); the full sync "should be needed only if some files were
+// added directly on filesystem" (VERIFIED [CONST] C_System_Services_IMAP_
+// FullSyncInterval, §1.6); the index holds UIDs and flags (INFERRED, §1.5).
+// It says nothing of IceWarp parsing or rejecting a file's content when it
+// indexes it, so the emulator rejects nothing (INFERRED: counting files
+// against EXISTS only works if every file is indexed). Over APPEND, NUL
+// bytes need C_System_Services_IMAP_AllowBinaryAppend (VERIFIED [CONST],
+// §4); the emulator accepts them as with that option on.
 func (s *Server) refresh(a *account) error {
 	a.refreshes++
 	dir := s.mailboxDir(a)

@@ -27,7 +27,7 @@ import (
 	"sync"
 
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/iemproject/iem/icewarp/icewarptest/memimap"
 )
 
 // Options configure the emulator. A nil *Options means defaults.
@@ -88,7 +88,7 @@ type account struct {
 	props                map[string]string
 	members              []string
 	perms                map[string][]Permission // by folder id; absent = inherited
-	user                 *imapmemserver.User
+	user                 *memimap.User
 	folders              map[string]bool // IMAP folder names (UTF-8) known to exist
 	seeded               map[string]seedFile
 	known                map[string]bool // .imap files (relative paths) seen at a refresh
