@@ -54,6 +54,8 @@ type importer struct {
 	rebuild    bool
 	iceNames   bool
 	log        *slog.Logger
+	notice     io.Writer    // notices for the operator, printed whatever the log level (nil: log only)
+	fileLog    *slog.Logger // the run's log file alone, for notices (nil: log)
 	statsMu    sync.Mutex
 	stats      map[string]*mailboxStats
 	newPassMu  sync.Mutex
@@ -167,6 +169,21 @@ func (im *importer) index() error {
 }
 
 func (im *importer) open(e *archive.Entry) (io.ReadCloser, error) { return im.openEntry[e].Open(e) }
+
+// tell prints a notice for the operator ("iem-import: msg") and records it
+// in the log.
+func (im *importer) tell(msg string, args ...any) {
+	l := im.fileLog
+	if im.notice != nil {
+		fmt.Fprintf(im.notice, "iem-import: %s\n", msg)
+	} else {
+		l = nil
+	}
+	if l == nil {
+		l = im.log
+	}
+	l.Warn(msg, args...)
+}
 
 func (im *importer) readJSON(e *archive.Entry, v any) error {
 	rc, err := im.open(e)
@@ -501,7 +518,9 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 		pw.replaced = replaced
 	}
 	var order []string
-	batched, added := 0, 0 // items queued for writing, items already shown as done
+	batched, added := 0, 0           // items queued for writing, items already shown as done
+	knownFolder := map[string]bool{} // target folders (folderKey) the ledger has a record of
+	damaged := 0                     // ledger records of this mailbox that do not decode
 	for _, e := range entries {
 		if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {
 			continue
@@ -526,6 +545,11 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			continue
 		}
 		prev, known := im.ledger.get(source, e.ID)
+		if known && prev.Damaged {
+			damaged++ // pending: looked up on the target before it is appended
+		} else if known {
+			knownFolder[folderKey(prev.Folder)] = true
+		}
 		if known && prev.OldUID != 0 {
 			replaced[e.ID] = oldCopy{prev.OldFolder, prev.OldUID} // left by an interrupted run
 		}
@@ -555,7 +579,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			}
 			continue
 		}
-		key := fmt.Sprintf("%q", fi.path) // names may hold any character, NUL too
+		key := folderKey(fi.path)
 		if _, ok := batches[key]; !ok {
 			order = append(order, key)
 			batchPath[key] = fi.path
@@ -565,12 +589,28 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	}
 	// Messages left as they were, or whose flags alone changed, are done.
 	st.job.Add(st.InArchive-batched-added, 0)
+	if damaged > 0 {
+		log.Warn("ledger records that do not decode: these items are looked up on the target before they are written", "records", damaged)
+	}
+	var careful map[string]bool
+	if !im.rebuild {
+		if careful, err = im.unknownFolders(ctx, log, label, mb, source, order, batchPath, knownFolder, inView); err != nil {
+			return err
+		}
+	}
 	for _, key := range order {
 		st.job.Folder(strings.Join(batchPath[key], "/"), 0)
 		if pw != nil {
+			if careful[key] {
+				// Path mode looks pending items up on the target
+				// before writing them.
+				if err := im.markPending(source, batchPath[key], batches[key], replaced); err != nil {
+					return err
+				}
+			}
 			err = pw.write(ctx, batchPath[key], batches[key])
 		} else {
-			err = im.appendBatch(ctx, log, st, mb, source, batchPath[key], batches[key], replaced)
+			err = im.appendBatch(ctx, log, st, mb, source, batchPath[key], batches[key], replaced, careful[key])
 		}
 		if err != nil {
 			return err
@@ -585,6 +625,12 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 
 	// What the source deleted since the last run.
 	err = im.ledger.each(source, func(id string) bool { return !inView[id] }, func(id string, a applied) error {
+		if a.Damaged {
+			// Where its copy is cannot be read any more: the copy (if
+			// any) stays on the target, where check reports it.
+			log.Warn("the source deleted an item whose ledger record does not decode: its copy on the target, if any, is left", "id", id)
+			return im.ledger.del(source, id)
+		}
 		var derr error
 		if a.OldUID != 0 {
 			if derr = mb.Delete(ctx, a.OldFolder, imap.UID(a.OldUID)); derr != nil {
@@ -664,16 +710,111 @@ func (im *importer) dropReplaced(ctx context.Context, log *slog.Logger, st *mail
 	}
 }
 
+// folderKey is the map key of a target folder path (names may hold any
+// character, NUL too).
+func folderKey(path []string) string { return fmt.Sprintf("%q", path) }
+
+// unknownFolders returns the folders (folderKey) of order that the ledger
+// has no record of but that already hold messages on the target: the
+// ledger was lost, deleted, or another --ledger was given. Their messages
+// are looked up on the target before they are written, as --rebuild does,
+// so that none is stored twice; the operator is told once per mailbox.
+// known holds the folders of the records found so far; the records of
+// items no longer in the view are read for theirs only if needed.
+func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label string, mb *imapsink.Mailbox, source string,
+	order []string, paths map[string][]string, known, inView map[string]bool) (map[string]bool, error) {
+	var unknown []string
+	for _, k := range order {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil, nil
+	}
+	err := im.ledger.each(source, func(id string) bool { return !inView[id] }, func(_ string, a applied) error {
+		if !a.Damaged {
+			known[folderKey(a.Folder)] = true
+			if a.OldUID != 0 {
+				known[folderKey(a.OldFolder)] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	careful := map[string]bool{}
+	var held []string
+	total := 0
+	for _, k := range unknown {
+		if known[k] {
+			continue
+		}
+		n := 0
+		err := mb.List(ctx, paths[k], func(imapsink.Summary) error { n++; return nil })
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			log.Warn("folder not listed: its messages are matched against the target", "folder", strings.Join(paths[k], "/"), "err", err)
+			careful[k] = true
+			continue
+		}
+		if n > 0 {
+			careful[k] = true
+			held = append(held, fmt.Sprintf("%s: %d", strings.Join(paths[k], "/"), n))
+			total += n
+		}
+	}
+	if len(held) == 0 {
+		return careful, nil
+	}
+	const how = "matching against the target (as --rebuild does) so nothing is duplicated"
+	where := fmt.Sprintf("ledger %s", im.ledger.path)
+	if len(held) == 1 {
+		folder, _, _ := strings.Cut(held[0], ": ")
+		im.tell(fmt.Sprintf("%s/%s already holds %s the ledger does not know (%s): %s", label, folder, nMessages(total), where, how),
+			"mailbox", label, "folder", folder, "messages", total)
+		return careful, nil
+	}
+	list := held
+	if len(list) > 10 {
+		list = append(list[:10:10], "…")
+	}
+	im.tell(fmt.Sprintf("%s already holds %s in %d folders the ledger does not know (%s; %s): %s",
+		label, nMessages(total), len(held), where, strings.Join(list, ", "), how), "mailbox", label, "folders", len(held), "messages", total)
+	return careful, nil
+}
+
+func nMessages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return fmt.Sprintf("%d messages", n)
+}
+
+// markPending records the messages of a folder as pending (path mode), so
+// that each is looked up on the target before its file is written.
+func (im *importer) markPending(source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy) error {
+	recs := make([]ledgerRecord, len(entries))
+	for i, e := range entries {
+		recs[i] = ledgerRecord{e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})}
+	}
+	return im.ledger.putMany(source, recs)
+}
+
 // appendBatch appends the messages of one folder. Each is recorded as
-// pending first; pending ones (and all, with --rebuild) are looked up on
-// the target before appending, so none is stored twice.
-func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy) error {
+// pending first; pending ones (and all, with --rebuild or careful) are
+// looked up on the target before appending, so none is stored twice.
+func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy, careful bool) error {
 	const chunk = 200
 	for len(entries) > 0 {
 		n := min(chunk, len(entries))
 		part := entries[:n]
 		entries = entries[n:]
-		careful := im.rebuild
+		careful := careful || im.rebuild
 		msgs := make([]imapsink.Message, len(part))
 		for i, e := range part {
 			if prev, ok := im.ledger.get(source, e.ID); ok && prev.Pending {
@@ -780,6 +921,11 @@ func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mail
 	}
 	source := e.Mailbox
 	prev, known := im.ledger.get(source, e.ID)
+	if prev.Damaged {
+		// PUT to the item's own resource name replaces what is there: a
+		// damaged record is as good as none.
+		known, prev = false, applied{}
+	}
 	moved := known && !slices.Equal(prev.Folder, fi.path)
 	if known && !im.rebuild && !moved && prev.Digest == digestHex(e) {
 		st.Unchanged++

@@ -74,9 +74,17 @@ Examples:
   IEM_ICEWARP_PASSWORD=… iem-import run --archive /srv/iem/example --host mail.example.com \
       --admin-user admin@example.com --trust-cert sha256:… --summary-json round.json
   iem-import run --config iem-import.conf --mail-mode path --mail-path /opt/icewarp/mail --mail-owner 999:999
-  iem-import run --config iem-import.conf --rebuild     # the target lost its data`,
+  iem-import run --config iem-import.conf --rebuild     # the target lost its data
+  iem-import run --config iem-import.conf --wait        # after the run that holds the ledger
+
+The ledger records the target it belongs to and is refused for another one
+(exit 2). One run at a time holds it: a second one fails at once naming the
+holder (FILE.holder.json), or waits with --wait. A folder the ledger knows
+nothing of that already holds messages (a lost or new ledger) is matched
+against the target, as --rebuild does, so nothing is duplicated.`,
 		Flags: append(targetFlags(),
-			&cli.BoolFlag{Name: "rebuild", Usage: "the target lost its data: replay everything, checking the target so nothing is duplicated"},
+			&cli.BoolFlag{Name: "rebuild", Usage: "the target lost its data (or the ledger belongs to another target address): replay everything, checking the target so nothing is duplicated"},
+			&cli.BoolFlag{Name: "wait", Usage: "if another iem-import run holds the ledger, wait for it to finish instead of failing at once"},
 			&cli.StringFlag{Name: "passwords-from", Usage: "CSV `FILE` of email,password for new accounts"},
 			&cli.StringFlag{Name: "passwords-report", Usage: "CSV `FILE` (0600) receiving generated passwords (default ARCHIVE/iem-passwords.csv)"},
 			&cli.StringFlag{Name: "summary-json", Usage: "also write the summary as JSON to `FILE`"},
@@ -305,6 +313,10 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		return err
 	}
 	im.log = log
+	im.notice = im.prog.Logs(stderr)
+	if im.fileLog, err = cliutil.Logger(toFile, t.logLevel, t.logFormat); err != nil {
+		return err
+	}
 	// The first Ctrl-C is answered at once; main ends the process on the
 	// second.
 	defer context.AfterFunc(ctx, func() {
@@ -335,6 +347,20 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err := im.index(); err != nil {
 		return err
 	}
+	// An existing ledger is taken (or waited for, --wait) and checked
+	// against the target before the target is contacted; a new one is
+	// created once the target answered.
+	var led *ledger
+	defer func() {
+		if led != nil {
+			led.close()
+		}
+	}()
+	if _, err := os.Stat(t.ledger); err == nil {
+		if led, err = im.openRunLedger(ctx, c, t); err != nil {
+			return err
+		}
+	}
 	aopt := t.api
 	aopt.Logger = log
 	im.imapOpt.Logger = log
@@ -354,11 +380,11 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	log.Info("connected", "api", t.api.URL)
 	// The ledger is created only once the target answered: a run that
 	// cannot log in leaves the archive folder as it was.
-	led, err := openLedger(t.ledger)
-	if err != nil {
-		return err
+	if led == nil {
+		if led, err = im.openRunLedger(ctx, c, t); err != nil {
+			return err
+		}
 	}
-	defer led.close()
 	im.ledger = led
 	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
 		toFile.set(nil) // a RunLog not opened holds every line in memory
@@ -390,6 +416,28 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		return runErr
 	}
 	return im.summary(c.App.Writer, t.archiveDir, c.String("summary-json"), started)
+}
+
+// openRunLedger opens the ledger for this run: it fails at once if another
+// run holds it (or waits, --wait), and refuses a ledger of another target
+// unless --rebuild.
+func (im *importer) openRunLedger(ctx context.Context, c *cli.Context, t *target) (*ledger, error) {
+	led, err := openLedgerWith(ctx, t.ledger, ledgerOptions{Holder: thisProcess("iem-import run", os.Args[1:]),
+		Wait: c.Bool("wait"), Notice: im.notice})
+	if err != nil {
+		return nil, err
+	}
+	cur := targetOf(t)
+	prev, err := led.useFor(cur, im.rebuild)
+	if err != nil {
+		led.close()
+		return nil, err
+	}
+	if prev != nil {
+		im.tell(fmt.Sprintf("ledger %s recorded another target (%s); with --rebuild it now records %s", t.ledger, prev, cur),
+			"ledger", t.ledger, "previous", prev.String(), "target", cur.String())
+	}
+	return led, nil
 }
 
 // summary prints the per-mailbox table and the totals, writes the JSON and

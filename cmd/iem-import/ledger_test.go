@@ -1,0 +1,644 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/internal/cliutil"
+)
+
+// TestLedgerTarget: a ledger records the target it was first used with;
+// another target is refused (exit 2, naming the file and both targets)
+// unless adopted (--rebuild); the same target under another spelling, or
+// with groupware added, is the same; an old ledger without meta gets it.
+func TestLedgerTarget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger")
+	a := ledgerTarget{API: "https://mail.example.com:32001/icewarpapi/", IMAP: "mail.example.com:993"}
+	b := ledgerTarget{API: "https://other.example.com:32001/icewarpapi/", IMAP: "other.example.com:993"}
+
+	// An "old" ledger: the items bucket alone, no meta.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketItems)
+		if err != nil {
+			return err
+		}
+		return b.Put(ledgerKey("alice@example.com", "m1"), []byte(`{"kind":"message","folder":["INBOX"],"uid":1,"digest":"00"}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	l, err := openLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := l.target(); ok {
+		t.Fatal("an old ledger has a target before its first use")
+	}
+	if prev, err := l.useFor(a, false); err != nil || prev != nil {
+		t.Fatalf("first use: %v, %v", prev, err)
+	}
+	if got, ok, _ := l.target(); !ok || got != a.normal() {
+		t.Fatalf("recorded %+v, %v; want %+v", got, ok, a.normal())
+	}
+	if r, ok := l.get("alice@example.com", "m1"); !ok || r.UID != 1 {
+		t.Errorf("old record lost: %+v %v", r, ok)
+	}
+	l.close()
+
+	l, err = openLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	// The same target, spelled differently and with WebDAV added.
+	same := ledgerTarget{API: "HTTPS://Mail.Example.com:32001/icewarpapi", IMAP: "MAIL.example.com:993", WebDAV: "https://mail.example.com/webdav/"}
+	if _, err := l.useFor(same, false); err != nil {
+		t.Fatalf("same target refused: %v", err)
+	}
+	if got, _, _ := l.target(); got.WebDAV != "https://mail.example.com/webdav" {
+		t.Errorf("WebDAV root not added to the recorded target: %+v", got)
+	}
+	// Another target.
+	_, err = l.useFor(b, false)
+	var ue *cliutil.UsageError
+	if !errors.As(err, &ue) || cliutil.ExitCode(err) != cliutil.ExitUsage {
+		t.Fatalf("another target: %v (exit %d), want a usage error (exit 2)", err, cliutil.ExitCode(err))
+	}
+	for _, want := range []string{path, "mail.example.com:993", "other.example.com:993", "--ledger", "--rebuild"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not name %q:\n%v", want, err)
+		}
+	}
+	t.Logf("refusal: %v", err)
+	if got, _, _ := l.target(); got.IMAP != "mail.example.com:993" {
+		t.Errorf("a refused run changed the recorded target: %+v", got)
+	}
+	// A different WebDAV root of the same admin API and IMAP endpoints is
+	// another target too.
+	if _, err := l.useFor(ledgerTarget{API: a.API, IMAP: a.IMAP, WebDAV: "https://elsewhere/webdav/"}, false); err == nil {
+		t.Error("another WebDAV root accepted")
+	}
+	// --rebuild adopts the new target.
+	prev, err := l.useFor(b, true)
+	if err != nil || prev == nil || prev.IMAP != "mail.example.com:993" {
+		t.Fatalf("adopt: %v, %v", prev, err)
+	}
+	if got, _, _ := l.target(); got != b.normal() {
+		t.Errorf("after --rebuild the ledger records %+v, want %+v", got, b.normal())
+	}
+	// The old target's UIDs mean nothing on the new one: the records are
+	// pending (looked up by Message-ID, date and size) and name no UID.
+	if r, ok := l.get("alice@example.com", "m1"); !ok || !r.Pending || r.UID != 0 || !slices.Equal(r.Folder, []string{"INBOX"}) {
+		t.Errorf("record after adopting a new target = %+v, %v; want pending in INBOX without a UID", r, ok)
+	}
+}
+
+// TestLedgerDamagedRecord: a record that does not decode is pending (looked
+// up on the target), for get and each, never an error.
+func TestLedgerDamagedRecord(t *testing.T) {
+	l, err := openLedger(filepath.Join(t.TempDir(), "ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	const mbx = "alice@example.com"
+	if err := l.put(mbx, "good", applied{Kind: "message", Folder: []string{"INBOX"}, UID: 7, Digest: "ab"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.put(mbx, "bad", applied{Kind: "message", Folder: []string{"INBOX"}, UID: 8, Digest: "cd"}); err != nil {
+		t.Fatal(err)
+	}
+	// Flip bytes of one record, as a bad disk sector would.
+	if err := l.db.Update(func(tx *bolt.Tx) error {
+		v := slices.Clone(tx.Bucket(bucketItems).Get(ledgerKey(mbx, "bad")))
+		for i := 0; i < len(v); i += 3 {
+			v[i] ^= 0x5a
+		}
+		return tx.Bucket(bucketItems).Put(ledgerKey(mbx, "bad"), v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, ok := l.get(mbx, "bad")
+	if !ok || !a.Pending || !a.Damaged || a.UID != 0 {
+		t.Errorf("damaged record = %+v, %v; want pending, damaged", a, ok)
+	}
+	if a, ok := l.get(mbx, "good"); !ok || a.Damaged || a.UID != 7 {
+		t.Errorf("good record = %+v, %v", a, ok)
+	}
+	if _, ok := l.get(mbx, "missing"); ok {
+		t.Error("a missing record is found")
+	}
+	got := map[string]applied{}
+	if err := l.each(mbx, nil, func(id string, a applied) error { got[id] = a; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["bad"].Damaged || got["good"].UID != 7 {
+		t.Errorf("each = %+v", got)
+	}
+	// A damaged record is never written back as such.
+	if err := l.put(mbx, "bad", got["bad"]); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := l.get(mbx, "bad"); !ok || a.Damaged || !a.Pending {
+		t.Errorf("rewritten damaged record = %+v, %v; want a sound pending record", a, ok)
+	}
+}
+
+// TestLedgerDamagedFile: a ledger file that is not a bbolt file any more is
+// refused with its name and what to do; nothing is changed.
+func TestLedgerDamagedFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	l, err := openLedger(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		l.put("alice@example.com", fmt.Sprint(i), applied{Kind: "message", Digest: strings.Repeat("x", 64)})
+	}
+	l.close()
+	full, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"truncated", full[:100]},
+		{"garbage", bytes.Repeat([]byte("not a ledger "), 2000)},
+		{"first pages overwritten", append(make([]byte, 8192), full[8192:]...)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, c.name)
+			if err := os.WriteFile(p, c.body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l, err := openLedger(p)
+			if err == nil {
+				l.close()
+				t.Fatal("a damaged ledger opened")
+			}
+			for _, want := range []string{p, "damaged", "mv " + p, "nothing is duplicated"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q: %v", want, err)
+				}
+			}
+			if cliutil.ExitCode(err) != cliutil.ExitFatal {
+				t.Errorf("exit %d, want %d", cliutil.ExitCode(err), cliutil.ExitFatal)
+			}
+			if b, _ := os.ReadFile(p); !bytes.Equal(b, c.body) {
+				t.Error("the damaged ledger was changed")
+			}
+		})
+	}
+}
+
+// TestLedgerHolder: while one process holds the ledger, a second open fails
+// at once naming the holder (from the holder file); with Wait it says so
+// once and gets the ledger when the holder closes it.
+func TestLedgerHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger")
+	h := thisProcess("iem-import run", []string{"run", "--config", "c.conf", "--admin-password", "s3cret", "--token=abc", "--password-file", "pw"})
+	first, err := openLedgerWith(context.Background(), path, ledgerOptions{Holder: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(holderPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "s3cret") || strings.Contains(string(b), "abc") || !strings.Contains(string(b), `"pw"`) {
+		t.Errorf("holder file keeps a secret or loses a file name:\n%s", b)
+	}
+	if st, _ := os.Stat(holderPath(path)); st.Mode().Perm() != 0o600 {
+		t.Errorf("holder file mode %v, want 0600", st.Mode().Perm())
+	}
+
+	start := time.Now()
+	_, err = openLedgerWith(context.Background(), path, ledgerOptions{Holder: thisProcess("iem-import run", nil)})
+	took := time.Since(start)
+	var inUse *ledgerInUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("second open: %v, want in use", err)
+	}
+	if took > time.Second {
+		t.Errorf("second open took %v, want at once", took)
+	}
+	host, _ := os.Hostname()
+	want := fmt.Sprintf("ledger %s is in use by iem-import run (pid %d on host %s since %s)", path, os.Getpid(), host, h.Since.Format(time.RFC3339))
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--wait") {
+		t.Errorf("error:\n %v\nwant it to contain\n %s\nand name --wait", err, want)
+	}
+	if cliutil.ExitCode(err) != cliutil.ExitFatal {
+		t.Errorf("exit %d, want %d", cliutil.ExitCode(err), cliutil.ExitFatal)
+	}
+
+	// --wait: one notice, then the ledger once the holder is done.
+	var notice syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		l, err := openLedgerWith(context.Background(), path, ledgerOptions{Holder: thisProcess("iem-import run", nil), Wait: true, Notice: &notice})
+		if err == nil {
+			l.close()
+		}
+		done <- err
+	}()
+	time.Sleep(2500 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("waiting open returned while the ledger was held: %v", err)
+	default:
+	}
+	first.close()
+	if _, err := os.Stat(holderPath(path)); err == nil {
+		t.Error("holder file left after close")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting open: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting open did not get the ledger after the holder closed it")
+	}
+	if n := strings.Count(notice.String(), "waiting for"); n != 1 || !strings.Contains(notice.String(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("notice %q: want one \"waiting for\" naming the holder", notice.String())
+	}
+
+	// Wait ends with the context.
+	first, err = openLedgerWith(context.Background(), path, ledgerOptions{Holder: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = openLedgerWith(ctx, path, ledgerOptions{Wait: true})
+	if cliutil.ExitCode(err) != cliutil.ExitInterrupted {
+		t.Errorf("wait cut by the context: %v (exit %d), want exit 130", err, cliutil.ExitCode(err))
+	}
+}
+
+func TestRedactArgs(t *testing.T) {
+	got := redactArgs([]string{"run", "--password", "x", "--passphrase=y", "--password-file", "f", "--passwords-from", "p.csv", "--archive", "a", "--api-token", "z"})
+	want := []string{"run", "--password", "…", "--passphrase=…", "--password-file", "f", "--passwords-from", "p.csv", "--archive", "a", "--api-token", "…"}
+	if !slices.Equal(got, want) {
+		t.Errorf("redactArgs = %q\nwant %q", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ledgerBed is an archive imported over IMAP into the IceWarp emulator:
+// two users, mail in two folders of one of them, a contact and an event.
+type ledgerBed struct {
+	iw     *icewarptest.Server
+	dir    string
+	arch   string
+	pw     string
+	msgs   int            // messages in the archive
+	items  int            // groupware items in the archive
+	counts map[string]int // "email/folder" → messages in the archive
+}
+
+const ledgerAlice, ledgerBob = "alice@example.com", "bob@example.com"
+
+func newLedgerBed(t *testing.T, opt *icewarptest.Options) *ledgerBed {
+	t.Helper()
+	iw, err := icewarptest.Start(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	dir := t.TempDir()
+	b := &ledgerBed{iw: iw, dir: dir, arch: filepath.Join(dir, "archive"), pw: writeFile(t, dir, "pw", iw.AdminPassword()),
+		counts: map[string]int{}}
+	os.Mkdir(b.arch, 0o700)
+	day := time.Date(2024, 2, 3, 4, 5, 6, 0, time.Local)
+	writeRound(t, b.arch, func(r *round) {
+		r.mailbox(ledgerAlice)
+		r.mailbox(ledgerBob)
+		r.folder(ledgerAlice, folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+		r.folder(ledgerAlice, folder{id: "proj", name: "Projects", class: "IPF.Note"})
+		r.folder(ledgerAlice, folder{id: "contacts", name: "Contacts", class: "IPF.Contact", dist: "contacts"})
+		r.folder(ledgerAlice, folder{id: "cal", name: "Calendar", class: "IPF.Appointment", dist: "calendar"})
+		r.folder(ledgerBob, folder{id: "inbox", name: "Inbox", class: "IPF.Note", dist: "inbox"})
+		add := func(m msg, folder string) {
+			m.received = day.Add(time.Duration(b.msgs) * time.Hour)
+			r.message(m)
+			b.msgs++
+			b.counts[m.mbx+"/"+folder]++
+		}
+		add(msg{mbx: ledgerAlice, folder: "inbox", id: "a1", read: true}, "INBOX")
+		add(msg{mbx: ledgerAlice, folder: "inbox", id: "a2", flagged: true}, "INBOX")
+		add(msg{mbx: ledgerAlice, folder: "inbox", id: "a3", size: 20 << 10}, "INBOX")
+		add(msg{mbx: ledgerAlice, folder: "proj", id: "a4"}, "Projects")
+		add(msg{mbx: ledgerAlice, folder: "proj", id: "a5", noID: true}, "Projects")
+		add(msg{mbx: ledgerBob, folder: "inbox", id: "b1"}, "INBOX")
+		r.item(archive.KindContact, ledgerAlice, "contacts", "c1", contactV1)
+		r.item(archive.KindEvent, ledgerAlice, "cal", "ev1", eventV1)
+		b.items = 2
+	})
+	return b
+}
+
+// args are the run arguments against iw (the bed's emulator if nil).
+func (b *ledgerBed) args(iw *icewarptest.Server, ledger string, extra ...string) []string {
+	if iw == nil {
+		iw = b.iw
+	}
+	return append([]string{"--archive", b.arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(), "--password-file", b.pw,
+		"--imap-addr", iw.IMAPAddr(), "--imap-tls", "none", "--webdav-url", iw.WebDAVURL(), "--log-level", "error",
+		"--ledger", ledger, "--passwords-report", filepath.Join(b.dir, "pw.csv")}, extra...)
+}
+
+// expectCounts fails unless every folder holds as many messages as the
+// archive has for it, and each groupware collection one item.
+func (b *ledgerBed) expectCounts(t *testing.T, iw *icewarptest.Server) {
+	t.Helper()
+	if iw == nil {
+		iw = b.iw
+	}
+	for k, want := range b.counts {
+		email, folder, _ := strings.Cut(k, "/")
+		n, err := iw.MailboxStatus(email, folder)
+		if err != nil || int(n) != want {
+			t.Errorf("%s holds %d messages (%v), want %d", k, n, err, want)
+		}
+	}
+	for _, f := range []string{"Contacts", "Calendar"} {
+		if n := len(iw.DAVItems(ledgerAlice, f)); n != 1 {
+			t.Errorf("WebDAV %s/%s holds %d items, want 1", ledgerAlice, f, n)
+		}
+	}
+}
+
+// TestLedgerLost: an archive imported, then imported again into the same
+// mailboxes with a new (or deleted, or partly damaged) ledger: every
+// message is matched against the target, found there and counted as
+// "on target", the operator is told once per mailbox, and the folders hold
+// what they held. Groupware is PUT again to the same resource names, which
+// replaces and never duplicates. A ledger is refused for another target
+// unless --rebuild.
+func TestLedgerLost(t *testing.T) {
+	b := newLedgerBed(t, nil)
+	first, second := filepath.Join(b.dir, "ledger1"), filepath.Join(b.dir, "ledger2")
+	notice := "already holds"
+	steps := []struct {
+		name    string
+		prep    func(t *testing.T)
+		ledger  string
+		want    totals   // Appended, Unchanged, Found compared
+		notices []string // printed; none if empty
+	}{
+		{name: "first import", ledger: first, want: totals{Appended: b.msgs + b.items}},
+		{name: "rerun with the same ledger", ledger: first, want: totals{Unchanged: b.msgs + b.items}},
+		{name: "another ledger: matched against the target", ledger: second, want: totals{Found: b.msgs, Appended: b.items},
+			notices: []string{
+				"iem-import: alice@example.com already holds 5 messages in 2 folders the ledger does not know (ledger " + second + "; INBOX: 3, Projects: 2): matching against the target (as --rebuild does) so nothing is duplicated",
+				"iem-import: bob@example.com/INBOX already holds 1 message the ledger does not know (ledger " + second + "): matching against the target (as --rebuild does) so nothing is duplicated",
+			}},
+		{name: "rerun with the new ledger", ledger: second, want: totals{Unchanged: b.msgs + b.items}},
+		{name: "a damaged record: looked up, found", ledger: second, prep: func(t *testing.T) {
+			db, err := bolt.Open(second, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bolt.Tx) error {
+				k := ledgerKey(ledgerAlice, "a2")
+				v := slices.Clone(tx.Bucket(bucketItems).Get(k))
+				if v == nil {
+					return errors.New("no record of a2")
+				}
+				for i := range v {
+					v[i] ^= 0xff
+				}
+				return tx.Bucket(bucketItems).Put(k, v)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, want: totals{Found: 1, Unchanged: b.msgs + b.items - 1}},
+		{name: "ledger deleted", ledger: second, prep: func(t *testing.T) {
+			if err := os.Remove(second); err != nil {
+				t.Fatal(err)
+			}
+		}, want: totals{Found: b.msgs, Appended: b.items}, notices: []string{"alice@example.com already holds 5 messages", "bob@example.com/INBOX already holds 1 message"}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.prep != nil {
+				st.prep(t)
+			}
+			sum, out, err := runIn(t, b.args(nil, st.ledger)...)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, out)
+			}
+			got := sum.total()
+			if got.Failed != 0 || got.Skipped != 0 || got.Deleted != 0 {
+				t.Errorf("failed %d, skipped %d, deleted %d; want none\n%s", got.Failed, got.Skipped, got.Deleted, out)
+			}
+			if got.Appended != st.want.Appended || got.Unchanged != st.want.Unchanged || got.Found != st.want.Found {
+				t.Errorf("appended %d, unchanged %d, on target %d; want %d, %d, %d\n%s",
+					got.Appended, got.Unchanged, got.Found, st.want.Appended, st.want.Unchanged, st.want.Found, out)
+			}
+			for _, n := range st.notices {
+				if strings.Count(out, n) != 1 {
+					t.Errorf("output does not say once %q:\n%s", n, out)
+				}
+			}
+			if len(st.notices) == 0 && strings.Contains(out, notice) {
+				t.Errorf("unexpected notice:\n%s", out)
+			}
+			if strings.Count(out, notice) != len(st.notices) {
+				t.Errorf("%d notices, want %d (one per mailbox):\n%s", strings.Count(out, notice), len(st.notices), out)
+			}
+			b.expectCounts(t, nil)
+			checkIn(t, b.args(nil, st.ledger)...)
+			if _, err := os.Stat(holderPath(st.ledger)); err == nil {
+				t.Error("holder file left after the run")
+			}
+		})
+	}
+
+	// The ledger now belongs to b.iw; another server is refused before it
+	// is contacted, and adopted with --rebuild.
+	other, err := icewarptest.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	t.Run("another target: refused", func(t *testing.T) {
+		_, out, err := runIn(t, b.args(other, second)...)
+		if cliutil.ExitCode(err) != cliutil.ExitUsage {
+			t.Fatalf("run against another target: %v (exit %d), want exit 2\n%s", err, cliutil.ExitCode(err), out)
+		}
+		for _, want := range []string{second, b.iw.IMAPAddr(), other.IMAPAddr(), "--rebuild"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %q: %v", want, err)
+			}
+		}
+		if n := len(other.Accounts()); n != 0 {
+			t.Errorf("the other target was changed: %d accounts", n)
+		}
+	})
+	t.Run("another target with --rebuild", func(t *testing.T) {
+		sum, out, err := runIn(t, b.args(other, second, "--rebuild")...)
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, out)
+		}
+		// Groupware known to the ledger is PUT again: updated.
+		if got := sum.total(); got.Appended != b.msgs || got.Updated != b.items || got.Failed != 0 {
+			t.Errorf("summary %+v, want %d appended, %d updated\n%s", got, b.msgs, b.items, out)
+		}
+		if !strings.Contains(out, "recorded another target") {
+			t.Errorf("the change of target is not told:\n%s", out)
+		}
+		b.expectCounts(t, other)
+		sum, out, err = runIn(t, b.args(other, second)...)
+		if err != nil || sum.total().Unchanged != b.msgs+b.items {
+			t.Errorf("rerun against the adopted target: %v, %+v\n%s", err, sum.total(), out)
+		}
+		if _, _, err := runIn(t, b.args(nil, second)...); cliutil.ExitCode(err) != cliutil.ExitUsage {
+			t.Errorf("the first target after adopting another: %v, want exit 2", err)
+		}
+		b.expectCounts(t, nil)
+	})
+}
+
+// TestLedgerLostPathMode: in path mode a folder the ledger does not know
+// that already holds messages is matched against the target too.
+func TestLedgerLostPathMode(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mail")
+	os.Mkdir(root, 0o700)
+	b := newLedgerBed(t, &icewarptest.Options{MailRoot: root})
+	for i, ledger := range []string{"ledger1", "ledger2", "ledger2"} {
+		sum, out, err := runIn(t, b.args(nil, filepath.Join(b.dir, ledger), "--mail-mode", "path", "--mail-path", root)...)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+		got := sum.total()
+		want := []totals{{Appended: b.msgs + b.items}, {Found: b.msgs, Appended: b.items}, {Unchanged: b.msgs + b.items}}[i]
+		if got.Appended != want.Appended || got.Found != want.Found || got.Unchanged != want.Unchanged || got.Failed != 0 {
+			t.Errorf("run %d (%s): %+v, want %+v\n%s", i+1, ledger, got, want, out)
+		}
+		if n := strings.Count(out, "already holds"); n != []int{0, 2, 0}[i] {
+			t.Errorf("run %d: %d notices\n%s", i+1, n, out)
+		}
+		if err := b.iw.CheckMailPath(); err != nil {
+			t.Errorf("run %d: mail path checker: %v", i+1, err)
+		}
+		b.expectCounts(t, nil)
+	}
+}
+
+// TestLedgerSecondRun: a second iem-import run on a ledger in use fails at
+// once, naming the holder, before it contacts the target; with --wait it
+// says it waits and runs once the holder is done.
+func TestLedgerSecondRun(t *testing.T) {
+	b := newLedgerBed(t, nil)
+	ledger := filepath.Join(b.dir, "ledger")
+	held, err := openLedgerWith(context.Background(), ledger, ledgerOptions{Holder: thisProcess("iem-import run", []string{"run", "--archive", b.arch})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if held != nil {
+			held.close()
+		}
+	}()
+	host, _ := os.Hostname()
+	holderText := fmt.Sprintf("ledger %s is in use by iem-import run (pid %d on host %s since ", ledger, os.Getpid(), host)
+
+	cmd := command(append([]string{"run"}, b.args(nil, ledger)...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err = cmd.Run()
+	took := time.Since(start)
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != cliutil.ExitFatal {
+		t.Fatalf("second run: %v, want exit %d\n%s", err, cliutil.ExitFatal, out.String())
+	}
+	if !strings.Contains(out.String(), holderText) {
+		t.Errorf("second run does not name the holder (%q):\n%s", holderText, out.String())
+	}
+	if took > 10*time.Second {
+		t.Errorf("second run took %v to fail", took)
+	}
+	t.Logf("second run failed after %v: %s", took.Round(time.Millisecond), strings.TrimSpace(out.String()))
+	if n := len(b.iw.Accounts()); n != 0 {
+		t.Errorf("the refused run changed the target: %d accounts", n)
+	}
+
+	// --wait: it says so once, and runs when the holder is done.
+	cmd = command(append([]string{"run", "--wait"}, b.args(nil, ledger)...)...)
+	var wout syncBuffer
+	cmd.Stdout, cmd.Stderr = &wout, &wout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(wout.String(), "waiting for") && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("waiting run ended while the ledger was held: %v\n%s", err, wout.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(wout.String(), "waiting for iem-import run (pid "+fmt.Sprint(os.Getpid())) {
+		t.Fatalf("the waiting run does not say whom it waits for:\n%s", wout.String())
+	}
+	time.Sleep(1500 * time.Millisecond)
+	held.close()
+	held = nil
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting run: %v\n%s", err, wout.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("waiting run did not finish after the holder was done\n%s", wout.String())
+	}
+	if n := strings.Count(wout.String(), "waiting for"); n != 1 {
+		t.Errorf("\"waiting for\" printed %d times, want once:\n%s", n, wout.String())
+	}
+	b.expectCounts(t, nil)
+}
