@@ -132,11 +132,9 @@ func tryFlock(path string, me Holder) (*DirLock, error) {
 	if prev := readHolder(path); prev.PID != 0 {
 		l.TookOver = &prev
 	}
-	if err := writeHolder(f, me); err != nil {
-		unlockFile(f)
-		f.Close()
-		return nil, err
-	}
+	// The holder record only informs a refused writer: a full disk must
+	// not stop a repair, which frees space.
+	writeHolder(f, me)
 	return l, nil
 }
 
@@ -144,11 +142,7 @@ func lockExcl(dir, path string, me Holder) (*DirLock, error) {
 	for attempt := 0; ; attempt++ {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
-			if err := writeHolder(f, me); err != nil {
-				f.Close()
-				os.Remove(path)
-				return nil, err
-			}
+			writeHolder(f, me) // best effort, as for flock
 			f.Close()
 			return &DirLock{path: path, excl: true}, nil
 		}

@@ -19,7 +19,10 @@ type RoundWriter struct {
 	prev  [32]byte
 	// Resumed is set when Begin continued a torn volume or an unfinished round.
 	Resumed bool
-	err     error
+	// Cut is set when Begin cut an incomplete or damaged tail off a torn
+	// volume: the offset it was cut at, the bytes dropped and why.
+	Cut *TornTail
+	err error
 }
 
 // Begin starts writing. It continues where an earlier writer stopped: a
@@ -110,6 +113,9 @@ func (rw *RoundWriter) resume(v *Volume) error {
 	if err != nil {
 		return fmt.Errorf("archive: resume volume: %w", err)
 	}
+	if st, err := file.Stat(); err == nil && st.Size() > v.scan.End {
+		rw.Cut = &TornTail{Volume: v.Name, Offset: v.scan.End, Dropped: st.Size() - v.scan.End, Reason: v.Recovered}
+	}
 	if err := file.Truncate(v.scan.End); err != nil {
 		file.Close()
 		return fmt.Errorf("archive: cut torn tail of %s: %w", v.Name, err)
@@ -129,6 +135,22 @@ func (rw *RoundWriter) resume(v *Volume) error {
 	}
 	rw.file, rw.w = file, w
 	return nil
+}
+
+// A TornTail is what Begin cut off a torn volume before writing on.
+type TornTail struct {
+	Volume  string
+	Offset  int64
+	Dropped int64
+	Reason  error // why the scan stopped there (nil: the file ended)
+}
+
+func (c *TornTail) String() string {
+	s := fmt.Sprintf("cut %s at offset %d after its last complete record, dropping %d bytes", c.Volume, c.Offset, c.Dropped)
+	if c.Reason != nil {
+		s += " (" + c.Reason.Error() + ")"
+	}
+	return s
 }
 
 // Name returns the file name of the volume being written.

@@ -43,6 +43,23 @@ func (f *Folder) View() *View {
 	return v
 }
 
+// CompleteView is the logical state of the complete rounds only (up to
+// [Folder.LastRound]): what a reader imports while a round is still being
+// written, or when its last volume arrived incomplete.
+func (f *Folder) CompleteView() *View {
+	last := f.LastRound()
+	v := &View{items: map[viewKey]*Entry{}}
+	for _, vol := range f.vols {
+		if vol.Info.Round > last {
+			break
+		}
+		for _, e := range vol.r.entries {
+			v.apply(e)
+		}
+	}
+	return v
+}
+
 func (v *View) apply(e *Entry) {
 	k := keyOf(e)
 	switch e.Kind {

@@ -304,10 +304,8 @@ func TestBadInput(t *testing.T) {
 		{name: "truncated older volume", cmd: "iem-import", src: "plain", args: imp(same), prep: func(t *testing.T, arch string) {
 			truncateHalf(t, volumes(t, arch)[0])
 		}, code: 1, want: []string{"r000001.p001.iemv"}},
-		{name: "truncated newest volume", cmd: "iem-import", src: "plain", args: imp(same), prep: func(t *testing.T, arch string) {
-			v := volumes(t, arch)
-			truncateHalf(t, v[len(v)-1])
-		}, code: 1, want: []string{"r000002.p001.iemv"}},
+		// A truncated newest volume is no bad input: the import reads the
+		// complete rounds and says the last one is not (TestHostileOperator).
 		{name: "verify: bit flip", cmd: "iem-import", src: "plain", args: verify(), prep: func(t *testing.T, arch string) {
 			flipMiddle(t, volumes(t, arch)[1])
 		}, code: 1, want: []string{"r000002.p001.iemv"}},

@@ -24,7 +24,14 @@ import (
 
 var bin string // folder holding the built commands
 
+// TestMain builds the commands. IEM_E2E_BIN names a folder of commands
+// built elsewhere instead, to run these tests against another version
+// (for example the one before a fix, to see a test fail).
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("IEM_E2E_BIN"); dir != "" {
+		bin = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "iem-e2e-bin-")
 	if err != nil {
 		panic(err)

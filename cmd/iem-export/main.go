@@ -29,6 +29,11 @@ func main() {
 	// a second one ends the process at once (the archive survives a kill).
 	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	if err != nil && ctx.Err() != nil && cliutil.ExitCode(err) != cliutil.ExitInterrupted {
+		// Stopped by a signal, whatever was in hand when it came (a
+		// server check, a directory read): exit 130, not 1.
+		err = cliutil.Interrupted(err)
+	}
 	stop()
 	stopProfile()
 	if err != nil {
@@ -57,10 +62,13 @@ Examples:
 
 Each run writes ARCHIVE/reports/export-round-N.html (and .json) and ARCHIVE/logs/export-<time>.log.
 The migration guide is docs/GUIDE.md.`,
-		ExitErrHandler:       func(*cli.Context, error) {},
-		OnUsageError:         cliutil.OnUsageError,
-		EnableBashCompletion: true,
-		Commands:             []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), completionCommand()},
+		ExitErrHandler: func(*cli.Context, error) {},
+		// A comma is part of a path or an address, never a separator:
+		// repeat the flag for several values.
+		DisableSliceFlagSeparator: true,
+		OnUsageError:              cliutil.OnUsageError,
+		EnableBashCompletion:      true,
+		Commands:                  []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), completionCommand()},
 	}
 	// urfave/cli calls a subcommand's own handler for its flags.
 	for _, cmd := range app.Commands {

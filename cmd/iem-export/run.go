@@ -418,7 +418,9 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if rw.Resumed {
+	if rw.Cut != nil {
+		log.Warn("continuing an interrupted round: "+rw.Cut.String(), "round", rw.Round())
+	} else if rw.Resumed {
 		log.Info("continuing an interrupted round", "round", rw.Round(), "volume", rw.Name())
 	} else {
 		log.Info("starting round", "round", rw.Round(), "volume", rw.Name())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -187,6 +189,11 @@ func openLedger(path string) (*ledger, error) {
 // waits until the holder is done (or ctx ends). A file that is not a
 // ledger any more (truncated, overwritten) is refused with what to do.
 func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledger, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		if err := checkLedgerFile(path); err != nil {
+			return nil, openError(path, err)
+		}
+	}
 	waiting := false
 	var db *bolt.DB
 	for {
@@ -195,7 +202,7 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 		if waiting {
 			timeout = time.Second
 		}
-		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: true})
+		db, err = openBolt(path, timeout)
 		if err == nil {
 			break
 		}
@@ -217,6 +224,10 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 		}
 	}
 	os.Chmod(path, 0o600)
+	if err := checkBolt(db); err != nil {
+		db.Close()
+		return nil, openError(path, err)
+	}
 	l := &ledger{db: db, path: path}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketItems); err != nil {
@@ -236,6 +247,95 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 		l.holder = holderPath(path)
 	}
 	return l, nil
+}
+
+// ledgerCheckEnv makes this program check the ledger it names and exit
+// (see checkLedgerFile).
+const ledgerCheckEnv = "IEM_INTERNAL_LEDGER_CHECK"
+
+func init() {
+	if path := os.Getenv(ledgerCheckEnv); path != "" {
+		db, err := openBoltReadOnly(path)
+		if errors.Is(err, bolt.ErrTimeout) {
+			os.Exit(2) // in use: the writer's own open reports it
+		}
+		if err == nil {
+			err = checkBolt(db)
+			db.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// checkLedgerFile checks an existing ledger in a child process of this
+// program before it is opened for writing. bbolt reads the file through
+// mmap: on a truncated or damaged file it can die of a bus error, which no
+// recover catches, instead of returning an error; the child's death is
+// turned into a message saying what to do.
+func checkLedgerFile(path string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil // no way to check: bbolt's own checks apply
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), ledgerCheckEnv+"="+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil, errors.As(err, &ee) && ee.ExitCode() == 2:
+		return nil
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return errors.New(strings.TrimSpace(strings.SplitN(out.String(), "\n", 2)[0]))
+	}
+	first := strings.SplitN(strings.TrimSpace(out.String()), "\n", 2)[0]
+	return fmt.Errorf("reading it crashed (%v: %s)", err, first)
+}
+
+func openBoltReadOnly(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTry})
+}
+
+// openBolt opens a bbolt file. bbolt panics on some damaged files (a
+// truncated freelist page) instead of returning an error.
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: true})
+}
+
+// checkBolt walks every page of the ledger once (bbolt's consistency
+// check), so that damage is found here, with a message saying what to do,
+// and not by a panic half way through a run. It reads the whole file:
+// about a second per million records.
+func checkBolt(db *bolt.DB) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return db.View(func(tx *bolt.Tx) error {
+		var first error
+		for e := range tx.Check() { // drained: the check runs until it closes the channel
+			if first == nil {
+				first = e
+			}
+		}
+		return first
+	})
 }
 
 func holderName(h *holder) string {

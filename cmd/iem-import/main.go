@@ -29,6 +29,11 @@ func main() {
 	// (the ledger records them); a second one ends the process at once.
 	context.AfterFunc(ctx, stop)
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	if err != nil && ctx.Err() != nil && cliutil.ExitCode(err) != cliutil.ExitInterrupted {
+		// Stopped by a signal, whatever was in hand when it came (a
+		// server check, a directory read): exit 130, not 1.
+		err = cliutil.Interrupted(err)
+	}
 	stop()
 	stopProfile()
 	if err != nil {
@@ -61,6 +66,9 @@ Each run writes ARCHIVE/reports/import-round-N.html (and .json; a rerun of the r
 and ARCHIVE/logs/import-<time>.log.
 The migration guide is docs/GUIDE.md.`,
 		ExitErrHandler: func(*cli.Context, error) {}, // main prints and exits
+		// A comma is part of a path or an address, never a separator:
+		// repeat the flag for several values.
+		DisableSliceFlagSeparator: true,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cliutil.Usagef("usage", "%v", err)
 		},

@@ -18,7 +18,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/icewarp/mailpath"
@@ -332,13 +331,15 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 			f.Close()
 		}
 	}()
-	for _, f := range folders {
-		for _, v := range f.Volumes() {
-			if v.Torn {
-				return fmt.Errorf("%s: %w: the export of this round has not finished; run iem-export again, then ship the volume", v.Name, archive.ErrTorn)
-			}
+	for i, f := range folders {
+		// Only complete rounds are imported: a round still being
+		// written, or whose volume arrived cut short, waits for the next run.
+		if vs := f.Volumes(); len(vs) > 0 && vs[len(vs)-1].Info.Round > f.LastRound() {
+			v := vs[len(vs)-1]
+			log.Warn(fmt.Sprintf("round %d is not complete in %s (%s is not its closed final part: the export is still running, or the copy was cut short): importing rounds up to %d; ship the volume again when the export has finished",
+				v.Info.Round, c.StringSlice("archive")[i], v.Name, f.LastRound()))
 		}
-		im.sources = append(im.sources, source{folder: f, view: f.View()})
+		im.sources = append(im.sources, source{folder: f, view: f.CompleteView()})
 	}
 	im.report = c.String("passwords-report")
 	if im.report == "" {

@@ -371,7 +371,8 @@ func (o *Org) AddLargeMessage(smtp string, size int64, seed uint64) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	u := o.Mailbox(smtp)
-	it := &Item{Type: "Message", Class: "IPM.Note", Subject: "Large attachment", Received: o.base, largeSize: size, largeSeed: seed, MessageID: o.msgID()}
+	it := &Item{Type: "Message", Class: "IPM.Note", Subject: "Large attachment", Received: o.base, largeSize: size, largeSeed: seed,
+		MessageID: fmt.Sprintf("<large.%d@ewstest>", seed)} // as in LargeMIME's header
 	return o.addItem(u.dist["inbox"], it).ID
 }
 
