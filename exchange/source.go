@@ -280,7 +280,7 @@ func (s *Source) convert(ctx context.Context, mailbox string, k ItemKind, it *It
 }
 
 // mailAttrs records a message's flags and properties as header attributes
-// (SPEC.md §3).
+// (SPEC.md §4).
 func mailAttrs(a map[string]string, m format.MailMeta) {
 	if m.Read {
 		a["read"] = "1"

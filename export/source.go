@@ -169,9 +169,9 @@ type Item struct {
 	Open func() (*Content, error)
 }
 
-// Content is an item in its archived form (SPEC.md §3): a kind, header
-// attributes, and a body, either in memory (Data) or as a stream (Body,
-// valid during the Fetch callback only).
+// Content is an item in its archived form (SPEC.md §4): a kind, header
+// attributes (the well-known keys of §4), and a body, either in memory
+// (Data) or as a stream (Body, valid during the Fetch callback only).
 type Content struct {
 	Kind  archive.Kind
 	Attrs map[string]string
