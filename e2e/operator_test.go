@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -80,7 +81,7 @@ func TestHostileOperator(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-reached // the first run holds the lock and waits on Exchange
-			code, _, stderr := runBin("iem-export", nil, "run", "--config", conf, "--archive", b.arch)
+			code, _, stderr := runHung("iem-export", "run", "--config", conf, "--archive", b.arch)
 			want := fmt.Sprintf("pid %d", first.Process.Pid)
 			if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, want) {
 				t.Errorf("round %d: second export: exit %d, want 1 with \"in use\" and %q:\n%s", round, code, want, stderr)
@@ -114,7 +115,7 @@ func TestHostileOperator(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-reached
-		code, _, stderr := runBin("iem-export", nil, "run", "--config", conf, "--archive", b.arch)
+		code, _, stderr := runHung("iem-export", "run", "--config", conf, "--archive", b.arch)
 		if code != 1 || !strings.Contains(stderr, "in use") {
 			t.Errorf("export through the real path while one runs through the symlink: exit %d\n%s", code, stderr)
 		}
@@ -289,7 +290,7 @@ func TestHostileOperator(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-reached // the first run holds the ledger and waits on IMAP
-		code, stdout, stderr := runBin("iem-import", nil, "run", "--config", conf, "--archive", b.arch)
+		code, stdout, stderr := runHung("iem-import", "run", "--config", conf, "--archive", b.arch)
 		want := fmt.Sprintf("pid %d", first.Process.Pid)
 		if code != 1 || !strings.Contains(stderr, "iem-import.ledger") || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, want) {
 			t.Errorf("second import: exit %d, want 1 naming the ledger and %q\n%s%s", code, want, stdout, stderr)
@@ -300,12 +301,16 @@ func TestHostileOperator(t *testing.T) {
 		if err := startBackground(t, waiter); err != nil {
 			t.Fatal(err)
 		}
-		wout.waitFor(t, "waiting for")
+		waited := make(chan error, 1)
+		go func() { err := waiter.Wait(); wout.Write(nil); waited <- err }()
+		if !wout.waitFor("waiting for", waited) {
+			t.Errorf("import --wait ended without saying it waits:\n%s", wout.String())
+		}
 		p.release()
 		if err := first.Wait(); err != nil {
 			t.Fatalf("first import: %v\n%s", err, fout.String())
 		}
-		if err := waiter.Wait(); err != nil || !strings.Contains(wout.String(), " 0 items written") {
+		if err := <-waited; err != nil || !strings.Contains(wout.String(), " 0 items written") {
 			t.Errorf("import --wait: %v\n%s", err, wout.String())
 		}
 		b.assertExactlyOnce(t)
@@ -743,18 +748,46 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// waitFor blocks until the output holds text (an event, not a timer; the
-// test's own deadline bounds it).
-func (s *syncBuffer) waitFor(t *testing.T, text string) {
-	t.Helper()
+// waitFor blocks until the output holds text (true) or the process ended
+// without writing it (false): it waits on events, not on a timer. The
+// process's end must be followed by a Write, to wake it.
+func (s *syncBuffer) waitFor(text string, ended <-chan error) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cond == nil {
 		s.cond = sync.NewCond(&s.mu)
 	}
 	for !strings.Contains(s.b.String(), text) {
+		select {
+		case err := <-ended:
+			_ = err
+			return strings.Contains(s.b.String(), text)
+		default:
+		}
 		s.cond.Wait()
 	}
+	return true
+}
+
+// hangLimit ends a command that should answer at once but waits instead
+// (what the versions before issue 14 did): the case then fails with a
+// message instead of blocking the suite. It is no timing assertion: a
+// command that answers does so in well under a second.
+const hangLimit = 2 * time.Minute
+
+// runHung runs a command that must end by itself, killing it after hangLimit.
+func runHung(name string, args ...string) (code int, stdout, stderr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
+	cmd.Env = append(os.Environ(), "IEM_EWS_PASSWORD=", "IEM_ICEWARP_PASSWORD=", "IEM_LDAP_PASSWORD=")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.WriteString(fmt.Sprintf("\n(killed after %v: it waited instead of answering)", hangLimit))
+	}
+	return exitCode(err), o.String(), e.String()
 }
 
 // startBackground starts cmd and makes sure it is gone when the test

@@ -33,7 +33,7 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	selected = cfg.shard.filter(selected)
+	selected = cfg.shard.engine().Filter(selected)
 	eopt := cfg.ews
 	eopt.Logger = log
 	client, _, err := checkEWS(ctx, eopt)

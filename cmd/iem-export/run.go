@@ -20,6 +20,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/report"
@@ -381,8 +382,8 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	// so that each shard's archive imports on its own with every group
 	// member's account present; only the shard's own mailboxes are exported.
 	all := selected
-	selected = cfg.shard.filter(selected)
-	if len(selected) == 0 && !cfg.shard.first() {
+	selected = cfg.shard.engine().Filter(selected)
+	if len(selected) == 0 && !cfg.shard.engine().First() {
 		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.shard.index, cfg.shard.count)
 	}
 	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
@@ -413,66 +414,46 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		}
 		defer folder.Close()
 	}
-	view := folder.View()
-	rw, err := folder.Begin()
-	if err != nil {
-		return err
-	}
-	if rw.Cut != nil {
-		log.Warn("continuing an interrupted round: "+rw.Cut.String(), "round", rw.Round())
-	} else if rw.Resumed {
-		log.Info("continuing an interrupted round", "round", rw.Round(), "volume", rw.Name())
-	} else {
-		log.Info("starting round", "round", rw.Round(), "volume", rw.Name())
-	}
-	e := &exporter{ews: client, dir: snap, folder: folder, view: view, log: log, gate: gate, rw: rw,
-		startYear: cfg.startYear, spoolDir: cfg.archiveDir, stats: map[string]*mailboxStats{}}
-	e.viewIndex()
-	if err := e.writeDirectory(all); err != nil {
-		return err
-	}
 	var addrs []string
 	for _, m := range selected {
 		addrs = append(addrs, m.PrimarySMTP)
 	}
-	e.prog = prog
-	cliutil.LimitMemoryFor(cfg.jobs)
-	runErr := e.runMailboxes(ctx, addrs, cfg.jobs)
-	if runErr == nil && cfg.pfGroup != "" && cfg.shard.first() {
-		runErr = e.exportPublicFolders(ctx, cfg.pfGroup)
+	pfGroup := cfg.pfGroup
+	if !cfg.shard.engine().First() {
+		pfGroup = ""
 	}
+	cliutil.LimitMemoryFor(cfg.jobs)
+	res, runErr := export.Run(ctx, exchange.NewSource(client, snap), export.Options{Folder: folder,
+		Accounts: all, Mailboxes: addrs, Jobs: cfg.jobs, StartYear: cfg.startYear, PublicFoldersGroup: pfGroup,
+		SpoolDir: cfg.archiveDir, Log: log, Progress: prog})
 	prog.Close()
 	if runErr != nil {
-		// Leave the volume as it is: the next run continues it.
-		if ctx.Err() != nil {
-			e.checkpoint()
-			log.Warn("interrupted: what was written is kept; run again to continue the round", "round", rw.Round())
+		if res.Interrupted {
+			log.Warn("interrupted: what was written is kept; run again to continue the round", "round", res.Round)
 			return cliutil.Interrupted(runErr)
 		}
 		return runErr
 	}
-	if err := rw.Close(); err != nil {
-		return err
-	}
-	return e.summary(stdout, cfg, rw.Round(), started)
+	return summary(stdout, cfg, folder, res, gate, log, started)
 }
 
 // summary prints the per-mailbox table, writes the JSON and HTML reports
 // into ARCHIVE/reports (and --summary-json), and decides the exit code.
-func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Time) error {
+func summary(w io.Writer, cfg *config, folder *archive.Folder, res *export.Result, gate *retry.Gate, log *slog.Logger, started time.Time) error {
 	took := time.Since(started)
+	round := res.Round
 	rep := &report.Report{Command: "iem-export", Title: "iem-export round " + strconv.Itoa(round), Round: round,
-		Started: started, Took: took, Throttled: e.gate.Waited(),
+		Started: started, Took: took, Throttled: gate.Waited(),
 		Columns: []string{"found", "exported", "unchanged", "filtered", "skipped", "failed", "deleted", "flags"}, Primary: 1,
 		// The round writer added each part it closed to the folder, so
 		// its history includes this round (reopening the folder held a
 		// second copy of every manifest).
-		Rounds: report.RoundsOf(e.folder)}
-	var tot mailboxStats
-	for _, s := range e.stats {
+		Rounds: report.RoundsOf(folder)}
+	var tot export.MailboxStats
+	for _, s := range res.Stats {
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
-			Counts:   []int{s.Found, s.Exported, s.Unchanged, sum(s.Filtered), sum(s.Skipped), sum(s.Failed), s.Deleted, s.Flags},
+			Counts:   []int{s.Found, s.Exported, s.Unchanged, export.Sum(s.Filtered), export.Sum(s.Skipped), export.Sum(s.Failed), s.Deleted, s.Flags},
 			Problems: append(problems, report.ProblemsOf("filtered", s.Filtered)...)})
 		tot.Exported += s.Exported
 		tot.Bytes += s.Bytes
@@ -482,14 +463,14 @@ func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Tim
 	}
 	rate := float64(tot.Exported) / took.Seconds()
 	fmt.Fprintf(w, "round %d: %d mailboxes, %d items exported (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
-		round, len(rep.Rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, e.gate.Waited().Round(time.Millisecond))
+		round, len(rep.Rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, gate.Waited().Round(time.Millisecond))
 	html, err := rep.Save(filepath.Join(cfg.archiveDir, "reports"), fmt.Sprintf("export-round-%d", round))
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(w, "report: %s\n", html)
-	e.log.Info("round finished", "round", round, "mailboxes", len(rep.Rows), "exported", tot.Exported, "bytes", tot.Bytes,
-		"seconds", took.Seconds(), "throttled", e.gate.Waited(), "partial", rep.Partial(), "report", html)
+	log.Info("round finished", "round", round, "mailboxes", len(rep.Rows), "exported", tot.Exported, "bytes", tot.Bytes,
+		"seconds", took.Seconds(), "throttled", gate.Waited(), "partial", rep.Partial(), "report", html)
 	if cfg.summary != "" {
 		var b bytes.Buffer
 		if err := rep.JSON(&b); err != nil {
@@ -503,14 +484,6 @@ func (e *exporter) summary(w io.Writer, cfg *config, round int, started time.Tim
 		return cliutil.ErrPartial
 	}
 	return nil
-}
-
-func sum(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }
 
 // lockArchive takes the archive folder's writer lock: a second export or

@@ -1,4 +1,4 @@
-package main
+package export
 
 import (
 	"bytes"
@@ -18,26 +18,18 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/internal/progress"
-	"github.com/iemproject/iem/internal/retry"
 )
 
-// distinguished lists the distinguished folder ids resolved per mailbox, so
-// folders are mapped by role, not by (localized) display name [ews.md §2.10].
-var distinguished = []string{"msgfolderroot", "inbox", "sentitems", "deleteditems", "drafts", "junkemail", "outbox",
-	"calendar", "contacts", "tasks", "notes", "journal"}
-
-// exporter writes one round: the directory, then each selected mailbox.
-type exporter struct {
-	ews       *exchange.Client
+// engine writes one round: the directory, then each selected mailbox.
+type engine struct {
+	src       Source
 	dir       *directory.Snapshot
 	folder    *archive.Folder
 	view      *archive.View
 	log       *slog.Logger
-	gate      *retry.Gate
 	startYear int
 	spoolDir  string
 	idx       map[viewKey][]*archive.Entry
@@ -47,7 +39,7 @@ type exporter struct {
 	rw *archive.RoundWriter
 
 	statsMu sync.Mutex
-	stats   map[string]*mailboxStats
+	stats   map[string]*MailboxStats
 
 	prog *progress.Progress // nil: no progress shown
 
@@ -57,20 +49,18 @@ type exporter struct {
 	stop context.Context
 }
 
-// interruptGrace bounds how long an interrupted run keeps fetching the
-// items already requested.
-const interruptGrace = 30 * time.Second
-
 // stopping returns the interruption, if any, at an item or folder boundary.
-func (e *exporter) stopping() error {
+func (e *engine) stopping() error {
 	if e.stop != nil && e.stop.Err() != nil {
 		return e.stop.Err()
 	}
 	return nil
 }
 
-// mailboxStats reconciles: found = exported + unchanged + filtered + skipped + failed.
-type mailboxStats struct {
+// MailboxStats are the summary counts of one mailbox; they reconcile:
+// found = exported + unchanged + filtered + skipped + failed. Their JSON
+// form is the "mailboxes" rows of the export report.
+type MailboxStats struct {
 	Mailbox   string         `json:"mailbox"`
 	Found     int            `json:"found"`
 	Exported  int            `json:"exported"`
@@ -88,19 +78,19 @@ type mailboxStats struct {
 	job *progress.Job // this mailbox's progress line
 }
 
-func (e *exporter) statsFor(mbx string) *mailboxStats {
+func (e *engine) statsFor(mbx string) *MailboxStats {
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
 	s, ok := e.stats[mbx]
 	if !ok {
-		s = &mailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
 }
 
 // put writes one entry with its body under the writer lock.
-func (e *exporter) put(h *archive.Header, body []byte) error {
+func (e *engine) put(h *archive.Header, body []byte) error {
 	// Hash and compress before taking the writer lock, so that the jobs
 	// compress on every core and the lock covers only the write (the
 	// profile showed jobs waiting for each other's compression).
@@ -122,7 +112,7 @@ func (e *exporter) put(h *archive.Header, body []byte) error {
 // preparers keeps one archive.Preparer per job between items.
 var preparers = make(chan *archive.Preparer, 16)
 
-func (e *exporter) preparer() (*archive.Preparer, error) {
+func (e *engine) preparer() (*archive.Preparer, error) {
 	select {
 	case pp := <-preparers:
 		return pp, nil
@@ -131,7 +121,7 @@ func (e *exporter) preparer() (*archive.Preparer, error) {
 	}
 }
 
-func (e *exporter) releasePreparer(pp *archive.Preparer) {
+func (e *engine) releasePreparer(pp *archive.Preparer) {
 	select {
 	case preparers <- pp:
 	default:
@@ -140,7 +130,7 @@ func (e *exporter) releasePreparer(pp *archive.Preparer) {
 }
 
 // putReader writes an entry whose body streams from r (a spooled large item).
-func (e *exporter) putReader(h *archive.Header, r io.Reader, size int64) error {
+func (e *engine) putReader(h *archive.Header, r io.Reader, size int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h.Size = size
@@ -152,7 +142,7 @@ func (e *exporter) putReader(h *archive.Header, r io.Reader, size int64) error {
 }
 
 // checkpoint makes everything written so far durable.
-func (e *exporter) checkpoint() error {
+func (e *engine) checkpoint() error {
 	e.mu.Lock()
 	sync, err := e.rw.SyncFunc()
 	e.mu.Unlock()
@@ -164,7 +154,7 @@ func (e *exporter) checkpoint() error {
 }
 
 // putIfChanged writes a JSON record unless the view holds the same bytes.
-func (e *exporter) putIfChanged(prev *archive.Entry, h *archive.Header, v any) (bool, error) {
+func (e *engine) putIfChanged(prev *archive.Entry, h *archive.Header, v any) (bool, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return false, err
@@ -176,7 +166,7 @@ func (e *exporter) putIfChanged(prev *archive.Entry, h *archive.Header, v any) (
 }
 
 // readBody returns the body of an archived entry (a delta marker, a JSON record).
-func (e *exporter) readBody(ent *archive.Entry) ([]byte, error) {
+func (e *engine) readBody(ent *archive.Entry) ([]byte, error) {
 	rc, err := e.folder.Open(ent)
 	if err != nil {
 		return nil, err
@@ -186,7 +176,7 @@ func (e *exporter) readBody(ent *archive.Entry) ([]byte, error) {
 }
 
 // writeDirectory records the directory: one entry per mailbox and group, when changed.
-func (e *exporter) writeDirectory(mailboxes []*directory.Mailbox) error {
+func (e *engine) writeDirectory(mailboxes []*directory.Mailbox) error {
 	for _, m := range mailboxes {
 		prev, _ := e.viewEntry(archive.KindMailbox, m.PrimarySMTP, "")
 		h := &archive.Header{Kind: archive.KindMailbox, Mailbox: m.PrimarySMTP, ID: m.PrimarySMTP,
@@ -211,7 +201,7 @@ func (e *exporter) writeDirectory(mailboxes []*directory.Mailbox) error {
 }
 
 // viewEntry finds the current archived entry of a kind and identity.
-func (e *exporter) viewEntry(kind archive.Kind, mailbox, id string) (*archive.Entry, bool) {
+func (e *engine) viewEntry(kind archive.Kind, mailbox, id string) (*archive.Entry, bool) {
 	for _, ent := range e.viewIndex()[viewKey{kind, mailbox, id}] {
 		return ent, true
 	}
@@ -225,7 +215,7 @@ type viewKey struct {
 
 // viewIndex indexes the archive's logical view by kind and identity; it
 // is built once, before any mailbox runs, and only read afterwards.
-func (e *exporter) viewIndex() map[viewKey][]*archive.Entry {
+func (e *engine) viewIndex() map[viewKey][]*archive.Entry {
 	if e.idx == nil {
 		e.idx = map[viewKey][]*archive.Entry{}
 		e.keysOf = map[string][]viewKey{}
@@ -246,7 +236,7 @@ func (e *exporter) viewIndex() map[viewKey][]*archive.Entry {
 // mailboxKeys returns the index keys of one mailbox's entries: a mailbox
 // looks at its own entries only (walking the whole index for each mailbox
 // and folder grew with mailboxes times items).
-func (e *exporter) mailboxKeys(mbx string) []viewKey {
+func (e *engine) mailboxKeys(mbx string) []viewKey {
 	e.viewIndex()
 	return e.keysOf[mbx]
 }
@@ -264,7 +254,7 @@ type folderRecord struct {
 }
 
 // exportMailbox runs one mailbox: hierarchy, folders, items, delta markers.
-func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
+func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 	st := e.statsFor(mbx)
 	st.job = e.prog.Job(mbx)
 	defer st.job.Done()
@@ -277,53 +267,24 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	}()
 	log := e.log.With("mailbox", mbx)
 
-	// Roles of the distinguished folders, to map folders by role.
-	// One request for all of them: a later round on an unchanged mailbox
-	// is mostly round trips, and this was one per role.
-	// It runs beside the hierarchy sync below: the two are independent.
-	var dfs []exchange.Folder
-	var derrs []error
-	var derr error
-	got := make(chan struct{})
-	go func() {
-		defer close(got)
-		dfs, derrs, derr = e.ews.GetFolders(ctx, mbx, distinguished)
-	}()
-
 	// Folder hierarchy since the last round.
-	hstate := ""
+	var hmarker []byte
 	if ent, ok := e.view.Delta(mbx, ""); ok {
 		b, err := e.readBody(ent)
 		if err != nil {
-			<-got
 			return err
 		}
-		hstate = string(b)
+		hmarker = b
 	}
-	changes, newHState, err := e.ews.SyncFolderHierarchy(ctx, mbx, hstate)
-	if errors.Is(err, exchange.ErrInvalidSyncState) {
+	hier, err := e.src.Hierarchy(ctx, mbx, hmarker)
+	if errors.Is(err, ErrMarkerRejected) {
 		log.Warn("hierarchy sync state rejected; syncing from scratch")
-		changes, newHState, err = e.ews.SyncFolderHierarchy(ctx, mbx, "")
-	}
-	<-got
-	if derr != nil {
-		return fmt.Errorf("get distinguished folders: %w", derr)
-	}
-	roles := map[string]string{}
-	for i, d := range distinguished {
-		if err := derrs[i]; err != nil {
-			var ee *exchange.Error
-			if errors.As(err, &ee) { // e.g. no journal folder: not fatal
-				log.Debug("distinguished folder missing", "folder", d, "err", err)
-				continue
-			}
-			return fmt.Errorf("get folder %s: %w", d, err)
-		}
-		roles[dfs[i].ID] = d
+		hier, err = e.src.Hierarchy(ctx, mbx, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("sync folder hierarchy: %w", err)
+		return err
 	}
+	changes, roles := hier.Changes, hier.Roles
 
 	// Folders known from earlier rounds, updated with the changes.
 	folders := map[string]*folderRecord{}
@@ -342,7 +303,7 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	changed := map[string]bool{}
 	for _, c := range changes {
 		switch c.Kind {
-		case exchange.Delete:
+		case Delete:
 			if _, ok := folders[c.Folder.ID]; ok {
 				if err := e.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, ID: c.Folder.ID,
 					Attrs: map[string]string{"kind": "folder"}}, nil); err != nil {
@@ -359,7 +320,7 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 	}
 	rootID := ""
 	for id, r := range roles {
-		if r == "msgfolderroot" {
+		if r == RoleRoot {
 			rootID = id
 		}
 	}
@@ -383,14 +344,14 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 			continue
 		}
 		if changed[id] {
-			if raw, err := e.ews.GetFolderPermissions(ctx, mbx, id); err == nil && raw != nil {
-				if acl, err := format.ParsePermissions(raw); err == nil {
-					acl = acl.MarkGroups(func(a string) bool { _, ok := e.dir.Group(a); return ok })
-					f.ACL = &acl
-				} else {
-					log.Warn("folder permissions unreadable", "folder", f.DisplayName, "err", err)
-				}
-			} else if err != nil {
+			acl, err := e.src.Permissions(ctx, mbx, id)
+			switch {
+			case err == nil && acl != nil:
+				marked := acl.MarkGroups(func(a string) bool { _, ok := e.dir.Group(a); return ok })
+				f.ACL = &marked
+			case errors.Is(err, ErrUnreadable):
+				log.Warn("folder permissions unreadable", "folder", f.DisplayName, "err", err)
+			case err != nil:
 				log.Warn("folder permissions not read", "folder", f.DisplayName, "err", err)
 			}
 		}
@@ -425,12 +386,12 @@ func (e *exporter) exportMailbox(ctx context.Context, mbx string) (err error) {
 			return fmt.Errorf("folder %q: %w", strings.Join(f.Path, "/"), err)
 		}
 	}
-	if hstate != "" && len(changes) == 0 {
+	if len(hmarker) > 0 && len(changes) == 0 {
 		// As for an unchanged folder: the stored state still holds, so no
 		// new marker and no fsync.
 		return nil
 	}
-	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, []byte(newHState)); err != nil {
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, hier.Marker); err != nil {
 		return err
 	}
 	return e.checkpoint()
@@ -450,12 +411,12 @@ func folderPath(folders map[string]*folderRecord, id, rootID string) []string {
 	return path
 }
 
-// folderSync is the outcome of SyncFolderItems on one folder: its item
-// changes since the stored state and the state the next round starts from.
+// folderSync is the outcome of Source.Changes on one folder: its item
+// changes since the stored marker and the marker the next round starts from.
 type folderSync struct {
-	state, newState string
+	state, newState []byte
 	full            bool // synced without a state (first round, or state rejected)
-	creates, flags  []exchange.ItemChange
+	creates, flags  []ItemChange
 	deletes         []string
 	seen            map[string]bool
 	err             error
@@ -463,7 +424,7 @@ type folderSync struct {
 
 // syncFolder asks for the item changes of one folder since its delta
 // marker; a rejected state makes it start the folder again without one.
-func (e *exporter) syncFolder(ctx context.Context, log *slog.Logger, mbx string, f *folderRecord) *folderSync {
+func (e *engine) syncFolder(ctx context.Context, log *slog.Logger, mbx string, f *folderRecord) *folderSync {
 	fs := &folderSync{seen: map[string]bool{}}
 	if ent, ok := e.view.Delta(mbx, f.ID); ok {
 		b, err := e.readBody(ent)
@@ -471,29 +432,29 @@ func (e *exporter) syncFolder(ctx context.Context, log *slog.Logger, mbx string,
 			fs.err = err
 			return fs
 		}
-		fs.state = string(b)
+		fs.state = b
 	}
-	collect := func(c exchange.ItemChange) error {
+	collect := func(c ItemChange) error {
 		switch c.Kind {
-		case exchange.Create, exchange.Update:
+		case Create, Update:
 			fs.creates = append(fs.creates, c)
-			fs.seen[c.ID.ID] = true
-		case exchange.Delete:
-			fs.deletes = append(fs.deletes, c.ID.ID)
-		case exchange.ReadFlagChange:
+			fs.seen[c.Ref.ID] = true
+		case Delete:
+			fs.deletes = append(fs.deletes, c.Ref.ID)
+		case ReadFlagChange:
 			fs.flags = append(fs.flags, c)
 		}
 		return nil
 	}
-	fs.full = fs.state == ""
-	newState, err := e.ews.SyncFolderItems(ctx, mbx, f.ID, fs.state, collect)
-	if errors.Is(err, exchange.ErrInvalidSyncState) {
+	fs.full = len(fs.state) == 0
+	newState, err := e.src.Changes(ctx, mbx, f.ID, fs.state, collect)
+	if errors.Is(err, ErrMarkerRejected) {
 		// Start the folder again without state; items already archived are
 		// skipped below by ID and ChangeKey, and items no longer reported
 		// are tombstoned, so nothing is duplicated or left behind.
 		log.Warn("sync state rejected; resynchronizing folder", "folder", f.DisplayName)
 		fs.creates, fs.deletes, fs.flags, fs.seen, fs.full = nil, nil, nil, map[string]bool{}, true
-		newState, err = e.ews.SyncFolderItems(ctx, mbx, f.ID, "", collect)
+		newState, err = e.src.Changes(ctx, mbx, f.ID, nil, collect)
 	}
 	if err != nil {
 		fs.err = fmt.Errorf("sync folder items: %w", err)
@@ -508,7 +469,7 @@ func (e *exporter) syncFolder(ctx context.Context, log *slog.Logger, mbx string,
 // the slowest few round trips, not by one round trip per folder. Folders
 // without a marker (a first round) are left to exportFolder, whose
 // changes can be a whole folder's worth.
-func (e *exporter) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx string, folders []*folderRecord) map[string]*folderSync {
+func (e *engine) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx string, folders []*folderRecord) map[string]*folderSync {
 	out := make(map[string]*folderSync)
 	var mu sync.Mutex
 	var g errgroup.Group
@@ -529,14 +490,14 @@ func (e *exporter) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx stri
 	return out
 }
 
-// syncConcurrency bounds the SyncFolderItems calls in flight per mailbox
-// (Exchange's default EWSMaxConcurrency is 27 per account; with --jobs 2
-// this stays far below it).
+// syncConcurrency bounds the Source.Changes calls in flight per mailbox
+// (for EWS, SyncFolderItems: Exchange's default EWSMaxConcurrency is 27
+// per account; with --jobs 2 this stays far below it).
 const syncConcurrency = 4
 
 // exportFolder takes the item changes of one folder since its delta marker
 // (pre: from prefetchSyncs, or nil to sync now).
-func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord, pre *folderSync) error {
+func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *MailboxStats, mbx string, f *folderRecord, pre *folderSync) error {
 	fs := pre
 	if fs == nil {
 		fs = e.syncFolder(ctx, log, mbx, f)
@@ -546,7 +507,7 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 	}
 	state, newState, full := fs.state, fs.newState, fs.full
 	creates, deletes, flags, seen := fs.creates, fs.deletes, fs.flags, fs.seen
-	if full && state != "" || full && e.folderHasItems(mbx, f.ID) {
+	if full && len(state) > 0 || full && e.folderHasItems(mbx, f.ID) {
 		for _, k := range e.mailboxKeys(mbx) {
 			for _, x := range e.idx[k] {
 				if x.Mailbox == mbx && x.Folder == f.ID && x.Kind != archive.KindFolder && x.Kind != archive.KindDelta && !seen[x.ID] {
@@ -573,14 +534,14 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		st.Deleted++
 	}
 	for _, c := range flags {
-		if _, ok := e.view.Item(mbx, c.ID.ID); !ok {
+		if _, ok := e.view.Item(mbx, c.Ref.ID); !ok {
 			continue
 		}
 		read := "0"
 		if c.IsRead {
 			read = "1"
 		}
-		if err := e.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: f.ID, ID: c.ID.ID,
+		if err := e.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: f.ID, ID: c.Ref.ID,
 			Attrs: map[string]string{"read": read}}, nil); err != nil {
 			return err
 		}
@@ -588,14 +549,13 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 	}
 
 	// Fetch what is new or changed, grouped by how GetItem must fetch it.
-	byKind := map[exchange.ItemKind][]exchange.ItemID{}
+	byKind := map[ItemKind][]ItemRef{}
 	for _, c := range creates {
-		if prev, ok := e.view.Item(mbx, c.ID.ID); ok && prev.ChangeKey == c.ID.ChangeKey {
+		if prev, ok := e.view.Item(mbx, c.Ref.ID); ok && prev.ChangeKey == c.Ref.Version {
 			st.Unchanged++
 			continue
 		}
-		k := exchange.KindOf(c.Type, c.Class)
-		byKind[k] = append(byKind[k], c.ID)
+		byKind[c.Ref.Kind] = append(byKind[c.Ref.Kind], c.Ref)
 	}
 	// The change list of a large folder is tens of megabytes; only the
 	// IDs to fetch are needed from here on.
@@ -605,12 +565,12 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		n += len(ids)
 	}
 	st.job.Folder(strings.Join(f.Path, "/"), n)
-	for _, k := range []exchange.ItemKind{exchange.KindMail, exchange.KindContact, exchange.KindCalendar, exchange.KindTask} {
+	for _, k := range ItemKinds {
 		if len(byKind[k]) == 0 {
 			continue
 		}
-		err := e.ews.GetItems(ctx, mbx, byKind[k], k, func(it *exchange.Item) error {
-			err := e.exportItem(ctx, log, st, mbx, f, k, it)
+		err := e.src.Fetch(ctx, mbx, k, byKind[k], func(it *Item) error {
+			err := e.exportItem(log, st, mbx, f, it)
 			st.job.Add(1, 0)
 			if err == nil {
 				err = e.stopping() // interrupted: this item is written, stop here
@@ -622,13 +582,13 @@ func (e *exporter) exportFolder(ctx context.Context, log *slog.Logger, st *mailb
 		}
 	}
 	// The folder is done: record where the next round starts.
-	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: f.ID}, []byte(newState)); err != nil {
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: f.ID}, newState); err != nil {
 		return err
 	}
 	return e.checkpoint()
 }
 
-func (e *exporter) folderHasItems(mbx, folderID string) bool {
+func (e *engine) folderHasItems(mbx, folderID string) bool {
 	for _, k := range e.mailboxKeys(mbx) {
 		if ents := e.idx[k]; ents[0].Folder == folderID && k.kind != archive.KindFolder {
 			return true
@@ -638,147 +598,54 @@ func (e *exporter) folderHasItems(mbx, folderID string) bool {
 }
 
 // exportItem converts and writes one fetched item.
-func (e *exporter) exportItem(ctx context.Context, log *slog.Logger, st *mailboxStats, mbx string, f *folderRecord, k exchange.ItemKind, it *exchange.Item) error {
-	h := &archive.Header{Mailbox: mbx, Folder: f.ID, ID: it.ID.ID, ChangeKey: it.ID.ChangeKey,
-		Received: it.DateTimeReceived, Modified: it.LastModifiedTime, Attrs: map[string]string{}}
-	if it.ItemClass != "" {
-		h.Attrs["class"] = it.ItemClass
+func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *folderRecord, it *Item) error {
+	h := &archive.Header{Mailbox: mbx, Folder: f.ID, ID: it.ID, ChangeKey: it.Version,
+		Received: it.Received, Modified: it.Modified, Attrs: map[string]string{}}
+	if it.Class != "" {
+		h.Attrs["class"] = it.Class
 	}
-	fail := func(reason string, err error) error {
-		log.Warn("item skipped", "folder", f.DisplayName, "id", it.ID.ID, "reason", reason, "err", err)
+	skip := func(reason string, err error) error {
+		log.Warn("item skipped", "folder", f.DisplayName, "id", it.ID, "reason", reason, "err", err)
 		st.Skipped[reason]++
 		return nil
 	}
-	var ee *exchange.Error
-	if it.Err != nil && errors.As(it.Err, &ee) && ee.Code == exchange.CodeItemNotFound {
-		return fail("item not found (deleted during export)", it.Err)
+	if it.Missing != nil {
+		return skip("item not found (deleted during export)", it.Missing)
 	}
-	if !it.DateTimeReceived.IsZero() && it.DateTimeReceived.Year() < e.startYear {
+	if !it.Received.IsZero() && it.Received.Year() < e.startYear {
 		st.Filtered[fmt.Sprintf("received before %d", e.startYear)]++
 		return nil
 	}
-	switch k {
-	case exchange.KindMail:
-		meta, err := format.ParseMailMeta(it.XML)
-		if err != nil && it.Err == nil {
-			return fail("unreadable properties", err)
-		}
-		mailAttrs(h, meta)
-		if strings.HasPrefix(it.ItemClass, "IPM.StickyNote") && it.XML != nil {
-			var b bytes.Buffer
-			if _, err := format.NoteToVNote(it.XML, &b); err != nil {
-				return fail("note conversion failed", err)
-			}
-			h.Kind = archive.KindNote
-			return e.done(st, h, b.Bytes())
-		}
-		h.Kind = archive.KindMessage
-		if it.Err != nil || it.MIME == nil {
-			// No MIME: rebuild a minimal RFC 5322 message from the properties.
-			var b bytes.Buffer
-			if _, err := format.RebuildMessage(it.XML, e.dir, &b); err != nil {
-				st.Failed["mime unavailable and rebuild failed"]++
-				log.Error("item failed", "id", it.ID.ID, "err", err)
-				return nil
-			}
-			h.Attrs["rebuilt"] = "1"
-			log.Warn("message rebuilt from properties", "folder", f.DisplayName, "id", it.ID.ID, "err", it.Err)
-			return e.done(st, h, b.Bytes())
-		}
-		return e.doneStream(st, h, it.MIME)
-	case exchange.KindContact:
-		if it.Err != nil {
-			return fail("contact unreadable", it.Err)
-		}
-		conv := format.ContactToVCard
-		h.Kind = archive.KindContact
-		if it.Type == "DistributionList" {
-			conv, h.Kind = format.DistributionListToVCard, archive.KindDistributionList
-		}
-		card, _, err := conv(it.XML, e.dir)
-		if err != nil {
-			return fail("contact conversion failed", err)
-		}
-		var b bytes.Buffer
-		if err := format.WriteVCard(&b, card); err != nil {
-			return fail("contact conversion failed", err)
-		}
-		return e.done(st, h, b.Bytes())
-	case exchange.KindCalendar:
-		if it.Err != nil {
-			return fail("calendar item unreadable", it.Err)
-		}
-		var occ [][]byte
-		if len(it.ModifiedOccurrences) > 0 {
-			err := e.ews.GetItems(ctx, mbx, it.ModifiedOccurrences, exchange.KindCalendar, func(o *exchange.Item) error {
-				if o.Err == nil {
-					occ = append(occ, bytes.Clone(o.XML))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		cal, _, err := format.CalendarToICal(it.XML, occ, e.dir, &format.CalendarOptions{Owner: mbx})
-		if err != nil {
-			return fail("calendar conversion failed", err)
-		}
-		var b bytes.Buffer
-		if err := format.WriteICal(&b, cal); err != nil {
-			return fail("calendar conversion failed", err)
-		}
-		h.Kind = archive.KindEvent
-		return e.done(st, h, b.Bytes())
-	case exchange.KindTask:
-		if it.Err != nil {
-			return fail("task unreadable", it.Err)
-		}
-		cal, _, err := format.TaskToICal(it.XML, e.dir)
-		if err != nil {
-			return fail("task conversion failed", err)
-		}
-		var b bytes.Buffer
-		if err := format.WriteICal(&b, cal); err != nil {
-			return fail("task conversion failed", err)
-		}
-		h.Kind = archive.KindTask
-		return e.done(st, h, b.Bytes())
+	if it.Open == nil {
+		return skip("unknown item kind", nil)
 	}
-	return fail("unknown item kind", nil)
-}
-
-func mailAttrs(h *archive.Header, m format.MailMeta) {
-	if m.Read {
-		h.Attrs["read"] = "1"
-	} else {
-		h.Attrs["read"] = "0"
-	}
+	c, err := it.Open()
+	var p *Problem
 	switch {
-	case m.Flagged:
-		h.Attrs["flag"] = "flagged"
-	case m.FlagStatus == "Complete":
-		h.Attrs["flag"] = "complete"
+	case errors.As(err, &p) && p.Failed:
+		st.Failed[p.Reason]++
+		log.Error("item failed", "id", it.ID, "err", p.Err)
+		return nil
+	case errors.As(err, &p):
+		return skip(p.Reason, p.Err)
+	case err != nil:
+		return err
 	}
-	if len(m.Categories) > 0 {
-		b, _ := json.Marshal(m.Categories)
-		h.Attrs["categories"] = string(b)
+	h.Kind = c.Kind
+	for k, v := range c.Attrs {
+		h.Attrs[k] = v
 	}
-	if m.Importance != "" && m.Importance != "Normal" {
-		h.Attrs["importance"] = strings.ToLower(m.Importance)
+	if c.Rebuilt {
+		h.Attrs["rebuilt"] = "1"
+		log.Warn("message rebuilt from properties", "folder", f.DisplayName, "id", it.ID, "err", c.RebuiltWhy)
 	}
-	if m.MessageID != "" {
-		h.Attrs["message-id"] = m.MessageID
+	if c.Body != nil {
+		return e.doneStream(st, h, c.Body)
 	}
-	if m.Draft {
-		h.Attrs["draft"] = "1"
-	}
-	if !m.Sent.IsZero() {
-		h.Attrs["sent"] = m.Sent.UTC().Format(time.RFC3339)
-	}
+	return e.done(st, h, c.Data)
 }
 
-func (e *exporter) done(st *mailboxStats, h *archive.Header, body []byte) error {
+func (e *engine) done(st *MailboxStats, h *archive.Header, body []byte) error {
 	if err := e.put(h, body); err != nil {
 		return err
 	}
@@ -819,7 +686,7 @@ func putStreamBuffer(b *bytes.Buffer) {
 // doneStream reads a MIME stream from the network before taking the writer
 // lock: small bodies in memory, large ones spooled to a temporary file, so
 // one slow mailbox never holds up the others' writes.
-func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) error {
+func (e *engine) doneStream(st *MailboxStats, h *archive.Header, r io.Reader) error {
 	const inMemory = 4 << 20
 	b := getStreamBuffer()
 	defer putStreamBuffer(b)
@@ -856,7 +723,7 @@ func (e *exporter) doneStream(st *mailboxStats, h *archive.Header, r io.Reader) 
 
 // runMailboxes exports the mailboxes with jobs workers. A mailbox that
 // fails is recorded and the others go on; a failure of the archive aborts.
-func (e *exporter) runMailboxes(ctx context.Context, mailboxes []string, jobs int) error {
+func (e *engine) runMailboxes(ctx context.Context, mailboxes []string, jobs int) error {
 	// The mailboxes run on work, which an interruption (ctx) cancels only
 	// after interruptGrace: until then the items being fetched are
 	// finished and written, and each mailbox stops at its next item.

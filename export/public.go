@@ -1,4 +1,4 @@
-package main
+package export
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/format"
 )
 
@@ -26,18 +25,16 @@ type publicFolderRecord struct {
 const publicMailbox = ""
 
 // exportPublicFolders walks the public folder tree and diffs its items by
-// ItemId and ChangeKey (public folders have no SyncFolderItems, ews.md §2.3).
-func (e *exporter) exportPublicFolders(ctx context.Context, group string) error {
-	st := e.statsFor("public folders")
+// ID and version (public folders have no delta markers).
+func (e *engine) exportPublicFolders(ctx context.Context, src PublicSource, group string) error {
+	st := e.statsFor(PublicFoldersRow)
 	log := e.log.With("mailbox", "public folders")
 	seenFolders := map[string]bool{}
-	err := e.ews.PublicFolders(ctx, func(pf exchange.PublicFolder) error {
+	err := src.PublicFolders(ctx, func(pf PublicFolder) error {
 		seenFolders[pf.ID] = true
 		rec := &publicFolderRecord{ID: pf.ID, Path: pf.Path, Class: pf.Class, Type: pf.Type, Group: group}
-		if raw, err := e.ews.GetFolderPermissions(ctx, "", pf.ID); err == nil && raw != nil {
-			if acl, err := format.ParsePermissions(raw); err == nil {
-				rec.ACL = &acl
-			}
+		if acl, err := src.Permissions(ctx, publicMailbox, pf.ID); err == nil && acl != nil {
+			rec.ACL = acl
 		}
 		prev, _ := e.viewEntry(archive.KindPublicFolder, "", pf.ID)
 		path, _ := json.Marshal(pf.Path)
@@ -49,18 +46,16 @@ func (e *exporter) exportPublicFolders(ctx context.Context, group string) error 
 			st.Folders++
 		}
 		// Items: list IdOnly with ChangeKey, fetch what is new or changed.
-		var fetch []exchange.ItemID
-		kinds := map[string]exchange.ItemKind{}
+		byKind := map[ItemKind][]ItemRef{}
 		seen := map[string]bool{}
-		err := e.ews.FindItems(ctx, pf.ID, func(r exchange.ItemRef) error {
-			seen[r.ID.ID] = true
+		err := src.PublicItems(ctx, pf.ID, func(r ItemRef) error {
+			seen[r.ID] = true
 			st.Found++
-			if prev, ok := e.view.Item(publicMailbox, r.ID.ID); ok && prev.ChangeKey == r.ID.ChangeKey {
+			if prev, ok := e.view.Item(publicMailbox, r.ID); ok && prev.ChangeKey == r.Version {
 				st.Unchanged++
 				return nil
 			}
-			fetch = append(fetch, r.ID)
-			kinds[r.ID.ID] = exchange.KindOf(r.Type, r.Class)
+			byKind[r.Kind] = append(byKind[r.Kind], r)
 			return nil
 		})
 		if err != nil {
@@ -77,13 +72,9 @@ func (e *exporter) exportPublicFolders(ctx context.Context, group string) error 
 			}
 		}
 		fr := &folderRecord{ID: pf.ID, DisplayName: pf.DisplayName, Path: pf.Path, Class: pf.Class}
-		byKind := map[exchange.ItemKind][]exchange.ItemID{}
-		for _, id := range fetch {
-			byKind[kinds[id.ID]] = append(byKind[kinds[id.ID]], id)
-		}
-		for k, ids := range byKind {
-			err := e.ews.GetItems(ctx, publicMailbox, ids, k, func(it *exchange.Item) error {
-				return e.exportItem(ctx, log, st, publicMailbox, fr, k, it)
+		for k, refs := range byKind {
+			err := src.Fetch(ctx, publicMailbox, k, refs, func(it *Item) error {
+				return e.exportItem(log, st, publicMailbox, fr, it)
 			})
 			if err != nil {
 				return err
