@@ -22,7 +22,7 @@ type memTarget struct {
 	domains  map[string]bool
 	accounts map[string]Account
 	groups   map[string]Group
-	perms    map[string][]Permission        // owner NUL folder → permissions
+	perms    map[string][]Permission          // owner NUL folder → permissions
 	mail     map[string]map[string]*memFolder // account → folderKey → folder
 	dav      map[string]map[string]map[string][]byte
 	writes   int // appends, flag changes, deletions, PUTs and DELETEs
