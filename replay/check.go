@@ -2,17 +2,21 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/internal/cliutil"
 )
 
+// ErrDifferences: Check found messages or items missing, extra or
+// duplicated on the target, or folders it could not compare.
+var ErrDifferences = errors.New("archive and target differ")
+
 // Check lists, per mailbox and folder, how the target compares with the
-// archive's logical view. Differences make it return ErrPartial (exit 3).
+// archive's logical view, and returns ErrDifferences if they differ.
 func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 	var mbxs []string
 	for m := range im.byMailbox {
@@ -101,7 +105,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "check: %d same, %d missing on target, %d extra or duplicated on target, %d errors\n", same, missing, extra, errs)
 	if missing+extra+errs > 0 {
-		return cliutil.ErrPartial
+		return ErrDifferences
 	}
 	return nil
 }

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/iemproject/iem/internal/cliutil"
 )
 
 // A ledger records what iem-import has applied to the target, so that a
@@ -213,7 +211,7 @@ func OpenLedgerWith(ctx context.Context, path string, opt LedgerOptions) (*Ledge
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, cliutil.Interrupted(fmt.Errorf("waiting for ledger %s: %w", path, err))
+			return nil, fmt.Errorf("waiting for ledger %s: %w", path, err)
 		}
 	}
 	os.Chmod(path, 0o600)
@@ -375,7 +373,7 @@ func (l *Ledger) setTarget(t Target) error {
 
 // useFor binds the ledger to the target cur. A ledger without a recorded
 // target (new, or written by an older version) records cur. A ledger of
-// another target is refused (a usage error, exit 2) unless adopt (the
+// another target is refused (*TargetMismatchError) unless adopt (the
 // operator gave --rebuild: every message is then matched against the
 // target, so the records of the old target cannot duplicate or skip
 // anything); the ledger then forgets where the old target kept the
@@ -401,10 +399,21 @@ func (l *Ledger) UseFor(cur Target, adopt bool) (previous *Target, err error) {
 		}
 		return &rec, l.setTarget(cur)
 	}
-	return nil, cliutil.Usagef("ledger", "ledger %s belongs to another target: it records %s; this run's target is %s. "+
+	return nil, &TargetMismatchError{Path: l.path, Recorded: rec, Current: cur}
+}
+
+// TargetMismatchError: the ledger belongs to another target (iem-import
+// exits 2 with this message).
+type TargetMismatchError struct {
+	Path              string
+	Recorded, Current Target
+}
+
+func (e *TargetMismatchError) Error() string {
+	return fmt.Sprintf("ledger %s belongs to another target: it records %s; this run's target is %s. "+
 		"Give this target a ledger of its own (--ledger FILE), or, if it is the same server under another name or address, "+
 		"run once with --rebuild: every message is then matched against the target, so nothing is duplicated, and the ledger records the new target",
-		l.path, rec, cur)
+		e.Path, e.Recorded, e.Current)
 }
 
 // forgetLocations turns every message record into a pending one without

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/internal/cliutil"
@@ -48,7 +50,11 @@ Examples:
 				return err
 			}
 			im.Sinks = sinks
-			return im.Check(c.Context, c.App.Writer)
+			if err := im.Check(c.Context, c.App.Writer); errors.Is(err, replay.ErrDifferences) {
+				return cliutil.ErrPartial // exit 3
+			} else {
+				return err
+			}
 		},
 	}
 }

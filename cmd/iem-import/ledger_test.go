@@ -21,6 +21,32 @@ import (
 	"github.com/iemproject/iem/replay"
 )
 
+// TestLedgerExitCodes: a ledger of another target is a usage error (exit
+// 2, naming --ledger); a --wait cut by the context is an interruption
+// (exit 130).
+func TestLedgerExitCodes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger")
+	l, err := replay.OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.UseFor(replay.Target{API: "https://a.example.com/icewarpapi/", IMAP: "a.example.com:993"}, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.UseFor(replay.Target{API: "https://b.example.com/icewarpapi/", IMAP: "b.example.com:993"}, false)
+	err = ledgerError(context.Background(), err)
+	if cliutil.ExitCode(err) != cliutil.ExitUsage || !strings.HasPrefix(err.Error(), "--ledger: ledger "+path+" belongs to another target") {
+		t.Errorf("another target: %v (exit %d), want exit 2 naming --ledger", err, cliutil.ExitCode(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = replay.OpenLedgerWith(ctx, path, replay.LedgerOptions{Wait: true})
+	if got := cliutil.ExitCode(ledgerError(ctx, err)); got != cliutil.ExitInterrupted {
+		t.Errorf("wait cut by the context: %v (exit %d), want exit 130", err, got)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for concurrent use.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -449,19 +449,33 @@ func openRunLedger(ctx context.Context, c *cli.Context, t *target, im *replay.En
 	led, err := replay.OpenLedgerWith(ctx, t.ledger, replay.LedgerOptions{Holder: replay.ThisProcess("iem-import run", os.Args[1:]),
 		Wait: c.Bool("wait"), Notice: im.Notice()})
 	if err != nil {
-		return nil, err
+		return nil, ledgerError(ctx, err)
 	}
 	cur := targetOf(t)
 	prev, err := led.UseFor(cur, c.Bool("rebuild"))
 	if err != nil {
 		led.Close()
-		return nil, err
+		return nil, ledgerError(ctx, err)
 	}
 	if prev != nil {
 		im.Tell(fmt.Sprintf("ledger %s recorded another target (%s); with --rebuild it now records %s", t.ledger, prev, cur),
 			"ledger", t.ledger, "previous", prev.String(), "target", cur.String())
 	}
 	return led, nil
+}
+
+// ledgerError maps the ledger's errors to exit codes: a ledger of another
+// target is a usage error (exit 2), a wait (--wait) cut by Ctrl-C an
+// interruption (130); the rest are fatal (1).
+func ledgerError(ctx context.Context, err error) error {
+	var me *replay.TargetMismatchError
+	switch {
+	case errors.As(err, &me):
+		return cliutil.Usagef("ledger", "%s", me.Error())
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return cliutil.Interrupted(err)
+	}
+	return err
 }
 
 // summary prints the per-mailbox table and the totals, writes the JSON and
