@@ -135,10 +135,24 @@ func round2(r *round) {
 type totals struct{ InArchive, Appended, Updated, Unchanged, Found, Deleted, Skipped, Failed, Permissions int }
 
 type bed struct {
-	t    *testing.T
-	dir  string
-	arch string
-	tg   *memTarget
+	t     *testing.T
+	dir   string
+	arch  string
+	tg    *memTarget
+	files *memFiles // path mode; nil: IMAP APPEND
+}
+
+// modes runs a test in both mail modes.
+func modes(t *testing.T, fn func(t *testing.T, b *bed)) {
+	for _, mode := range []string{"imap", "path"} {
+		t.Run(mode, func(t *testing.T) {
+			b := newBed(t)
+			if mode == "path" {
+				_, b.files = b.tg.fileSinks()
+			}
+			fn(t, b)
+		})
+	}
 }
 
 func newBed(t *testing.T) *bed {
@@ -173,6 +187,9 @@ func (b *bed) run(ledger string) (totals, string, []string) {
 		b.t.Fatal(err)
 	}
 	im.Ledger, im.Sinks = led, b.tg.sinks()
+	if b.files != nil {
+		im.Sinks.Files = b.files
+	}
 	ctx := context.Background()
 	if err := im.CreateAccounts(ctx); err != nil {
 		b.t.Fatal(err)
@@ -269,9 +286,11 @@ func (b *bed) noDuplicates() {
 }
 
 // TestRounds: round 1 applied; a rerun applies nothing; round 2 with
-// changes and deletions applies exactly those; a rerun again nothing.
-func TestRounds(t *testing.T) {
-	b := newBed(t)
+// changes and deletions applies exactly those; a rerun again nothing. In
+// both mail modes.
+func TestRounds(t *testing.T) { modes(t, testRounds) }
+
+func testRounds(t *testing.T, b *bed) {
 	writeRound(t, b.arch, round1)
 	if got, want := b.plan("ledger"), "plan: 2 mailboxes: 7 to create, 0 to update, 0 flag changes, 0 unchanged, 0 skipped, 0 to delete"; got != want {
 		t.Errorf("plan before round 1:\n got %s\nwant %s", got, want)
@@ -332,11 +351,16 @@ func TestRounds(t *testing.T) {
 // results never reach the ledger (the connection breaks, or the process
 // dies). The records stay pending; the next run looks each up on the
 // target instead of appending it again, and one the source deleted in the
-// meantime is found and deleted.
-func TestCrashBetweenAppendAndLedger(t *testing.T) {
-	b := newBed(t)
+// meantime is found and deleted. In path mode the files of a batch are
+// published but their names never recorded.
+func TestCrashBetweenAppendAndLedger(t *testing.T) { modes(t, testCrash) }
+
+func testCrash(t *testing.T, b *bed) {
 	writeRound(t, b.arch, round1)
 	b.tg.crashAppends = 1 << 10 // every batch of this run
+	if b.files != nil {
+		b.files.failCommits = 1 << 10
+	}
 	got, _, errs := b.run("ledger")
 	// The contacts are PUT before the first mail batch; each mailbox stops
 	// at its first batch.
@@ -344,6 +368,9 @@ func TestCrashBetweenAppendAndLedger(t *testing.T) {
 		t.Fatalf("crashing run: %+v, errors %q; want both mailboxes stopped, only the 2 contacts recorded", got, errs)
 	}
 	b.tg.crashAppends = 0
+	if b.files != nil {
+		b.files.failCommits = 0
+	}
 	if got := b.plan("ledger"); !strings.Contains(got, "5 to create") {
 		t.Errorf("plan after the crash: %s; want the 5 pending messages to create", got)
 	}
@@ -368,8 +395,9 @@ func TestCrashBetweenAppendAndLedger(t *testing.T) {
 // --ledger) over a target that holds the mail already matches each folder
 // the ledger does not know against the target, says so once per mailbox,
 // and stores nothing twice.
-func TestLostLedger(t *testing.T) {
-	b := newBed(t)
+func TestLostLedger(t *testing.T) { modes(t, testLostLedger) }
+
+func testLostLedger(t *testing.T, b *bed) {
 	writeRound(t, b.arch, round1)
 	if got, _, errs := b.run("first"); got.Appended != 7 || len(errs) > 0 {
 		t.Fatalf("first run: %+v, %q", got, errs)

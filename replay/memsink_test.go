@@ -1,10 +1,12 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"slices"
 	"sort"
 	"sync"
@@ -352,3 +354,117 @@ func (m *memTarget) List(_ context.Context, owner string, folder []string) ([]st
 func (m *memTarget) ResourceName(sourceID, contentType string) string {
 	return fmt.Sprintf("%x.res", sourceID)
 }
+
+// memFiles is MailFiles over memTarget: committed files are invisible to
+// Mailbox until Refresh indexes them, with the INTERNALDATE of the file
+// name (to the second) and the file's size, as IceWarp does.
+type memFiles struct {
+	t *memTarget
+	// failCommits > 0 makes the next Commit calls publish their files
+	// and then fail, before the engine records the file names.
+	failCommits int
+	seq         int
+	unindexed   map[string][]*memFile // account → files not yet seen over IMAP
+	written     map[string]*memFile   // account NUL name → every file written
+}
+
+type memFile struct {
+	name   string
+	folder []string
+	date   time.Time
+	body   []byte
+}
+
+func (m *memTarget) fileSinks() (Sinks, *memFiles) {
+	f := &memFiles{t: m, unindexed: map[string][]*memFile{}, written: map[string]*memFile{}}
+	s := m.sinks()
+	s.Files = f
+	return s, f
+}
+
+func (f *memFiles) Account(_ context.Context, account string) (AccountFiles, error) {
+	return &memAccountFiles{f: f, account: account}, nil
+}
+
+type memAccountFiles struct {
+	f       *memFiles
+	account string
+}
+
+func (a *memAccountFiles) RemoveTemp([]string) (int, error) { return 0, nil }
+
+func (a *memAccountFiles) NewBatch(folder []string) (FileBatch, error) {
+	return &memBatch{a: a, folder: slices.Clone(folder)}, nil
+}
+
+func (a *memAccountFiles) FileSize(_ []string, name string) (int64, error) {
+	a.f.t.mu.Lock()
+	defer a.f.t.mu.Unlock()
+	if file := a.f.written[a.account+"\x00"+name]; file != nil {
+		return int64(len(file.body)), nil
+	}
+	return 0, errors.New("no such file")
+}
+
+// Refresh indexes the account's new files, oldest first.
+func (a *memAccountFiles) Refresh(context.Context) error {
+	t := a.f.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, file := range a.f.unindexed[a.account] {
+		fo := t.folder(a.account, file.folder, true)
+		id := ""
+		if msg, err := mail.ReadMessage(bytes.NewReader(file.body)); err == nil {
+			id = bareMessageID(msg.Header.Get("Message-Id"))
+		}
+		fo.msgs = append(fo.msgs, &memMsg{uid: fo.next, messageID: id, size: int64(len(file.body)), date: file.date, body: file.body})
+		fo.next++
+	}
+	delete(a.f.unindexed, a.account)
+	return nil
+}
+
+type memBatch struct {
+	a      *memAccountFiles
+	folder []string
+	staged []*memFile
+	bytes  int64
+}
+
+func (b *memBatch) Add(_ context.Context, received time.Time, body io.Reader) (int64, error) {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return 0, err
+	}
+	if received.IsZero() {
+		received = time.Now()
+	}
+	b.staged = append(b.staged, &memFile{folder: b.folder, date: received.Truncate(time.Second), body: data})
+	b.bytes += int64(len(data))
+	return int64(len(data)), nil
+}
+
+func (b *memBatch) Commit(context.Context) ([]string, error) {
+	f := b.a.f
+	f.t.mu.Lock()
+	defer f.t.mu.Unlock()
+	var names []string
+	for _, file := range b.staged {
+		f.seq++
+		file.name = fmt.Sprintf("%s%04d.imap", file.date.Format("20060102150405"), f.seq)
+		f.unindexed[b.a.account] = append(f.unindexed[b.a.account], file)
+		f.written[b.a.account+"\x00"+file.name] = file
+		names = append(names, file.name)
+		f.t.writes++
+	}
+	b.staged, b.bytes = nil, 0
+	if f.failCommits > 0 {
+		f.failCommits--
+		return nil, errors.New("input/output error")
+	}
+	return names, nil
+}
+
+func (b *memBatch) Close() error { b.staged = nil; return nil }
+func (b *memBatch) Len() int     { return len(b.staged) }
+func (b *memBatch) Size() int64  { return b.bytes }
