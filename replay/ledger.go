@@ -22,7 +22,7 @@ import (
 // not fsynced one by one (bbolt NoSync): a killed process leaves them in
 // the page cache, and Sync makes them durable at checkpoints. An APPEND is
 // recorded as pending before it is sent; a pending record found on a rerun
-// makes the importer search the target before appending again, so a crash
+// makes the engine search the target before appending again, so a crash
 // between APPEND and ledger update never duplicates a message.
 //
 // A ledger belongs to one target: its "meta" bucket records the target's
@@ -457,7 +457,7 @@ func (l *Ledger) forgetLocations() error {
 func ledgerKey(mailbox, id string) []byte { return []byte(mailbox + "\x00" + id) }
 
 // get returns an item's record. A record that does not decode is returned
-// as damagedRecord (pending): the importer looks the item up on the target
+// as damagedRecord (pending): the engine looks the item up on the target
 // before writing it, so a damaged record neither stops the run nor
 // duplicates the item.
 func (l *Ledger) get(mailbox, id string) (applied, bool) {
