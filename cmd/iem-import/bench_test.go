@@ -12,6 +12,7 @@ import (
 
 	"github.com/iemproject/iem/icewarp/icewarptest"
 	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/replay"
 )
 
 // benchArchive writes into the archive folder arch mailboxes × perBox messages of mixed sizes (2 to
@@ -146,7 +147,7 @@ func BenchmarkPathMode(b *testing.B) {
 				if _, err := batch.Add(ctx, msgs[j].received, bytes.NewReader(body)); err != nil {
 					b.Fatal(err)
 				}
-				if batch.Len() >= pathBatchFiles || batch.Size() >= pathBatchBytes || j == len(bodies)-1 {
+				if batch.Len() >= replay.PathBatchFiles || batch.Size() >= replay.PathBatchBytes || j == len(bodies)-1 {
 					if _, err := batch.Commit(ctx); err != nil {
 						b.Fatal(err)
 					}

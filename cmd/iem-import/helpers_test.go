@@ -15,6 +15,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/replay"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -91,13 +92,13 @@ type folder struct {
 func (r *round) folder(mbx string, f folder) {
 	path := []string{f.name}
 	r.putJSON(&archive.Header{Kind: archive.KindFolder, Mailbox: mbx, Folder: f.parent, ID: f.id},
-		folderRecord{ID: f.id, ParentID: f.parent, DisplayName: f.name, Path: path, Class: f.class, Distinguished: f.dist, ACL: f.acl})
+		replay.FolderRecord{ID: f.id, ParentID: f.parent, DisplayName: f.name, Path: path, Class: f.class, Distinguished: f.dist, ACL: f.acl})
 }
 
 // publicFolder is a public folder under the public folders group.
 func (r *round) publicFolder(id string, path []string, acl *format.ACL) {
 	r.putJSON(&archive.Header{Kind: archive.KindPublicFolder, ID: id},
-		folderRecord{ID: id, DisplayName: path[len(path)-1], Path: path, Class: "IPF.Note", Group: "Public Folders", ACL: acl})
+		replay.FolderRecord{ID: id, DisplayName: path[len(path)-1], Path: path, Class: "IPF.Note", Group: "Public Folders", ACL: acl})
 }
 
 // msg is one test message.
@@ -167,8 +168,8 @@ func level(addr, lvl string) *format.ACL {
 
 // summaryOf is the --summary-json file.
 type summaryOf struct {
-	Mailboxes []mailboxStats `json:"mailboxes"`
-	Throttled float64        `json:"throttledSeconds"`
+	Mailboxes []replay.MailboxStats `json:"mailboxes"`
+	Throttled float64               `json:"throttledSeconds"`
 }
 
 // totals adds up the mailboxes of a summary.

@@ -20,6 +20,7 @@ import (
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/wizard"
+	"github.com/iemproject/iem/replay"
 )
 
 func initCommand() *cli.Command {
@@ -199,12 +200,12 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 			s.conf.Set("passphrase-file", path)
 		}
 	}
-	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}}
-	if err := im.index(); err != nil {
+	im, err := replay.New([]*archive.Folder{s.folder}, replay.Options{})
+	if err != nil {
 		return fmt.Errorf("archive %s: %w", dir, err)
 	}
-	users, domains := im.usersAndDomains()
-	w.Printf("  ✓ %d rounds, %d mailboxes, %d groups, domains: %s", s.folder.LastRound(), len(users), len(im.groups), strings.Join(domains, ", "))
+	users, domains := im.UsersAndDomains()
+	w.Printf("  ✓ %d rounds, %d mailboxes, %d groups, domains: %s", s.folder.LastRound(), len(users), len(im.Groups()), strings.Join(domains, ", "))
 	return nil
 }
 
@@ -401,11 +402,11 @@ func (s *setup) mail(ctx context.Context, w *wizard.Wizard) error {
 }
 
 func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
-	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}, domainMap: map[string]string{}}
-	if err := im.index(); err != nil {
+	im, err := replay.New([]*archive.Folder{s.folder}, replay.Options{})
+	if err != nil {
 		return err
 	}
-	_, domains := im.usersAndDomains()
+	_, domains := im.UsersAndDomains()
 	w.Printf("  The archive's domains: %s", strings.Join(domains, ", "))
 	if _, err := w.Ask(wizard.Question{Label: "Domain map", Default: "none",
 		Help: "Rename domains on the way: OLD=NEW pairs separated by spaces, or none to keep them.",
@@ -444,23 +445,24 @@ func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
 }
 
 func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
-	im := &importer{sources: []source{{folder: s.folder, view: s.folder.View()}}, domainMap: map[string]string{},
-		iceNames: s.conf.Get("icewarp-folder-names") == "true"}
+	domainMap := map[string]string{}
 	for _, m := range s.maps {
 		from, to, _ := strings.Cut(m, "=")
-		im.domainMap[strings.ToLower(from)] = strings.ToLower(to)
+		domainMap[strings.ToLower(from)] = strings.ToLower(to)
 	}
-	if err := im.index(); err != nil {
+	im, err := replay.New([]*archive.Folder{s.folder}, replay.Options{DomainMap: domainMap,
+		IceWarpNames: s.conf.Get("icewarp-folder-names") == "true"})
+	if err != nil {
 		return err
 	}
-	led, err := openLedgerReadOnly(filepath.Join(s.archive, "iem-import.ledger"))
+	led, err := replay.OpenLedgerReadOnly(filepath.Join(s.archive, "iem-import.ledger"))
 	if err != nil {
 		return err
 	}
 	var tb strings.Builder
-	err = im.plan(&tb, led)
+	err = im.Plan(&tb, led)
 	if led != nil {
-		led.db.Close()
+		led.Close()
 	}
 	if err != nil {
 		return err

@@ -13,13 +13,14 @@ import (
 
 	"github.com/iemproject/iem/icewarp/icewarptest"
 	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/replay"
 )
 
 // TestPathModeBatchKill kills path-mode runs (SIGKILL) at random points
 // of a clean run's duration, measured first, so that the kills land
 // inside the batches (pending records, staging, commit, ledger records,
 // flags) however fast the machine is. Folders hold more than one batch
-// (pathBatchFiles). Four accounts get runs killed until one finishes (at
+// (replay.PathBatchFiles). Four accounts get runs killed until one finishes (at
 // most eight); then a run must finish with every message in the account
 // exactly once with its flags, no temporary file left, the mail path
 // accepted by the checker and "check" clean.
@@ -39,7 +40,7 @@ func TestPathModeBatchKill(t *testing.T) {
 	os.Mkdir(arch, 0o700)
 	day := time.Date(2025, 2, 3, 4, 5, 6, 0, time.Local)
 	folders := map[string][]string{"big": {"Big"}, "edge": {"Edge"}, "small": {"Small"}}
-	counts := map[string]int{"big": 2*pathBatchFiles + 40, "edge": pathBatchFiles + 1, "small": 3}
+	counts := map[string]int{"big": 2*replay.PathBatchFiles + 40, "edge": replay.PathBatchFiles + 1, "small": 3}
 	var all []msg
 	writeRound(t, arch, func(r *round) {
 		r.mailbox("kim@example.test")

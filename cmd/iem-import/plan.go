@@ -3,21 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
-	bolt "go.etcd.io/bbolt"
 
-	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/replay"
 )
 
 func planCommand() *cli.Command {
@@ -52,32 +45,30 @@ Examples:
 					f.Close()
 				}
 			}()
-			im := &importer{domainMap: map[string]string{}, iceNames: c.Bool("icewarp-folder-names")}
+			domainMap := map[string]string{}
 			for _, m := range c.StringSlice("domain-map") {
 				from, to, ok := strings.Cut(m, "=")
 				if !ok || from == "" || to == "" {
 					return fmt.Errorf("domain-map: %q is not OLD=NEW", m)
 				}
-				im.domainMap[strings.ToLower(from)] = strings.ToLower(to)
+				domainMap[strings.ToLower(from)] = strings.ToLower(to)
 			}
-			for _, f := range folders {
-				im.sources = append(im.sources, source{folder: f, view: f.View()})
-			}
-			if err := im.index(); err != nil {
+			im, err := replay.New(folders, replay.Options{DomainMap: domainMap, IceWarpNames: c.Bool("icewarp-folder-names")})
+			if err != nil {
 				return err
 			}
 			path := c.String("ledger")
 			if path == "" {
 				path = filepath.Join(c.StringSlice("archive")[0], "iem-import.ledger")
 			}
-			led, err := openLedgerReadOnly(path)
+			led, err := replay.OpenLedgerReadOnly(path)
 			if err != nil {
 				return err
 			}
 			if led != nil {
-				defer led.db.Close()
+				defer led.Close()
 			}
-			return im.plan(c.App.Writer, led)
+			return im.Plan(c.App.Writer, led)
 		},
 	}
 }
@@ -129,107 +120,4 @@ func applyPlanConfig(c *cli.Context, path string) error {
 		ue.Msg = strings.ReplaceAll(ue.Msg, f.Name(), path)
 	}
 	return err
-}
-
-// openLedgerReadOnly opens an existing ledger without taking the writer's
-// lock; a missing ledger (nothing applied yet) gives nil.
-func openLedgerReadOnly(path string) (*ledger, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
-	}
-	l := &ledger{db: db}
-	err = db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketItems) == nil {
-			return errors.New("no items bucket")
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
-	}
-	return l, nil
-}
-
-// planRow is one mailbox of the plan.
-type planRow struct {
-	mailbox                                   string
-	create, update, flags, same, skip, delete int
-}
-
-// plan compares the archive's logical view with the ledger, the way run
-// decides what to write (--rebuild aside), and prints one line per mailbox.
-func (im *importer) plan(w io.Writer, led *ledger) error {
-	var mbxs []string
-	for m := range im.byMailbox {
-		mbxs = append(mbxs, m)
-	}
-	sort.Strings(mbxs)
-	var rows []planRow
-	for _, src := range mbxs {
-		label := im.mapAddr(src)
-		if src == "" {
-			label = "public folders"
-		}
-		row := planRow{mailbox: label}
-		entries := im.byMailbox[src]
-		folders, err := im.folders(entries)
-		if err != nil {
-			return err
-		}
-		inView := map[string]bool{}
-		for _, e := range entries {
-			if e.Kind == archive.KindFolder || e.Kind == archive.KindPublicFolder {
-				continue
-			}
-			inView[e.ID] = true
-			fi, ok := folders[e.Folder]
-			if !ok || fi.skip || len(fi.path) == 0 || e.Kind != archive.KindMessage && contentType(e.Kind) == "" {
-				row.skip++
-				continue
-			}
-			var prev applied
-			known := false
-			if led != nil {
-				prev, known = led.get(src, e.ID)
-			}
-			switch {
-			case !known || prev.Pending:
-				row.create++
-			case prev.Digest != digestHex(e) || !slices.Equal(prev.Folder, fi.path):
-				row.update++
-			case e.Kind == archive.KindMessage && (prev.Flags != flagString(flagsOf(e)) || prev.UID == 0 && prev.File != ""):
-				row.flags++
-			default:
-				row.same++
-			}
-		}
-		if led != nil {
-			led.each(src, func(id string) bool { return !inView[id] }, func(string, applied) error {
-				row.delete++
-				return nil
-			})
-		}
-		rows = append(rows, row)
-	}
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "mailbox\tcreate\tupdate\tflags\tunchanged\tskip\tdelete\t\n")
-	var t planRow
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.mailbox, r.create, r.update, r.flags, r.same, r.skip, r.delete)
-		t.create += r.create
-		t.update += r.update
-		t.flags += r.flags
-		t.same += r.same
-		t.skip += r.skip
-		t.delete += r.delete
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "plan: %d mailboxes: %d to create, %d to update, %d flag changes, %d unchanged, %d skipped, %d to delete\n",
-		len(rows), t.create, t.update, t.flags, t.same, t.skip, t.delete)
-	return nil
 }

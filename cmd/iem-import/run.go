@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"os"
@@ -24,7 +25,10 @@ import (
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/report"
+	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/version"
+	"github.com/iemproject/iem/replay"
+	"github.com/iemproject/iem/replay/icewarpsink"
 )
 
 func targetFlags() []cli.Flag {
@@ -208,7 +212,7 @@ func parseTarget(c *cli.Context) (*target, error) {
 	if t.api.TLS.PinSHA256 != "" || t.api.TLS.InsecureSkipVerify {
 		// IceWarp serves one certificate on all its services: the pin
 		// (or --always-trust) holds for IMAP as it does for WebDAV.
-		if t.imap.TLSConfig, err = davTLS(t.api.TLS); err != nil {
+		if t.imap.TLSConfig, err = icewarpsink.TLSConfig(t.api.TLS); err != nil {
 			return nil, cliutil.Usagef("trust-cert", "%v", err)
 		}
 	}
@@ -225,7 +229,7 @@ func parseTarget(c *cli.Context) (*target, error) {
 		}
 	}
 	t.davLayout = c.String("webdav-layout")
-	if err := checkLayout(t.davLayout); err != nil {
+	if err := icewarpsink.CheckLayout(t.davLayout); err != nil {
 		return nil, cliutil.Usagef("webdav-layout", "%v", err)
 	}
 	t.serverID = c.String("server-id")
@@ -294,26 +298,36 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err != nil {
 		return err
 	}
-	im := &importer{domainMap: t.domainMap, passwords: passwords, pfGroup: t.pfGroup, rebuild: c.Bool("rebuild"),
-		iceNames: t.iceNames, stats: map[string]*mailboxStats{}, imapOpt: t.imap}
+	// One gate per server endpoint (admin API, IMAP, WebDAV): a back-off
+	// the server asks for on one connection holds every caller of that
+	// endpoint, and the gates sum up the time spent waiting for the
+	// summary.
+	var gates [3]retry.Gate
+	throttled := func() time.Duration {
+		var d time.Duration
+		for i := range gates {
+			d += gates[i].Waited()
+		}
+		return d
+	}
 	// Progress goes to stderr on its own; on a terminal, log lines are
 	// printed above the live lines. Every run also logs to a file of its
 	// own in the archive folder.
 	stderr := c.App.ErrWriter
+	var prog *progress.Progress
 	if c.Bool("progress") {
-		im.prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Verb: "imported", Throttled: im.throttled})
+		prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Verb: "imported", Throttled: throttled})
 	}
-	defer im.prog.Close()
+	defer prog.Close()
 	logFile := &report.RunLog{}
 	defer logFile.Close()
 	toFile := &switchWriter{w: logFile}
-	log, err := cliutil.Logger(io.MultiWriter(im.prog.Logs(stderr), toFile), t.logLevel, t.logFormat)
+	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), toFile), t.logLevel, t.logFormat)
 	if err != nil {
 		return err
 	}
-	im.log = log
-	im.notice = im.prog.Logs(stderr)
-	if im.fileLog, err = cliutil.Logger(toFile, t.logLevel, t.logFormat); err != nil {
+	fileLog, err := cliutil.Logger(toFile, t.logLevel, t.logFormat)
+	if err != nil {
 		return err
 	}
 	// The first Ctrl-C is answered at once; main ends the process on the
@@ -339,36 +353,35 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 			log.Warn(fmt.Sprintf("round %d is not complete in %s (%s is not its closed final part: the export is still running, or the copy was cut short): importing rounds up to %d; ship the volume again when the export has finished",
 				v.Info.Round, c.StringSlice("archive")[i], v.Name, f.LastRound()))
 		}
-		im.sources = append(im.sources, source{folder: f, view: f.CompleteView()})
 	}
-	im.report = c.String("passwords-report")
-	if im.report == "" {
-		im.report = filepath.Join(t.archiveDir, "iem-passwords.csv")
+	pwReport := c.String("passwords-report")
+	if pwReport == "" {
+		pwReport = filepath.Join(t.archiveDir, "iem-passwords.csv")
 	}
-	if err := im.index(); err != nil {
+	im, err := replay.New(folders, replay.Options{DomainMap: t.domainMap, Passwords: passwords, PasswordReport: pwReport,
+		Rebuild: c.Bool("rebuild"), IceWarpNames: t.iceNames, Log: log, Notice: prog.Logs(stderr), FileLog: fileLog, Progress: prog})
+	if err != nil {
 		return err
 	}
 	// An existing ledger is taken (or waited for, --wait) and checked
 	// against the target before the target is contacted; a new one is
 	// created once the target answered.
-	var led *ledger
+	var led *replay.Ledger
 	defer func() {
 		if led != nil {
-			led.close()
+			led.Close()
 		}
 	}()
 	if _, err := os.Stat(t.ledger); err == nil {
-		if led, err = im.openRunLedger(ctx, c, t); err != nil {
+		if led, err = openRunLedger(ctx, c, t, im); err != nil {
 			return err
 		}
 	}
 	aopt := t.api
 	aopt.Logger = log
-	im.imapOpt.Logger = log
-	// One gate per server endpoint: a back-off the server asks for on one
-	// connection holds every caller of that endpoint, and the gates sum
-	// up the time spent waiting for the summary.
-	aopt.Retry.Gate, im.imapOpt.Retry.Gate = &im.gates[0], &im.gates[1]
+	imapOpt := t.imap
+	imapOpt.Logger = log
+	aopt.Retry.Gate, imapOpt.Retry.Gate = &gates[0], &gates[1]
 	if aopt.TLS.InsecureSkipVerify {
 		log.Warn("certificate verification is off (--always-trust)")
 	}
@@ -377,38 +390,40 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		return err
 	}
 	defer admin.Logout(context.Background())
-	im.admin = admin
 	log.Info("connected", "api", t.api.URL)
 	// The ledger is created only once the target answered: a run that
 	// cannot log in leaves the archive folder as it was.
 	if led == nil {
-		if led, err = im.openRunLedger(ctx, c, t); err != nil {
+		if led, err = openRunLedger(ctx, c, t, im); err != nil {
 			return err
 		}
 	}
-	im.ledger = led
+	im.Ledger = led
 	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
 		toFile.set(nil) // a RunLog not opened holds every line in memory
 		log.Warn("no log file in the archive folder (read-only?); logging to stderr only", "err", err)
 	}
+	im.Sinks = replay.Sinks{Accounts: icewarpsink.NewAccounts(admin, t.pfGroup), Mail: icewarpsink.NewMail(imapOpt)}
 	if t.webdav != "" {
-		gw, err := newGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, &im.gates[2])
+		gw, err := icewarpsink.NewGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, &gates[2])
 		if err != nil {
 			return err
 		}
-		im.gw = gw
+		im.Sinks.Groupware = gw
 	}
 	if t.mode == "path" {
-		if im.store, err = openStore(t); err != nil {
+		store, err := mailpath.OpenOptions(t.mailPath, &mailpath.Options{ServerID: t.serverID, Owner: t.mailOwner, Location: time.Local})
+		if err != nil {
 			return cliutil.Usagef("mail-path", "%v", err)
 		}
+		im.Sinks.Files = icewarpsink.NewFiles(admin, store)
 	}
-	if err := im.accounts(ctx); err != nil {
+	if err := im.CreateAccounts(ctx); err != nil {
 		return err
 	}
 	cliutil.LimitMemoryFor(t.jobs)
-	runErr := im.run(ctx, t.jobs)
-	im.prog.Close() // the summary goes below the last progress line
+	runErr := im.Run(ctx, t.jobs)
+	prog.Close() // the summary goes below the last progress line
 	if runErr != nil {
 		if ctx.Err() != nil {
 			log.Warn("interrupted: what was imported is recorded in the ledger; run again to continue")
@@ -416,54 +431,73 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 		return runErr
 	}
-	return im.summary(c.App.Writer, t.archiveDir, c.String("summary-json"), started)
+	return summary(c.App.Writer, log, im, t.archiveDir, c.String("summary-json"), started, throttled())
+}
+
+// targetOf is the identity of a run's target, as its ledger records it.
+func targetOf(t *target) replay.Target {
+	lt := replay.Target{API: t.api.URL, IMAP: t.imap.Addr, WebDAV: t.webdav}
+	if t.mode == "path" {
+		lt.MailPath = t.mailPath
+	}
+	return lt.Normal()
 }
 
 // openRunLedger opens the ledger for this run: it fails at once if another
 // run holds it (or waits, --wait), and refuses a ledger of another target
 // unless --rebuild.
-func (im *importer) openRunLedger(ctx context.Context, c *cli.Context, t *target) (*ledger, error) {
-	led, err := openLedgerWith(ctx, t.ledger, ledgerOptions{Holder: thisProcess("iem-import run", os.Args[1:]),
-		Wait: c.Bool("wait"), Notice: im.notice})
+func openRunLedger(ctx context.Context, c *cli.Context, t *target, im *replay.Engine) (*replay.Ledger, error) {
+	led, err := replay.OpenLedgerWith(ctx, t.ledger, replay.LedgerOptions{Holder: replay.ThisProcess("iem-import run", os.Args[1:]),
+		Wait: c.Bool("wait"), Notice: im.Notice()})
 	if err != nil {
-		return nil, err
+		return nil, ledgerError(ctx, err)
 	}
 	cur := targetOf(t)
-	prev, err := led.useFor(cur, im.rebuild)
+	prev, err := led.UseFor(cur, c.Bool("rebuild"))
 	if err != nil {
-		led.close()
-		return nil, err
+		led.Close()
+		return nil, ledgerError(ctx, err)
 	}
 	if prev != nil {
-		im.tell(fmt.Sprintf("ledger %s recorded another target (%s); with --rebuild it now records %s", t.ledger, prev, cur),
+		im.Tell(fmt.Sprintf("ledger %s recorded another target (%s); with --rebuild it now records %s", t.ledger, prev, cur),
 			"ledger", t.ledger, "previous", prev.String(), "target", cur.String())
 	}
 	return led, nil
+}
+
+// ledgerError maps the ledger's errors to exit codes: a ledger of another
+// target is a usage error (exit 2), a wait (--wait) cut by Ctrl-C an
+// interruption (130); the rest are fatal (1).
+func ledgerError(ctx context.Context, err error) error {
+	var me *replay.TargetMismatchError
+	switch {
+	case errors.As(err, &me):
+		return cliutil.Usagef("ledger", "%s", me.Error())
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return cliutil.Interrupted(err)
+	}
+	return err
 }
 
 // summary prints the per-mailbox table and the totals, writes the JSON and
 // HTML reports into ARCHIVE/reports (and --summary-json), and decides the
 // exit code: failed items or a stopped mailbox make the run partial;
 // skipped items and permissions the server refused do not.
-func (im *importer) summary(w io.Writer, archiveDir, jsonPath string, started time.Time) error {
+func summary(w io.Writer, log *slog.Logger, im *replay.Engine, archiveDir, jsonPath string, started time.Time, waited time.Duration) error {
 	took := time.Since(started)
-	waited := im.throttled()
-	round := 0
-	for _, s := range im.sources {
-		round = max(round, s.folder.LastRound())
-	}
+	round := im.LastRound()
 	rep := &report.Report{Command: "iem-import", Title: "iem-import through round " + strconv.Itoa(round), Round: round,
 		Started: started, Took: took, Throttled: waited,
 		Columns: []string{"in archive", "appended", "updated", "unchanged", "on target", "deleted", "skipped", "failed", "permissions", "not set"},
 		Primary: 1}
-	if len(im.sources) > 0 {
-		rep.Rounds = report.RoundsOf(im.sources[0].folder)
+	if f := im.Folders(); len(f) > 0 {
+		rep.Rounds = report.RoundsOf(f[0])
 	}
 	partial := false
 	var items int
 	var bytes int64
 	kinds := map[string]int{}
-	for _, s := range im.stats {
+	for _, s := range im.Stats() {
 		sk, fa, pf := sum(s.Skipped), sum(s.Failed), sum(s.PermissionsFailed)
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
@@ -492,11 +526,11 @@ func (im *importer) summary(w io.Writer, archiveDir, jsonPath string, started ti
 		len(rep.Rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))
 	html, err := rep.Save(filepath.Join(archiveDir, "reports"), reportName(filepath.Join(archiveDir, "reports"), round))
 	if err != nil {
-		im.log.Warn("no report in the archive folder", "err", err)
+		log.Warn("no report in the archive folder", "err", err)
 	} else {
 		fmt.Fprintf(w, "report: %s\n", html)
 	}
-	im.log.Info("import finished", "round", round, "mailboxes", len(rep.Rows), "written", items, "bytes", bytes,
+	log.Info("import finished", "round", round, "mailboxes", len(rep.Rows), "written", items, "bytes", bytes,
 		"seconds", took.Seconds(), "throttled", waited, "partial", partial, "report", html)
 	if jsonPath != "" {
 		var b strings.Builder

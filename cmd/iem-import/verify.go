@@ -10,6 +10,7 @@ import (
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/replay"
 )
 
 var archiveFlags = []cli.Flag{
@@ -75,22 +76,12 @@ Examples:
 			for i, f := range folders {
 				defer f.Close()
 				dir := c.StringSlice("archive")[i]
-				if err := f.Verify(); err != nil {
+				inv, err := replay.Verify(f)
+				if err != nil {
 					return fmt.Errorf("archive %s: %w", dir, err)
 				}
-				kinds := map[archive.Kind]int{}
-				var bytes int64
-				entries := 0
-				f.Walk(func(e *archive.Entry) error {
-					kinds[e.Kind]++
-					entries++
-					if e.Ref == nil {
-						bytes += e.Size
-					}
-					return nil
-				})
 				fmt.Fprintf(w, "archive %s: %d volumes, %d complete rounds, %d entries, %d body bytes stored\n",
-					dir, len(f.Volumes()), f.LastRound(), entries, bytes)
+					dir, len(f.Volumes()), f.LastRound(), inv.Entries, inv.Bytes)
 				for _, v := range f.Volumes() {
 					state := "closed"
 					if v.Torn {
@@ -102,12 +93,12 @@ Examples:
 						len(v.Entries()), v.Info.Writer, state)
 				}
 				var ks []int
-				for k := range kinds {
+				for k := range inv.Kinds {
 					ks = append(ks, int(k))
 				}
 				sort.Ints(ks)
 				for _, k := range ks {
-					fmt.Fprintf(w, "  %-18s %d\n", archive.Kind(k), kinds[archive.Kind(k)])
+					fmt.Fprintf(w, "  %-18s %d\n", archive.Kind(k), inv.Kinds[archive.Kind(k)])
 				}
 				fmt.Fprintf(w, "archive %s: ok, every checksum and the round chain verified\n", dir)
 			}

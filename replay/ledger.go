@@ -1,4 +1,4 @@
-package main
+package replay
 
 import (
 	"bytes"
@@ -17,8 +17,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/iemproject/iem/internal/cliutil"
 )
 
 // A ledger records what iem-import has applied to the target, so that a
@@ -26,15 +24,15 @@ import (
 // not fsynced one by one (bbolt NoSync): a killed process leaves them in
 // the page cache, and Sync makes them durable at checkpoints. An APPEND is
 // recorded as pending before it is sent; a pending record found on a rerun
-// makes the importer search the target before appending again, so a crash
+// makes the engine search the target before appending again, so a crash
 // between APPEND and ledger update never duplicates a message.
 //
 // A ledger belongs to one target: its "meta" bucket records the target's
-// identity (ledgerTarget), and a run against another target is refused.
+// identity (Target), and a run against another target is refused.
 // One process writes it at a time: the writer holds bbolt's file lock and
 // names itself in FILE.holder.json, so that a second run can say who holds
 // it instead of waiting in silence.
-type ledger struct {
+type Ledger struct {
 	db     *bolt.DB
 	path   string
 	holder string // holder file to remove on close; "" if none was written
@@ -77,9 +75,9 @@ type applied struct {
 // decode.
 var damagedRecord = applied{Pending: true, Damaged: true}
 
-// holder is who has a ledger open for writing: the content of
+// Holder is who has a ledger open for writing: the content of
 // FILE.holder.json.
-type holder struct {
+type Holder struct {
 	Command string    `json:"command"`
 	Args    []string  `json:"args,omitempty"` // without secrets
 	Host    string    `json:"host"`
@@ -87,18 +85,18 @@ type holder struct {
 	Since   time.Time `json:"since"`
 }
 
-func (h *holder) String() string {
+func (h *Holder) String() string {
 	return fmt.Sprintf("%s (pid %d on host %s since %s)", h.Command, h.PID, h.Host, h.Since.Format(time.RFC3339))
 }
 
-// thisProcess describes the running process as a ledger holder; args are
+// ThisProcess describes the running process as a ledger holder; args are
 // its command-line arguments, of which values of flags that look like
 // secrets are left out (iem-import takes no secret as a flag; this is a
 // second line of defence, since the holder file is readable by whoever
 // reads the archive folder).
-func thisProcess(command string, args []string) holder {
+func ThisProcess(command string, args []string) Holder {
 	host, _ := os.Hostname()
-	return holder{Command: command, Args: redactArgs(args), Host: host, PID: os.Getpid(), Since: time.Now().Truncate(time.Second)}
+	return Holder{Command: command, Args: redactArgs(args), Host: host, PID: os.Getpid(), Since: time.Now().Truncate(time.Second)}
 }
 
 func redactArgs(args []string) []string {
@@ -137,12 +135,12 @@ func redactArgs(args []string) []string {
 func holderPath(ledgerPath string) string { return ledgerPath + ".holder.json" }
 
 // readHolder returns the holder named in a ledger's holder file, or nil.
-func readHolder(ledgerPath string) *holder {
+func readHolder(ledgerPath string) *Holder {
 	b, err := os.ReadFile(holderPath(ledgerPath))
 	if err != nil {
 		return nil
 	}
-	var h holder
+	var h Holder
 	if json.Unmarshal(b, &h) != nil || h.PID == 0 {
 		return nil
 	}
@@ -152,7 +150,7 @@ func readHolder(ledgerPath string) *holder {
 // ledgerInUseError: another process holds the ledger's lock.
 type ledgerInUseError struct {
 	path   string
-	holder *holder // nil: no (readable) holder file
+	holder *Holder // nil: no (readable) holder file
 }
 
 func (e *ledgerInUseError) Error() string {
@@ -163,11 +161,11 @@ func (e *ledgerInUseError) Error() string {
 	return fmt.Sprintf("ledger %s is in use by %s: let it finish, or run again with --wait to wait for it", e.path, who)
 }
 
-// ledgerOptions tune openLedgerWith.
-type ledgerOptions struct {
+// LedgerOptions tune OpenLedgerWith.
+type LedgerOptions struct {
 	// Holder is written to FILE.holder.json once the lock is taken (zero
 	// PID: no holder file).
-	Holder holder
+	Holder Holder
 	// Wait waits for the holder to finish instead of failing at once;
 	// Notice then receives one line saying so.
 	Wait   bool
@@ -180,15 +178,15 @@ const lockTry = 10 * time.Millisecond
 
 // openLedger opens (or creates) a ledger for writing, failing at once if
 // another process holds it.
-func openLedger(path string) (*ledger, error) {
-	return openLedgerWith(context.Background(), path, ledgerOptions{})
+func OpenLedger(path string) (*Ledger, error) {
+	return OpenLedgerWith(context.Background(), path, LedgerOptions{})
 }
 
-// openLedgerWith opens (or creates) a ledger for writing. If another
+// OpenLedgerWith opens (or creates) a ledger for writing. If another
 // process holds it, it fails at once naming the holder, or with opt.Wait
 // waits until the holder is done (or ctx ends). A file that is not a
 // ledger any more (truncated, overwritten) is refused with what to do.
-func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledger, error) {
+func OpenLedgerWith(ctx context.Context, path string, opt LedgerOptions) (*Ledger, error) {
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 		if err := checkLedgerFile(path); err != nil {
 			return nil, openError(path, err)
@@ -220,7 +218,7 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, cliutil.Interrupted(fmt.Errorf("waiting for ledger %s: %w", path, err))
+			return nil, fmt.Errorf("waiting for ledger %s: %w", path, err)
 		}
 	}
 	os.Chmod(path, 0o600)
@@ -228,7 +226,7 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 		db.Close()
 		return nil, openError(path, err)
 	}
-	l := &ledger{db: db, path: path}
+	l := &Ledger{db: db, path: path}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketItems); err != nil {
 			return err
@@ -253,6 +251,9 @@ func openLedgerWith(ctx context.Context, path string, opt ledgerOptions) (*ledge
 // (see checkLedgerFile).
 const ledgerCheckEnv = "IEM_INTERNAL_LEDGER_CHECK"
 
+// init is the child side of checkLedgerFile: a program that imports
+// replay checks the ledger named in ledgerCheckEnv and exits, before its
+// main runs.
 func init() {
 	if path := os.Getenv(ledgerCheckEnv); path != "" {
 		db, err := openBoltReadOnly(path)
@@ -338,7 +339,7 @@ func checkBolt(db *bolt.DB) (err error) {
 	})
 }
 
-func holderName(h *holder) string {
+func holderName(h *Holder) string {
 	if h == nil {
 		return "another process"
 	}
@@ -360,7 +361,7 @@ func openError(path string, err error) error {
 }
 
 // writeHolder writes the holder file atomically (0600).
-func writeHolder(ledgerPath string, h holder) error {
+func writeHolder(ledgerPath string, h Holder) error {
 	b, err := json.MarshalIndent(h, "", "  ")
 	if err != nil {
 		return err
@@ -373,28 +374,21 @@ func writeHolder(ledgerPath string, h holder) error {
 	return os.Rename(tmp, p)
 }
 
-// ledgerTarget identifies the target a ledger belongs to: the admin API
+// Target identifies the target a ledger belongs to: the admin API
 // and IMAP endpoints, and the WebDAV root and the mail path when used.
-type ledgerTarget struct {
+type Target struct {
 	API      string `json:"api"`
 	IMAP     string `json:"imap"`
 	WebDAV   string `json:"webdav,omitempty"`
 	MailPath string `json:"mailPath,omitempty"`
 }
 
-// targetOf is the identity of a run's target.
-func targetOf(t *target) ledgerTarget {
-	lt := ledgerTarget{API: t.api.URL, IMAP: t.imap.Addr, WebDAV: t.webdav}
-	if t.mode == "path" {
-		lt.MailPath = t.mailPath
-	}
-	return lt.normal()
-}
-
 // normal returns the identity in a canonical form: URLs with a lower-case
 // scheme and host and no trailing slash, the IMAP address in lower case,
 // the mail path absolute and clean.
-func (t ledgerTarget) normal() ledgerTarget {
+func (t Target) Normal() Target { return t.normal() }
+
+func (t Target) normal() Target {
 	normURL := func(s string) string {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
@@ -415,7 +409,7 @@ func (t ledgerTarget) normal() ledgerTarget {
 	return t
 }
 
-func (t ledgerTarget) String() string {
+func (t Target) String() string {
 	parts := []string{"admin API " + orNone(t.API), "IMAP " + orNone(t.IMAP)}
 	if t.WebDAV != "" {
 		parts = append(parts, "WebDAV "+t.WebDAV)
@@ -429,13 +423,13 @@ func (t ledgerTarget) String() string {
 // sameAs reports whether o names the same target: the admin API and IMAP
 // endpoints must be equal; the WebDAV root and the mail path only where
 // both runs used one (a run may add groupware, or switch mail modes).
-func (t ledgerTarget) sameAs(o ledgerTarget) bool {
+func (t Target) sameAs(o Target) bool {
 	eqIfBoth := func(a, b string) bool { return a == "" || b == "" || a == b }
 	return t.API == o.API && t.IMAP == o.IMAP && eqIfBoth(t.WebDAV, o.WebDAV) && eqIfBoth(t.MailPath, o.MailPath)
 }
 
 // merged is t with the fields o adds.
-func (t ledgerTarget) merged(o ledgerTarget) ledgerTarget {
+func (t Target) merged(o Target) Target {
 	if t.WebDAV == "" {
 		t.WebDAV = o.WebDAV
 	}
@@ -447,7 +441,7 @@ func (t ledgerTarget) merged(o ledgerTarget) ledgerTarget {
 
 // target returns the recorded target identity (ok false: none, an older
 // ledger or a new one).
-func (l *ledger) target() (t ledgerTarget, ok bool, err error) {
+func (l *Ledger) target() (t Target, ok bool, err error) {
 	err = l.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if b == nil {
@@ -466,7 +460,7 @@ func (l *ledger) target() (t ledgerTarget, ok bool, err error) {
 	return t, ok, err
 }
 
-func (l *ledger) setTarget(t ledgerTarget) error {
+func (l *Ledger) setTarget(t Target) error {
 	v, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -482,13 +476,13 @@ func (l *ledger) setTarget(t ledgerTarget) error {
 
 // useFor binds the ledger to the target cur. A ledger without a recorded
 // target (new, or written by an older version) records cur. A ledger of
-// another target is refused (a usage error, exit 2) unless adopt (the
+// another target is refused (*TargetMismatchError) unless adopt (the
 // operator gave --rebuild: every message is then matched against the
 // target, so the records of the old target cannot duplicate or skip
 // anything); the ledger then forgets where the old target kept the
 // messages (forgetLocations) and records cur. It returns the target
 // recorded before, if it was another one.
-func (l *ledger) useFor(cur ledgerTarget, adopt bool) (previous *ledgerTarget, err error) {
+func (l *Ledger) UseFor(cur Target, adopt bool) (previous *Target, err error) {
 	cur = cur.normal()
 	rec, ok, err := l.target()
 	if err != nil {
@@ -508,10 +502,21 @@ func (l *ledger) useFor(cur ledgerTarget, adopt bool) (previous *ledgerTarget, e
 		}
 		return &rec, l.setTarget(cur)
 	}
-	return nil, cliutil.Usagef("ledger", "ledger %s belongs to another target: it records %s; this run's target is %s. "+
+	return nil, &TargetMismatchError{Path: l.path, Recorded: rec, Current: cur}
+}
+
+// TargetMismatchError: the ledger belongs to another target (iem-import
+// exits 2 with this message).
+type TargetMismatchError struct {
+	Path              string
+	Recorded, Current Target
+}
+
+func (e *TargetMismatchError) Error() string {
+	return fmt.Sprintf("ledger %s belongs to another target: it records %s; this run's target is %s. "+
 		"Give this target a ledger of its own (--ledger FILE), or, if it is the same server under another name or address, "+
 		"run once with --rebuild: every message is then matched against the target, so nothing is duplicated, and the ledger records the new target",
-		l.path, rec, cur)
+		e.Path, e.Recorded, e.Current)
 }
 
 // forgetLocations turns every message record into a pending one without
@@ -520,7 +525,7 @@ func (l *ledger) useFor(cur ledgerTarget, adopt bool) (previous *ledgerTarget, e
 // pending message is looked up (Message-ID, date, size) before it is
 // written, and before it is deleted when the source deleted it. Groupware
 // records stay: their resource names derive from the source alone.
-func (l *ledger) forgetLocations() error {
+func (l *Ledger) forgetLocations() error {
 	type rec struct{ k, v []byte }
 	var recs []rec
 	err := l.db.View(func(tx *bolt.Tx) error {
@@ -555,10 +560,10 @@ func (l *ledger) forgetLocations() error {
 func ledgerKey(mailbox, id string) []byte { return []byte(mailbox + "\x00" + id) }
 
 // get returns an item's record. A record that does not decode is returned
-// as damagedRecord (pending): the importer looks the item up on the target
+// as damagedRecord (pending): the engine looks the item up on the target
 // before writing it, so a damaged record neither stops the run nor
 // duplicates the item.
-func (l *ledger) get(mailbox, id string) (applied, bool) {
+func (l *Ledger) get(mailbox, id string) (applied, bool) {
 	var a applied
 	found := false
 	l.db.View(func(tx *bolt.Tx) error {
@@ -573,7 +578,7 @@ func (l *ledger) get(mailbox, id string) (applied, bool) {
 	return a, found
 }
 
-func (l *ledger) put(mailbox, id string, a applied) error {
+func (l *Ledger) put(mailbox, id string, a applied) error {
 	v, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -590,7 +595,7 @@ type ledgerRecord struct {
 // putMany writes records of one mailbox in one ledger transaction: path
 // mode records a batch of files at once, and a transaction per record cost
 // more than writing the files.
-func (l *ledger) putMany(mailbox string, recs []ledgerRecord) error {
+func (l *Ledger) putMany(mailbox string, recs []ledgerRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -613,7 +618,7 @@ func (l *ledger) putMany(mailbox string, recs []ledgerRecord) error {
 	})
 }
 
-func (l *ledger) del(mailbox, id string) error {
+func (l *Ledger) del(mailbox, id string) error {
 	return l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketItems).Delete(ledgerKey(mailbox, id)) })
 }
 
@@ -623,7 +628,7 @@ func (l *ledger) del(mailbox, id string) error {
 // items looks for the few the source deleted, and holding every record was
 // the largest allocation of an import. fn runs outside the read
 // transaction, so it may write to the ledger.
-func (l *ledger) each(mailbox string, want func(id string) bool, fn func(id string, a applied) error) error {
+func (l *Ledger) each(mailbox string, want func(id string) bool, fn func(id string, a applied) error) error {
 	prefix := []byte(mailbox + "\x00")
 	type rec struct {
 		id string
@@ -653,15 +658,51 @@ func (l *ledger) each(mailbox string, want func(id string) bool, fn func(id stri
 	return nil
 }
 
-func (l *ledger) sync() error { return l.db.Sync() }
+func (l *Ledger) sync() error { return l.db.Sync() }
 
-// close makes the ledger durable, removes the holder file and releases
+// Path is the ledger's file name.
+func (l *Ledger) Path() string { return l.path }
+
+// OpenLedgerReadOnly opens an existing ledger without taking the writer's
+// lock (iem-import plan); a missing ledger (nothing applied yet) gives nil.
+func OpenLedgerReadOnly(path string) (*Ledger, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	l := &Ledger{db: db}
+	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketItems) == nil {
+			return errors.New("no items bucket")
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Close makes the ledger durable, removes the holder file and releases
 // the lock (in this order: a holder file is never removed while another
 // process holds the lock).
-func (l *ledger) close() error {
-	l.db.Sync()
+func (l *Ledger) Close() error {
+	if !l.db.IsReadOnly() {
+		l.db.Sync()
+	}
 	if l.holder != "" {
 		os.Remove(l.holder)
 	}
 	return l.db.Close()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -1,15 +1,13 @@
-package main
+package replay
 
 import (
 	"context"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -23,12 +21,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
-	"github.com/iemproject/iem/icewarp"
-	"github.com/iemproject/iem/icewarp/dav"
-	"github.com/iemproject/iem/icewarp/imapsink"
-	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/progress"
-	"github.com/iemproject/iem/internal/retry"
 )
 
 // source is one archive folder with its logical view.
@@ -37,28 +30,51 @@ type source struct {
 	view   *archive.View
 }
 
-// importer applies the logical view of the archives to IceWarp.
-type importer struct {
+// Options tune an Engine.
+type Options struct {
+	// DomainMap maps source domains (lower case) to target domains.
+	DomainMap map[string]string
+	// Passwords are the passwords of new accounts, by lower-case address;
+	// the others get generated ones, appended to PasswordReport (a 0600
+	// CSV).
+	Passwords      map[string]string
+	PasswordReport string
+	// Rebuild replays everything, matching each message against the
+	// target (the target lost its data, or the ledger is another's).
+	Rebuild bool
+	// IceWarpNames maps Sent Items, Deleted Items, Junk E-mail to
+	// IceWarp's Sent, Trash, Spam.
+	IceWarpNames bool
+	// Log receives the run's log; nil discards it.
+	Log *slog.Logger
+	// Notice receives notices for the operator ("iem-import: …"),
+	// printed whatever the log level; FileLog (the run's log file alone)
+	// then records them, so they are not printed twice. Nil Notice: the
+	// notices go to Log.
+	Notice  io.Writer
+	FileLog *slog.Logger
+	// Progress shows the mailboxes' progress (nil: none).
+	Progress *progress.Progress
+}
+
+// Engine applies the logical view of the archives to the Sinks. Set Sinks
+// and Ledger before CreateAccounts and Run.
+type Engine struct {
+	Sinks  Sinks
+	Ledger *Ledger
+
 	sources    []source
-	admin      *icewarp.Admin
-	imapOpt    imapsink.Options
-	gw         groupware          // nil: no WebDAV endpoint
-	gates      [3]retry.Gate      // server back-off: admin API, IMAP, WebDAV
 	prog       *progress.Progress // nil: no progress shown
-	store      *mailpath.Store    // path mode; nil: IMAP APPEND
-	ledger     *ledger
 	domainMap  map[string]string
-	passwords  map[string]string // from --passwords-from
-	report     string            // CSV of generated passwords
-	pfGroup    string
+	passwords  map[string]string
+	report     string // CSV of generated passwords
 	rebuild    bool
 	iceNames   bool
 	log        *slog.Logger
 	notice     io.Writer    // notices for the operator, printed whatever the log level (nil: log only)
 	fileLog    *slog.Logger // the run's log file alone, for notices (nil: log)
 	statsMu    sync.Mutex
-	stats      map[string]*mailboxStats
-	newPassMu  sync.Mutex
+	stats      map[string]*MailboxStats
 	newPass    [][2]string
 	openEntry  map[*archive.Entry]*archive.Folder
 	byMailbox  map[string][]*archive.Entry
@@ -67,21 +83,53 @@ type importer struct {
 	pfEmail    string
 }
 
-// groupware is what the importer needs of a CalDAV/CardDAV client.
-// Folders are paths of display names; the implementation names the
-// collections.
-type groupware interface {
-	EnsureFolder(ctx context.Context, owner string, folder []string, folderType string) error
-	Put(ctx context.Context, owner string, folder []string, name, contentType string, body []byte) error
-	Delete(ctx context.Context, owner string, folder []string, name string) error
-	// List returns the resource names of a collection.
-	List(ctx context.Context, owner string, folder []string) ([]string, error)
+// New returns an engine over the logical views of the archive folders,
+// indexed by mailbox.
+func New(folders []*archive.Folder, opt Options) (*Engine, error) {
+	im := &Engine{prog: opt.Progress, domainMap: opt.DomainMap, passwords: opt.Passwords, report: opt.PasswordReport,
+		rebuild: opt.Rebuild, iceNames: opt.IceWarpNames, log: opt.Log, notice: opt.Notice, fileLog: opt.FileLog,
+		stats: map[string]*MailboxStats{}}
+	if im.log == nil {
+		im.log = slog.New(slog.DiscardHandler)
+	}
+	if im.domainMap == nil {
+		im.domainMap = map[string]string{}
+	}
+	for _, f := range folders {
+		// Only complete rounds: one still being written (or cut short on
+		// the way) waits for a later run.
+		im.sources = append(im.sources, source{folder: f, view: f.CompleteView()})
+	}
+	if err := im.index(); err != nil {
+		return nil, err
+	}
+	return im, nil
 }
 
-// mailboxStats reconciles items: in archive = appended + updated +
+// LastRound is the newest complete round of the archives.
+func (im *Engine) LastRound() int {
+	round := 0
+	for _, s := range im.sources {
+		round = max(round, s.folder.LastRound())
+	}
+	return round
+}
+
+// Stats returns the counts of each mailbox imported so far.
+func (im *Engine) Stats() []*MailboxStats {
+	im.statsMu.Lock()
+	defer im.statsMu.Unlock()
+	out := make([]*MailboxStats, 0, len(im.stats))
+	for _, s := range im.stats {
+		out = append(out, s)
+	}
+	return out
+}
+
+// MailboxStats reconciles items: in archive = appended + updated +
 // unchanged + found on target + skipped + failed. Folder permissions are
 // not items and are counted apart.
-type mailboxStats struct {
+type MailboxStats struct {
 	Mailbox   string         `json:"mailbox"`
 	InArchive int            `json:"inArchive"`
 	Appended  int            `json:"appended"`
@@ -105,29 +153,19 @@ type mailboxStats struct {
 	job *progress.Job // the mailbox's progress line (nil: none)
 }
 
-// throttled returns the time spent waiting on server back-off so far, over
-// all endpoints.
-func (im *importer) throttled() time.Duration {
-	var d time.Duration
-	for i := range im.gates {
-		d += im.gates[i].Waited()
-	}
-	return d
-}
-
-func (im *importer) statsFor(mbx string) *mailboxStats {
+func (im *Engine) statsFor(mbx string) *MailboxStats {
 	im.statsMu.Lock()
 	defer im.statsMu.Unlock()
 	s, ok := im.stats[mbx]
 	if !ok {
-		s = &mailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}, Written: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}, Written: map[string]int{}}
 		im.stats[mbx] = s
 	}
 	return s
 }
 
 // mapAddr applies --domain-map to an address.
-func (im *importer) mapAddr(addr string) string {
+func (im *Engine) mapAddr(addr string) string {
 	local, dom, ok := strings.Cut(addr, "@")
 	if !ok {
 		return addr
@@ -139,7 +177,7 @@ func (im *importer) mapAddr(addr string) string {
 }
 
 // index groups the view entries of all archives by mailbox.
-func (im *importer) index() error {
+func (im *Engine) index() error {
 	im.openEntry = map[*archive.Entry]*archive.Folder{}
 	im.byMailbox = map[string][]*archive.Entry{}
 	im.mailboxRec = map[string]directory.Mailbox{}
@@ -168,11 +206,11 @@ func (im *importer) index() error {
 	return nil
 }
 
-func (im *importer) open(e *archive.Entry) (io.ReadCloser, error) { return im.openEntry[e].Open(e) }
+func (im *Engine) open(e *archive.Entry) (io.ReadCloser, error) { return im.openEntry[e].Open(e) }
 
-// tell prints a notice for the operator ("iem-import: msg") and records it
+// Tell prints a notice for the operator ("iem-import: msg") and records it
 // in the log.
-func (im *importer) tell(msg string, args ...any) {
+func (im *Engine) Tell(msg string, args ...any) {
 	l := im.fileLog
 	if im.notice != nil {
 		fmt.Fprintf(im.notice, "iem-import: %s\n", msg)
@@ -185,7 +223,7 @@ func (im *importer) tell(msg string, args ...any) {
 	l.Warn(msg, args...)
 }
 
-func (im *importer) readJSON(e *archive.Entry, v any) error {
+func (im *Engine) readJSON(e *archive.Entry, v any) error {
 	rc, err := im.open(e)
 	if err != nil {
 		return err
@@ -198,9 +236,9 @@ func (im *importer) readJSON(e *archive.Entry, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// usersAndDomains returns the source mailboxes and the target domains,
+// UsersAndDomains returns the source mailboxes and the target domains,
 // sorted.
-func (im *importer) usersAndDomains() (users, ds []string) {
+func (im *Engine) UsersAndDomains() (users, ds []string) {
 	for u := range im.mailboxRec {
 		users = append(users, u)
 	}
@@ -225,19 +263,19 @@ func (im *importer) usersAndDomains() (users, ds []string) {
 
 // publicFoldersEmail is the address of the group that receives the public
 // folders: in the first target domain, as accounts creates it.
-func (im *importer) publicFoldersEmail() string {
-	if _, ds := im.usersAndDomains(); len(ds) > 0 {
-		return icewarp.PublicFoldersGroup(ds[0], im.pfGroup).Email
+func (im *Engine) publicFoldersEmail() string {
+	if _, ds := im.UsersAndDomains(); len(ds) > 0 {
+		return im.Sinks.Accounts.PublicFoldersGroup(ds[0]).Email
 	}
 	return ""
 }
 
-// accounts creates domains, user accounts, groups and the public folders
+// CreateAccounts creates domains, user accounts, groups and the public folders
 // group before any data is written, as the original tool does.
-func (im *importer) accounts(ctx context.Context) error {
-	users, ds := im.usersAndDomains()
+func (im *Engine) CreateAccounts(ctx context.Context) error {
+	users, ds := im.UsersAndDomains()
 	for _, d := range ds {
-		if _, err := im.admin.EnsureDomain(ctx, d); err != nil {
+		if err := im.Sinks.Accounts.EnsureDomain(ctx, d); err != nil {
 			return fmt.Errorf("domain %s: %w", d, err)
 		}
 	}
@@ -247,7 +285,7 @@ func (im *importer) accounts(ctx context.Context) error {
 		pw, given := im.passwords[strings.ToLower(email)]
 		if !given {
 			var err error
-			if pw, err = icewarp.GeneratePassword(16); err != nil {
+			if pw, err = im.Sinks.Accounts.GeneratePassword(); err != nil {
 				return err
 			}
 		}
@@ -261,8 +299,7 @@ func (im *importer) accounts(ctx context.Context) error {
 		if name == "" {
 			name = email
 		}
-		created, err := im.admin.EnsureAccount(ctx, icewarp.Account{Email: email, Name: name, Password: pw,
-			Type: icewarp.TypeUser, Aliases: aliases})
+		created, err := im.Sinks.Accounts.EnsureAccount(ctx, Account{Email: email, Name: name, Password: pw, Aliases: aliases})
 		if err != nil {
 			return fmt.Errorf("account %s: %w", email, err)
 		}
@@ -279,17 +316,17 @@ func (im *importer) accounts(ctx context.Context) error {
 		for _, m := range g.Members {
 			members = append(members, im.mapAddr(m))
 		}
-		if _, err := im.admin.EnsureGroup(ctx, icewarp.Group{Email: im.mapAddr(g.PrimarySMTP), Name: g.Name, Members: members}); err != nil {
+		if err := im.Sinks.Accounts.EnsureGroup(ctx, Group{Email: im.mapAddr(g.PrimarySMTP), Name: g.Name, Members: members}); err != nil {
 			return fmt.Errorf("group %s: %w", g.PrimarySMTP, err)
 		}
 	}
 	if len(im.byMailbox[""]) > 0 && len(ds) > 0 {
-		g := icewarp.PublicFoldersGroup(ds[0], im.pfGroup) // = publicFoldersEmail
+		g := im.Sinks.Accounts.PublicFoldersGroup(ds[0]) // = publicFoldersEmail
 		g.Members = nil
 		for _, u := range users {
 			g.Members = append(g.Members, im.mapAddr(u))
 		}
-		if _, err := im.admin.EnsureGroup(ctx, g); err != nil {
+		if err := im.Sinks.Accounts.EnsureGroup(ctx, g); err != nil {
 			return fmt.Errorf("public folders group %s: %w", g.Email, err)
 		}
 		im.pfEmail = g.Email
@@ -299,7 +336,7 @@ func (im *importer) accounts(ctx context.Context) error {
 
 // writePasswordReport appends the passwords of accounts created in this
 // run to a 0600 CSV: Exchange passwords cannot be exported.
-func (im *importer) writePasswordReport() error {
+func (im *Engine) writePasswordReport() error {
 	if len(im.newPass) == 0 {
 		return nil
 	}
@@ -328,7 +365,9 @@ type folderInfo struct {
 	skip bool
 }
 
-type folderRecord struct {
+// FolderRecord is the body of a folder or public-folder entry of the
+// archive (what iem-export writes for each folder).
+type FolderRecord struct {
 	ID            string      `json:"id"`
 	ParentID      string      `json:"parentId,omitempty"`
 	DisplayName   string      `json:"displayName"`
@@ -341,13 +380,13 @@ type folderRecord struct {
 
 // folders maps the archived folders of a mailbox to target paths, by
 // distinguished folder id first (localized names), then display name.
-func (im *importer) folders(entries []*archive.Entry) (map[string]*folderInfo, error) {
-	recs := map[string]*folderRecord{}
+func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, error) {
+	recs := map[string]*FolderRecord{}
 	for _, e := range entries {
 		if e.Kind != archive.KindFolder && e.Kind != archive.KindPublicFolder {
 			continue
 		}
-		var r folderRecord
+		var r FolderRecord
 		if err := im.readJSON(e, &r); err != nil {
 			return nil, fmt.Errorf("folder %s: %w", e.ID, err)
 		}
@@ -430,7 +469,7 @@ func flagString(fl []imap.Flag) string {
 func digestHex(e *archive.Entry) string { return hex.EncodeToString(e.Digest[:]) }
 
 // importMailbox applies one mailbox: folders and ACLs, mail, groupware, deletions.
-func (im *importer) importMailbox(ctx context.Context, source string) (err error) {
+func (im *Engine) importMailbox(ctx context.Context, source string) (err error) {
 	target := im.mapAddr(source)
 	label := source
 	if source == "" {
@@ -459,7 +498,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	if err != nil {
 		return err
 	}
-	mb, err := imapsink.Dial(ctx, im.imapOpt, target)
+	mb, err := im.Sinks.Mail.Open(ctx, target)
 	if err != nil {
 		return fmt.Errorf("imap %s: %w", target, err)
 	}
@@ -471,15 +510,15 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			continue
 		}
 		if fi.typ != "M" {
-			if im.gw != nil {
-				if err := im.gw.EnsureFolder(ctx, target, fi.path, fi.typ); err != nil {
+			if im.Sinks.Groupware != nil {
+				if err := im.Sinks.Groupware.EnsureFolder(ctx, target, fi.path, fi.typ); err != nil {
 					return fmt.Errorf("groupware folder %q: %w", strings.Join(fi.path, "/"), err)
 				}
 				im.groupwarePermissions(ctx, log, st, target, fi)
 			}
 			continue
 		}
-		if _, err := mb.EnsureFolder(ctx, fi.path); err != nil {
+		if err := mb.EnsureFolder(ctx, fi.path); err != nil {
 			return fmt.Errorf("folder %q: %w", strings.Join(fi.path, "/"), err)
 		}
 		if fi.acl != nil {
@@ -505,7 +544,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	// Mail, grouped by target folder, appended in pipelined batches or
 	// written as files (path mode).
 	var pw *pathWriter
-	if im.store != nil {
+	if im.Sinks.Files != nil {
 		if pw, err = im.newPathWriter(ctx, log, st, mb, source, target); err != nil {
 			return err
 		}
@@ -544,7 +583,7 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			added++
 			continue
 		}
-		prev, known := im.ledger.get(source, e.ID)
+		prev, known := im.Ledger.get(source, e.ID)
 		if known && prev.Damaged {
 			damaged++ // pending: looked up on the target before it is appended
 		} else if known {
@@ -565,13 +604,13 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			}
 			want := flagString(flagsOf(e))
 			if prev.Flags != want {
-				if err := mb.SetFlags(ctx, prev.Folder, imap.UID(prev.UID), flagsOf(e)); err != nil {
+				if err := mb.SetFlags(ctx, prev.Folder, []imap.UID{imap.UID(prev.UID)}, flagsOf(e)); err != nil {
 					st.Failed["flags not set"]++
 					log.Warn("flags not set", "id", e.ID, "err", err)
 					continue
 				}
 				prev.Flags = want
-				im.ledger.put(source, e.ID, prev)
+				im.Ledger.put(source, e.ID, prev)
 				st.Updated++
 				st.Written["message"]++
 			} else {
@@ -624,12 +663,12 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 	im.dropReplaced(ctx, log, st, mb, source, replaced)
 
 	// What the source deleted since the last run.
-	err = im.ledger.each(source, func(id string) bool { return !inView[id] }, func(id string, a applied) error {
+	err = im.Ledger.each(source, func(id string) bool { return !inView[id] }, func(id string, a applied) error {
 		if a.Damaged {
 			// Where its copy is cannot be read any more: the copy (if
 			// any) stays on the target, where check reports it.
 			log.Warn("the source deleted an item whose ledger record does not decode: its copy on the target, if any, is left", "id", id)
-			return im.ledger.del(source, id)
+			return im.Ledger.del(source, id)
 		}
 		var derr error
 		if a.OldUID != 0 {
@@ -654,8 +693,8 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			if derr = ferr; ferr == nil && found {
 				derr = mb.Delete(ctx, a.Folder, uid)
 			}
-		case a.Resource != "" && im.gw != nil:
-			derr = im.gw.Delete(ctx, target, a.Folder, a.Resource)
+		case a.Resource != "" && im.Sinks.Groupware != nil:
+			derr = im.Sinks.Groupware.Delete(ctx, target, a.Folder, a.Resource)
 		}
 		if derr != nil {
 			log.Warn("delete failed", "id", id, "err", derr)
@@ -663,12 +702,12 @@ func (im *importer) importMailbox(ctx context.Context, source string) (err error
 			return nil
 		}
 		st.Deleted++
-		return im.ledger.del(source, id)
+		return im.Ledger.del(source, id)
 	})
 	if err != nil {
 		return err
 	}
-	return im.ledger.sync()
+	return im.Ledger.sync()
 }
 
 // oldCopy is where the previous copy of a changed message is.
@@ -688,9 +727,9 @@ func (o oldCopy) keep(a applied) applied {
 
 // dropReplaced deletes the previous copies of changed messages whose new
 // copy is stored (its UID recorded), and clears them from the ledger.
-func (im *importer) dropReplaced(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, replaced map[string]oldCopy) {
+func (im *Engine) dropReplaced(ctx context.Context, log *slog.Logger, st *MailboxStats, mb Mailbox, source string, replaced map[string]oldCopy) {
 	for id, old := range replaced {
-		a, ok := im.ledger.get(source, id)
+		a, ok := im.Ledger.get(source, id)
 		if !ok || a.Pending || a.UID == 0 {
 			continue // the new copy is not safely in place: keep the old one
 		}
@@ -706,7 +745,7 @@ func (im *importer) dropReplaced(ctx context.Context, log *slog.Logger, st *mail
 			}
 		}
 		a.OldFolder, a.OldUID = nil, 0
-		im.ledger.put(source, id, a)
+		im.Ledger.put(source, id, a)
 	}
 }
 
@@ -721,7 +760,7 @@ func folderKey(path []string) string { return fmt.Sprintf("%q", path) }
 // so that none is stored twice; the operator is told once per mailbox.
 // known holds the folders of the records found so far; the records of
 // items no longer in the view are read for theirs only if needed.
-func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label string, mb *imapsink.Mailbox, source string,
+func (im *Engine) unknownFolders(ctx context.Context, log *slog.Logger, label string, mb Mailbox, source string,
 	order []string, paths map[string][]string, known, inView map[string]bool) (map[string]bool, error) {
 	var unknown []string
 	for _, k := range order {
@@ -732,7 +771,7 @@ func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label 
 	if len(unknown) == 0 {
 		return nil, nil
 	}
-	err := im.ledger.each(source, func(id string) bool { return !inView[id] }, func(_ string, a applied) error {
+	err := im.Ledger.each(source, func(id string) bool { return !inView[id] }, func(_ string, a applied) error {
 		if !a.Damaged {
 			known[folderKey(a.Folder)] = true
 			if a.OldUID != 0 {
@@ -752,7 +791,7 @@ func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label 
 			continue
 		}
 		n := 0
-		err := mb.List(ctx, paths[k], func(imapsink.Summary) error { n++; return nil })
+		err := mb.List(ctx, paths[k], func(Summary) error { n++; return nil })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -771,10 +810,10 @@ func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label 
 		return careful, nil
 	}
 	const how = "matching against the target (as --rebuild does) so nothing is duplicated"
-	where := fmt.Sprintf("ledger %s", im.ledger.path)
+	where := fmt.Sprintf("ledger %s", im.Ledger.path)
 	if len(held) == 1 {
 		folder, _, _ := strings.Cut(held[0], ": ")
-		im.tell(fmt.Sprintf("%s/%s already holds %s the ledger does not know (%s): %s", label, folder, nMessages(total), where, how),
+		im.Tell(fmt.Sprintf("%s/%s already holds %s the ledger does not know (%s): %s", label, folder, nMessages(total), where, how),
 			"mailbox", label, "folder", folder, "messages", total)
 		return careful, nil
 	}
@@ -782,7 +821,7 @@ func (im *importer) unknownFolders(ctx context.Context, log *slog.Logger, label 
 	if len(list) > 10 {
 		list = append(list[:10:10], "…")
 	}
-	im.tell(fmt.Sprintf("%s already holds %s in %d folders the ledger does not know (%s; %s): %s",
+	im.Tell(fmt.Sprintf("%s already holds %s in %d folders the ledger does not know (%s; %s): %s",
 		label, nMessages(total), len(held), where, strings.Join(list, ", "), how), "mailbox", label, "folders", len(held), "messages", total)
 	return careful, nil
 }
@@ -796,39 +835,39 @@ func nMessages(n int) string {
 
 // markPending records the messages of a folder as pending (path mode), so
 // that each is looked up on the target before its file is written.
-func (im *importer) markPending(source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy) error {
+func (im *Engine) markPending(source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy) error {
 	recs := make([]ledgerRecord, len(entries))
 	for i, e := range entries {
 		recs[i] = ledgerRecord{e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
 			MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})}
 	}
-	return im.ledger.putMany(source, recs)
+	return im.Ledger.putMany(source, recs)
 }
 
 // appendBatch appends the messages of one folder. Each is recorded as
 // pending first; pending ones (and all, with --rebuild or careful) are
 // looked up on the target before appending, so none is stored twice.
-func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy, careful bool) error {
+func (im *Engine) appendBatch(ctx context.Context, log *slog.Logger, st *MailboxStats, mb Mailbox, source string, folder []string, entries []*archive.Entry, replaced map[string]oldCopy, careful bool) error {
 	const chunk = 200
 	for len(entries) > 0 {
 		n := min(chunk, len(entries))
 		part := entries[:n]
 		entries = entries[n:]
 		careful := careful || im.rebuild
-		msgs := make([]imapsink.Message, len(part))
+		msgs := make([]Message, len(part))
 		for i, e := range part {
-			if prev, ok := im.ledger.get(source, e.ID); ok && prev.Pending {
+			if prev, ok := im.Ledger.get(source, e.ID); ok && prev.Pending {
 				careful = true
 			}
 			e := e
-			msgs[i] = imapsink.Message{Size: e.Size, Flags: flagsOf(e), InternalDate: e.Received,
+			msgs[i] = Message{Size: e.Size, Flags: flagsOf(e), InternalDate: e.Received,
 				MessageID: e.Attrs["message-id"], Open: func() (io.ReadCloser, error) { return im.open(e) }}
-			if err := im.ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
+			if err := im.Ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, Digest: digestHex(e), Pending: true,
 				MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 				return err
 			}
 		}
-		res, err := mb.AppendBatch(ctx, folder, msgs, &imapsink.BatchOptions{SkipExisting: careful})
+		res, err := mb.AppendBatch(ctx, folder, msgs, careful)
 		if err != nil {
 			return fmt.Errorf("append to %q: %w", strings.Join(folder, "/"), err)
 		}
@@ -844,7 +883,7 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				st.Found++
 				st.job.Add(1, 0)
 				if fl := flagsOf(e); len(fl) > 0 && r.UID != 0 {
-					mb.SetFlags(ctx, folder, r.UID, fl)
+					mb.SetFlags(ctx, folder, []imap.UID{r.UID}, fl)
 				}
 			} else {
 				st.Appended++
@@ -852,7 +891,7 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 				st.Bytes += e.Size
 				st.job.Add(1, e.Size)
 			}
-			if err := im.ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
+			if err := im.Ledger.put(source, e.ID, replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(r.UID),
 				Digest: digestHex(e), Flags: flagString(flagsOf(e)), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})); err != nil {
 				return err
 			}
@@ -861,116 +900,9 @@ func (im *importer) appendBatch(ctx context.Context, log *slog.Logger, st *mailb
 	return nil
 }
 
-// contentType of groupware entries on IceWarp's WebDAV (icewarp.md §3).
-func contentType(k archive.Kind) string {
-	switch k {
-	case archive.KindContact, archive.KindDistributionList:
-		return "text/vcard; charset=utf-8"
-	case archive.KindEvent, archive.KindTask:
-		return "text/calendar; charset=utf-8"
-	case archive.KindNote:
-		return "text/x-vnote; charset=utf-8"
-	}
-	return ""
-}
-
-// groupwarePermissions sets a GroupWare folder's permissions through the
-// admin API (setaccountfolderpermissions; IMAP SETACL covers mail folders
-// only).
-func (im *importer) groupwarePermissions(ctx context.Context, log *slog.Logger, st *mailboxStats, target string, fi *folderInfo) {
-	if fi.acl == nil || im.admin == nil {
-		return
-	}
-	grants, rep := fi.acl.IceWarpRights()
-	for _, l := range rep.Losses {
-		log.Warn("permission not mapped exactly", "folder", strings.Join(fi.path, "/"), "loss", l)
-	}
-	if len(grants) == 0 {
-		return
-	}
-	perms := make([]icewarp.Permission, len(grants))
-	for i, g := range grants {
-		who := g.Identifier
-		if strings.Contains(who, "@") {
-			who = im.mapAddr(who)
-		}
-		perms[i] = icewarp.Permission{Account: who, Rights: g.Rights}
-	}
-	id := icewarp.GroupwareFolderID(davFolder(fi.path))
-	if err := im.admin.SetFolderPermissions(ctx, target, id, perms); err != nil {
-		log.Warn("folder permissions not set", "folder", strings.Join(fi.path, "/"), "err", err)
-		st.PermissionsFailed["groupware folder permissions refused by the server"] += len(perms)
-		return
-	}
-	st.Permissions += len(perms)
-}
-
-func (im *importer) putGroupware(ctx context.Context, log *slog.Logger, st *mailboxStats, target string, e *archive.Entry, fi *folderInfo) error {
-	ct := contentType(e.Kind)
-	if ct == "" {
-		st.Skipped[fmt.Sprintf("%s entries are not imported", e.Kind)]++
-		return nil
-	}
-	if im.gw == nil {
-		st.Skipped["no WebDAV endpoint (--webdav-url)"]++
-		return nil
-	}
-	if fi.typ == "M" {
-		st.Skipped[fmt.Sprintf("%s in a mail folder", e.Kind)]++
-		return nil
-	}
-	source := e.Mailbox
-	prev, known := im.ledger.get(source, e.ID)
-	if prev.Damaged {
-		// PUT to the item's own resource name replaces what is there: a
-		// damaged record is as good as none.
-		known, prev = false, applied{}
-	}
-	moved := known && !slices.Equal(prev.Folder, fi.path)
-	if known && !im.rebuild && !moved && prev.Digest == digestHex(e) {
-		st.Unchanged++
-		return nil
-	}
-	rc, err := im.open(e)
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return err
-	}
-	// The name derives from the source identity only, so a changed item,
-	// a rerun or --rebuild replaces it (PUT to the same name).
-	name := dav.ResourceName(source+"\x00"+e.ID, ct)
-	if err := im.gw.Put(ctx, target, fi.path, name, ct, body); err != nil {
-		// Only refused credentials stop the mailbox; a 403 for one item (the
-		// server refuses its content) is that item's failure.
-		var he *dav.HTTPError
-		if errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized || ctx.Err() != nil {
-			return err
-		}
-		log.Warn("groupware item not stored", "folder", strings.Join(fi.path, "/"), "id", e.ID, "err", err)
-		st.Failed["webdav put failed"]++
-		return nil
-	}
-	if moved && prev.Resource != "" {
-		if err := im.gw.Delete(ctx, target, prev.Folder, prev.Resource); err != nil {
-			log.Warn("moved groupware item not removed from its old folder", "folder", strings.Join(prev.Folder, "/"), "id", e.ID, "err", err)
-		}
-	}
-	if known {
-		st.Updated++
-	} else {
-		st.Appended++
-	}
-	st.Written[e.Kind.String()]++
-	st.Bytes += int64(len(body))
-	return im.ledger.put(source, e.ID, applied{Kind: e.Kind.String(), Folder: fi.path, Resource: name, Digest: digestHex(e)})
-}
-
-// run imports every mailbox with jobs workers.
-func (im *importer) run(ctx context.Context, jobs int) error {
+// Run imports every mailbox with jobs workers. A mailbox that fails is
+// logged and counted (MailboxStats.Err); the error is the context's.
+func (im *Engine) Run(ctx context.Context, jobs int) error {
 	var mbxs []string
 	for m := range im.byMailbox {
 		if m == "" && im.pfEmail == "" {
@@ -993,3 +925,18 @@ func (im *importer) run(ctx context.Context, jobs int) error {
 	}
 	return g.Wait()
 }
+
+// Groups returns the archived groups.
+func (im *Engine) Groups() []directory.Group { return im.groups }
+
+// Folders returns the archive folders, in the order given to New.
+func (im *Engine) Folders() []*archive.Folder {
+	out := make([]*archive.Folder, len(im.sources))
+	for i, s := range im.sources {
+		out[i] = s.folder
+	}
+	return out
+}
+
+// Notice is where notices for the operator are printed (nil: the log).
+func (im *Engine) Notice() io.Writer { return im.notice }

@@ -1,4 +1,4 @@
-package main
+package replay
 
 import (
 	"context"
@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/icewarp/imapsink"
-	"github.com/iemproject/iem/icewarp/mailpath"
 )
 
 // Path mode (--mail-mode path) writes each message as a .imap file into
@@ -45,19 +41,6 @@ import (
 // writing it again, and finishes the flags of items whose UID was never
 // recorded.
 
-// pathSegments maps a folder path to the segments of its directory: the
-// same look-alike mapping as IMAP folder names (imapsink.FolderName with
-// IceWarp's "/" delimiter), so the folder created over IMAP and the one
-// written on disk are the same, and "/", "\", ".." or a leading "~" in an
-// archived name stay inside one segment. mailpath checks the result again.
-func pathSegments(folder []string) ([]string, error) {
-	name, err := imapsink.FolderName(folder, '/')
-	if err != nil {
-		return nil, err
-	}
-	return strings.Split(name, "/"), nil
-}
-
 // pathItem is one message to finish over IMAP after the refresh.
 type pathItem struct {
 	e      *archive.Entry
@@ -69,27 +52,27 @@ type pathItem struct {
 	earlier bool
 }
 
-// A batch of message files is committed at pathBatchFiles files or
-// pathBatchBytes bytes, whichever comes first, and at the end of each
+// A batch of message files is committed at PathBatchFiles files or
+// PathBatchBytes bytes, whichever comes first, and at the end of each
 // folder: large enough that its two disk barriers cost little per file,
 // small enough that a crash redoes little and progress moves.
 const (
-	pathBatchFiles = 256
-	pathBatchBytes = 64 << 20
+	PathBatchFiles = 256
+	PathBatchBytes = 64 << 20
 )
 
 // pathWriter holds the state of one mailbox in path mode.
 type pathWriter struct {
-	im         *importer
-	log        *slog.Logger
-	st         *mailboxStats
-	mb         *imapsink.Mailbox
-	source     string
-	target     string
-	accountDir string
-	refreshed  bool
-	written    int
-	finish     []pathItem
+	im        *Engine
+	log       *slog.Logger
+	st        *MailboxStats
+	mb        Mailbox
+	source    string
+	target    string
+	files     AccountFiles
+	refreshed bool
+	written   int
+	finish    []pathItem
 	// indexes hold the messages of a folder as IMAP shows them after the
 	// last refresh, so that finding N messages costs one FETCH instead of
 	// N searches.
@@ -107,8 +90,8 @@ type pathWriter struct {
 
 // folderIndex is one folder's listing.
 type folderIndex struct {
-	msgs  []imapsink.Summary // in UID order
-	taken map[imap.UID]bool  // UIDs already matched
+	msgs  []Summary         // in UID order
+	taken map[imap.UID]bool // UIDs already matched
 }
 
 // take returns the lowest UID not taken yet, and not in old, whose
@@ -142,22 +125,18 @@ func (ix *folderIndex) dated(date time.Time, old map[imap.UID]bool) bool {
 	return false
 }
 
-func (im *importer) newPathWriter(ctx context.Context, log *slog.Logger, st *mailboxStats, mb *imapsink.Mailbox, source, target string) (*pathWriter, error) {
-	dir, err := im.admin.MailboxPath(ctx, target)
+func (im *Engine) newPathWriter(ctx context.Context, log *slog.Logger, st *MailboxStats, mb Mailbox, source, target string) (*pathWriter, error) {
+	files, err := im.Sinks.Files.Account(ctx, target)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox path of %s: %w", target, err)
 	}
-	acct, err := im.store.AccountDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("mailbox path of %s: %w", target, err)
-	}
-	return &pathWriter{im: im, log: log, st: st, mb: mb, source: source, target: target, accountDir: acct,
+	return &pathWriter{im: im, log: log, st: st, mb: mb, source: source, target: target, files: files,
 		indexes: map[string]*folderIndex{}, before: map[string]map[imap.UID]bool{}, taken: map[string]map[imap.UID]bool{}}, nil
 }
 
 // refresh asks IceWarp to pick up the files written so far.
 func (pw *pathWriter) refresh(ctx context.Context) error {
-	if err := pw.im.admin.RefreshAccount(ctx, pw.target); err != nil {
+	if err := pw.files.Refresh(ctx); err != nil {
 		return fmt.Errorf("refresh %s: %w", pw.target, err)
 	}
 	pw.refreshed = true
@@ -176,12 +155,11 @@ func (pw *pathWriter) index(ctx context.Context, folder []string) (*folderIndex,
 		pw.taken[key] = map[imap.UID]bool{}
 	}
 	idx := &folderIndex{taken: pw.taken[key]}
-	err := pw.mb.List(ctx, folder, func(s imapsink.Summary) error {
-		idx.msgs = append(idx.msgs, imapsink.Summary{UID: s.UID, Size: s.Size, InternalDate: s.InternalDate})
+	err := pw.mb.List(ctx, folder, func(s Summary) error {
+		idx.msgs = append(idx.msgs, Summary{UID: s.UID, Size: s.Size, InternalDate: s.InternalDate})
 		return nil
 	})
-	var ie *imap.Error
-	if err != nil && !(errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo) {
+	if err != nil && !errors.Is(err, ErrNoFolder) {
 		return nil, err // NO: the folder does not exist yet
 	}
 	pw.indexes[key] = idx
@@ -278,22 +256,18 @@ func fileDate(name string) time.Time {
 }
 
 // write stores the messages of one folder as files, in batches (see
-// pathBatchFiles).
+// PathBatchFiles).
 func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*archive.Entry) error {
 	im := pw.im
-	segs, err := pathSegments(folder)
-	if err != nil {
-		return err
-	}
 	// A run killed inside a write leaves its temporary files; this job is
 	// the only writer of the folder now (one process per ledger, one job
 	// per mailbox).
-	if n, err := im.store.RemoveTemp(pw.accountDir, segs); err != nil {
+	if n, err := pw.files.RemoveTemp(folder); err != nil {
 		return err
 	} else if n > 0 {
 		pw.log.Info("temporary files of an interrupted run removed", "folder", strings.Join(folder, "/"), "files", n)
 	}
-	var batch *mailpath.Batch // opened with the first file to write
+	var batch FileBatch // opened with the first file to write
 	if err := pw.snapshot(ctx, folder); err != nil {
 		return fmt.Errorf("list %q: %w", strings.Join(folder, "/"), err)
 	}
@@ -325,7 +299,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 			staged[i].file = names[i]
 			recs[i] = record(staged[i].e, applied{File: names[i]})
 		}
-		if err := im.ledger.putMany(pw.source, recs); err != nil {
+		if err := im.Ledger.putMany(pw.source, recs); err != nil {
 			return err
 		}
 		for _, it := range staged {
@@ -347,7 +321,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		for i, e := range todo {
 			recs[i] = record(e, applied{Pending: true})
 		}
-		if err := im.ledger.putMany(pw.source, recs); err != nil {
+		if err := im.Ledger.putMany(pw.source, recs); err != nil {
 			return err
 		}
 		for _, e := range todo {
@@ -362,7 +336,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 				continue
 			}
 			if batch == nil {
-				if batch, err = im.store.NewBatch(pw.accountDir, segs); err != nil {
+				if batch, err = pw.files.NewBatch(folder); err != nil {
 					rc.Close()
 					return fmt.Errorf("write into %q: %w", strings.Join(folder, "/"), err)
 				}
@@ -373,7 +347,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 				return fmt.Errorf("write %s into %q: %w", e.ID, strings.Join(folder, "/"), err)
 			}
 			staged = append(staged, pathItem{e: e, folder: folder, size: size})
-			if batch.Len() >= pathBatchFiles || batch.Size() >= pathBatchBytes {
+			if batch.Len() >= PathBatchFiles || batch.Size() >= PathBatchBytes {
 				if err := commit(); err != nil {
 					return err
 				}
@@ -386,7 +360,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		prev, known := im.ledger.get(pw.source, e.ID)
+		prev, known := im.Ledger.get(pw.source, e.ID)
 		if im.rebuild || known && prev.Pending {
 			// A file may be there already: from before a crash, or
 			// (rebuild) from a target that kept part of its data.
@@ -408,7 +382,7 @@ func (pw *pathWriter) write(ctx context.Context, folder []string, entries []*arc
 				continue
 			}
 		}
-		if todo = append(todo, e); len(todo) >= pathBatchFiles {
+		if todo = append(todo, e); len(todo) >= PathBatchFiles {
 			if err := stage(); err != nil {
 				return err
 			}
@@ -428,16 +402,8 @@ func (pw *pathWriter) unfinished(e *archive.Entry, a applied) {
 
 // fileSize returns the size of a message file written earlier, or def.
 func (pw *pathWriter) fileSize(folder []string, name string, def int64) int64 {
-	segs, err := pathSegments(folder)
-	if err != nil {
-		return def
-	}
-	rel, err := pw.im.store.FolderPath(segs)
-	if err != nil {
-		return def
-	}
-	if fi, err := os.Stat(filepath.Join(pw.accountDir, rel, name)); err == nil {
-		return fi.Size()
+	if n, err := pw.files.FileSize(folder, name); err == nil {
+		return n
 	}
 	return def
 }
@@ -507,7 +473,7 @@ func (pw *pathWriter) done(ctx context.Context) error {
 	for _, key := range order {
 		g := groups[key]
 		if len(g.flags) > 0 {
-			if err := pw.mb.SetFlagsMany(ctx, g.folder, g.uids, g.flags); err != nil {
+			if err := pw.mb.SetFlags(ctx, g.folder, g.uids, g.flags); err != nil {
 				pw.log.Warn("flags not set", "folder", strings.Join(g.folder, "/"), "flags", flagString(g.flags), "messages", len(g.items), "err", err)
 				pw.st.Failed["flags not set"] += len(g.items)
 				continue
@@ -517,7 +483,7 @@ func (pw *pathWriter) done(ctx context.Context) error {
 		for i, it := range g.items {
 			recs[i] = ledgerRecord{it.e.ID, pw.completed(it.e, it.folder, g.uids[i], it.file, g.flags)}
 		}
-		if err := pw.im.ledger.putMany(pw.source, recs); err != nil {
+		if err := pw.im.Ledger.putMany(pw.source, recs); err != nil {
 			return err
 		}
 	}
@@ -528,13 +494,13 @@ func (pw *pathWriter) done(ctx context.Context) error {
 func (pw *pathWriter) setFlags(ctx context.Context, e *archive.Entry, folder []string, uid imap.UID, file string) error {
 	fl := flagsOf(e)
 	if len(fl) > 0 {
-		if err := pw.mb.SetFlags(ctx, folder, uid, fl); err != nil {
+		if err := pw.mb.SetFlags(ctx, folder, []imap.UID{uid}, fl); err != nil {
 			pw.log.Warn("flags not set", "id", e.ID, "err", err)
 			pw.st.Failed["flags not set"]++
 			return nil
 		}
 	}
-	return pw.im.ledger.put(pw.source, e.ID, pw.completed(e, folder, uid, file, fl))
+	return pw.im.Ledger.put(pw.source, e.ID, pw.completed(e, folder, uid, file, fl))
 }
 
 // completed is the ledger record of a finished item: its UID known, its
@@ -542,9 +508,4 @@ func (pw *pathWriter) setFlags(ctx context.Context, e *archive.Entry, folder []s
 func (pw *pathWriter) completed(e *archive.Entry, folder []string, uid imap.UID, file string, fl []imap.Flag) applied {
 	return pw.replaced[e.ID].keep(applied{Kind: "message", Folder: folder, UID: uint32(uid), File: file,
 		Digest: digestHex(e), Flags: flagString(fl), MessageID: e.Attrs["message-id"], Size: e.Size, Date: e.Received})
-}
-
-// openStore opens the mail path for path mode.
-func openStore(t *target) (*mailpath.Store, error) {
-	return mailpath.OpenOptions(t.mailPath, &mailpath.Options{ServerID: t.serverID, Owner: t.mailOwner, Location: time.Local})
 }

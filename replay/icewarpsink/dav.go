@@ -1,4 +1,4 @@
-package main
+package icewarpsink
 
 import (
 	"context"
@@ -17,20 +17,21 @@ import (
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/dav"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/replay"
 )
 
-// davGroupware writes contacts, events, tasks and notes over CalDAV and
+// Groupware is replay.Groupware: it writes contacts, events, tasks and notes over CalDAV and
 // CardDAV (icewarp.md §3, §6 step 6) through icewarp/dav, whose requests
 // go through the one retry loop (429 and 5xx with back-off).
-type davGroupware struct {
+type Groupware struct {
 	c *dav.Client
 }
 
-// newGroupware returns the CalDAV/CardDAV writer for --webdav-url. layout
+// NewGroupware returns the CalDAV/CardDAV writer for --webdav-url. layout
 // is the collection path below the URL, with {email}, {user} (the local
 // part) and {folder}; "" means IceWarp's "{email}/{folder}/".
-func newGroupware(base, layout, user, password string, topt icewarp.TLSOptions, log *slog.Logger, gate *retry.Gate) (groupware, error) {
-	tc, err := davTLS(topt)
+func NewGroupware(base, layout, user, password string, topt icewarp.TLSOptions, log *slog.Logger, gate *retry.Gate) (*Groupware, error) {
+	tc, err := TLSConfig(topt)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +49,11 @@ func newGroupware(base, layout, user, password string, topt icewarp.TLSOptions, 
 	if err != nil {
 		return nil, err
 	}
-	return &davGroupware{c: c}, nil
+	return &Groupware{c: c}, nil
 }
 
-// checkLayout validates --webdav-layout.
-func checkLayout(s string) error {
+// CheckLayout validates --webdav-layout.
+func CheckLayout(s string) error {
 	if s == "" {
 		return nil
 	}
@@ -82,7 +83,7 @@ func davFolder(path []string) string {
 // EnsureFolder creates the collection for an IceWarp folder type (format.FolderType):
 // C an address book, E and T calendars for VEVENT and VTODO, J for
 // VJOURNAL, N a plain collection for text/x-vnote items.
-func (g *davGroupware) EnsureFolder(ctx context.Context, owner string, path []string, typ string) error {
+func (g *Groupware) EnsureFolder(ctx context.Context, owner string, path []string, typ string) error {
 	folder := davFolder(path)
 	switch typ {
 	case "C":
@@ -99,13 +100,23 @@ func (g *davGroupware) EnsureFolder(ctx context.Context, owner string, path []st
 	return fmt.Errorf("folder type %q is not a GroupWare type", typ)
 }
 
-func (g *davGroupware) Put(ctx context.Context, owner string, path []string, name, contentType string, body []byte) error {
+// Put stores a resource; refused credentials (401) are replay.ErrCredentials.
+func (g *Groupware) Put(ctx context.Context, owner string, path []string, name, contentType string, body []byte) error {
 	_, err := g.c.Put(ctx, owner, davFolder(path), name, contentType, body)
+	var he *dav.HTTPError
+	if errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized {
+		return replay.SinkError(replay.ErrCredentials, err)
+	}
 	return err
 }
 
+// ResourceName is dav.ResourceName.
+func (g *Groupware) ResourceName(sourceID, contentType string) string {
+	return dav.ResourceName(sourceID, contentType)
+}
+
 // Delete removes a resource; one that is already gone counts as deleted.
-func (g *davGroupware) Delete(ctx context.Context, owner string, path []string, name string) error {
+func (g *Groupware) Delete(ctx context.Context, owner string, path []string, name string) error {
 	err := g.c.Delete(ctx, owner, davFolder(path), name)
 	if errors.Is(err, dav.ErrNotFound) {
 		return nil
@@ -113,7 +124,7 @@ func (g *davGroupware) Delete(ctx context.Context, owner string, path []string, 
 	return err
 }
 
-func (g *davGroupware) List(ctx context.Context, owner string, path []string) ([]string, error) {
+func (g *Groupware) List(ctx context.Context, owner string, path []string) ([]string, error) {
 	res, err := g.c.List(ctx, owner, davFolder(path))
 	if err != nil {
 		return nil, err
@@ -125,10 +136,10 @@ func (g *davGroupware) List(ctx context.Context, owner string, path []string) ([
 	return names, nil
 }
 
-// davTLS mirrors the admin API client's certificate rules (--trust-cert,
+// TLSConfig mirrors the admin API client's certificate rules (--trust-cert,
 // --always-trust) for the WebDAV endpoint, which IceWarp serves from the
 // same Control service.
-func davTLS(o icewarp.TLSOptions) (*tls.Config, error) {
+func TLSConfig(o icewarp.TLSOptions) (*tls.Config, error) {
 	c := &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
 	switch {
 	case o.PinSHA256 != "":
