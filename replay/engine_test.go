@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,60 +11,24 @@ import (
 	"time"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/internal/archivetest"
 )
 
 // The tests of this file replay archives into memTarget, the in-memory
 // Sinks; the emulators and real servers are cmd/iem-import's and e2e's.
 
 // round writes one round of an archive folder, as iem-export would.
-type round struct {
-	t testing.TB
-	w *archive.RoundWriter
-}
+type round struct{ *archivetest.Round }
 
 func writeRound(t testing.TB, dir string, fn func(r *round)) {
 	t.Helper()
-	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "replay test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := f.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(&round{t: t, w: w})
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	archivetest.Write(t, dir, "replay test", func(r *archivetest.Round) { fn(&round{r}) })
 }
 
-func (r *round) put(h *archive.Header, body []byte) {
-	r.t.Helper()
-	h.Size = int64(len(body))
-	if err := r.w.WriteHeader(h); err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := r.w.Write(body); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *round) putJSON(h *archive.Header, v any) {
-	r.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.put(h, b)
-}
-
-func (r *round) mailbox(email string) {
-	r.putJSON(&archive.Header{Kind: archive.KindMailbox, Mailbox: email, ID: email},
-		directory.Mailbox{PrimarySMTP: email, DisplayName: "User " + email, Type: directory.UserMailbox})
-}
+func (r *round) put(h *archive.Header, body []byte) { r.Put(h, body) }
+func (r *round) putJSON(h *archive.Header, v any)   { r.PutJSON(h, v) }
+func (r *round) mailbox(email string)               { r.Mailbox(email) }
 
 func (r *round) folder(mbx, id, name, class string, acl *format.ACL) {
 	r.putJSON(&archive.Header{Kind: archive.KindFolder, Mailbox: mbx, ID: id},
@@ -88,14 +51,6 @@ func (r *round) message(mbx, folder, id string, n int, read bool) {
 func (r *round) contact(mbx, folder, id string) {
 	r.put(&archive.Header{Kind: archive.KindContact, Mailbox: mbx, Folder: folder, ID: id},
 		[]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:"+id+"\r\nEND:VCARD\r\n"))
-}
-
-func (r *round) tombstone(mbx, folder, id string) {
-	r.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, Folder: folder, ID: id}, nil)
-}
-
-func (r *round) state(mbx, folder, id string, attrs map[string]string) {
-	r.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: folder, ID: id, Attrs: attrs}, nil)
 }
 
 const alice, bob = "alice@example.com", "bob@example.com"
@@ -123,9 +78,9 @@ func round1(r *round) {
 // round2 changes round 1: a deletion in each kind, a read-flag change,
 // new content under the same id, a move, a new message.
 func round2(r *round) {
-	r.tombstone(alice, "inbox", "m1")
-	r.tombstone(alice, "cont", "c2")
-	r.state(alice, "inbox", "m2", map[string]string{"read": "1"})
+	r.Tombstone(alice, "inbox", "m1")
+	r.Tombstone(alice, "cont", "c2")
+	r.State(alice, "inbox", "m2", map[string]string{"read": "1"})
 	r.message(alice, "inbox", "m3", 2, false) // new content
 	r.message(alice, "inbox", "m4", 1, true)  // moved from Projects
 	r.message(bob, "inbox", "b2", 1, false)   // new
@@ -375,7 +330,7 @@ func testCrash(t *testing.T, b *bed) {
 		t.Errorf("plan after the crash: %s; want the 5 pending messages to create", got)
 	}
 	// The source deletes m2 before the next run.
-	writeRound(t, b.arch, func(r *round) { r.tombstone(alice, "inbox", "m2") })
+	writeRound(t, b.arch, func(r *round) { r.Tombstone(alice, "inbox", "m2") })
 	got, _, errs = b.run("ledger")
 	// m1, m3 and b1 were stored: found; m4 (Projects, never reached) is
 	// appended; m2, stored and then deleted by the source, is found and

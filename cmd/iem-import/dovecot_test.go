@@ -156,15 +156,15 @@ func TestDovecotRounds(t *testing.T) {
 		r.message(add(msg{mbx: bob, folder: "inbox", id: "b1", read: true}))
 	}
 	round2 := func(r *round) {
-		r.tombstone(alice, "inbox", "m1")
+		r.Tombstone(alice, "inbox", "m1")
 		delete(msgs, "m1")
-		r.tombstone(alice, awkward(1), "awk-"+awkward(1))
+		r.Tombstone(alice, awkward(1), "awk-"+awkward(1))
 		delete(msgs, "awk-"+awkward(1))
-		r.state(alice, "inbox", "m3", map[string]string{"read": "1", "flag": "flagged"})
+		r.State(alice, "inbox", "m3", map[string]string{"read": "1", "flag": "flagged"})
 		m3 := msgs["m3"]
 		m3.read, m3.flagged = true, true
 		msgs["m3"] = m3
-		r.state(alice, "sub", "m4", map[string]string{"read": "0"})
+		r.State(alice, "sub", "m4", map[string]string{"read": "0"})
 		m4 := msgs["m4"]
 		m4.read = false
 		msgs["m4"] = m4

@@ -97,14 +97,14 @@ func TestEmulatorPathMode(t *testing.T) {
 		}, sum: totals{Appended: len(escapes) + 4 + 4}},
 		{name: "rerun writes nothing", sum: totals{Unchanged: len(escapes) + 4 + 4}},
 		{name: "round 2: deletion, flag change, changed event with WebDAV 503s", round: func(r *round) {
-			r.tombstone(alice, "inbox", "m1")
+			r.Tombstone(alice, "inbox", "m1")
 			delete(msgs, "m1")
-			r.state(alice, "inbox", "m2", map[string]string{"read": "1", "flag": ""})
+			r.State(alice, "inbox", "m2", map[string]string{"read": "1", "flag": ""})
 			m2 := msgs["m2"]
 			m2.read, m2.flagged = true, false
 			msgs["m2"] = m2
 			r.item(archive.KindEvent, alice, "cal", "ev1", eventV2)
-			r.tombstone(alice, "contacts", "c1")
+			r.Tombstone(alice, "contacts", "c1")
 			r.message(add(msg{mbx: alice, folder: "shared", id: "m4", flagged: true}))
 			m3 := msgs["m3"] // new content under the same id
 			m3.size, m3.read = 10<<10, true

@@ -15,6 +15,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/internal/archivetest"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -30,52 +31,16 @@ func TestMain(m *testing.M) {
 }
 
 // round writes one round of an archive folder, as iem-export would.
-type round struct {
-	t testing.TB
-	w *archive.RoundWriter
-}
+type round struct{ *archivetest.Round }
 
 func writeRound(t testing.TB, dir string, fn func(r *round)) {
 	t.Helper()
-	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "iem-import test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := f.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(&round{t: t, w: w})
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	archivetest.Write(t, dir, "iem-import test", func(r *archivetest.Round) { fn(&round{r}) })
 }
 
-func (r *round) put(h *archive.Header, body []byte) {
-	r.t.Helper()
-	h.Size = int64(len(body))
-	if err := r.w.WriteHeader(h); err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := r.w.Write(body); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *round) putJSON(h *archive.Header, v any) {
-	r.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.put(h, b)
-}
-
-func (r *round) mailbox(email string) {
-	r.putJSON(&archive.Header{Kind: archive.KindMailbox, Mailbox: email, ID: email},
-		directory.Mailbox{PrimarySMTP: email, DisplayName: "User " + email, Type: directory.UserMailbox})
-}
+func (r *round) put(h *archive.Header, body []byte) { r.Put(h, body) }
+func (r *round) putJSON(h *archive.Header, v any)   { r.PutJSON(h, v) }
+func (r *round) mailbox(email string)               { r.Mailbox(email) }
 
 func (r *round) group(email string, members ...string) {
 	r.putJSON(&archive.Header{Kind: archive.KindGroup, ID: email},
@@ -151,14 +116,6 @@ func (r *round) message(m msg) {
 
 func (r *round) item(kind archive.Kind, mbx, folder, id string, body string) {
 	r.put(&archive.Header{Kind: kind, Mailbox: mbx, Folder: folder, ID: id}, []byte(strings.ReplaceAll(body, "\n", "\r\n")))
-}
-
-func (r *round) tombstone(mbx, folder, id string) {
-	r.put(&archive.Header{Kind: archive.KindTombstone, Mailbox: mbx, Folder: folder, ID: id}, nil)
-}
-
-func (r *round) state(mbx, folder, id string, attrs map[string]string) {
-	r.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: folder, ID: id, Attrs: attrs}, nil)
 }
 
 func level(addr, lvl string) *format.ACL {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/internal/archivetest"
 	"github.com/iemproject/iem/internal/cliutil"
 )
 
@@ -488,7 +489,7 @@ func TestInitEncryptedArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &round{t: t, w: w}
+	r := &round{&archivetest.Round{T: t, W: w}}
 	r.mailbox("alice@example.com")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func TestRadicaleGroupware(t *testing.T) {
 		{name: "round 2: changed contact and series, deleted task", round: func(r *round) {
 			r.item(archive.KindContact, email, "contacts", "c1", contactV2)
 			r.item(archive.KindEvent, email, "calendar", "ev1", eventV2)
-			r.tombstone(email, "tasks", "t1")
+			r.Tombstone(email, "tasks", "t1")
 		}, sum: totals{Updated: 2, Unchanged: 1, Deleted: 1},
 			want: want{"Contacts": {contactV2}, "Calendar": {eventV2}, "Tasks": {taskV2}}},
 		{name: "rebuild without ledger: re-PUT, no duplicates", prep: func(t *testing.T) { os.Remove(ledger) },
