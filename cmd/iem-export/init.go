@@ -65,6 +65,7 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
 	}
 	w := wizard.New(in, out)
+	defer w.Close()
 	s := &setup{confPath: abs}
 	w.Printf("iem-export set-up: answers are checked as you go; press Enter to take the value in [brackets].")
 	for _, step := range []struct {

@@ -70,6 +70,7 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
 	}
 	w := wizard.New(in, out)
+	defer w.Close()
 	s := &setup{confPath: abs}
 	defer func() {
 		if s.folder != nil {
