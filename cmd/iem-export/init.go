@@ -26,12 +26,7 @@ func initCommand() *cli.Command {
 directory, selection, review), checks it on the spot (URL, host reachable, certificate,
 credentials accepted by the server, directory bind) and asks again when it is wrong.
 Writes FILE (name = value lines) and the passwords into separate files with mode 0600
-next to it; no password is ever written into the config.
-
-Examples:
-  iem-export init                             # writes ./iem-export.conf
-  iem-export init --config /etc/iem/export.conf
-  iem-export run --config /etc/iem/export.conf`, runInit)
+next to it; no password is ever written into the config.`, runInit)
 }
 
 // answers is what the wizard has gathered so far.

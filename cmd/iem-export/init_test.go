@@ -110,29 +110,8 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.Expect("Write " + conf)
 	tm.Send("")
 	tm.Expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.Transcript())
-	}
-	t.Logf("terminal session:\n%s", tm.Transcript())
-	for _, pw := range []string{srv.Password(), "wrong-password"} {
-		if strings.Contains(tm.Transcript(), pw) {
-			t.Errorf("the password %q was echoed on the terminal", pw)
-		}
-	}
-
-	b, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s:\n%s", conf, b)
-	if strings.Contains(string(b), srv.Password()) {
-		t.Error("the config holds the password")
-	}
-	for _, p := range []string{conf, filepath.Join(dir, "export.ews.pw")} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, mode %v; want 0600", p, err, st.Mode().Perm())
-		}
-	}
+	tm.Finish(cmd, srv.Password(), "wrong-password")
+	ptytest.CheckSetupFiles(t, conf, []string{filepath.Join(dir, "export.ews.pw")}, srv.Password())
 	out, logs, err := runApp(t, "iem-export", "run", "--config", conf, "--log-level", "warn")
 	if err != nil {
 		t.Fatalf("run --config: %v\n%s\n%s", err, out, logs)

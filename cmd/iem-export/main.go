@@ -24,10 +24,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return cliutil.NewApp(cliutil.App{
 		Name:  "iem-export",
 		Usage: "export an Exchange organisation into an iem archive",
-		Description: `Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed items, 130 interrupted.
-Secrets are read from files or the environment, never from flag values.
-
-Examples:
+		Description: `Examples:
   iem-export init                              # step-by-step set-up, writes iem-export.conf
   IEM_EWS_PASSWORD=… iem-export run --ews-url https://mail.example.com/EWS/Exchange.asmx \
       --admin-user 'EXAMPLE\migrator' --directory-file ad.ldf --archive /srv/iem/example

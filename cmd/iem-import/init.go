@@ -29,12 +29,7 @@ archive; target; mail and groupware; selection; review), checks it on the spot (
 URL, host reachable, certificate, administrator login accepted by IceWarp, mail path
 writable) and asks again when it is wrong. Writes FILE (name = value lines) and the
 administrator's password into a separate file with mode 0600 next to it; no password
-is ever written into the config.
-
-Examples:
-  iem-import init                             # writes ./iem-import.conf
-  iem-import init --config /etc/iem/import.conf
-  iem-import run --config /etc/iem/import.conf`, runInit)
+is ever written into the config.`, runInit)
 }
 
 // answers is what the wizard has gathered so far.

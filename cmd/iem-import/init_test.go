@@ -102,29 +102,8 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.Expect("Write " + conf)
 	tm.Send("")
 	tm.Expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.Transcript())
-	}
-	t.Logf("terminal session:\n%s", tm.Transcript())
-	for _, pw := range []string{iw.AdminPassword(), "wrong-password"} {
-		if strings.Contains(tm.Transcript(), pw) {
-			t.Errorf("the password %q was echoed on the terminal", pw)
-		}
-	}
-
-	b, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s:\n%s", conf, b)
-	if strings.Contains(string(b), iw.AdminPassword()) {
-		t.Error("the config holds the password")
-	}
-	for _, p := range []string{conf, filepath.Join(dir, "import.icewarp.pw")} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v; want mode 0600", p, err)
-		}
-	}
+	tm.Finish(cmd, iw.AdminPassword(), "wrong-password")
+	ptytest.CheckSetupFiles(t, conf, []string{filepath.Join(dir, "import.icewarp.pw")}, iw.AdminPassword())
 	sum, out, err := runIn(t, "--config", conf, "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
 	if err != nil {
 		t.Fatalf("run --config: %v\n%s", err, out)
@@ -378,9 +357,7 @@ func TestInitPathMode(t *testing.T) {
 	tm.Expect("Write " + conf)
 	tm.Send("y")
 	tm.Expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.Transcript())
-	}
+	tm.Finish(cmd, iw.AdminPassword())
 	b, _ := os.ReadFile(conf)
 	for _, want := range []string{"mail-mode = path\n", "mail-path = " + filepath.Join(dir, "mail") + "\n", "icewarp-folder-names = true\n", "jobs = 1\n"} {
 		if !strings.Contains(string(b), want) {

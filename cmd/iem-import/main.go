@@ -23,10 +23,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return cliutil.NewApp(cliutil.App{
 		Name:  "iem-import",
 		Usage: "replay an iem archive into IceWarp Server",
-		Description: `Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed items, 130 interrupted.
-Secrets are read from files or the environment, never from flag values.
-
-Examples:
+		Description: `Examples:
   iem-import init                                  # step-by-step set-up, writes iem-import.conf
   iem-import verify --archive /srv/iem/example     # every checksum, no target needed
   iem-import plan --archive /srv/iem/example       # what a run would write

@@ -14,10 +14,17 @@ import (
 	"github.com/iemproject/iem/internal/version"
 )
 
+// appDescription opens the --help text of both commands.
+const appDescription = `Exit codes: 0 ok, 1 fatal, 2 usage, 3 finished with skipped or failed items, 130 interrupted.
+Secrets are read from files or the environment, never from flag values.
+
+`
+
 // An App is what differs between the commands' top levels.
 type App struct {
 	Name, Usage string
-	// Description is shown by --help; it documents the exit codes.
+	// Description is shown by --help after the exit codes and the rule
+	// on secrets: examples, where the reports go.
 	Description string
 	// Commands are the subcommands; "completion" is added last.
 	Commands []*cli.Command
@@ -44,7 +51,7 @@ func NewApp(a App, stdout, stderr io.Writer) *cli.App {
 		Version:              version.Info(),
 		Writer:               stdout,
 		ErrWriter:            stderr,
-		Description:          a.Description,
+		Description:          appDescription + a.Description,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError:         onApp,
 		EnableBashCompletion: true,

@@ -170,3 +170,40 @@ func (tm *Term) Transcript() string {
 	defer tm.mu.Unlock()
 	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
 }
+
+// Finish waits for cmd, which runs on tm, to end, logs the session, and
+// fails if it failed or if any of secrets appeared on the terminal.
+func (tm *Term) Finish(cmd *exec.Cmd, secrets ...string) {
+	tm.t.Helper()
+	if err := cmd.Wait(); err != nil {
+		tm.t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, tm.Transcript())
+	}
+	tm.t.Logf("terminal session:\n%s", tm.Transcript())
+	for _, s := range secrets {
+		if strings.Contains(tm.Transcript(), s) {
+			tm.t.Errorf("the password %q was echoed on the terminal", s)
+		}
+	}
+}
+
+// CheckSetupFiles fails t unless the config file conf, written by an
+// interactive set-up, and the secret files next to it have mode 0600, and
+// conf holds none of secrets.
+func CheckSetupFiles(t testing.TB, conf string, secretFiles []string, secrets ...string) {
+	t.Helper()
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s:\n%s", conf, b)
+	for _, s := range secrets {
+		if strings.Contains(string(b), s) {
+			t.Errorf("the config holds the password %q", s)
+		}
+	}
+	for _, p := range append([]string{conf}, secretFiles...) {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v; want mode 0600", p, err)
+		}
+	}
+}

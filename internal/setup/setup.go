@@ -22,13 +22,18 @@ import (
 )
 
 // Command returns the `init` command of program: usage and description
-// for --help, --config FILE (default "<program>.conf"), and run called
-// with the context, the terminal and the --config value.
+// for --help (followed by examples), --config FILE (default
+// "<program>.conf"), and run called with the context, the terminal and
+// the --config value.
 func Command(program, usage, description string, run func(ctx context.Context, in io.Reader, out io.Writer, confPath string) error) *cli.Command {
+	etc := "/etc/iem/" + strings.TrimPrefix(program, "iem-") + ".conf"
 	return &cli.Command{
-		Name:        "init",
-		Usage:       usage,
-		Description: description,
+		Name:  "init",
+		Usage: usage,
+		Description: description + "\n\nExamples:\n" +
+			"  " + program + " init                             # writes ./" + program + ".conf\n" +
+			"  " + program + " init --config " + etc + "\n" +
+			"  " + program + " run --config " + etc,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Value: program + ".conf", Usage: "write the settings to `FILE`"},
 		},
