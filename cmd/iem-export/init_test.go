@@ -74,18 +74,9 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.Send("y")
 	tm.Expect("Authentication [basic]")
 	tm.Send("")
-	tm.Expect("Admin user: ")
 	// The passwords are typed ahead, before their question is printed:
 	// they must not appear on the terminal either.
-	tm.Send(srv.Username())
-	tm.Send("wrong-password")
-	tm.Expect("Password of ")
-	tm.Expect("the server refused the credentials")
-	tm.Expect("Admin user [" + srv.Username() + "]: ")
-	tm.Send("")
-	tm.Send(srv.Password())
-	tm.Expect("Password of ")
-	tm.Expect("accepted the credentials")
+	tm.LoginTypedAhead("Admin user", srv.Username(), "wrong-password", srv.Password(), "the server refused the credentials", "accepted the credentials")
 
 	tm.Expect("Step 3 of 5: Directory")
 	tm.Expect("Directory: ")

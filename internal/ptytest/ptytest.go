@@ -207,3 +207,22 @@ func CheckSetupFiles(t testing.TB, conf string, secretFiles []string, secrets ..
 		}
 	}
 }
+
+// LoginTypedAhead answers the login question of a set-up (label, then
+// "Password of USER") with the password wrong and then with password, each
+// typed ahead of its prompt, and waits for refused after the first try and
+// accepted after the second; the user name is taken from the default the
+// second time.
+func (tm *Term) LoginTypedAhead(label, user, wrong, password, refused, accepted string) {
+	tm.t.Helper()
+	tm.Expect(label + ": ")
+	tm.Send(user)
+	tm.Send(wrong)
+	tm.Expect("Password of ")
+	tm.Expect(refused)
+	tm.Expect(label + " [" + user + "]: ")
+	tm.Send("")
+	tm.Send(password)
+	tm.Expect("Password of ")
+	tm.Expect(accepted)
+}
