@@ -12,6 +12,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/syncbuf"
 )
 
 // sleeps records the waits the retry loop asks for and returns at once,
@@ -34,25 +35,6 @@ func (s *sleeps) all() []time.Duration {
 	return append([]time.Duration(nil), s.d...)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes (slog handlers
-// and DebugWriter).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // env is an emulator with a client talking to it.
 type env struct {
 	srv    *ewstest.Server
@@ -60,7 +42,7 @@ type env struct {
 	c      *exchange.Client
 	gate   *retry.Gate
 	sleeps *sleeps
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 }
 
 // alice is the first generated user.
@@ -86,7 +68,7 @@ func start(t testing.TB, p ewstest.Personality, org *ewstest.Org, srvOpt *ewstes
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, org: org, gate: new(retry.Gate), sleeps: new(sleeps), log: new(syncBuffer)}
+	e := &env{srv: srv, org: org, gate: new(retry.Gate), sleeps: new(sleeps), log: new(syncbuf.Buffer)}
 	opt := exchange.Options{
 		URL:       srv.URL(),
 		Username:  srv.Username(),

@@ -21,6 +21,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/syncbuf"
 )
 
 func TestOptionsRefused(t *testing.T) {
@@ -106,7 +107,7 @@ func TestTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var log syncBuffer
+			var log syncbuf.Buffer
 			o := base
 			o.Logger = slog.New(slog.NewTextHandler(&log, nil))
 			tt.mod(&o)
@@ -143,7 +144,7 @@ func TestTLS(t *testing.T) {
 // in plain and in Basic-auth form.
 func TestPasswordNeverLogged(t *testing.T) {
 	const password = "Zz9-very-Secret-Pa55word"
-	var debug syncBuffer
+	var debug syncbuf.Buffer
 	e := start(t, ewstest.Exchange2013, nil, &ewstest.Options{Password: password}, func(o *exchange.Options) {
 		o.DebugWriter = &debug
 	})

@@ -19,6 +19,17 @@ func TestEncodeIMAPUTF7(t *testing.T) {
 		{"", ""},
 		{"Tom & Jerry", "Tom &- Jerry"},
 		{"\x00\t", "&AAAACQ-"},
+		// Cases formerly tested in icewarp/mailpath and icewarp/imapsink.
+		{"Sent Items", "Sent Items"},
+		{"A&B", "A&-B"},
+		{"台北", "&U,BTFw-"},    // RFC 3501 §5.1.3 example
+		{"日本語", "&ZeVnLIqe-"}, // RFC 3501 §5.1.3 example
+		{"Gelöschte Elemente", "Gel&APY-schte Elemente"},
+		{"Odesláno", "Odesl&AOE-no"}, // icewarp.md §1.7 (imapsync regextrans2 "Odeslan&AOk-" for é)
+		{"Koš", "Ko&AWE-"},
+		{"Entwürfe", "Entw&APw-rfe"},
+		{"tab\there", "tab&AAk-here"},
+		{"bad\uFFFDutf8", "bad&,,0-utf8"}, // U+FFFD, as invalid UTF-8 in an archived name becomes
 	}
 	for _, tt := range tests {
 		if got := EncodeIMAPUTF7(tt.in); got != tt.want {
@@ -41,6 +52,15 @@ func TestDecodeIMAPUTF7Invalid(t *testing.T) {
 		"&Jjo!-",      // bad base64
 		"caf\xc3\xa9", // raw 8-bit
 		"&AOl-",       // non-zero padding bits
+		// Cases formerly tested in icewarp/mailpath.
+		"Gelöschte",      // raw UTF-8
+		"&U,BTFw",        // unterminated
+		"&AEE-",          // encodes printable "A"
+		"&U,BTFw-&ZeVn-", // adjacent runs
+		"&U,BTF-",        // odd byte count
+		"&3gA-",          // unpaired low surrogate
+		"&2D3YPQ-",       // high surrogate followed by another high one
+		"a\x01b",         // control character
 	} {
 		if got, err := DecodeIMAPUTF7(in); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("DecodeIMAPUTF7(%q) = %q, %v, want ErrInvalidName", in, got, err)
@@ -119,4 +139,12 @@ func FuzzIMAPUTF7(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEncodeIMAPUTF7InvalidUTF8 pins what the mail-path and IMAP sinks rely
+// on: invalid UTF-8 in an archived name is encoded as U+FFFD.
+func TestEncodeIMAPUTF7InvalidUTF8(t *testing.T) {
+	if got, want := EncodeIMAPUTF7("bad\xffutf8"), "bad&,,0-utf8"; got != want {
+		t.Errorf("EncodeIMAPUTF7(invalid UTF-8) = %q, want %q", got, want)
+	}
 }

@@ -61,25 +61,20 @@ type AccountInfo struct {
 // Accounts lists a domain's accounts whose name matches mask ("" for all).
 func (a *Admin) Accounts(ctx context.Context, domain, mask string) ([]AccountInfo, error) {
 	var out []AccountInfo
-	for {
-		res, err := a.call(ctx, "getaccountsinfolist", domain, el("commandparams",
+	err := a.list(ctx, "getaccountsinfolist", domain, func(offset int) *node {
+		return el("commandparams",
 			leaf("domainstr", domain),
 			el("filter", leaf("namemask", mask), leaf("typemask", "0")),
-			leaf("offset", strconv.Itoa(len(out))),
-			leaf("count", "0")))
-		if err != nil {
-			return nil, err
-		}
-		items := res.all("item")
-		for _, it := range items {
-			t, _ := strconv.Atoi(it.value("accounttype"))
-			out = append(out, AccountInfo{Name: it.value("name"), Email: it.value("email"), Type: AccountType(t)})
-		}
-		total, err := strconv.Atoi(res.value("overallcount"))
-		if err != nil || len(items) == 0 || len(out) >= total {
-			return out, nil
-		}
+			leaf("offset", strconv.Itoa(offset)),
+			leaf("count", "0"))
+	}, func(it *node) {
+		t, _ := strconv.Atoi(it.value("accounttype"))
+		out = append(out, AccountInfo{Name: it.value("name"), Email: it.value("email"), Type: AccountType(t)})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // lookup finds an account by email; ok is false when there is none.

@@ -241,6 +241,27 @@ func (a *Admin) relogin(ctx context.Context, old string) error {
 }
 
 // callOK runs a command whose result is "1" on success.
+// list pages through the items of a list command: params gives the
+// command's parameters for an offset, each is called for every item, until
+// a page is empty or overallcount items have come.
+func (a *Admin) list(ctx context.Context, command, object string, params func(offset int) *node, each func(*node)) error {
+	for n := 0; ; {
+		res, err := a.call(ctx, command, object, params(n))
+		if err != nil {
+			return err
+		}
+		items := res.all("item")
+		for _, it := range items {
+			each(it)
+		}
+		n += len(items)
+		total, err := strconv.Atoi(res.value("overallcount"))
+		if err != nil || len(items) == 0 || n >= total {
+			return nil
+		}
+	}
+}
+
 func (a *Admin) callOK(ctx context.Context, command, object string, params *node) error {
 	_, err := a.call(ctx, command, object, params)
 	return err

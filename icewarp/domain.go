@@ -24,27 +24,22 @@ func (a *Admin) Domains(ctx context.Context) ([]Domain, error) {
 
 func (a *Admin) domains(ctx context.Context, mask string) ([]Domain, error) {
 	var out []Domain
-	for {
-		// [V NET GetDomainsInfoList.xml request]: filter{namemask,typemask}, offset, count (0 = all).
-		res, err := a.call(ctx, "getdomainsinfolist", mask, el("commandparams",
+	// [V NET GetDomainsInfoList.xml request]: filter{namemask,typemask}, offset, count (0 = all).
+	err := a.list(ctx, "getdomainsinfolist", mask, func(offset int) *node {
+		return el("commandparams",
 			el("filter", leaf("namemask", mask), leaf("typemask", "0")),
-			leaf("offset", strconv.Itoa(len(out))),
-			leaf("count", "0")))
-		if err != nil {
-			return nil, err
-		}
-		items := res.all("item")
-		for _, it := range items {
-			d := Domain{Name: it.value("name"), Description: it.value("desc")}
-			d.Type, _ = strconv.Atoi(it.value("domaintype"))
-			d.AccountCount, _ = strconv.Atoi(it.value("accountcount"))
-			out = append(out, d)
-		}
-		total, err := strconv.Atoi(res.value("overallcount"))
-		if err != nil || len(items) == 0 || len(out) >= total {
-			return out, nil
-		}
+			leaf("offset", strconv.Itoa(offset)),
+			leaf("count", "0"))
+	}, func(it *node) {
+		d := Domain{Name: it.value("name"), Description: it.value("desc")}
+		d.Type, _ = strconv.Atoi(it.value("domaintype"))
+		d.AccountCount, _ = strconv.Atoi(it.value("accountcount"))
+		out = append(out, d)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // EnsureDomain creates the domain unless it exists and reports whether it

@@ -16,34 +16,21 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
 )
 
 func initCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "init",
-		Usage: "set up an export step by step and write the config file `run` reads",
-		Description: `Asks for each setting in the order of the original wizard (initial info, source,
+	return setup.Command("iem-export", "set up an export step by step and write the config file `run` reads",
+		`Asks for each setting in the order of the original wizard (initial info, source,
 directory, selection, review), checks it on the spot (URL, host reachable, certificate,
 credentials accepted by the server, directory bind) and asks again when it is wrong.
 Writes FILE (name = value lines) and the passwords into separate files with mode 0600
-next to it; no password is ever written into the config.
-
-Examples:
-  iem-export init                             # writes ./iem-export.conf
-  iem-export init --config /etc/iem/export.conf
-  iem-export run --config /etc/iem/export.conf`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: "iem-export.conf", Usage: "write the settings to `FILE`"},
-		},
-		Action: func(c *cli.Context) error {
-			return runInit(c.Context, os.Stdin, c.App.Writer, c.String("config"))
-		},
-	}
+next to it; no password is ever written into the config.`, runInit)
 }
 
-// setup is what the wizard has gathered so far.
-type setup struct {
+// answers is what the wizard has gathered so far.
+type answers struct {
 	conf     wizard.Config
 	confPath string
 	ews      exchange.Options
@@ -53,52 +40,24 @@ type setup struct {
 	selected []*directory.Mailbox
 	archive  string
 	jobs     int
-	done     []string
 }
 
 func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
-	abs, err := filepath.Abs(confPath)
+	abs, err := setup.ConfigPath(confPath)
 	if err != nil {
-		return cliutil.Usagef("config", "%v", err)
+		return err
 	}
-	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
-		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
-	}
-	w := wizard.New(in, out)
-	s := &setup{confPath: abs}
-	w.Printf("iem-export set-up: answers are checked as you go; press Enter to take the value in [brackets].")
-	for _, step := range []struct {
-		title string
-		fn    func(context.Context, *wizard.Wizard) error
-	}{
-		{"Initial info", s.initial},
-		{"Source (Exchange Web Services)", s.source},
-		{"Directory (Active Directory)", s.directory},
-		{"Selection", s.selection},
-		{"Review", s.review},
-	} {
-		if err := ctx.Err(); err != nil {
-			return cliutil.Interrupted(err)
-		}
-		w.Step(len(s.done)+1, 5, step.title)
-		if err := step.fn(ctx, w); err != nil {
-			if errors.Is(err, wizard.ErrAborted) {
-				return cliutil.Usagef("config", "%v; nothing written", err)
-			}
-			return err
-		}
-		s.done = append(s.done, step.title)
-	}
-	return nil
+	s := &answers{confPath: abs}
+	return setup.Run(ctx, in, out, "iem-export", []setup.Step{
+		{Title: "Initial info", Run: s.initial},
+		{Title: "Source (Exchange Web Services)", Run: s.source},
+		{Title: "Directory (Active Directory)", Run: s.directory},
+		{Title: "Selection", Run: s.selection},
+		{Title: "Review", Run: s.review},
+	})
 }
 
-// secretPath names a secret file next to the config: export.conf → export.ews.pw.
-func (s *setup) secretPath(kind string) string {
-	base := strings.TrimSuffix(s.confPath, filepath.Ext(s.confPath))
-	return base + "." + kind + ".pw"
-}
-
-func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) initial(ctx context.Context, w *wizard.Wizard) error {
 	wd, _ := os.Getwd()
 	dir, err := w.Ask(wizard.Question{Label: "Archive folder", Default: filepath.Join(wd, "iem-archive"),
 		Help:  "The folder the archive is written to: round 1 takes everything, each later round what changed.",
@@ -117,7 +76,7 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 	return nil
 }
 
-func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) source(ctx context.Context, w *wizard.Wizard) error {
 	var ci *wizard.Cert
 	u, err := w.Ask(wizard.Question{Label: "EWS URL",
 		Help: "The Exchange Web Services endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx\n(a bare https://host gets /EWS/Exchange.asmx added).",
@@ -144,20 +103,12 @@ func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
 	s.ews.URL = u
 	s.conf.Set("ews-url", u)
 
-	w.Printf("  The server presents the certificate of %q, valid until %s:", ci.Subject, ci.NotAfter.Format("2006-01-02"))
-	w.Printf("    %s", ci.Fingerprint)
-	if verr := ci.Verify(); verr == nil {
-		w.Printf("  ✓ trusted by this system's certificate authorities")
-	} else {
-		w.Printf("  ! not trusted by this system: %v", verr)
-		w.Printf("    Compare the fingerprint with the one on the Exchange server (IIS, or Get-ExchangeCertificate).")
-		pin, err := w.Confirm("  Pin this certificate (trust exactly this one)?", true)
-		if err != nil {
-			return err
-		}
-		if !pin {
-			return cliutil.Usagef("trust-cert", "the certificate is not trusted and not pinned: install the issuing CA on this machine, or run init again and pin it")
-		}
+	pinned, err := setup.Trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, ci.Verify(),
+		"Compare the fingerprint with the one on the Exchange server (IIS, or Get-ExchangeCertificate).")
+	if err != nil {
+		return err
+	}
+	if pinned {
 		s.ews.TrustCert = ci.Fingerprint
 		s.conf.Set("trust-cert", ci.Fingerprint)
 	}
@@ -168,42 +119,28 @@ func (s *setup) source(ctx context.Context, w *wizard.Wizard) error {
 	}
 	s.ews.Auth = exchange.AuthMethod(auth)
 	s.conf.Set("auth", []string{"basic", "ntlm"}[auth])
-	for try := 0; ; try++ {
-		if try == wizard.MaxTries {
-			return wizard.ErrAborted
-		}
-		user, err := w.Ask(wizard.Question{Label: "Admin user", Default: s.ews.Username,
-			Help: "An account with the ApplicationImpersonation role (DOMAIN\\user or user@domain)."})
-		if err != nil {
-			return err
-		}
-		pw, err := w.Ask(wizard.Question{Label: "Password of " + user, Secret: true})
-		if err != nil {
-			return err
-		}
-		s.ews.Username, s.ews.Password = user, pw
-		opt := s.ews
-		opt.Retry.Attempts = 3
-		w.Printf("  checking with the server…")
-		client, info, err := checkEWS(ctx, opt)
-		if err != nil {
-			w.Printf("  ✗ %v", err)
-			continue
-		}
-		s.client, s.info = client, info
-		w.Printf("  ✓ Exchange %s accepted the credentials of %s", info, user)
-		break
-	}
-	s.conf.Set("admin-user", s.ews.Username)
-	p := s.secretPath("ews")
-	if err := wizard.WriteSecret(p, s.ews.Password); err != nil {
+	if _, _, err := setup.AskLogin(w, setup.Login{Label: "Admin user",
+		Help:     "An account with the ApplicationImpersonation role (DOMAIN\\user or user@domain).",
+		Checking: "checking with the server…",
+		Check: func(user, pw string) error {
+			s.ews.Username, s.ews.Password = user, pw
+			opt := s.ews
+			opt.Retry.Attempts = 3
+			client, info, err := checkEWS(ctx, opt)
+			if err != nil {
+				return err
+			}
+			s.client, s.info = client, info
+			w.Printf("  ✓ Exchange %s accepted the credentials of %s", info, user)
+			return nil
+		}}); err != nil {
 		return err
 	}
-	s.conf.Set("password-file", p)
-	return nil
+	s.conf.Set("admin-user", s.ews.Username)
+	return setup.SaveSecret(&s.conf, s.confPath, "ews", "password-file", s.ews.Password)
 }
 
-func (s *setup) directory(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) directory(ctx context.Context, w *wizard.Wizard) error {
 	src, err := w.Ask(wizard.Question{Label: "Directory",
 		Help: "Active Directory as ldap://dc.example.com or ldaps://dc.example.com,\nor the path of an ldifde export file (see docs/GUIDE.md).",
 		Check: func(v string) (string, error) {
@@ -244,39 +181,28 @@ func (s *setup) directory(ctx context.Context, w *wizard.Wizard) error {
 				return err
 			}
 		}
-		for try := 0; ; try++ {
-			if try == wizard.MaxTries {
-				return wizard.ErrAborted
-			}
-			dn, err := w.Ask(wizard.Question{Label: "Bind DN", Default: opt.BindDN,
-				Help: "A read-only account: a DN, user@domain or DOMAIN\\user."})
-			if err != nil {
-				return err
-			}
-			pw, err := w.Ask(wizard.Question{Label: "Password of " + dn, Secret: true})
-			if err != nil {
-				return err
-			}
-			opt.BindDN, opt.Password = dn, pw
-			w.Printf("  binding…")
-			snap, err := checkDirectory(ctx, &opt, "")
-			if err != nil {
-				w.Printf("  ✗ %v", err)
-				continue
-			}
-			s.snap = snap
-			break
+		if _, _, err := setup.AskLogin(w, setup.Login{Label: "Bind DN",
+			Help:     "A read-only account: a DN, user@domain or DOMAIN\\user.",
+			Checking: "binding…",
+			Check: func(dn, pw string) error {
+				opt.BindDN, opt.Password = dn, pw
+				snap, err := checkDirectory(ctx, &opt, "")
+				if err != nil {
+					return err
+				}
+				s.snap = snap
+				return nil
+			}}); err != nil {
+			return err
 		}
 		s.conf.Set("directory-url", src)
 		if opt.StartTLS {
 			s.conf.Set("directory-starttls", "true")
 		}
 		s.conf.Set("directory-bind-dn", opt.BindDN)
-		p := s.secretPath("ldap")
-		if err := wizard.WriteSecret(p, opt.Password); err != nil {
+		if err := setup.SaveSecret(&s.conf, s.confPath, "ldap", "directory-password-file", opt.Password); err != nil {
 			return err
 		}
-		s.conf.Set("directory-password-file", p)
 	}
 	w.Printf("  ✓ %d mailboxes, %d groups, %d contacts", len(s.snap.Mailboxes), len(s.snap.Groups), len(s.snap.Contacts))
 	return nil
@@ -285,7 +211,7 @@ func (s *setup) directory(ctx context.Context, w *wizard.Wizard) error {
 // maxListed bounds the mailboxes and groups listed in the selection step.
 const maxListed = 40
 
-func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) selection(ctx context.Context, w *wizard.Wizard) error {
 	// Folder and item counts cost one request per mailbox: only for a
 	// list short enough to show whole.
 	counts := map[string]planRow{}
@@ -368,7 +294,7 @@ func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
 	return nil
 }
 
-func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  counting folders and items (one request per mailbox)…")
 	p, err := makePlan(ctx, s.client, s.selected, s.archive, s.jobs)
 	if err != nil {
@@ -376,9 +302,7 @@ func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	}
 	var tb strings.Builder
 	p.print(&tb)
-	for _, l := range strings.Split(strings.TrimRight(tb.String(), "\n"), "\n") {
-		w.Printf("  %s", l)
-	}
+	setup.PrintIndented(w, tb.String())
 	w.Printf("  source:    %s (Exchange %s) as %s", s.ews.URL, s.info, s.ews.Username)
 	w.Printf("  directory: %d mailboxes, %d groups", len(s.snap.Mailboxes), len(s.snap.Groups))
 	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.rows), p.folders, p.items)

@@ -3,27 +3,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/ptytest"
 	"github.com/iemproject/iem/internal/testbed"
 )
 
@@ -37,87 +33,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// term is a scripted terminal: what the program prints accumulates in
-// out; expect waits for text after the last match.
-type term struct {
-	t    *testing.T
-	pty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	seen int
-}
-
-func startTerm(t *testing.T, dir string, args ...string) (*term, *exec.Cmd) {
+// startTerm runs the command (this test binary) with args on a
+// pseudo-terminal.
+func startTerm(t *testing.T, dir string, args ...string) (*ptytest.Term, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS="+strings.Join(args, " "))
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := &term{t: t, pty: f}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			tm.mu.Lock()
-			tm.out.Write(buf[:n])
-			tm.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { cmd.Process.Kill(); f.Close() })
-	return tm, cmd
-}
-
-func (tm *term) expect(s string) {
-	tm.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.mu.Lock()
-		all := tm.out.String()
-		tm.mu.Unlock()
-		if i := strings.Index(all[tm.seen:], s); i >= 0 {
-			tm.seen += i + len(s)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tm.t.Fatalf("terminal never showed %q; screen so far:\n%s", s, tm.transcript())
-}
-
-func (tm *term) expectMatch(re *regexp.Regexp) {
-	tm.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.mu.Lock()
-		loc := re.FindStringIndex(tm.out.String()[tm.seen:])
-		if loc != nil {
-			tm.seen += loc[1]
-		}
-		tm.mu.Unlock()
-		if loc != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tm.t.Fatalf("terminal never matched %v; screen so far:\n%s", re, tm.transcript())
-}
-
-func (tm *term) send(line string) {
-	tm.t.Helper()
-	if _, err := io.WriteString(tm.pty, line+"\r"); err != nil {
-		tm.t.Fatal(err)
-	}
-}
-
-func (tm *term) transcript() string {
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
-	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
+	return ptytest.Start(t, cmd), cmd
 }
 
 // TestInitOnTerminal types into `iem-export init` on a pseudo-terminal,
@@ -128,84 +51,58 @@ func TestInitOnTerminal(t *testing.T) {
 	conf := filepath.Join(dir, "export.conf")
 	tm, cmd := startTerm(t, dir, "init", "--config", conf)
 
-	tm.expect("Step 1 of 5: Initial info")
-	tm.expect("Archive folder")
-	tm.send(filepath.Join(dir, "ad.ldf")) // a file, not a folder
-	tm.expect("exists and is not a folder")
-	tm.send("archive")
-	tm.expect("Mailboxes exported in parallel [2]")
-	tm.send("100")
-	tm.expect(`"100" is not a number between 1 and 64`)
-	tm.send("")
+	tm.Expect("Step 1 of 5: Initial info")
+	tm.Expect("Archive folder")
+	tm.Send(filepath.Join(dir, "ad.ldf")) // a file, not a folder
+	tm.Expect("exists and is not a folder")
+	tm.Send("archive")
+	tm.Expect("Mailboxes exported in parallel [2]")
+	tm.Send("100")
+	tm.Expect(`"100" is not a number between 1 and 64`)
+	tm.Send("")
 
-	tm.expect("Step 2 of 5: Source")
-	tm.expect("EWS URL: ")
-	tm.send(strings.Replace(srv.URL(), "https://", "http://", 1))
-	tm.expect(`scheme "http" not allowed: use https://`)
-	tm.send("https://127.0.0.1:1/EWS/Exchange.asmx")
-	tm.expect("not reachable")
-	tm.send(srv.URL())
-	tm.expect(srv.Fingerprint())
-	tm.expect("not trusted by this system")
-	tm.expect("Pin this certificate")
-	tm.send("y")
-	tm.expect("Authentication [basic]")
-	tm.send("")
-	tm.expect("Admin user: ")
-	tm.send(srv.Username())
-	tm.expect("Password of ")
-	tm.send("wrong-password")
-	tm.expect("the server refused the credentials")
-	tm.expect("Admin user [" + srv.Username() + "]: ")
-	tm.send("")
-	tm.expect("Password of ")
-	tm.send(srv.Password())
-	tm.expect("accepted the credentials")
+	tm.Expect("Step 2 of 5: Source")
+	tm.Expect("EWS URL: ")
+	tm.Send(strings.Replace(srv.URL(), "https://", "http://", 1))
+	tm.Expect(`scheme "http" not allowed: use https://`)
+	tm.Send("https://127.0.0.1:1/EWS/Exchange.asmx")
+	tm.Expect("not reachable")
+	tm.Send(srv.URL())
+	tm.Expect(srv.Fingerprint())
+	tm.Expect("not trusted by this system")
+	tm.Expect("Pin this certificate")
+	tm.Send("y")
+	tm.Expect("Authentication [basic]")
+	tm.Send("")
+	// The passwords are typed ahead, before their question is printed:
+	// they must not appear on the terminal either.
+	tm.LoginTypedAhead("Admin user", srv.Username(), "wrong-password", srv.Password(), "the server refused the credentials", "accepted the credentials")
 
-	tm.expect("Step 3 of 5: Directory")
-	tm.expect("Directory: ")
-	tm.send("http://dc.example.com")
-	tm.expect("not allowed: use ldap:// or ldaps://")
-	tm.send("missing.ldf")
-	tm.expect("no such file")
-	tm.send("ad.ldf")
-	tm.expect("mailboxes,")
+	tm.Expect("Step 3 of 5: Directory")
+	tm.Expect("Directory: ")
+	tm.Send("http://dc.example.com")
+	tm.Expect("not allowed: use ldap:// or ldaps://")
+	tm.Send("missing.ldf")
+	tm.Expect("no such file")
+	tm.Send("ad.ldf")
+	tm.Expect("mailboxes,")
 
-	tm.expect("Step 4 of 5: Selection")
-	tm.expectMatch(regexp.MustCompile(`alice@example.com +user +12 +30 +Alice`))
-	tm.expect("Mailboxes to export [all]: ")
-	tm.send("nobody@example.com")
-	tm.expect(`no mailbox matches "nobody@example.com"`)
-	tm.send("alice@example.com b*@example.com")
-	tm.expect("2 of 5 mailboxes selected")
+	tm.Expect("Step 4 of 5: Selection")
+	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +user +12 +30 +Alice`))
+	tm.Expect("Mailboxes to export [all]: ")
+	tm.Send("nobody@example.com")
+	tm.Expect(`no mailbox matches "nobody@example.com"`)
+	tm.Send("alice@example.com b*@example.com")
+	tm.Expect("2 of 5 mailboxes selected")
 
-	tm.expect("Step 5 of 5: Review")
-	tm.expect("selected:  2 mailboxes")
-	tm.expectMatch(regexp.MustCompile(`estimate: \S+ at [0-9]+ items/s \(measured on [0-9]+ items of \S+'s Inbox, 2 jobs\), about [0-9.]+ MB`))
-	tm.expect("Write " + conf)
-	tm.send("")
-	tm.expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.transcript())
-	}
-	t.Logf("terminal session:\n%s", tm.transcript())
-	if strings.Contains(tm.transcript(), srv.Password()) {
-		t.Error("the password was echoed on the terminal")
-	}
-
-	b, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s:\n%s", conf, b)
-	if strings.Contains(string(b), srv.Password()) {
-		t.Error("the config holds the password")
-	}
-	for _, p := range []string{conf, filepath.Join(dir, "export.ews.pw")} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, mode %v; want 0600", p, err, st.Mode().Perm())
-		}
-	}
+	tm.Expect("Step 5 of 5: Review")
+	tm.Expect("selected:  2 mailboxes")
+	tm.ExpectMatch(regexp.MustCompile(`estimate: \S+ at [0-9]+ items/s \(measured on [0-9]+ items of \S+'s Inbox, 2 jobs\), about [0-9.]+ MB`))
+	tm.Expect("Write " + conf)
+	tm.Send("")
+	tm.Expect("wrote " + conf)
+	tm.Finish(cmd, srv.Password(), "wrong-password")
+	ptytest.CheckSetupFiles(t, conf, []string{filepath.Join(dir, "export.ews.pw")}, srv.Password())
 	out, logs, err := runApp(t, "iem-export", "run", "--config", conf, "--log-level", "warn")
 	if err != nil {
 		t.Fatalf("run --config: %v\n%s\n%s", err, out, logs)
@@ -281,18 +178,18 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 	srv, dir := testOrg(t, ewstest.OrgOptions{}, &ewstest.Options{BusyPercent: 30, BusyBackOff: 150 * time.Millisecond, Seed: 7})
 	args := exportArgs(srv, dir)[1:]
 	tm, cmd := startTerm(t, dir, args...)
-	tm.expectMatch(regexp.MustCompile(`[1-9][0-9]*/[0-9]+ items [0-9.]+ MB [0-9.]+/s`))
+	tm.ExpectMatch(regexp.MustCompile(`[1-9][0-9]*/[0-9]+ items [0-9.]+ MB [0-9.]+/s`))
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
+		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.Transcript())
 	}
 	// The process has exited, but what it wrote last may still be on its
 	// way through the pseudo-terminal: wait for it (expect fails after
 	// 30 s with the screen so far).
-	tm.expect("interrupted: finishing the items being fetched")
-	t.Logf("terminal (interrupted):\n%q", tm.transcript())
+	tm.Expect("interrupted: finishing the items being fetched")
+	t.Logf("terminal (interrupted):\n%q", tm.Transcript())
 	out, logs, err := runApp(t, exportArgs(srv, dir, "--log-level", "info")...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s\n%s", err, out, logs)

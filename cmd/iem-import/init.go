@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"filippo.io/age"
 	"github.com/urfave/cli/v2"
@@ -19,36 +18,23 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
 	"github.com/iemproject/iem/replay"
 )
 
 func initCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "init",
-		Usage: "set up an import step by step and write the config file `run` reads",
-		Description: `Asks for each setting in the order of the original wizard (initial info: the
+	return setup.Command("iem-import", "set up an import step by step and write the config file `run` reads",
+		`Asks for each setting in the order of the original wizard (initial info: the
 archive; target; mail and groupware; selection; review), checks it on the spot (archive readable,
 URL, host reachable, certificate, administrator login accepted by IceWarp, mail path
 writable) and asks again when it is wrong. Writes FILE (name = value lines) and the
 administrator's password into a separate file with mode 0600 next to it; no password
-is ever written into the config.
-
-Examples:
-  iem-import init                             # writes ./iem-import.conf
-  iem-import init --config /etc/iem/import.conf
-  iem-import run --config /etc/iem/import.conf`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: "iem-import.conf", Usage: "write the settings to `FILE`"},
-		},
-		Action: func(c *cli.Context) error {
-			return runInit(c.Context, os.Stdin, c.App.Writer, c.String("config"))
-		},
-	}
+is ever written into the config.`, runInit)
 }
 
-// setup is what the wizard has gathered so far.
-type setup struct {
+// answers is what the wizard has gathered so far.
+type answers struct {
 	conf     wizard.Config
 	confPath string
 	archive  string
@@ -59,59 +45,30 @@ type setup struct {
 	mode     string
 	jobs     int
 	maps     []string // --domain-map OLD=NEW
-	done     int
 }
 
 func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
-	abs, err := filepath.Abs(confPath)
+	abs, err := setup.ConfigPath(confPath)
 	if err != nil {
-		return cliutil.Usagef("config", "%v", err)
+		return err
 	}
-	if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
-		return cliutil.Usagef("config", "the folder of %s does not exist", abs)
-	}
-	w := wizard.New(in, out)
-	s := &setup{confPath: abs}
+	s := &answers{confPath: abs}
 	defer func() {
 		if s.folder != nil {
 			s.folder.Close()
 		}
 	}()
-	w.Printf("iem-import set-up: answers are checked as you go; press Enter to take the value in [brackets].")
-	steps := []struct {
-		title string
-		fn    func(context.Context, *wizard.Wizard) error
-	}{
-		{"Initial info (the archive)", s.initial},
-		{"Target (IceWarp admin API)", s.target},
-		{"Mail and groupware", s.mail},
-		{"Selection", s.selection},
-		{"Review", s.review},
-	}
-	for _, step := range steps {
-		if err := ctx.Err(); err != nil {
-			return cliutil.Interrupted(err)
-		}
-		s.done++
-		w.Step(s.done, len(steps), step.title)
-		if err := step.fn(ctx, w); err != nil {
-			if errors.Is(err, wizard.ErrAborted) {
-				return cliutil.Usagef("config", "%v; nothing written", err)
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-// secretPath names a secret file next to the config: import.conf → import.icewarp.pw.
-func (s *setup) secretPath(kind string) string {
-	base := strings.TrimSuffix(s.confPath, filepath.Ext(s.confPath))
-	return base + "." + kind + ".pw"
+	return setup.Run(ctx, in, out, "iem-import", []setup.Step{
+		{Title: "Initial info (the archive)", Run: s.initial},
+		{Title: "Target (IceWarp admin API)", Run: s.target},
+		{Title: "Mail and groupware", Run: s.mail},
+		{Title: "Selection", Run: s.selection},
+		{Title: "Review", Run: s.review},
+	})
 }
 
 // openArchive opens the archive folder with the identities given so far.
-func (s *setup) openArchive(dir string) error {
+func (s *answers) openArchive(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
 		return cliutil.Usagef("archive", "%s is not a folder", dir)
@@ -137,7 +94,7 @@ func (s *setup) openArchive(dir string) error {
 	return nil
 }
 
-func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) initial(ctx context.Context, w *wizard.Wizard) error {
 	var keyNeeded bool
 	dir, err := w.Ask(wizard.Question{Label: "Archive folder",
 		Help: "The folder iem-export wrote (copied to this machine, or shared).",
@@ -209,7 +166,7 @@ func (s *setup) initial(ctx context.Context, w *wizard.Wizard) error {
 	return nil
 }
 
-func (s *setup) target(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) target(ctx context.Context, w *wizard.Wizard) error {
 	var ci *wizard.Cert
 	u, err := w.Ask(wizard.Question{Label: "IceWarp admin API",
 		Help: "The host name of the IceWarp server (mail.example.com), or the admin API's URL\n(https://mail.example.com:32001/icewarpapi/).",
@@ -246,75 +203,43 @@ func (s *setup) target(ctx context.Context, w *wizard.Wizard) error {
 	s.api.URL = u
 	s.conf.Set("api-url", u)
 	if ci != nil {
-		verr := ci.Verify()
-		if err := s.trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, verr == nil, verr); err != nil {
+		pinned, err := setup.Trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, ci.Verify(),
+			"Compare the fingerprint with the one IceWarp shows (administration console: System → Certificates).")
+		if err != nil {
 			return err
+		}
+		if pinned {
+			s.api.TLS.PinSHA256 = strings.TrimPrefix(ci.Fingerprint, "sha256:")
+			s.conf.Set("trust-cert", ci.Fingerprint)
 		}
 	} else {
 		w.Printf("  ! http:// sends the administrator's password in clear: use it on a trusted network only")
 	}
-	for try := 0; ; try++ {
-		if try == wizard.MaxTries {
-			return wizard.ErrAborted
-		}
-		user, err := w.Ask(wizard.Question{Label: "Admin user", Default: s.api.Username,
-			Help: "An IceWarp administrator (email address)."})
-		if err != nil {
-			return err
-		}
-		pw, err := w.Ask(wizard.Question{Label: "Password of " + user, Secret: true})
-		if err != nil {
-			return err
-		}
-		s.api.Username, s.api.Password = user, pw
-		opt := s.api
-		opt.Retry.Attempts = 3
-		w.Printf("  logging in…")
-		admin, err := checkAdmin(ctx, opt)
-		if err != nil {
-			w.Printf("  ✗ %v", err)
-			continue
-		}
-		admin.Logout(ctx)
-		w.Printf("  ✓ IceWarp accepted the login of %s", user)
-		break
+	if _, _, err := setup.AskLogin(w, setup.Login{Label: "Admin user",
+		Help:     "An IceWarp administrator (email address).",
+		Checking: "logging in…",
+		Check: func(user, pw string) error {
+			s.api.Username, s.api.Password = user, pw
+			opt := s.api
+			opt.Retry.Attempts = 3
+			admin, err := checkAdmin(ctx, opt)
+			if err != nil {
+				return err
+			}
+			admin.Logout(ctx)
+			w.Printf("  ✓ IceWarp accepted the login of %s", user)
+			return nil
+		}}); err != nil {
+		return err
 	}
 	s.conf.Set("admin-user", s.api.Username)
-	p := s.secretPath("icewarp")
-	if err := wizard.WriteSecret(p, s.api.Password); err != nil {
-		return err
-	}
-	s.conf.Set("password-file", p)
-	return nil
-}
-
-// trust shows a certificate and, when the system does not trust it, offers
-// to pin it.
-func (s *setup) trust(w *wizard.Wizard, fp, subject string, notAfter time.Time, verified bool, verifyErr error) error {
-	w.Printf("  The server presents the certificate of %q, valid until %s:", subject, notAfter.Format("2006-01-02"))
-	w.Printf("    %s", fp)
-	if verified {
-		w.Printf("  ✓ trusted by this system's certificate authorities")
-		return nil
-	}
-	w.Printf("  ! not trusted by this system: %v", verifyErr)
-	w.Printf("    Compare the fingerprint with the one IceWarp shows (administration console: System → Certificates).")
-	pin, err := w.Confirm("  Pin this certificate (trust exactly this one)?", true)
-	if err != nil {
-		return err
-	}
-	if !pin {
-		return cliutil.Usagef("trust-cert", "the certificate is not trusted and not pinned: install the issuing CA on this machine, or run init again and pin it")
-	}
-	s.api.TLS.PinSHA256 = strings.TrimPrefix(fp, "sha256:")
-	s.conf.Set("trust-cert", fp)
-	return nil
+	return setup.SaveSecret(&s.conf, s.confPath, "icewarp", "password-file", s.api.Password)
 }
 
 // checkEndpoint probes an endpoint that init just asked for: over TLS its
 // certificate must be the pinned one or trusted; otherwise the port must
 // answer.
-func (s *setup) checkEndpoint(ctx context.Context, field, host, port string, useTLS bool) error {
+func (s *answers) checkEndpoint(ctx context.Context, field, host, port string, useTLS bool) error {
 	if !useTLS {
 		var d net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, wizard.ProbeTimeout)
@@ -332,7 +257,7 @@ func (s *setup) checkEndpoint(ctx context.Context, field, host, port string, use
 	return trusted(field, ci, s.api.TLS)
 }
 
-func (s *setup) mail(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) mail(ctx context.Context, w *wizard.Wizard) error {
 	modes := []string{"imap", "path"}
 	w.Printf("  How mail reaches IceWarp: imap (APPEND, works from any machine) or path (message files")
 	w.Printf("  written into IceWarp's mail path, faster; run on the IceWarp server as its service user).")
@@ -401,7 +326,7 @@ func (s *setup) mail(ctx context.Context, w *wizard.Wizard) error {
 	return err
 }
 
-func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) selection(ctx context.Context, w *wizard.Wizard) error {
 	im, err := replay.New([]*archive.Folder{s.folder}, replay.Options{})
 	if err != nil {
 		return err
@@ -444,7 +369,7 @@ func (s *setup) selection(ctx context.Context, w *wizard.Wizard) error {
 	return nil
 }
 
-func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
+func (s *answers) review(ctx context.Context, w *wizard.Wizard) error {
 	domainMap := map[string]string{}
 	for _, m := range s.maps {
 		from, to, _ := strings.Cut(m, "=")
@@ -467,9 +392,7 @@ func (s *setup) review(ctx context.Context, w *wizard.Wizard) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range strings.Split(strings.TrimRight(tb.String(), "\n"), "\n") {
-		w.Printf("  %s", l)
-	}
+	setup.PrintIndented(w, tb.String())
 	w.Printf("  archive:   %s (%d rounds)", s.archive, s.folder.LastRound())
 	w.Printf("  target:    %s as %s", s.api.URL, s.api.Username)
 	w.Printf("  mail:      %s over %s; groupware: %s", s.mode, s.conf.Get("imap-addr"), orNone(s.conf.Get("webdav-url")))

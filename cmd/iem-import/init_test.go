@@ -11,100 +11,25 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"filippo.io/age"
-	"github.com/creack/pty"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp/icewarptest"
 	"github.com/iemproject/iem/internal/archivetest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/ptytest"
 )
 
-// term is a scripted terminal: what the program prints accumulates in
-// out; expect waits for text after the last match.
-type term struct {
-	t    *testing.T
-	pty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	seen int
-}
-
-// startTerm runs "iem-import args…" (this test binary) on a pseudo-terminal.
-func startTerm(t *testing.T, dir string, args ...string) (*term, *exec.Cmd) {
+// startTerm runs the command (this test binary) with args on a
+// pseudo-terminal.
+func startTerm(t *testing.T, dir string, args ...string) (*ptytest.Term, *exec.Cmd) {
 	t.Helper()
 	cmd := command(args...)
 	cmd.Dir = dir
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := &term{t: t, pty: f}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			tm.mu.Lock()
-			tm.out.Write(buf[:n])
-			tm.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { cmd.Process.Kill(); f.Close() })
-	return tm, cmd
-}
-
-func (tm *term) expect(s string) {
-	tm.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.mu.Lock()
-		all := tm.out.String()
-		tm.mu.Unlock()
-		if i := strings.Index(all[tm.seen:], s); i >= 0 {
-			tm.seen += i + len(s)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tm.t.Fatalf("terminal never showed %q; screen so far:\n%s", s, tm.transcript())
-}
-
-func (tm *term) expectMatch(re *regexp.Regexp) {
-	tm.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.mu.Lock()
-		loc := re.FindStringIndex(tm.out.String()[tm.seen:])
-		if loc != nil {
-			tm.seen += loc[1]
-		}
-		tm.mu.Unlock()
-		if loc != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tm.t.Fatalf("terminal never matched %v; screen so far:\n%s", re, tm.transcript())
-}
-
-func (tm *term) send(line string) {
-	tm.t.Helper()
-	if _, err := io.WriteString(tm.pty, line+"\r"); err != nil {
-		tm.t.Fatal(err)
-	}
-}
-
-func (tm *term) transcript() string {
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
-	return strings.ReplaceAll(tm.out.String(), "\r\n", "\n")
+	return ptytest.Start(t, cmd), cmd
 }
 
 // TestInitOnTerminal types into `iem-import init` on a pseudo-terminal,
@@ -115,88 +40,62 @@ func TestInitOnTerminal(t *testing.T) {
 	conf := filepath.Join(dir, "import.conf")
 	tm, cmd := startTerm(t, dir, "init", "--config", conf)
 
-	tm.expect("Step 1 of 5: Initial info")
-	tm.expect("Archive folder: ")
-	tm.send(filepath.Join(dir, "missing"))
-	tm.expect("is not a folder")
-	tm.send(filepath.Join(dir, "mail"))
-	tm.expect("holds no archive volume")
-	tm.send("archive")
-	tm.expect("1 rounds, 1 mailboxes, 0 groups, domains: example.com")
+	tm.Expect("Step 1 of 5: Initial info")
+	tm.Expect("Archive folder: ")
+	tm.Send(filepath.Join(dir, "missing"))
+	tm.Expect("is not a folder")
+	tm.Send(filepath.Join(dir, "mail"))
+	tm.Expect("holds no archive volume")
+	tm.Send("archive")
+	tm.Expect("1 rounds, 1 mailboxes, 0 groups, domains: example.com")
 
-	tm.expect("Step 2 of 5: Target")
-	tm.expect("IceWarp admin API: ")
-	tm.send("ftp://127.0.0.1/icewarpapi/")
-	tm.expect(`scheme "ftp" not allowed: use https:// or http://`)
-	tm.send("https://127.0.0.1:1/icewarpapi/")
-	tm.expect("not reachable")
-	tm.send(iw.URL())
-	tm.expect("sha256:" + iw.CertSHA256())
-	tm.expect("not trusted by this system")
-	tm.expect("Pin this certificate")
-	tm.send("y")
-	tm.expect("Admin user: ")
-	tm.send(iw.AdminEmail())
-	tm.expect("Password of ")
-	tm.send("wrong-password")
-	tm.expect("refused the login")
-	tm.expect("Admin user [" + iw.AdminEmail() + "]: ")
-	tm.send("")
-	tm.expect("Password of ")
-	tm.send(iw.AdminPassword())
-	tm.expect("IceWarp accepted the login")
+	tm.Expect("Step 2 of 5: Target")
+	tm.Expect("IceWarp admin API: ")
+	tm.Send("ftp://127.0.0.1/icewarpapi/")
+	tm.Expect(`scheme "ftp" not allowed: use https:// or http://`)
+	tm.Send("https://127.0.0.1:1/icewarpapi/")
+	tm.Expect("not reachable")
+	tm.Send(iw.URL())
+	tm.Expect("sha256:" + iw.CertSHA256())
+	tm.Expect("not trusted by this system")
+	tm.Expect("Pin this certificate")
+	tm.Send("y")
+	// The passwords are typed ahead, before their question is printed:
+	// they must not appear on the terminal either.
+	tm.LoginTypedAhead("Admin user", iw.AdminEmail(), "wrong-password", iw.AdminPassword(), "refused the login", "IceWarp accepted the login")
 
-	tm.expect("Step 3 of 5: Mail and groupware")
-	tm.expect("Mail mode [imap]: ")
-	tm.send("")
-	tm.expect("IMAP security [tls]: ")
-	tm.send("none")
-	tm.expect("IMAP address [127.0.0.1:143]: ")
-	tm.send("127.0.0.1")
-	tm.expect(`"127.0.0.1" is not HOST:PORT`)
-	tm.send("127.0.0.1:1")
-	tm.expect("not reachable")
-	tm.send(iw.IMAPAddr())
-	tm.expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
-	tm.send(iw.WebDAVURL())
+	tm.Expect("Step 3 of 5: Mail and groupware")
+	tm.Expect("Mail mode [imap]: ")
+	tm.Send("")
+	tm.Expect("IMAP security [tls]: ")
+	tm.Send("none")
+	tm.Expect("IMAP address [127.0.0.1:143]: ")
+	tm.Send("127.0.0.1")
+	tm.Expect(`"127.0.0.1" is not HOST:PORT`)
+	tm.Send("127.0.0.1:1")
+	tm.Expect("not reachable")
+	tm.Send(iw.IMAPAddr())
+	tm.Expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
+	tm.Send(iw.WebDAVURL())
 
-	tm.expect("Step 4 of 5: Selection")
-	tm.expect("Domain map [none]: ")
-	tm.send("example.com")
-	tm.expect(`"example.com" is not OLD=NEW`)
-	tm.send("")
-	tm.expect("Sent, Trash and Spam? [y/N]: ")
-	tm.send("")
-	tm.expect("Mailboxes imported in parallel [2]: ")
-	tm.send("")
+	tm.Expect("Step 4 of 5: Selection")
+	tm.Expect("Domain map [none]: ")
+	tm.Send("example.com")
+	tm.Expect(`"example.com" is not OLD=NEW`)
+	tm.Send("")
+	tm.Expect("Sent, Trash and Spam? [y/N]: ")
+	tm.Send("")
+	tm.Expect("Mailboxes imported in parallel [2]: ")
+	tm.Send("")
 
-	tm.expect("Step 5 of 5: Review")
-	tm.expectMatch(regexp.MustCompile(`alice@example.com +3 `))
-	tm.expect("target:    " + iw.URL() + " as " + iw.AdminEmail())
-	tm.expect("Write " + conf)
-	tm.send("")
-	tm.expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.transcript())
-	}
-	t.Logf("terminal session:\n%s", tm.transcript())
-	if strings.Contains(tm.transcript(), iw.AdminPassword()) {
-		t.Error("the password was echoed on the terminal")
-	}
-
-	b, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s:\n%s", conf, b)
-	if strings.Contains(string(b), iw.AdminPassword()) {
-		t.Error("the config holds the password")
-	}
-	for _, p := range []string{conf, filepath.Join(dir, "import.icewarp.pw")} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v; want mode 0600", p, err)
-		}
-	}
+	tm.Expect("Step 5 of 5: Review")
+	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +3 `))
+	tm.Expect("target:    " + iw.URL() + " as " + iw.AdminEmail())
+	tm.Expect("Write " + conf)
+	tm.Send("")
+	tm.Expect("wrote " + conf)
+	tm.Finish(cmd, iw.AdminPassword(), "wrong-password")
+	ptytest.CheckSetupFiles(t, conf, []string{filepath.Join(dir, "import.icewarp.pw")}, iw.AdminPassword())
 	sum, out, err := runIn(t, "--config", conf, "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
 	if err != nil {
 		t.Fatalf("run --config: %v\n%s", err, out)
@@ -371,18 +270,18 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
 		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv")}
 	tm, cmd := startTerm(t, dir, append([]string{"run"}, args...)...)
-	tm.expectMatch(regexp.MustCompile(`alice@example.com +Contacts +\[[^\]]*\] [0-9]+/35 items [0-9.]+ MB [0-9.]+/s( ETA \S+)? throttled [1-9]`))
+	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +Contacts +\[[^\]]*\] [0-9]+/35 items [0-9.]+ MB [0-9.]+/s( ETA \S+)? throttled [1-9]`))
 	cmd.Process.Signal(os.Interrupt)
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.transcript())
+		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.Transcript())
 	}
 	// The process has exited, but what it wrote last may still be on its
 	// way through the pseudo-terminal: wait for it (expect fails after
 	// 30 s with the screen so far).
-	tm.expect("interrupted: stopping after the items in hand")
-	t.Logf("terminal (interrupted):\n%q", tm.transcript())
+	tm.Expect("interrupted: stopping after the items in hand")
+	t.Logf("terminal (interrupted):\n%q", tm.Transcript())
 	sum, out, err := runIn(t, args...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
@@ -401,28 +300,28 @@ func TestInitPathMode(t *testing.T) {
 	iw, dir, arch := initBed(t)
 	conf := filepath.Join(dir, "import.conf")
 	tm, cmd := startTerm(t, dir, "init", "--config", conf)
-	tm.expect("Archive folder: ")
-	tm.send(arch)
-	tm.expect("IceWarp admin API: ")
-	tm.send(iw.URL())
-	tm.expect("Pin this certificate")
-	tm.send("")
-	tm.expect("Admin user: ")
-	tm.send(iw.AdminEmail())
-	tm.expect("Password of ")
-	tm.send(iw.AdminPassword())
-	tm.expect("IceWarp accepted the login")
-	tm.expect("Mail mode [imap]: ")
-	tm.send("2")
-	tm.expect("IMAP security [tls]: ")
-	tm.send("")
-	tm.expect("IMAP address [127.0.0.1:993]: ")
-	tm.send(iw.IMAPAddr()) // plain IMAP: no TLS handshake
-	tm.expect("not reachable over TLS")
-	tm.expect("IMAP address [127.0.0.1:993]: ")
-	tm.send("\x04") // Ctrl-D gives up
+	tm.Expect("Archive folder: ")
+	tm.Send(arch)
+	tm.Expect("IceWarp admin API: ")
+	tm.Send(iw.URL())
+	tm.Expect("Pin this certificate")
+	tm.Send("")
+	tm.Expect("Admin user: ")
+	tm.Send(iw.AdminEmail())
+	tm.Expect("Password of ")
+	tm.Send(iw.AdminPassword())
+	tm.Expect("IceWarp accepted the login")
+	tm.Expect("Mail mode [imap]: ")
+	tm.Send("2")
+	tm.Expect("IMAP security [tls]: ")
+	tm.Send("")
+	tm.Expect("IMAP address [127.0.0.1:993]: ")
+	tm.Send(iw.IMAPAddr()) // plain IMAP: no TLS handshake
+	tm.Expect("not reachable over TLS")
+	tm.Expect("IMAP address [127.0.0.1:993]: ")
+	tm.Send("\x04") // Ctrl-D gives up
 	if err := cmd.Wait(); err == nil {
-		t.Fatalf("init went on after Ctrl-D\n%s", tm.transcript())
+		t.Fatalf("init went on after Ctrl-D\n%s", tm.Transcript())
 	}
 	if _, err := os.Stat(conf); err == nil {
 		t.Fatal("an aborted set-up wrote the config")
@@ -432,27 +331,25 @@ func TestInitPathMode(t *testing.T) {
 	for _, qa := range [][2]string{{"Archive folder: ", arch}, {"IceWarp admin API: ", iw.URL()}, {"Pin this certificate", "y"},
 		{"Admin user: ", iw.AdminEmail()}, {"Password of ", iw.AdminPassword()}, {"Mail mode [imap]: ", "path"},
 		{"IMAP security [tls]: ", "3"}, {"IMAP address [127.0.0.1:143]: ", iw.IMAPAddr()}} {
-		tm.expect(qa[0])
-		tm.send(qa[1])
+		tm.Expect(qa[0])
+		tm.Send(qa[1])
 	}
-	tm.expect("Mail path: ")
-	tm.send(filepath.Join(dir, "import.icewarp.pw"))
-	tm.expect("exists and is not a folder")
-	tm.send(filepath.Join(dir, "mail"))
-	tm.expect("mail-owner = UID:GID")
-	tm.expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
-	tm.send("none")
+	tm.Expect("Mail path: ")
+	tm.Send(filepath.Join(dir, "import.icewarp.pw"))
+	tm.Expect("exists and is not a folder")
+	tm.Send(filepath.Join(dir, "mail"))
+	tm.Expect("mail-owner = UID:GID")
+	tm.Expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
+	tm.Send("none")
 	for _, qa := range [][2]string{{"Domain map [none]: ", ""}, {"Spam? [y/N]: ", "y"}, {"parallel [2]: ", "1"}} {
-		tm.expect(qa[0])
-		tm.send(qa[1])
+		tm.Expect(qa[0])
+		tm.Send(qa[1])
 	}
-	tm.expect("mail:      path over " + iw.IMAPAddr() + "; groupware: none")
-	tm.expect("Write " + conf)
-	tm.send("y")
-	tm.expect("wrote " + conf)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("init: %v\n%s", err, tm.transcript())
-	}
+	tm.Expect("mail:      path over " + iw.IMAPAddr() + "; groupware: none")
+	tm.Expect("Write " + conf)
+	tm.Send("y")
+	tm.Expect("wrote " + conf)
+	tm.Finish(cmd, iw.AdminPassword())
 	b, _ := os.ReadFile(conf)
 	for _, want := range []string{"mail-mode = path\n", "mail-path = " + filepath.Join(dir, "mail") + "\n", "icewarp-folder-names = true\n", "jobs = 1\n"} {
 		if !strings.Contains(string(b), want) {
@@ -498,17 +395,17 @@ func TestInitEncryptedArchive(t *testing.T) {
 
 	conf := filepath.Join(dir, "import.conf")
 	tm, cmd := startTerm(t, dir, "init", "--config", conf)
-	tm.expect("Archive folder: ")
-	tm.send(arch)
-	tm.expect("Key file: ")
-	tm.send(wrong)
-	tm.expect("--identity: this key does not open the archive")
-	tm.send(key)
-	tm.expect("1 rounds, 1 mailboxes")
-	tm.expect("IceWarp admin API: ")
-	tm.send("\x04")
+	tm.Expect("Archive folder: ")
+	tm.Send(arch)
+	tm.Expect("Key file: ")
+	tm.Send(wrong)
+	tm.Expect("--identity: this key does not open the archive")
+	tm.Send(key)
+	tm.Expect("1 rounds, 1 mailboxes")
+	tm.Expect("IceWarp admin API: ")
+	tm.Send("\x04")
 	if err := cmd.Wait(); err == nil {
-		t.Fatalf("init went on after Ctrl-D\n%s", tm.transcript())
+		t.Fatalf("init went on after Ctrl-D\n%s", tm.Transcript())
 	}
-	t.Logf("terminal session:\n%s", tm.transcript())
+	t.Logf("terminal session:\n%s", tm.Transcript())
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/format"
 )
 
 // IMAP ACL (RFC 4314) for the emulator. go-imap's server has no hook for
@@ -259,7 +259,7 @@ func (a *aclConn) aclResponse(tag, cmd string, args []string) string {
 	}
 	acct := sess.acct
 	wire := args[0]
-	name, err := mailpath.DecodeUTF7(wire)
+	name, err := format.DecodeIMAPUTF7(wire)
 	if err != nil {
 		name = wire
 	}
@@ -269,7 +269,7 @@ func (a *aclConn) aclResponse(tag, cmd string, args []string) string {
 	if !acct.folders[name] {
 		return tag + " NO [NONEXISTENT] no such mailbox\r\n"
 	}
-	id := "0" + base64.StdEncoding.EncodeToString([]byte(mailpath.EncodeUTF7(name)))
+	id := "0" + base64.StdEncoding.EncodeToString([]byte(format.EncodeIMAPUTF7(name)))
 	perms := acct.perms[id]
 	find := func(who string) int {
 		for i, p := range perms {
@@ -349,7 +349,7 @@ func (s *Server) ACL(email, folder string) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
-	for _, p := range a.perms["0"+base64.StdEncoding.EncodeToString([]byte(mailpath.EncodeUTF7(folder)))] {
+	for _, p := range a.perms["0"+base64.StdEncoding.EncodeToString([]byte(format.EncodeIMAPUTF7(folder)))] {
 		out[p.Account] = p.Rights
 	}
 	return out

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/icewarp/icewarptest/memimap"
-	"github.com/iemproject/iem/icewarp/mailpath"
 )
 
 // Request shapes, all from the IceWarp.Net request fixtures [V NET
@@ -617,7 +617,7 @@ func (s *Server) folderList(p *cmdParams) (string, *apiFailure) {
 			def, name = "I", "Inbox"
 		}
 		fmt.Fprintf(&b, "<item><name>%s</name><id>0%s</id><foldertype>M</foldertype><defaulttype>%s</defaulttype><subfolders/></item>",
-			esc(name), base64.StdEncoding.EncodeToString([]byte(mailpath.EncodeUTF7(f))), def)
+			esc(name), base64.StdEncoding.EncodeToString([]byte(format.EncodeIMAPUTF7(f))), def)
 	}
 	b.WriteString("</subfolders>")
 	return b.String(), nil

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/format"
 )
 
 // ProblemKind classifies what [Server.CheckMailPath] found.
@@ -104,7 +104,7 @@ func folderDirName(name string, top bool) (string, bool) {
 		if err != nil || hex.EncodeToString(raw) != name[4:] {
 			return "", false
 		}
-		dec, err := mailpath.DecodeUTF7(string(raw))
+		dec, err := format.DecodeIMAPUTF7(string(raw))
 		if err != nil || !(strings.HasSuffix(dec, ".") || strings.Contains(dec, "...") || strings.Contains(dec, "*")) {
 			return "", false
 		}
@@ -112,7 +112,7 @@ func folderDirName(name string, top bool) (string, bool) {
 	case strings.HasPrefix(name, "~"):
 		return "", false
 	}
-	dec, err := mailpath.DecodeUTF7(name)
+	dec, err := format.DecodeIMAPUTF7(name)
 	if err != nil || dec == "" || strings.HasSuffix(dec, ".") || strings.Contains(dec, "*") || strings.Contains(dec, "...") {
 		return "", false
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/syncbuf"
 	"github.com/iemproject/iem/internal/testbed"
 )
 
@@ -448,7 +449,7 @@ func TestDebugWriterRedacts(t *testing.T) {
 	t.Parallel()
 	d := testbed.StartDovecot(t, "alice")
 	for _, authz := range []AuthzMode{AuthzPlain, AuthzMasterUser} {
-		var buf syncBuffer
+		var buf syncbuf.Buffer
 		m, err := Dial(context.Background(), Options{Addr: d.Addr, AdminUser: d.MasterUser, AdminPassword: d.MasterPassword, AuthzMode: authz, DebugWriter: &buf}, d.Users[0].Name)
 		if err != nil {
 			t.Fatal(err)
@@ -466,18 +467,6 @@ func TestDebugWriterRedacts(t *testing.T) {
 		}
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // cutProxy forwards TCP to target and cuts the first connection whose
 // traffic makes cut return true (once in the proxy's lifetime).

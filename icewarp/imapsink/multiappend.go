@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/internal/retry"
 )
 
@@ -366,7 +367,7 @@ type group struct {
 // is empty. Messages whose outcome is unknown go to retryLater (mayExist
 // set when they may have been stored).
 func (m *Mailbox) multiWorker(ctx context.Context, name string, msgs []Message, res []AppendResult, todo <-chan []int, retryLater func(i int, mayExist bool)) error {
-	mbox, ok := quote(encodeMailbox(name))
+	mbox, ok := quote(format.EncodeIMAPUTF7(name))
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrFolder, name)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/iemproject/iem/format"
 )
 
 // maxSegmentBytes bounds the modified UTF-7 form of one folder-name segment
@@ -84,3 +86,7 @@ func mapSegment(s string, delim rune) string {
 	}
 	return string(runes) + suffix
 }
+
+// utf7Len returns the length of s in modified UTF-7 (RFC 3501 §5.1.3), the
+// form go-imap puts on the wire.
+func utf7Len(s string) int { return len(format.EncodeIMAPUTF7(s)) }

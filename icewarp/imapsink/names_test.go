@@ -94,19 +94,3 @@ func TestCopyExact(t *testing.T) {
 		}
 	}
 }
-
-func TestEncodeMailbox(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"abc", "abc"},
-		{"a&b", "a&-b"},
-		{"Entwürfe", "Entw&APw-rfe"},
-		{"日本語", "&ZeVnLIqe-"},
-		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"}, // RFC 3501 §5.1.3 example
-		{"😀", "&2D3eAA-"},
-	}
-	for _, tt := range tests {
-		if got := encodeMailbox(tt.in); got != tt.want {
-			t.Errorf("encodeMailbox(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

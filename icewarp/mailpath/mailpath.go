@@ -52,6 +52,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/internal/winpath"
 )
 
@@ -230,7 +231,7 @@ func encodeSegment(name string, top bool, spam string) (string, error) {
 	if top && name == spam {
 		return "~spam", nil
 	}
-	enc := EncodeUTF7(name)
+	enc := format.EncodeIMAPUTF7(name)
 	if strings.HasSuffix(name, ".") || strings.Contains(name, "...") || strings.Contains(name, "*") {
 		enc = "enc~" + hex.EncodeToString([]byte(enc))
 	} else if strings.HasPrefix(enc, "~") {

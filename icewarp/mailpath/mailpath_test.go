@@ -10,50 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iemproject/iem/format"
 )
-
-func TestEncodeUTF7(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"INBOX", "INBOX"},
-		{"Sent Items", "Sent Items"},
-		{"&", "&-"},
-		{"A&B", "A&-B"},
-		{"台北", "&U,BTFw-"},    // RFC 3501 §5.1.3 example
-		{"日本語", "&ZeVnLIqe-"}, // RFC 3501 §5.1.3 example
-		{"Gelöschte Elemente", "Gel&APY-schte Elemente"},
-		{"Odesláno", "Odesl&AOE-no"}, // icewarp.md §1.7 (imapsync regextrans2 "Odeslan&AOk-" for é)
-		{"Koš", "Ko&AWE-"},
-		{"tab\there", "tab&AAk-here"},
-		{"😀", "&2D3eAA-"},
-		{"bad\uFFFDutf8", "bad&,,0-utf8"}, // U+FFFD, as invalid UTF-8 in an archived name becomes
-	}
-	for _, tt := range tests {
-		if got := EncodeUTF7(tt.in); got != tt.want {
-			t.Errorf("EncodeUTF7(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if got, err := DecodeUTF7(tt.want); err != nil || got != tt.in {
-			t.Errorf("DecodeUTF7(%q) = %q, %v, want %q", tt.want, got, err, tt.in)
-		}
-	}
-}
-
-func TestDecodeUTF7Rejects(t *testing.T) {
-	for _, in := range []string{
-		"Gelöschte",      // raw UTF-8
-		"&U,BTFw",        // unterminated
-		"&AEE-",          // encodes printable "A"
-		"&U,BTFw-&ZeVn-", // adjacent runs
-		"&U,BTF-",        // odd byte count
-		"&2D0-",          // unpaired high surrogate
-		"&3gA-",          // unpaired low surrogate
-		"&2D3YPQ-",       // high surrogate followed by another high one
-		"a\x01b",
-	} {
-		if got, err := DecodeUTF7(in); err == nil {
-			t.Errorf("DecodeUTF7(%q) = %q, nil, want error", in, got)
-		}
-	}
-}
 
 func TestFolderPath(t *testing.T) {
 	s := newStore(t, nil)
@@ -347,7 +306,7 @@ func FuzzFolderPath(f *testing.F) {
 			if strings.HasPrefix(seg, "enc~") || seg == "inbox" || seg == "~spam" {
 				continue
 			}
-			dec, derr := DecodeUTF7(seg)
+			dec, derr := format.DecodeIMAPUTF7(seg)
 			if derr != nil || dec != folder[i] {
 				t.Fatalf("segment %q of %q decodes to %q, %v; want %q", seg, folder, dec, derr, folder[i])
 			}

@@ -175,12 +175,8 @@ func Passphrase(file string) (age.Recipient, age.Identity, error) {
 // value, a usage error (exit 2). A password given as a flag gets a hint:
 // flags are visible to every user in the process list, so no command takes
 // a secret as a flag value.
-func OnUsageError(_ *cli.Context, err error, _ bool) error {
-	msg := err.Error()
-	if strings.Contains(msg, "-password") && !strings.Contains(msg, "-password-file") {
-		return Usagef("password", "%v (passwords are never taken as flags: use a --…password-file flag or the environment)", err)
-	}
-	return Usagef("usage", "%v", err)
+func OnUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	return PasswordFlagHint("use a --…password-file flag or the environment")(c, err, isSubcommand)
 }
 
 // DefaultMemoryLimit is the soft limit on the Go heap that both commands

@@ -1,32 +1,15 @@
 package progress
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/iemproject/iem/internal/syncbuf"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPlainLines(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	p := New(&out, &Options{Interval: 20 * time.Millisecond, Verb: "exported", Throttled: func() time.Duration { return 3 * time.Second }})
 	j := p.Job("alice@example.com")
 	j.Folder("Inbox", 10)
@@ -55,7 +38,7 @@ func TestPlainLines(t *testing.T) {
 }
 
 func TestLiveLines(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	p := New(&out, &Options{Terminal: true})
 	logs := p.Logs(&out)
 	j := p.Job("bob@example.com")

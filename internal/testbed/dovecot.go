@@ -12,13 +12,10 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -93,22 +90,15 @@ func (d *Dovecot) Log() string {
 }
 
 type dovecotServer struct {
-	dir        string
+	daemon
 	addr       string
 	master, pw string
 	userPW     string // shared by all users (static passdb)
 	tlsAddr    string
 	roots      *x509.CertPool
-	cmd        *exec.Cmd
-	done       chan struct{}
 }
 
-var dovecot struct {
-	mu   sync.Mutex
-	srv  *dovecotServer
-	refs int
-	seq  int
-}
+var dovecot shared[*dovecotServer]
 
 // StartDovecot returns a running Dovecot with the given users (login names
 // made unique, see [Dovecot.Users]). The server is started on first use and
@@ -118,24 +108,7 @@ func StartDovecot(t testing.TB, users ...string) *Dovecot {
 	bin := Need(t, "dovecot")
 	dovecot.mu.Lock()
 	defer dovecot.mu.Unlock()
-	if dovecot.srv == nil {
-		srv, err := startDovecot(bin)
-		if err != nil {
-			t.Fatalf("testbed: start dovecot: %v", err)
-		}
-		dovecot.srv = srv
-	}
-	srv := dovecot.srv
-	dovecot.refs++
-	t.Cleanup(func() {
-		dovecot.mu.Lock()
-		defer dovecot.mu.Unlock()
-		dovecot.refs--
-		if dovecot.refs == 0 && dovecot.srv == srv {
-			srv.stop()
-			dovecot.srv = nil
-		}
-	})
+	srv := dovecot.use(t, "dovecot", func() (*dovecotServer, error) { return startDovecot(bin) })
 	d := &Dovecot{Addr: srv.addr, TLSAddr: srv.tlsAddr, RootCAs: srv.roots, MasterUser: srv.master, MasterPassword: srv.pw, srv: srv}
 	for _, name := range users {
 		dovecot.seq++
@@ -294,7 +267,7 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 			}
 		}
 	}
-	srv = &dovecotServer{dir: dir, master: "iemadmin", pw: secret(), userPW: secret(), done: make(chan struct{})}
+	srv = &dovecotServer{daemon: daemon{dir: dir}, master: "iemadmin", pw: secret(), userPW: secret()}
 	if err := os.WriteFile(filepath.Join(dir, "masters"), []byte(srv.master+":{PLAIN}"+srv.pw+"::::::\n"), 0o644); err != nil {
 		return nil, err
 	}
@@ -318,7 +291,7 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 			return nil, err
 		}
 		srv.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err := srv.run(bin, cfile); err != nil {
+		if err := srv.run(filepath.Join(dir, "log", "stdout.log"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, bin, "-F", "-c", cfile); err != nil {
 			return nil, err
 		}
 		if err := WaitPort(port, 10*time.Second); err == nil {
@@ -330,49 +303,6 @@ func startDovecot(bin string) (srv *dovecotServer, err error) {
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(dir, "log", "dovecot.log"))
 			return nil, fmt.Errorf("dovecot did not listen on %s: %s", srv.addr, log)
-		}
-		srv.done = make(chan struct{})
-	}
-}
-
-// run starts the server from a goroutine locked to its OS thread, so that
-// Pdeathsig (sent when that thread ends) stops the server if the test binary
-// dies without running its cleanups.
-func (s *dovecotServer) run(bin, conf string) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		cmd := exec.Command(bin, "-F", "-c", conf)
-		cmd.SysProcAttr = childAttr()
-		out, _ := os.Create(filepath.Join(s.dir, "log", "stdout.log"))
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(s.done)
-			return
-		}
-		s.cmd = cmd
-		started <- nil
-		cmd.Wait()
-		out.Close()
-		close(s.done)
-	}()
-	return <-started
-}
-
-func (s *dovecotServer) stop() {
-	s.kill()
-	os.RemoveAll(s.dir)
-}
-
-func (s *dovecotServer) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		terminate(s.cmd.Process)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
 		}
 	}
 }

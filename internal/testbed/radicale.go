@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -43,19 +40,12 @@ func (r *Radicale) Log() string {
 }
 
 type radicaleServer struct {
-	dir   string
+	daemon
 	url   string
-	cmd   *exec.Cmd
-	done  chan struct{}
 	users []string // htpasswd lines
 }
 
-var radicale struct {
-	mu   sync.Mutex
-	srv  *radicaleServer
-	refs int
-	seq  int
-}
+var radicale shared[*radicaleServer]
 
 // StartRadicale returns a running Radicale with the given users. It uses
 // /usr/bin/radicale, which runs Debian's own python3 (the python3 first on
@@ -66,24 +56,7 @@ func StartRadicale(t testing.TB, users ...string) *Radicale {
 	bin := Need(t, "radicale")
 	radicale.mu.Lock()
 	defer radicale.mu.Unlock()
-	if radicale.srv == nil {
-		srv, err := startRadicale(bin)
-		if err != nil {
-			t.Fatalf("testbed: start radicale: %v", err)
-		}
-		radicale.srv = srv
-	}
-	srv := radicale.srv
-	radicale.refs++
-	t.Cleanup(func() {
-		radicale.mu.Lock()
-		defer radicale.mu.Unlock()
-		radicale.refs--
-		if radicale.refs == 0 && radicale.srv == srv {
-			srv.stop()
-			radicale.srv = nil
-		}
-	})
+	srv := radicale.use(t, "radicale", func() (*radicaleServer, error) { return startRadicale(bin) })
 	r := &Radicale{URL: srv.url, srv: srv}
 	for _, name := range users {
 		radicale.seq++
@@ -132,7 +105,7 @@ func startRadicale(bin string) (srv *radicaleServer, err error) {
 	if err := os.WriteFile(filepath.Join(dir, "users"), nil, 0o600); err != nil {
 		return nil, err
 	}
-	srv = &radicaleServer{dir: dir}
+	srv = &radicaleServer{daemon: daemon{dir: dir}}
 	for attempt := 0; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -144,8 +117,7 @@ func startRadicale(bin string) (srv *radicaleServer, err error) {
 			return nil, err
 		}
 		srv.url = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/"
-		srv.done = make(chan struct{})
-		if err := srv.run(bin, cfile); err != nil {
+		if err := srv.run(filepath.Join(dir, "radicale.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, bin, "--config", cfile); err != nil {
 			return nil, err
 		}
 		if err := WaitPort(port, 15*time.Second); err == nil {
@@ -155,48 +127,6 @@ func startRadicale(bin string) (srv *radicaleServer, err error) {
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(dir, "radicale.log"))
 			return nil, fmt.Errorf("radicale did not listen on %s: %s", srv.url, log)
-		}
-	}
-}
-
-// run starts the server from a goroutine locked to its OS thread, so that
-// Pdeathsig stops it if the test binary dies without cleaning up.
-func (s *radicaleServer) run(bin, conf string) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		cmd := exec.Command(bin, "--config", conf)
-		cmd.SysProcAttr = childAttr()
-		out, _ := os.OpenFile(filepath.Join(s.dir, "radicale.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			out.Close()
-			started <- err
-			close(s.done)
-			return
-		}
-		s.cmd = cmd
-		started <- nil
-		cmd.Wait()
-		out.Close()
-		close(s.done)
-	}()
-	return <-started
-}
-
-func (s *radicaleServer) stop() {
-	s.kill()
-	os.RemoveAll(s.dir)
-}
-
-func (s *radicaleServer) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		terminate(s.cmd.Process)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
 		}
 	}
 }

@@ -6,6 +6,11 @@
 // of "name = value" lines, which internal/cliutil.ApplyConfig reads, and
 // secrets go to their own files with mode 0600, never into the config.
 //
+// On a terminal, the wizard keeps echo off from New to Close and echoes
+// answers itself, so that a secret never appears, even when it was typed
+// ahead of its question (for example while a refused answer was being
+// checked).
+//
 // A Wizard is not safe for concurrent use.
 package wizard
 
@@ -30,18 +35,32 @@ var ErrAborted = errors.New("wizard: set-up aborted")
 // A Wizard reads answers from In and writes questions to Out.
 type Wizard struct {
 	in  *bufio.Reader
-	fd  int // terminal file descriptor of the input, or -1
+	fd  int  // terminal file descriptor of the input, or -1
+	tty *tty // the terminal in no-echo mode, or nil
 	out io.Writer
 }
 
-// New returns a Wizard. When in is a terminal, secrets are read with echo
-// turned off; otherwise they are read as plain lines (scripts, tests).
+// New returns a Wizard. When in is a terminal, it is put in no-echo mode
+// until Close, and secrets are never echoed; otherwise answers are read as
+// plain lines (scripts, tests).
 func New(in io.Reader, out io.Writer) *Wizard {
 	w := &Wizard{in: bufio.NewReader(in), out: out, fd: -1}
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		w.fd = int(f.Fd())
+		if t, err := openTTY(f); err == nil {
+			w.tty = t
+		}
 	}
 	return w
+}
+
+// Close gives the terminal back its mode from before New. It is safe to
+// call more than once.
+func (w *Wizard) Close() error {
+	if w.tty == nil {
+		return nil
+	}
+	return w.tty.restore()
 }
 
 // Step prints the heading of step n of total.
@@ -160,6 +179,10 @@ func (w *Wizard) Choose(label string, options []string, def int) (int, error) {
 }
 
 func (w *Wizard) line(secret bool) (string, error) {
+	if w.tty != nil {
+		s, err := w.tty.readLine(w.out, secret)
+		return strings.TrimSpace(s), err
+	}
 	if secret && w.fd >= 0 && w.in.Buffered() == 0 {
 		b, err := term.ReadPassword(w.fd)
 		fmt.Fprintln(w.out)

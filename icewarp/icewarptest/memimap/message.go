@@ -46,27 +46,15 @@ func (msg *message) fetch(w *imapserver.FetchResponseWriter, options *imap.Fetch
 
 	for _, bs := range options.BodySection {
 		buf := fetchSection(msg.buf, bs)
-		wc := w.WriteBodySection(bs, int64(len(buf)))
-		_, writeErr := wc.Write(buf)
-		closeErr := wc.Close()
-		if writeErr != nil {
-			return writeErr
-		}
-		if closeErr != nil {
-			return closeErr
+		if err := writeSection(w.WriteBodySection(bs, int64(len(buf))), buf); err != nil {
+			return err
 		}
 	}
 
 	for _, bs := range options.BinarySection {
 		buf := imapserver.ExtractBinarySection(bytes.NewReader(msg.buf), bs)
-		wc := w.WriteBinarySection(bs, int64(len(buf)))
-		_, writeErr := wc.Write(buf)
-		closeErr := wc.Close()
-		if writeErr != nil {
-			return writeErr
-		}
-		if closeErr != nil {
-			return closeErr
+		if err := writeSection(w.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
+			return err
 		}
 	}
 
@@ -76,6 +64,16 @@ func (msg *message) fetch(w *imapserver.FetchResponseWriter, options *imap.Fetch
 	}
 
 	return w.Close()
+}
+
+// writeSection writes one fetched section and closes it.
+func writeSection(wc io.WriteCloser, buf []byte) error {
+	_, writeErr := wc.Write(buf)
+	closeErr := wc.Close()
+	if writeErr != nil {
+		return writeErr
+	}
+	return closeErr
 }
 
 func (msg *message) envelope() *imap.Envelope {

@@ -1,9 +1,0 @@
-package main
-
-import (
-	"github.com/urfave/cli/v2"
-
-	"github.com/iemproject/iem/internal/cliutil"
-)
-
-func completionCommand() *cli.Command { return cliutil.CompletionCommand("iem-import") }
