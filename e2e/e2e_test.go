@@ -71,8 +71,18 @@ func newBed(t *testing.T, opt ewstest.OrgOptions, sopt *ewstest.Options) *bed {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { iw.Close() })
+	writeBedFiles(t, dir, ews, "public-folders-group = Public Folders\n", iw.AdminPassword(),
+		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\n", iw.URL(), iw.AdminEmail(), iw.IMAPAddr()))
+	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+}
+
+// writeBedFiles writes what the commands read: the directory (ad.ldf),
+// the EWS and target passwords, export.conf (with exportExtra) and
+// import.conf (importConf, with the password file and log level added).
+func writeBedFiles(t *testing.T, dir string, ews *ewstest.Server, exportExtra, targetPassword, importConf string) {
+	t.Helper()
 	var ldif bytes.Buffer
-	org.WriteLDIF(&ldif)
+	ews.Org.WriteLDIF(&ldif)
 	write := func(name, body string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -80,12 +90,10 @@ func newBed(t *testing.T, opt ewstest.OrgOptions, sopt *ewstest.Options) *bed {
 	}
 	write("ad.ldf", ldif.String())
 	write("ews.pw", ews.Password())
-	write("iw.pw", iw.AdminPassword())
-	write("export.conf", fmt.Sprintf("ews-url = %s\nadmin-user = %s\npassword-file = %s\ntrust-cert = %s\ndirectory-file = %s\npublic-folders-group = Public Folders\nlog-level = warn\n",
-		ews.URL(), ews.Username(), filepath.Join(dir, "ews.pw"), ews.Fingerprint(), filepath.Join(dir, "ad.ldf")))
-	write("import.conf", fmt.Sprintf("api-url = %s\nadmin-user = %s\npassword-file = %s\nimap-addr = %s\nimap-tls = none\nlog-level = warn\n",
-		iw.URL(), iw.AdminEmail(), filepath.Join(dir, "iw.pw"), iw.IMAPAddr()))
-	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+	write("iw.pw", targetPassword)
+	write("export.conf", fmt.Sprintf("ews-url = %s\nadmin-user = %s\npassword-file = %s\ntrust-cert = %s\ndirectory-file = %s\n%slog-level = warn\n",
+		ews.URL(), ews.Username(), filepath.Join(dir, "ews.pw"), ews.Fingerprint(), filepath.Join(dir, "ad.ldf"), exportExtra))
+	write("import.conf", importConf+fmt.Sprintf("password-file = %s\nlog-level = warn\n", filepath.Join(dir, "iw.pw")))
 }
 
 func (b *bed) command(name string, args ...string) *exec.Cmd {

@@ -71,25 +71,13 @@ func TestHostileOperator(t *testing.T) {
 			if round == 2 {
 				b.ews.NextRound(2)
 			}
-			p := startProxy(t, mustURL(t, b.ews.URL()).Host)
-			reached := p.hold()
-			conf := b.conf(t, "export.conf", "ews-url", strings.Replace(b.ews.URL(), mustURL(t, b.ews.URL()).Host, p.addr(), 1))
-			first := b.command("iem-export", "run", "--config", conf, "--archive", b.arch)
-			var out bytes.Buffer
-			first.Stdout, first.Stderr = &out, &out
-			if err := startBackground(t, first); err != nil {
-				t.Fatal(err)
-			}
-			<-reached // the first run holds the lock and waits on Exchange
-			code, _, stderr := runHung("iem-export", "run", "--config", conf, "--archive", b.arch)
-			want := fmt.Sprintf("pid %d", first.Process.Pid)
+			first := b.heldExport(t, b.arch) // holds the lock, waits on Exchange
+			code, _, stderr := runHung("iem-export", "run", "--config", first.conf, "--archive", b.arch)
+			want := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
 			if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, want) {
 				t.Errorf("round %d: second export: exit %d, want 1 with \"in use\" and %q:\n%s", round, code, want, stderr)
 			}
-			p.release()
-			if err := first.Wait(); err != nil {
-				t.Fatalf("round %d: first export: %v\n%s", round, err, out.String())
-			}
+			first.finish(t)
 			mustVerify(t, b.arch)
 			b.assertArchiveMatchesOrg(t)
 		}
@@ -107,22 +95,12 @@ func TestHostileOperator(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.ews.NextRound(2)
-		p := startProxy(t, mustURL(t, b.ews.URL()).Host)
-		reached := p.hold()
-		conf := b.conf(t, "export.conf", "ews-url", strings.Replace(b.ews.URL(), mustURL(t, b.ews.URL()).Host, p.addr(), 1))
-		first := b.command("iem-export", "run", "--config", conf, "--archive", link)
-		if err := startBackground(t, first); err != nil {
-			t.Fatal(err)
-		}
-		<-reached
-		code, _, stderr := runHung("iem-export", "run", "--config", conf, "--archive", b.arch)
+		first := b.heldExport(t, link)
+		code, _, stderr := runHung("iem-export", "run", "--config", first.conf, "--archive", b.arch)
 		if code != 1 || !strings.Contains(stderr, "in use") {
 			t.Errorf("export through the real path while one runs through the symlink: exit %d\n%s", code, stderr)
 		}
-		p.release()
-		if err := first.Wait(); err != nil {
-			t.Fatal(err)
-		}
+		first.finish(t)
 		code, stdout, stderr := runBin("iem-import", nil, "verify", "--archive", link)
 		if code != 0 || !strings.Contains(stdout, "ok, every checksum") {
 			t.Errorf("verify through the symlink: exit %d\n%s%s", code, stdout, stderr)
@@ -280,18 +258,10 @@ func TestHostileOperator(t *testing.T) {
 		b := newBed(t, org, nil)
 		out, err := b.export()
 		mustOK(t, "export", out, err)
-		p := startProxy(t, b.iw.IMAPAddr())
-		reached := p.hold()
-		conf := b.conf(t, "import.conf", "imap-addr", p.addr())
-		first := b.command("iem-import", "run", "--config", conf, "--archive", b.arch)
-		var fout bytes.Buffer
-		first.Stdout, first.Stderr = &fout, &fout
-		if err := startBackground(t, first); err != nil {
-			t.Fatal(err)
-		}
-		<-reached // the first run holds the ledger and waits on IMAP
+		first := b.startHeld(t, "iem-import", "import.conf", "imap-addr", b.iw.IMAPAddr(), func(a string) string { return a }) // holds the ledger, waits on IMAP
+		conf := first.conf
 		code, stdout, stderr := runHung("iem-import", "run", "--config", conf, "--archive", b.arch)
-		want := fmt.Sprintf("pid %d", first.Process.Pid)
+		want := fmt.Sprintf("pid %d", first.cmd.Process.Pid)
 		if code != 1 || !strings.Contains(stderr, "iem-import.ledger") || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, want) {
 			t.Errorf("second import: exit %d, want 1 naming the ledger and %q\n%s%s", code, want, stdout, stderr)
 		}
@@ -306,10 +276,7 @@ func TestHostileOperator(t *testing.T) {
 		if !wout.waitFor("waiting for", waited) {
 			t.Errorf("import --wait ended without saying it waits:\n%s", wout.String())
 		}
-		p.release()
-		if err := first.Wait(); err != nil {
-			t.Fatalf("first import: %v\n%s", err, fout.String())
-		}
+		first.finish(t)
 		if err := <-waited; err != nil || !strings.Contains(wout.String(), " 0 items written") {
 			t.Errorf("import --wait: %v\n%s", err, wout.String())
 		}
@@ -790,6 +757,50 @@ func runHung(name string, args ...string) (code int, stdout, stderr string) {
 	return exitCode(err), o.String(), e.String()
 }
 
+// A held run is a first run that holds the archive lock (or the ledger)
+// while its first server connection waits in a proxy.
+type held struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	conf string // the config file pointing at the proxy
+	p    *proxy
+}
+
+// startHeld starts "command run" with a copy of the bed's config name
+// whose key points at a proxy in front of target (value makes the setting
+// from the proxy's address), and returns once its first connection waits.
+func (b *bed) startHeld(t *testing.T, command, name, key, target string, value func(addr string) string, args ...string) *held {
+	t.Helper()
+	h := &held{p: startProxy(t, target)}
+	reached := h.p.hold()
+	h.conf = b.conf(t, name, key, value(h.p.addr()))
+	h.cmd = b.command(command, append([]string{"run", "--config", h.conf, "--archive", b.arch}, args...)...)
+	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
+	if err := startBackground(t, h.cmd); err != nil {
+		t.Fatal(err)
+	}
+	<-reached
+	return h
+}
+
+// heldExport is startHeld for an export into archive (a path to b.arch).
+func (b *bed) heldExport(t *testing.T, archive string) *held {
+	t.Helper()
+	host := mustURL(t, b.ews.URL()).Host
+	h := b.startHeld(t, "iem-export", "export.conf", "ews-url", host,
+		func(a string) string { return strings.Replace(b.ews.URL(), host, a, 1) }, "--archive", archive)
+	return h
+}
+
+// finish lets the held run go on and requires it to succeed.
+func (h *held) finish(t *testing.T) {
+	t.Helper()
+	h.p.release()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatalf("the first run: %v\n%s", err, h.out.String())
+	}
+}
+
 // startBackground starts cmd and makes sure it is gone when the test
 // ends, even when the test fails before waiting for it.
 func startBackground(t *testing.T, cmd *exec.Cmd) error {
@@ -888,19 +899,7 @@ func newDovecotOpBed(t *testing.T) *bed {
 	}
 	t.Cleanup(func() { iw.Close() })
 	dir := t.TempDir()
-	var ldif bytes.Buffer
-	org.WriteLDIF(&ldif)
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ad.ldf", ldif.String())
-	write("ews.pw", ews.Password())
-	write("master.pw", d.MasterPassword)
-	write("export.conf", fmt.Sprintf("ews-url = %s\nadmin-user = %s\npassword-file = %s\ntrust-cert = %s\ndirectory-file = %s\nlog-level = warn\n",
-		ews.URL(), ews.Username(), filepath.Join(dir, "ews.pw"), ews.Fingerprint(), filepath.Join(dir, "ad.ldf")))
-	write("import.conf", fmt.Sprintf("api-url = %s\nadmin-user = %s\npassword-file = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\nlog-level = warn\n",
-		iw.URL(), d.MasterUser, filepath.Join(dir, "master.pw"), d.Addr))
+	writeBedFiles(t, dir, ews, "", d.MasterPassword,
+		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\n", iw.URL(), d.MasterUser, d.Addr))
 	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
 }
