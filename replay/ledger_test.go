@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/syncbuf"
 )
 
 // TestLedgerTarget: a ledger records the target it was first used with;
@@ -251,7 +251,7 @@ func TestLedgerHolder(t *testing.T) {
 	}
 
 	// --wait: one notice, then the ledger once the holder is done.
-	var notice syncBuffer
+	var notice syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		l, err := OpenLedgerWith(context.Background(), path, LedgerOptions{Holder: ThisProcess("iem-import run", nil), Wait: true, Notice: &notice})
@@ -302,22 +302,4 @@ func TestRedactArgs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("redactArgs = %q\nwant %q", got, want)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

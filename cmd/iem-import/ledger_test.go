@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp/icewarptest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/syncbuf"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -45,24 +45,6 @@ func TestLedgerExitCodes(t *testing.T) {
 	if got := cliutil.ExitCode(ledgerError(ctx, err)); got != cliutil.ExitInterrupted {
 		t.Errorf("wait cut by the context: %v (exit %d), want exit 130", err, got)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // ledgerBed is an archive imported over IMAP into the IceWarp emulator:
@@ -349,7 +331,7 @@ func TestLedgerSecondRun(t *testing.T) {
 
 	// --wait: it says so once, and runs when the holder is done.
 	cmd = command(append([]string{"run", "--wait"}, b.args(nil, ledger)...)...)
-	var wout syncBuffer
+	var wout syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &wout, &wout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
