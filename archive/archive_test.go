@@ -42,6 +42,27 @@ func corpus(seed uint64, n int) []item {
 	return out
 }
 
+// entryWriter is what Writer and RoundWriter share.
+type entryWriter interface {
+	WriteHeader(h *Header) error
+	Write(p []byte) (int, error)
+}
+
+// writeItems writes items to w, failing tb at the first error.
+func writeItems(tb testing.TB, w entryWriter, items []item) {
+	tb.Helper()
+	for _, it := range items {
+		h := it.h
+		h.Size = int64(len(it.body))
+		if err := w.WriteHeader(&h); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.Write(it.body); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 func writeVolume(t testing.TB, items []item, opt *WriterOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -49,16 +70,7 @@ func writeVolume(t testing.TB, items []item, opt *WriterOptions) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, it := range items {
-		h := it.h
-		h.Size = int64(len(it.body))
-		if err := w.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(it.body); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeItems(t, w, items)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -217,12 +229,7 @@ func TestRecoverAtEveryCut(t *testing.T) {
 	w, _ := NewWriter(&buf, &WriterOptions{Recipients: nil})
 	var ends []int64
 	w.onRecord = func(off, length int64) { ends = append(ends, off+length) }
-	for _, it := range items {
-		h := it.h
-		h.Size = int64(len(it.body))
-		w.WriteHeader(&h)
-		w.Write(it.body)
-	}
+	writeItems(t, w, items)
 	w.Close()
 	data := buf.Bytes()
 	for cut := int64(0); cut <= int64(len(data)); cut += 37 {
@@ -302,14 +309,7 @@ func writeRound(t *testing.T, f *Folder, items []item) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, it := range items {
-		h := it.h
-		h.Size = int64(len(it.body))
-		if err := rw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		rw.Write(it.body)
-	}
+	writeItems(t, rw, items)
 	if err := rw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -448,12 +448,7 @@ func TestFolderResumeTorn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, it := range items[:6] {
-				h := it.h
-				h.Size = int64(len(it.body))
-				rw.WriteHeader(&h)
-				rw.Write(it.body)
-			}
+			writeItems(t, rw, items[:6])
 			rw.Sync()
 			// Simulate a crash: append half a record's worth of garbage and drop the writer.
 			rw.file.Write([]byte{0x10, 0, 0, 0, 1, 2, 3})
@@ -474,12 +469,7 @@ func TestFolderResumeTorn(t *testing.T) {
 			if !rw.Resumed {
 				t.Error("Begin did not resume the torn volume")
 			}
-			for _, it := range items[6:] {
-				h := it.h
-				h.Size = int64(len(it.body))
-				rw.WriteHeader(&h)
-				rw.Write(it.body)
-			}
+			writeItems(t, rw, items[6:])
 			if err := rw.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -171,12 +171,7 @@ func BenchmarkArchiveWrite(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				f, _ := os.Create(path)
 				w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
-				for _, it := range items {
-					h := it.h
-					h.Size = int64(len(it.body))
-					w.WriteHeader(&h)
-					w.Write(it.body)
-				}
+				writeItems(b, w, items)
 				if err := w.Close(); err != nil {
 					b.Fatal(err)
 				}
@@ -241,12 +236,7 @@ func BenchmarkArchiveWriteVsRawZstd(b *testing.B) {
 				t1 := time.Now()
 				f, _ = os.Create(filepath.Join(dir, "v"))
 				w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
-				for _, it := range items {
-					h := it.h
-					h.Size = int64(len(it.body))
-					w.WriteHeader(&h)
-					w.Write(it.body)
-				}
+				writeItems(b, w, items)
 				if err := w.Close(); err != nil {
 					b.Fatal(err)
 				}

@@ -158,12 +158,7 @@ func TestRepairCutsDamagedLastRound(t *testing.T) {
 	if !rw.Resumed || rw.Round() != 2 {
 		t.Errorf("Begin after repair: round %d resumed %v, want round 2 continued", rw.Round(), rw.Resumed)
 	}
-	for _, it := range lost {
-		h := it.h
-		h.Size = int64(len(it.body))
-		rw.WriteHeader(&h)
-		rw.Write(it.body)
-	}
+	writeItems(t, rw, lost)
 	if err := rw.Close(); err != nil {
 		t.Fatal(err)
 	}
