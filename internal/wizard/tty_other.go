@@ -16,4 +16,6 @@ func openTTY(*os.File) (*tty, error) { return nil, errors.ErrUnsupported }
 
 func (*tty) restore() error { return nil }
 
+func (*tty) quiet(bool) func() { return func() {} }
+
 func (*tty) readLine(io.Writer, bool) (string, error) { return "", errors.ErrUnsupported }

@@ -98,7 +98,8 @@ func TestTerminalLineEditing(t *testing.T) {
 	}
 }
 
-// TestCloseRestoresTerminal: after Close the terminal echoes again.
+// TestCloseRestoresTerminal: after Close the terminal echoes again, but
+// for a secret (a wizard restored after a signal goes on asking).
 func TestCloseRestoresTerminal(t *testing.T) {
 	tm, tty := ptytest.Open(t)
 	w := New(tty, tty)
@@ -106,4 +107,23 @@ func TestCloseRestoresTerminal(t *testing.T) {
 	w.Close()
 	tm.Send("echoed-by-the-kernel")
 	tm.Expect("echoed-by-the-kernel")
+	if got, err := w.Ask(Question{Label: "Name"}); err != nil || got != "echoed-by-the-kernel" {
+		t.Fatalf("Ask = %q, %v", got, err)
+	}
+	pw := make(chan string)
+	go func() {
+		got, _ := w.Ask(Question{Label: "Password", Secret: true})
+		pw <- got
+	}()
+	tm.Expect("Password: ")
+	// Echo is off before the prompt is printed, so typing now is safe.
+	tm.Send("not-echoed")
+	if got := <-pw; got != "not-echoed" {
+		t.Errorf("secret = %q", got)
+	}
+	w.Printf("done")
+	tm.Expect("done")
+	if screen := tm.Transcript(); strings.Contains(screen, "not-echoed") {
+		t.Errorf("after Close the terminal must not echo secrets:\n%s", screen)
+	}
 }

@@ -77,6 +77,26 @@ func (t *tty) raw() bool {
 	return t.old != nil
 }
 
+// quiet prepares the terminal for the question about to be printed: once
+// restored (after a signal) it echoes again, so for a secret it turns echo
+// off until the returned function is called, as term.ReadPassword does
+// but before the prompt appears.
+func (t *tty) quiet(secret bool) func() {
+	if !secret || t.raw() {
+		return func() {}
+	}
+	mode, err := unix.IoctlGetTermios(t.fd, ioctlGetTermios)
+	if err != nil {
+		return func() {}
+	}
+	q := *mode
+	q.Lflag &^= unix.ECHO
+	if unix.IoctlSetTermios(t.fd, ioctlSetTermios, &q) != nil {
+		return func() {}
+	}
+	return func() { unix.IoctlSetTermios(t.fd, ioctlSetTermios, mode) }
+}
+
 // readByte returns the next byte typed.
 func (t *tty) readByte() (byte, error) {
 	for len(t.pending) == 0 {
@@ -96,6 +116,9 @@ func (t *tty) readByte() (byte, error) {
 // (erase, Ctrl-U, Ctrl-W; Ctrl-D on an empty line ends the input), echoing
 // it to echo unless secret. Escape sequences (arrow keys) are dropped.
 func (t *tty) readLine(echo io.Writer, secret bool) (string, error) {
+	if secret && !t.raw() {
+		defer io.WriteString(echo, "\n") // the kernel echoes no newline either
+	}
 	var line []byte
 	show := func(s string) {
 		if !secret && t.raw() {

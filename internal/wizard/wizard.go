@@ -107,8 +107,7 @@ func (w *Wizard) Ask(q Question) (string, error) {
 		if q.Default != "" && !q.Secret {
 			prompt += " [" + q.Default + "]"
 		}
-		fmt.Fprintf(w.out, "%s: ", prompt)
-		ans, err := w.line(q.Secret)
+		ans, err := w.ask(prompt, q.Secret)
 		if err != nil {
 			return "", err
 		}
@@ -176,6 +175,15 @@ func (w *Wizard) Choose(label string, options []string, def int) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(v)
+}
+
+// ask prints prompt and reads the answer.
+func (w *Wizard) ask(prompt string, secret bool) (string, error) {
+	if w.tty != nil {
+		defer w.tty.quiet(secret)()
+	}
+	fmt.Fprintf(w.out, "%s: ", prompt)
+	return w.line(secret)
 }
 
 func (w *Wizard) line(secret bool) (string, error) {
