@@ -271,9 +271,9 @@ func TestHostileOperator(t *testing.T) {
 		if err := startBackground(t, waiter); err != nil {
 			t.Fatal(err)
 		}
-		waited := make(chan error, 1)
-		go func() { err := waiter.Wait(); wout.Write(nil); waited <- err }()
-		if !wout.waitFor("waiting for", waited) {
+		waited, exited := make(chan error, 1), make(chan struct{})
+		go func() { waited <- waiter.Wait(); close(exited); wout.Write(nil) }()
+		if !wout.waitFor("waiting for", exited) {
 			t.Errorf("import --wait ended without saying it waits:\n%s", wout.String())
 		}
 		first.finish(t)
@@ -716,9 +716,9 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // waitFor blocks until the output holds text (true) or the process ended
-// without writing it (false): it waits on events, not on a timer. The
-// process's end must be followed by a Write, to wake it.
-func (s *syncBuffer) waitFor(text string, ended <-chan error) bool {
+// without writing it (false): it waits on events, not on a timer. ended
+// is closed when the process ends, before a Write that wakes the waiter.
+func (s *syncBuffer) waitFor(text string, ended <-chan struct{}) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cond == nil {
@@ -726,8 +726,7 @@ func (s *syncBuffer) waitFor(text string, ended <-chan error) bool {
 	}
 	for !strings.Contains(s.b.String(), text) {
 		select {
-		case err := <-ended:
-			_ = err
+		case <-ended: // closed before the Write that wakes us
 			return strings.Contains(s.b.String(), text)
 		default:
 		}
