@@ -2,20 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
-	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
 )
@@ -29,289 +22,28 @@ Writes FILE (name = value lines) and the passwords into separate files with mode
 next to it; no password is ever written into the config.`, runInit)
 }
 
-// answers is what the wizard has gathered so far.
-type answers struct {
-	conf     wizard.Config
-	confPath string
-	ews      exchange.Options
-	info     exchange.ServerInfo
-	client   *exchange.Client
-	snap     *directory.Snapshot
-	selected []*directory.Mailbox
-	archive  string
-	jobs     int
-}
-
+// runInit runs the set-up (internal/setup) with the checks runs share.
 func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
-	abs, err := setup.ConfigPath(confPath)
-	if err != nil {
-		return err
-	}
-	s := &answers{confPath: abs}
-	return setup.Run(ctx, in, out, "iem-export", []setup.Step{
-		{Title: "Initial info", Run: s.initial},
-		{Title: "Source (Exchange Web Services)", Run: s.source},
-		{Title: "Directory (Active Directory)", Run: s.directory},
-		{Title: "Selection", Run: s.selection},
-		{Title: "Review", Run: s.review},
-	})
-}
-
-func (s *answers) initial(ctx context.Context, w *wizard.Wizard) error {
-	wd, _ := os.Getwd()
-	dir, err := w.Ask(wizard.Question{Label: "Archive folder", Default: filepath.Join(wd, "iem-archive"),
-		Help:  "The folder the archive is written to: round 1 takes everything, each later round what changed.",
-		Check: wizard.WritableDir})
-	if err != nil {
-		return err
-	}
-	s.archive = dir
-	s.conf.Set("archive", dir)
-	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes exported in parallel", Default: "2", Check: wizard.IntRange(1, 64)})
-	if err != nil {
-		return err
-	}
-	s.conf.Set("jobs", jobs)
-	s.jobs, _ = strconv.Atoi(jobs)
-	return nil
-}
-
-func (s *answers) source(ctx context.Context, w *wizard.Wizard) error {
-	var ci *wizard.Cert
-	u, err := w.Ask(wizard.Question{Label: "EWS URL",
-		Help: "The Exchange Web Services endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx\n(a bare https://host gets /EWS/Exchange.asmx added).",
-		Check: func(v string) (string, error) {
-			pu, err := cliutil.CheckURL("ews-url", v, "https")
+	return setup.Export(ctx, in, out, confPath, setup.ExportChecks{
+		ProbeEWS:         func(ctx context.Context, url string) (*wizard.Cert, error) { return probeEWS(ctx, url, false) },
+		EWSUsage:         ewsUsage,
+		CheckEWS:         checkEWS,
+		CheckDirectory:   checkDirectory,
+		ParseSelection:   parseSelection,
+		SelectorFromFile: selectorFromFile,
+		SelectMailboxes:  selectMailboxes,
+		Plan: func(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archive string, jobs int) (*setup.ExportPlan, error) {
+			p, err := makePlan(ctx, client, selected, archive, jobs)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			if pu.Path == "" || pu.Path == "/" {
-				pu.Path = "/EWS/Exchange.asmx"
-			}
-			if _, err := exchange.New(exchange.Options{URL: pu.String(), Username: "x", Password: "x"}); err != nil {
-				return "", ewsUsage(err)
-			}
-			ci, err = probeEWS(ctx, pu.String(), false)
-			if err != nil {
-				return "", err
-			}
-			return pu.String(), nil
-		}})
-	if err != nil {
-		return err
-	}
-	s.ews.URL = u
-	s.conf.Set("ews-url", u)
-
-	pinned, err := setup.Trust(w, ci.Fingerprint, ci.Subject, ci.NotAfter, ci.Verify(),
-		"Compare the fingerprint with the one on the Exchange server (IIS, or Get-ExchangeCertificate).")
-	if err != nil {
-		return err
-	}
-	if pinned {
-		s.ews.TrustCert = ci.Fingerprint
-		s.conf.Set("trust-cert", ci.Fingerprint)
-	}
-
-	auth, err := w.Choose("Authentication", []string{"basic", "ntlm"}, 0)
-	if err != nil {
-		return err
-	}
-	s.ews.Auth = exchange.AuthMethod(auth)
-	s.conf.Set("auth", []string{"basic", "ntlm"}[auth])
-	if _, _, err := setup.AskLogin(w, setup.Login{Label: "Admin user",
-		Help:     "An account with the ApplicationImpersonation role (DOMAIN\\user or user@domain).",
-		Checking: "checking with the server…",
-		Check: func(user, pw string) error {
-			s.ews.Username, s.ews.Password = user, pw
-			opt := s.ews
-			opt.Retry.Attempts = 3
-			client, info, err := checkEWS(ctx, opt)
-			if err != nil {
-				return err
-			}
-			s.client, s.info = client, info
-			w.Printf("  ✓ Exchange %s accepted the credentials of %s", info, user)
-			return nil
-		}}); err != nil {
-		return err
-	}
-	s.conf.Set("admin-user", s.ews.Username)
-	return setup.SaveSecret(&s.conf, s.confPath, "ews", "password-file", s.ews.Password)
-}
-
-func (s *answers) directory(ctx context.Context, w *wizard.Wizard) error {
-	src, err := w.Ask(wizard.Question{Label: "Directory",
-		Help: "Active Directory as ldap://dc.example.com or ldaps://dc.example.com,\nor the path of an ldifde export file (see docs/GUIDE.md).",
-		Check: func(v string) (string, error) {
-			if strings.Contains(v, "://") {
-				u, err := cliutil.CheckURL("directory-url", v, "ldap", "ldaps")
-				if err != nil {
-					return "", err
-				}
-				if err := directory.Validate(directory.Options{URL: u.String()}); err != nil {
-					var fe *directory.FieldError
-					if errors.As(err, &fe) {
-						return "", cliutil.Usagef(fe.Field, "%s", fe.Reason)
-					}
-					return "", err
-				}
-				return u.String(), nil
-			}
-			abs, err := filepath.Abs(v)
-			if err != nil {
-				return "", err
-			}
-			snap, err := checkDirectory(ctx, nil, abs)
-			if err != nil {
-				return "", err
-			}
-			s.snap = snap
-			return abs, nil
-		}})
-	if err != nil {
-		return err
-	}
-	if s.snap != nil {
-		s.conf.Set("directory-file", src)
-	} else {
-		opt := directory.Options{URL: src}
-		if strings.HasPrefix(src, "ldap://") {
-			if opt.StartTLS, err = w.Confirm("Use StartTLS (recommended; the bind password otherwise travels in clear)?", true); err != nil {
-				return err
-			}
-		}
-		if _, _, err := setup.AskLogin(w, setup.Login{Label: "Bind DN",
-			Help:     "A read-only account: a DN, user@domain or DOMAIN\\user.",
-			Checking: "binding…",
-			Check: func(dn, pw string) error {
-				opt.BindDN, opt.Password = dn, pw
-				snap, err := checkDirectory(ctx, &opt, "")
-				if err != nil {
-					return err
-				}
-				s.snap = snap
-				return nil
-			}}); err != nil {
-			return err
-		}
-		s.conf.Set("directory-url", src)
-		if opt.StartTLS {
-			s.conf.Set("directory-starttls", "true")
-		}
-		s.conf.Set("directory-bind-dn", opt.BindDN)
-		if err := setup.SaveSecret(&s.conf, s.confPath, "ldap", "directory-password-file", opt.Password); err != nil {
-			return err
-		}
-	}
-	w.Printf("  ✓ %d mailboxes, %d groups, %d contacts", len(s.snap.Mailboxes), len(s.snap.Groups), len(s.snap.Contacts))
-	return nil
-}
-
-// maxListed bounds the mailboxes and groups listed in the selection step.
-const maxListed = 40
-
-func (s *answers) selection(ctx context.Context, w *wizard.Wizard) error {
-	// Folder and item counts cost one request per mailbox: only for a
-	// list short enough to show whole.
-	counts := map[string]planRow{}
-	if len(s.snap.Mailboxes) <= maxListed {
-		all := make([]*directory.Mailbox, len(s.snap.Mailboxes))
-		for i := range s.snap.Mailboxes {
-			all[i] = &s.snap.Mailboxes[i]
-		}
-		if p, err := makePlan(ctx, s.client, all, "", -1); err == nil {
+			var tb strings.Builder
+			p.print(&tb)
+			sp := &setup.ExportPlan{Folders: p.folders, Items: p.items, Table: tb.String(), Estimate: p.estimate()}
 			for _, r := range p.rows {
-				counts[r.mailbox] = r
+				sp.Rows = append(sp.Rows, setup.ExportPlanRow{Mailbox: r.mailbox, Folders: r.folders, Items: r.items})
 			}
-		} else {
-			w.Printf("  (item counts not available: %v)", err)
-		}
-	}
-	tw := tabwriter.NewWriter(w.Writer(), 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  mailbox\ttype\tfolders\titems\tname\n")
-	for i, m := range s.snap.Mailboxes {
-		if i == maxListed {
-			fmt.Fprintf(tw, "  … and %d more\t\t\t\t\n", len(s.snap.Mailboxes)-maxListed)
-			break
-		}
-		f, n := "-", "-"
-		if r, ok := counts[m.PrimarySMTP]; ok {
-			f, n = strconv.Itoa(r.folders), strconv.Itoa(r.items)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.PrimarySMTP, m.Type, f, n, m.DisplayName)
-	}
-	tw.Flush()
-	if len(s.snap.Groups) > 0 {
-		fmt.Fprintf(tw, "  group\tmembers\taddress\n")
-		for i, g := range s.snap.Groups {
-			if i == maxListed {
-				fmt.Fprintf(tw, "  … and %d more\t\t\n", len(s.snap.Groups)-maxListed)
-				break
-			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\n", g.Name, len(g.Members), g.PrimarySMTP)
-		}
-		tw.Flush()
-	}
-	var given directory.Selector
-	var from string
-	_, err := w.Ask(wizard.Question{Label: "Mailboxes to export", Default: "all",
-		Help: "all, or any of (separated by spaces): an address, a pattern (*@sales.example.com),\n@group for a group's members, <file for a file with one address per line.",
-		Check: func(v string) (string, error) {
-			var err error
-			given, from, err = parseSelection(v)
-			if err != nil {
-				return "", err
-			}
-			sel := given
-			if from != "" {
-				if sel, err = selectorFromFile(given, from); err != nil {
-					return "", err
-				}
-			}
-			ms, err := selectMailboxes(s.snap, sel)
-			if err != nil {
-				return "", err
-			}
-			s.selected = ms
-			return v, nil
-		}})
-	if err != nil {
-		return err
-	}
-	// What goes into the config is the selection as given, so a file
-	// edited later is read again by each run.
-	for _, m := range given.Mailboxes {
-		s.conf.Add("mailbox", m)
-	}
-	for _, g := range given.Groups {
-		s.conf.Add("group", g)
-	}
-	if from != "" {
-		s.conf.Set("mailboxes-from", from)
-	}
-	w.Printf("  ✓ %d of %d mailboxes selected", len(s.selected), len(s.snap.Mailboxes))
-	return nil
-}
-
-func (s *answers) review(ctx context.Context, w *wizard.Wizard) error {
-	w.Printf("  counting folders and items (one request per mailbox)…")
-	p, err := makePlan(ctx, s.client, s.selected, s.archive, s.jobs)
-	if err != nil {
-		return err
-	}
-	var tb strings.Builder
-	p.print(&tb)
-	setup.PrintIndented(w, tb.String())
-	w.Printf("  source:    %s (Exchange %s) as %s", s.ews.URL, s.info, s.ews.Username)
-	w.Printf("  directory: %d mailboxes, %d groups", len(s.snap.Mailboxes), len(s.snap.Groups))
-	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.rows), p.folders, p.items)
-	w.Printf("  archive:   %s", s.archive)
-	w.Printf("  %s", p.estimate())
-	if err := w.ConfirmSave(&s.conf, s.confPath, "iem-export", "iem-export run --config "+s.confPath,
-		"Passwords are in the files named below (mode 0600), never here."); err != nil {
-		return err
-	}
-	w.Printf("\nNext:\n  iem-export plan --config %s\n  iem-export run --config %s", s.confPath, s.confPath)
-	return nil
+			return sp, nil
+		},
+	})
 }

@@ -2,8 +2,11 @@
 // command with its --config flag, the steps of the interactive set-up run
 // in order on a [wizard.Wizard], the login question asked until the server
 // accepts it, the certificate shown and pinned, and the secret files
-// (mode 0600) written next to the config. What each step asks and checks
-// stays with its command.
+// (mode 0600) written next to the config; and the two set-ups themselves,
+// [Export] and [Import]: their questions in order, their checks and what
+// they write. The checks a command's runs share (connecting to the server,
+// reading the directory) stay with the command and are passed in as
+// [ExportChecks] and [ImportChecks].
 package setup
 
 import (
