@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -359,13 +356,15 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	var lock *archive.DirLock
 	defer func() { lock.Unlock() }()
 	if _, err := os.Stat(cfg.archiveDir); err == nil {
-		if lock, err = lockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+		if lock, err = export.LockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
 			return err
 		}
 	}
-	folder, err := openArchive(cfg, false, log)
+	fopt := &archive.FolderOptions{Identities: cfg.identities, Recipients: cfg.recipients,
+		VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")}
+	folder, err := export.OpenArchive(cfg.archiveDir, fopt, false, log)
 	if err != nil {
-		return err
+		return fieldError(err)
 	}
 	if folder != nil {
 		defer folder.Close()
@@ -390,7 +389,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		return cliutil.Usagef("archive", "%v", err)
 	}
 	if lock == nil {
-		if lock, err = lockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+		if lock, err = export.LockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
 			return err
 		}
 	}
@@ -409,8 +408,8 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	log.Info("connected", "server", info)
 
 	if folder == nil {
-		if folder, err = openArchive(cfg, true, log); err != nil {
-			return err
+		if folder, err = export.OpenArchive(cfg.archiveDir, fopt, true, log); err != nil {
+			return fieldError(err)
 		}
 		defer folder.Close()
 	}
@@ -434,121 +433,19 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		}
 		return runErr
 	}
-	return summary(stdout, cfg, folder, res, gate, log, started)
+	partial, err := export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.archiveDir,
+		JSONPath: cfg.summary, Started: started, Throttled: gate.Waited(), Log: log})
+	if err == nil && partial {
+		err = cliutil.ErrPartial
+	}
+	return err
 }
 
-// summary prints the per-mailbox table, writes the JSON and HTML reports
-// into ARCHIVE/reports (and --summary-json), and decides the exit code.
-func summary(w io.Writer, cfg *config, folder *archive.Folder, res *export.Result, gate *retry.Gate, log *slog.Logger, started time.Time) error {
-	took := time.Since(started)
-	round := res.Round
-	rep := &report.Report{Command: "iem-export", Title: "iem-export round " + strconv.Itoa(round), Round: round,
-		Started: started, Took: took, Throttled: gate.Waited(),
-		Columns: []string{"found", "exported", "unchanged", "filtered", "skipped", "failed", "deleted", "flags"}, Primary: 1,
-		// The round writer added each part it closed to the folder, so
-		// its history includes this round (reopening the folder held a
-		// second copy of every manifest).
-		Rounds: report.RoundsOf(folder)}
-	var tot export.MailboxStats
-	for _, s := range res.Stats {
-		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
-		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
-			Counts:   []int{s.Found, s.Exported, s.Unchanged, export.Sum(s.Filtered), export.Sum(s.Skipped), export.Sum(s.Failed), s.Deleted, s.Flags},
-			Problems: append(problems, report.ProblemsOf("filtered", s.Filtered)...)})
-		tot.Exported += s.Exported
-		tot.Bytes += s.Bytes
+// fieldError maps the engine's *export.FieldError to a usage error (exit 2).
+func fieldError(err error) error {
+	var fe *export.FieldError
+	if errors.As(err, &fe) {
+		return cliutil.Usagef(fe.Field, "%s", fe.Reason)
 	}
-	if err := rep.Table(w); err != nil {
-		return err
-	}
-	rate := float64(tot.Exported) / took.Seconds()
-	fmt.Fprintf(w, "round %d: %d mailboxes, %d items exported (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
-		round, len(rep.Rows), tot.Exported, float64(tot.Bytes)/1e6, took.Round(time.Millisecond), rate, gate.Waited().Round(time.Millisecond))
-	html, err := rep.Save(filepath.Join(cfg.archiveDir, "reports"), fmt.Sprintf("export-round-%d", round))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	fmt.Fprintf(w, "report: %s\n", html)
-	log.Info("round finished", "round", round, "mailboxes", len(rep.Rows), "exported", tot.Exported, "bytes", tot.Bytes,
-		"seconds", took.Seconds(), "throttled", gate.Waited(), "partial", rep.Partial(), "report", html)
-	if cfg.summary != "" {
-		var b bytes.Buffer
-		if err := rep.JSON(&b); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Clean(cfg.summary), b.Bytes(), 0o600); err != nil {
-			return err
-		}
-	}
-	if rep.Partial() {
-		return cliutil.ErrPartial
-	}
-	return nil
-}
-
-// lockArchive takes the archive folder's writer lock: a second export or
-// a repair is refused at once, naming the holder.
-func lockArchive(dir, command string, log *slog.Logger) (*archive.DirLock, error) {
-	l, err := archive.LockDir(dir, command)
-	if err != nil {
-		return nil, err
-	}
-	if l.TookOver != nil {
-		log.Warn("took over the archive lock of a writer that is no longer running", "holder", l.TookOver.String())
-	}
-	return l, nil
-}
-
-// openArchive opens the archive folder (its lock held) and checks that
-// this run can continue it (chain, encryption). A newest round that no
-// writer closed under the lock, or that does not open, is read in full and
-// repaired first (archive.Repair), with a message. Without create it
-// returns nil for a folder that does not exist yet.
-func openArchive(cfg *config, create bool, log *slog.Logger) (*archive.Folder, error) {
-	if _, err := os.Stat(cfg.archiveDir); err != nil && !create {
-		return nil, nil
-	}
-	opt := &archive.FolderOptions{Identities: cfg.identities,
-		Recipients: cfg.recipients, VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")}
-	folder, err := archive.OpenFolder(cfg.archiveDir, opt)
-	if err == nil && folder.LastRoundVerified() {
-		if err := checkEncryption(folder, cfg); err != nil {
-			folder.Close()
-			return nil, err
-		}
-		return folder, nil
-	}
-	if err == nil {
-		folder.Close()
-		log.Info("checking the newest round in full: it was not closed by a writer holding the archive lock")
-	}
-	res, rerr := archive.Repair(cfg.archiveDir, opt)
-	switch {
-	case rerr != nil && err != nil:
-		return nil, fmt.Errorf("%w (repair: %v)", err, rerr)
-	case rerr != nil:
-		return nil, rerr
-	case err != nil && !res.Repaired():
-		return nil, err
-	case res.Repaired():
-		log.Warn("repaired the archive: " + res.String())
-	}
-	if folder, err = archive.OpenFolder(cfg.archiveDir, opt); err != nil {
-		return nil, err
-	}
-	if err := checkEncryption(folder, cfg); err != nil {
-		folder.Close()
-		return nil, err
-	}
-	return folder, nil
-}
-
-func checkEncryption(folder *archive.Folder, cfg *config) error {
-	if len(folder.Volumes()) > 0 && folder.Encrypted() != (len(cfg.recipients) > 0) {
-		if folder.Encrypted() {
-			return cliutil.Usagef("encrypt-to", "the archive is encrypted: give the same --encrypt-to or --passphrase-file")
-		}
-		return cliutil.Usagef("encrypt-to", "the archive was started without encryption; it cannot change now")
-	}
-	return nil
+	return err
 }

@@ -37,13 +37,9 @@ Examples:
 				}
 			}()
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
-			sinks := replay.Sinks{Accounts: icewarpsink.NewAccounts(nil, t.pfGroup), Mail: icewarpsink.NewMail(t.imap)}
-			if t.webdav != "" {
-				gw, err := icewarpsink.NewGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, nil)
-				if err != nil {
-					return err
-				}
-				sinks.Groupware = gw
+			sinks, err := icewarpsink.NewSinks(sinkOptions(t, nil, t.imap, log, nil))
+			if err != nil {
+				return err
 			}
 			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.domainMap, IceWarpNames: t.iceNames})
 			if err != nil {

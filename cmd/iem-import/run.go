@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -269,34 +264,11 @@ func parseTarget(c *cli.Context) (*target, error) {
 	return t, nil
 }
 
-func readPasswords(path string) (map[string]string, error) {
-	out := map[string]string{}
-	if path == "" {
-		return out, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, cliutil.Usagef("passwords-from", "%v", err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, cliutil.Usagef("passwords-from", "%v", err)
-	}
-	for i, r := range recs {
-		if len(r) < 2 || !strings.Contains(r[0], "@") || r[1] == "" {
-			return nil, cliutil.Usagef("passwords-from", "line %d: want email,password", i+1)
-		}
-		out[strings.ToLower(r[0])] = r[1]
-	}
-	return out, nil
-}
-
 func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	started := time.Now()
-	passwords, err := readPasswords(c.String("passwords-from"))
+	passwords, err := replay.ReadPasswords(c.String("passwords-from"))
 	if err != nil {
-		return err
+		return cliutil.Usagef("passwords-from", "%v", err)
 	}
 	// One gate per server endpoint (admin API, IMAP, WebDAV): a back-off
 	// the server asks for on one connection holds every caller of that
@@ -321,12 +293,11 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	defer prog.Close()
 	logFile := &report.RunLog{}
 	defer logFile.Close()
-	toFile := &switchWriter{w: logFile}
-	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), toFile), t.logLevel, t.logFormat)
+	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), logFile), t.logLevel, t.logFormat)
 	if err != nil {
 		return err
 	}
-	fileLog, err := cliutil.Logger(toFile, t.logLevel, t.logFormat)
+	fileLog, err := cliutil.Logger(logFile, t.logLevel, t.logFormat)
 	if err != nil {
 		return err
 	}
@@ -345,15 +316,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 			f.Close()
 		}
 	}()
-	for i, f := range folders {
-		// Only complete rounds are imported: a round still being
-		// written, or whose volume arrived cut short, waits for the next run.
-		if vs := f.Volumes(); len(vs) > 0 && vs[len(vs)-1].Info.Round > f.LastRound() {
-			v := vs[len(vs)-1]
-			log.Warn(fmt.Sprintf("round %d is not complete in %s (%s is not its closed final part: the export is still running, or the copy was cut short): importing rounds up to %d; ship the volume again when the export has finished",
-				v.Info.Round, c.StringSlice("archive")[i], v.Name, f.LastRound()))
-		}
-	}
+	replay.WarnIncomplete(folders, c.StringSlice("archive"), log)
 	pwReport := c.String("passwords-report")
 	if pwReport == "" {
 		pwReport = filepath.Join(t.archiveDir, "iem-passwords.csv")
@@ -400,16 +363,11 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	}
 	im.Ledger = led
 	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
-		toFile.set(nil) // a RunLog not opened holds every line in memory
+		logFile.Discard() // a RunLog not opened holds every line in memory
 		log.Warn("no log file in the archive folder (read-only?); logging to stderr only", "err", err)
 	}
-	im.Sinks = replay.Sinks{Accounts: icewarpsink.NewAccounts(admin, t.pfGroup), Mail: icewarpsink.NewMail(imapOpt)}
-	if t.webdav != "" {
-		gw, err := icewarpsink.NewGroupware(t.webdav, t.davLayout, t.api.Username, t.api.Password, t.api.TLS, log, &gates[2])
-		if err != nil {
-			return err
-		}
-		im.Sinks.Groupware = gw
+	if im.Sinks, err = icewarpsink.NewSinks(sinkOptions(t, admin, imapOpt, log, &gates[2])); err != nil {
+		return err
 	}
 	if t.mode == "path" {
 		store, err := mailpath.OpenOptions(t.mailPath, &mailpath.Options{ServerID: t.serverID, Owner: t.mailOwner, Location: time.Local})
@@ -431,7 +389,18 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 		return runErr
 	}
-	return summary(c.App.Writer, log, im, t.archiveDir, c.String("summary-json"), started, throttled())
+	partial, err := im.WriteSummary(c.App.Writer, replay.SummaryOptions{ArchiveDir: t.archiveDir,
+		JSONPath: c.String("summary-json"), Started: started, Throttled: throttled(), Log: log})
+	if err == nil && partial {
+		err = cliutil.ErrPartial
+	}
+	return err
+}
+
+// sinkOptions are the IceWarp Sinks of target t.
+func sinkOptions(t *target, admin *icewarp.Admin, imapOpt imapsink.Options, log *slog.Logger, davGate *retry.Gate) icewarpsink.SinkOptions {
+	return icewarpsink.SinkOptions{Admin: admin, PublicFoldersGroup: t.pfGroup, IMAP: imapOpt, WebDAV: t.webdav, Layout: t.davLayout,
+		User: t.api.Username, Password: t.api.Password, TLS: t.api.TLS, Log: log, Gate: davGate}
 }
 
 // targetOf is the identity of a run's target, as its ledger records it.
@@ -443,26 +412,12 @@ func targetOf(t *target) replay.Target {
 	return lt.Normal()
 }
 
-// openRunLedger opens the ledger for this run: it fails at once if another
-// run holds it (or waits, --wait), and refuses a ledger of another target
-// unless --rebuild.
+// openRunLedger opens the ledger for this run (Engine.OpenRunLedger),
+// --wait and --rebuild as given.
 func openRunLedger(ctx context.Context, c *cli.Context, t *target, im *replay.Engine) (*replay.Ledger, error) {
-	led, err := replay.OpenLedgerWith(ctx, t.ledger, replay.LedgerOptions{Holder: replay.ThisProcess("iem-import run", os.Args[1:]),
-		Wait: c.Bool("wait"), Notice: im.Notice()})
-	if err != nil {
-		return nil, ledgerError(ctx, err)
-	}
-	cur := targetOf(t)
-	prev, err := led.UseFor(cur, c.Bool("rebuild"))
-	if err != nil {
-		led.Close()
-		return nil, ledgerError(ctx, err)
-	}
-	if prev != nil {
-		im.Tell(fmt.Sprintf("ledger %s recorded another target (%s); with --rebuild it now records %s", t.ledger, prev, cur),
-			"ledger", t.ledger, "previous", prev.String(), "target", cur.String())
-	}
-	return led, nil
+	led, err := im.OpenRunLedger(ctx, t.ledger, targetOf(t),
+		replay.LedgerOptions{Holder: replay.ThisProcess("iem-import run", os.Args[1:]), Wait: c.Bool("wait")})
+	return led, ledgerError(ctx, err)
 }
 
 // ledgerError maps the ledger's errors to exit codes: a ledger of another
@@ -477,114 +432,4 @@ func ledgerError(ctx context.Context, err error) error {
 		return cliutil.Interrupted(err)
 	}
 	return err
-}
-
-// summary prints the per-mailbox table and the totals, writes the JSON and
-// HTML reports into ARCHIVE/reports (and --summary-json), and decides the
-// exit code: failed items or a stopped mailbox make the run partial;
-// skipped items and permissions the server refused do not.
-func summary(w io.Writer, log *slog.Logger, im *replay.Engine, archiveDir, jsonPath string, started time.Time, waited time.Duration) error {
-	took := time.Since(started)
-	round := im.LastRound()
-	rep := &report.Report{Command: "iem-import", Title: "iem-import through round " + strconv.Itoa(round), Round: round,
-		Started: started, Took: took, Throttled: waited,
-		Columns: []string{"in archive", "appended", "updated", "unchanged", "on target", "deleted", "skipped", "failed", "permissions", "not set"},
-		Primary: 1}
-	if f := im.Folders(); len(f) > 0 {
-		rep.Rounds = report.RoundsOf(f[0])
-	}
-	partial := false
-	var items int
-	var bytes int64
-	kinds := map[string]int{}
-	for _, s := range im.Stats() {
-		sk, fa, pf := sum(s.Skipped), sum(s.Failed), sum(s.PermissionsFailed)
-		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
-		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
-			Counts:   []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
-			Problems: append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...)})
-		if fa > 0 || s.Err != "" {
-			partial = true
-		}
-		items += s.Appended + s.Updated
-		bytes += s.Bytes
-		for k, n := range s.Written {
-			kinds[k] += n
-		}
-	}
-	if err := rep.Table(w); err != nil {
-		return err
-	}
-	if len(kinds) > 0 {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(kinds)) {
-			parts = append(parts, fmt.Sprintf("%d × %s", kinds[k], k))
-		}
-		fmt.Fprintf(w, "written: %s\n", strings.Join(parts, ", "))
-	}
-	fmt.Fprintf(w, "import: %d mailboxes, %d items written (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
-		len(rep.Rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))
-	html, err := rep.Save(filepath.Join(archiveDir, "reports"), reportName(filepath.Join(archiveDir, "reports"), round))
-	if err != nil {
-		log.Warn("no report in the archive folder", "err", err)
-	} else {
-		fmt.Fprintf(w, "report: %s\n", html)
-	}
-	log.Info("import finished", "round", round, "mailboxes", len(rep.Rows), "written", items, "bytes", bytes,
-		"seconds", took.Seconds(), "throttled", waited, "partial", partial, "report", html)
-	if jsonPath != "" {
-		var b strings.Builder
-		if err := rep.JSON(&b); err != nil {
-			return err
-		}
-		if err := os.WriteFile(jsonPath, []byte(b.String()), 0o600); err != nil {
-			return err
-		}
-	}
-	if partial {
-		return cliutil.ErrPartial
-	}
-	return nil
-}
-
-// switchWriter writes to w, or nowhere once w is set to nil.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.w == nil {
-		return len(p), nil
-	}
-	return s.w.Write(p)
-}
-
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
-}
-
-// reportName is import-round-N for the first import of round N, and
-// import-round-N-run-K for the K-th run of the same round (a rerun after an
-// interruption or failure), so no report replaces an earlier one.
-func reportName(dir string, round int) string {
-	name := fmt.Sprintf("import-round-%d", round)
-	for k := 2; ; k++ {
-		if _, err := os.Stat(filepath.Join(dir, name+".json")); err != nil {
-			return name
-		}
-		name = fmt.Sprintf("import-round-%d-run-%d", round, k)
-	}
-}
-
-func sum(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

@@ -35,25 +35,16 @@ func openArchives(c *cli.Context) ([]*archive.Folder, error) {
 	if len(c.StringSlice("archive")) == 0 {
 		return nil, cliutil.Usagef("archive", "required: the archive folder iem-export wrote")
 	}
-	var out []*archive.Folder
 	for _, dir := range c.StringSlice("archive") {
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, cliutil.Usagef("archive", "%s is not a folder", dir)
 		}
-		f, err := archive.OpenFolder(dir, &archive.FolderOptions{Identities: ids, Existing: true})
-		if err != nil {
-			for _, o := range out {
-				o.Close()
-			}
-			if errors.Is(err, archive.ErrNoArchive) {
-				return nil, cliutil.Usagef("archive", "%v", err)
-			}
-			return nil, fmt.Errorf("archive %s: %w", dir, err)
-		}
-		out = append(out, f)
 	}
-	return out, nil
+	out, err := replay.OpenArchives(c.StringSlice("archive"), ids)
+	if errors.Is(err, archive.ErrNoArchive) {
+		return nil, cliutil.Usagef("archive", "%v", err)
+	}
+	return out, err
 }
 
 func verifyCommand() *cli.Command {

@@ -251,3 +251,16 @@ func TestRunLog(t *testing.T) {
 		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
 }
+
+func TestRunLogDiscard(t *testing.T) {
+	var l RunLog
+	l.Write([]byte("before\n"))
+	l.Discard()
+	if n, err := l.Write([]byte("after\n")); n != 6 || err != nil {
+		t.Errorf("Write after Discard = %d, %v", n, err)
+	}
+	if l.buf.Len() != 0 {
+		t.Errorf("held %q after Discard", l.buf.String())
+	}
+	l.Close()
+}

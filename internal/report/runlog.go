@@ -15,19 +15,33 @@ import (
 // in memory and written first. It is safe for concurrent use; the zero
 // value is ready.
 type RunLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	f   *os.File
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	f       *os.File
+	discard bool
 }
 
 // Write appends to the file, or to the memory buffer before Open.
 func (l *RunLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	switch {
+	case l.discard:
+		return len(p), nil
+	case l.f == nil:
 		return l.buf.Write(p)
 	}
 	return l.f.Write(p)
+}
+
+// Discard drops the lines held and every later one: for a run whose log
+// file could not be opened (a RunLog not opened holds every line in
+// memory).
+func (l *RunLog) Discard() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.discard = true
+	l.buf = bytes.Buffer{}
 }
 
 // Open creates DIR/logs/<command>-<time>.log and writes what was held.
