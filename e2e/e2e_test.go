@@ -219,22 +219,23 @@ func TestMigrationRounds(t *testing.T) {
 }
 
 // kill runs a command and SIGKILLs it after d; it reports whether it was
-// killed before finishing.
-func kill(cmd *exec.Cmd, d time.Duration) (killed bool, out string) {
+// killed before finishing and how long a run that finished took.
+func kill(cmd *exec.Cmd, d time.Duration) (killed bool, out string, took time.Duration) {
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return false, err.Error()
+		return false, err.Error(), 0
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-		return false, buf.String()
+		return false, buf.String(), time.Since(start)
 	case <-time.After(d):
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
-		return true, buf.String()
+		return true, buf.String(), 0
 	}
 }
 
@@ -257,22 +258,25 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 
 	// Rounds of changes; in each, the exporter and then the importer are
 	// killed at random points until a run finishes, then the archive and
-	// the target are checked.
+	// the target are checked. The kill window is scaled by the last run of
+	// the same kind that finished: later rounds move less than the first,
+	// and under load every run is slower, so a window fixed by the probe
+	// would land too few kills or kill every run. Rounds go on until both
+	// counts are reached; the cap only stops a run that never finishes.
+	const want = 20
 	kills, ikills, items := 0, 0, 0
-	for round := 1; round <= 40 && (kills < 22 || ikills < 22); round++ {
+	for round := 1; round <= 200 && (kills < want || ikills < want); round++ {
 		if round > 1 {
 			b.ews.NextRound(int64(round))
 		}
-		// The kill window widens with every kill in the round: a later round
-		// (more volumes to read, resumed work) may take longer than the
-		// probe, and a fixed window could then kill every run forever.
 		for attempt := 1; ; attempt++ {
 			args := []string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}
-			killed, out := kill(b.command("iem-export", args...), time.Duration(rng.Int64N(int64(exportTime)*int64(attempt))))
+			killed, out, took := kill(b.command("iem-export", args...), time.Duration(rng.Int64N(int64(exportTime)*int64(attempt))))
 			if !killed {
 				if !strings.Contains(out, "round ") {
 					t.Fatalf("export ended without a summary:\n%s", out)
 				}
+				exportTime = took
 				break
 			}
 			kills++
@@ -280,11 +284,12 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 		items = b.assertArchiveMatchesOrg(t)
 		for attempt := 1; ; attempt++ {
 			args := []string{"run", "--config", filepath.Join(b.dir, "import.conf"), "--archive", b.arch}
-			killed, out := kill(b.command("iem-import", args...), time.Duration(rng.Int64N(int64(importTime)*int64(attempt))))
+			killed, out, took := kill(b.command("iem-import", args...), time.Duration(rng.Int64N(int64(importTime)*int64(attempt))))
 			if !killed {
 				if !strings.Contains(out, "import: ") {
 					t.Fatalf("import ended without a summary:\n%s", out)
 				}
+				importTime = took
 				break
 			}
 			ikills++
@@ -292,7 +297,7 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 		b.assertExactlyOnce(t)
 	}
 	t.Logf("export: %d SIGKILLs survived, import: %d; %d source items; check: 0 lost, 0 duplicated", kills, ikills, items)
-	if kills < 20 || ikills < 20 {
-		t.Errorf("only %d export and %d import kills landed before the runs finished; want 20 each", kills, ikills)
+	if kills < want || ikills < want {
+		t.Errorf("only %d export and %d import kills landed before the runs finished; want %d each", kills, ikills, want)
 	}
 }
