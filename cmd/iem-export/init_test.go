@@ -19,6 +19,7 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/cmdtest"
 	"github.com/iemproject/iem/internal/ptytest"
 	"github.com/iemproject/iem/internal/testbed"
 )
@@ -206,31 +207,15 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 
 // TestCompletion sources the bash script and completes as bash would.
 func TestCompletion(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	dir := t.TempDir()
-	wrapper := "#!/bin/sh\nIEM_EXPORT_AS_MAIN=1 IEM_EXPORT_ARGS=\"$*\" exec " + os.Args[0] + " -test.run='^$'\n"
-	os.WriteFile(filepath.Join(dir, "iem-export"), []byte(wrapper), 0o755)
-	script, _, err := runApp(t, "iem-export", "completion", "bash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "c.bash"), []byte(script), 0o644)
-	for _, tc := range []struct{ words, want string }{
-		{"iem-export ''", "init run plan repair completion"},
-		{"iem-export run --ews", "--ews-url"},
-		{"iem-export init --", "--config"},
-	} {
-		cmd := exec.Command(bash, "--norc", "-c", `source c.bash; COMP_WORDS=(`+tc.words+`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _iem-export_complete; echo "${COMPREPLY[*]}"`)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), tc.want) {
-			t.Errorf("complete %s = %q, %v; want %q", tc.words, out, err, tc.want)
-		}
-	}
+	cmdtest.TestCompletion(t, "iem-export", "#!/bin/sh\nIEM_EXPORT_AS_MAIN=1 IEM_EXPORT_ARGS=\"$*\" exec "+os.Args[0]+" -test.run='^$'\n",
+		func() ([]byte, error) {
+			script, _, err := runApp(t, "iem-export", "completion", "bash")
+			return []byte(script), err
+		}, []cmdtest.Completion{
+			{Words: "iem-export ''", Want: "init run plan repair completion"},
+			{Words: "iem-export run --ews", Want: "--ews-url"},
+			{Words: "iem-export init --", Want: "--config"},
+		})
 }
 
 // TestExportReportInBrowser renders a real run's HTML report in headless

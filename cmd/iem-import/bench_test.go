@@ -91,34 +91,31 @@ func BenchmarkPathMode(b *testing.B) {
 	}
 
 	b.Run("importer", func(b *testing.B) {
-		root := filepath.Join(dir, "mail")
-		os.Mkdir(root, 0o700)
-		iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer iw.Close()
-		pw := writeFile(b, dir, "pw", iw.AdminPassword())
+		bed := newEmulatorBed(b, icewarptest.Options{})
+		bed.arch = filepath.Join(dir, "archive")
 		b.ResetTimer()
 		for i := range b.N {
-			sum, out, err := runIn(b, "--archive", filepath.Join(dir, "archive"), "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
-				"--password-file", pw, "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none", "--mail-mode", "path", "--mail-path", root,
-				"--log-level", "error", "--ledger", filepath.Join(b.TempDir(), "ledger"),
-				"--domain-map", fmt.Sprintf("example.test=p%d-%d.test", i, time.Now().UnixNano()), "--passwords-report", filepath.Join(dir, "pw.csv"))
+			sum, out, err := runIn(b, bed.pathArgs("--ledger", filepath.Join(b.TempDir(), "ledger"),
+				"--domain-map", fmt.Sprintf("example.test=p%d-%d.test", i, time.Now().UnixNano()))...)
 			if err != nil || sum.total().Appended != len(msgs) {
 				b.Fatalf("run: %v\n%s", err, out)
 			}
 		}
 		report(b)
 	})
-	b.Run("mailpath.Put", func(b *testing.B) {
+	// store opens a mail path in a new folder and resets the timer.
+	store := func(b *testing.B) (string, *mailpath.Store) {
 		root := b.TempDir()
 		st, err := mailpath.Open(root)
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.Background()
 		b.ResetTimer()
+		return root, st
+	}
+	b.Run("mailpath.Put", func(b *testing.B) {
+		root, st := store(b)
+		ctx := context.Background()
 		for i := range b.N {
 			acct := filepath.Join(root, fmt.Sprintf("acct%d", i))
 			os.Mkdir(acct, 0o700)
@@ -131,13 +128,8 @@ func BenchmarkPathMode(b *testing.B) {
 		report(b)
 	})
 	b.Run("mailpath.Batch", func(b *testing.B) {
-		root := b.TempDir()
-		st, err := mailpath.Open(root)
-		if err != nil {
-			b.Fatal(err)
-		}
+		root, st := store(b)
 		ctx := context.Background()
-		b.ResetTimer()
 		for i := range b.N {
 			batch, err := st.NewBatch(filepath.Join(root, fmt.Sprintf("acct%d", i)), []string{"INBOX"})
 			if err != nil {

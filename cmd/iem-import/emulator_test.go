@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/icewarptest"
-	"github.com/iemproject/iem/icewarp/imapsink"
 )
 
 // TestEmulatorPathMode imports into the IceWarp emulator with
@@ -26,22 +23,11 @@ import (
 // retried; rounds, reruns and a run whose folder permissions the server
 // refuses (counted apart from the items).
 func TestEmulatorPathMode(t *testing.T) {
-	dir := t.TempDir()
-	root := filepath.Join(dir, "mail")
-	os.Mkdir(root, 0o700)
 	// Alphabetical sorting nests accounts (icewarp.md §1.2): the importer
 	// must ask for u_fullmailboxpath.
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root, SortingPrefix: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iw.Close()
-	arch := filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
-	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--webdav-url", iw.WebDAVURL(), "--mail-mode", "path", "--mail-path", root, "--log-level", "error",
-		"--ledger", filepath.Join(dir, "ledger"), "--passwords-report", filepath.Join(dir, "pw.csv")}
+	b := newEmulatorBed(t, icewarptest.Options{SortingPrefix: 4})
+	dir, root, arch, iw := b.dir, b.root, b.arch, b.iw
+	args := b.pathArgs("--webdav-url", iw.WebDAVURL(), "--ledger", filepath.Join(dir, "ledger"))
 
 	const alice, bob, team = "alice@example.com", "bob@example.com", "team@example.com"
 	pfGroup := icewarp.PublicFoldersGroup("example.com", "Public Folders").Email
@@ -168,11 +154,7 @@ func TestEmulatorPathMode(t *testing.T) {
 				paths map[string][]string
 				want  []msg
 			}{{alice, paths, am}, {pfGroup, map[string][]string{"pf1": {"Company", "News"}}, pm}} {
-				mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: iw.IMAPAddr(), AdminUser: iw.AdminEmail(),
-					AdminPassword: iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, x.email)
-				if err != nil {
-					t.Fatal(err)
-				}
+				mb := b.dial(t, x.email)
 				expectMail(t, mb, x.paths, x.want)
 				mb.Close()
 				if t.Failed() {
@@ -228,20 +210,11 @@ func TestEmulatorPathModeKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "mail")
-	os.Mkdir(root, 0o700)
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iw.Close()
-	arch := filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
+	b := newEmulatorBed(t, icewarptest.Options{})
 	const user = "frank@example.com"
 	day := time.Date(2025, 6, 7, 8, 9, 10, 0, time.Local)
 	var all []msg
-	writeRound(t, arch, func(r *round) {
+	writeRound(t, b.arch, func(r *round) {
 		r.mailbox(user)
 		for f := range 2 {
 			id := fmt.Sprintf("f%d", f)
@@ -254,34 +227,16 @@ func TestEmulatorPathModeKill(t *testing.T) {
 			}
 		}
 	})
-	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--mail-mode", "path", "--mail-path", root, "--log-level", "error", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	args := b.pathArgs()
 	kills, temps := 0, 0
 	for _, after := range randomDelays(10, 20*time.Millisecond, 700*time.Millisecond) {
-		cmd := command(append([]string{"run"}, args...)...)
-		out := &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		killed, out, err := runKilled(t, after, args)
+		if !killed && err != nil {
+			t.Fatalf("run finished with %v\n%s", err, out)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("run finished with %v\n%s", err, out)
-			}
-		case <-time.After(after):
-			cmd.Process.Kill()
-			<-done
+		if killed {
 			kills++
-			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-				if err == nil && strings.HasPrefix(d.Name(), ".iem-") {
-					temps++
-				}
-				return nil
-			})
+			temps += len(tempFiles(b.root))
 		}
 	}
 	t.Logf("%d runs killed, %d temporary files left behind", kills, temps)
@@ -289,14 +244,10 @@ func TestEmulatorPathModeKill(t *testing.T) {
 	if err != nil || sum.total().Failed != 0 {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	if err := iw.CheckMailPath(); err != nil {
+	if err := b.iw.CheckMailPath(); err != nil {
 		t.Errorf("mail path checker: %v", err)
 	}
-	mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: iw.IMAPAddr(), AdminUser: iw.AdminEmail(),
-		AdminPassword: iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, user)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb := b.dial(t, user)
 	defer mb.Close()
 	expectMail(t, mb, map[string][]string{"f0": {"Ordner 0"}, "f1": {"Ordner 1"}}, all)
 }

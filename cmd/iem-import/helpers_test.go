@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/internal/archivetest"
 	"github.com/iemproject/iem/replay"
 )
@@ -237,4 +240,102 @@ func readDirNames(dir string) ([]string, error) {
 // display name: format.FolderTarget, then "\\" as a look-alike.
 func targetName(n string) string {
 	return strings.ReplaceAll(format.FolderTarget("", n, nil).Name, `\`, "⧵")
+}
+
+// emulatorBed is the IceWarp emulator with its mail path (root) and an
+// empty archive folder (arch) in a new folder dir, and the admin password
+// in a file (pw).
+type emulatorBed struct {
+	iw                  *icewarptest.Server
+	dir, root, arch, pw string
+}
+
+// newEmulatorBed starts the emulator with opt, its MailRoot set to the
+// bed's mail path; it is closed when the test ends.
+func newEmulatorBed(t testing.TB, opt icewarptest.Options) *emulatorBed {
+	t.Helper()
+	dir := t.TempDir()
+	b := &emulatorBed{dir: dir, root: filepath.Join(dir, "mail"), arch: filepath.Join(dir, "archive")}
+	os.Mkdir(b.root, 0o700)
+	opt.MailRoot = b.root
+	iw, err := icewarptest.Start(&opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	b.iw = iw
+	os.Mkdir(b.arch, 0o700)
+	b.pw = writeFile(t, dir, "pw", iw.AdminPassword())
+	return b
+}
+
+// args are the run arguments for the archive, the admin API and IMAP
+// without TLS, then extra.
+func (b *emulatorBed) args(extra ...string) []string {
+	return append([]string{"--archive", b.arch, "--api-url", b.iw.URL(), "--admin-user", b.iw.AdminEmail(),
+		"--password-file", b.pw, "--imap-addr", b.iw.IMAPAddr(), "--imap-tls", "none"}, extra...)
+}
+
+// pathArgs are args for path mode into the bed's mail path, logging only
+// errors, with the passwords report in dir, then extra.
+func (b *emulatorBed) pathArgs(extra ...string) []string {
+	return b.args(append([]string{"--mail-mode", "path", "--mail-path", b.root, "--log-level", "error",
+		"--passwords-report", filepath.Join(b.dir, "pw.csv")}, extra...)...)
+}
+
+// dial opens the mailbox email over IMAP as the administrator.
+func (b *emulatorBed) dial(t testing.TB, email string) *imapsink.Mailbox {
+	t.Helper()
+	mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: b.iw.IMAPAddr(), AdminUser: b.iw.AdminEmail(),
+		AdminPassword: b.iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb
+}
+
+// runKilled starts "iem-import run args…" as a child process and kills it
+// (SIGKILL) after the given time unless it ends first. It reports whether
+// it was killed, and the error and output of a run that ended.
+func runKilled(t testing.TB, after time.Duration, args []string) (killed bool, out string, err error) {
+	t.Helper()
+	cmd := command(append([]string{"run"}, args...)...)
+	b := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = b, b
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return false, b.String(), err
+	case <-time.After(after):
+		cmd.Process.Kill()
+		<-done
+		return true, b.String(), nil
+	}
+}
+
+// tempFiles are the temporary files (".iem-…") under root.
+func tempFiles(root string) []string {
+	var temps []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".iem-") {
+			temps = append(temps, p)
+		}
+		return nil
+	})
+	return temps
+}
+
+// only are the messages of want in the mailbox mbx.
+func only(want []msg, mbx string) []msg {
+	var out []msg
+	for _, m := range want {
+		if m.mbx == mbx {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/iemproject/iem/icewarp/icewarptest"
 	"github.com/iemproject/iem/internal/archivetest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/cmdtest"
 	"github.com/iemproject/iem/internal/ptytest"
 )
 
@@ -153,9 +154,7 @@ func TestConfigValidatesLikeInit(t *testing.T) {
 // scripts read.
 func TestRunProgressAndReport(t *testing.T) {
 	iw, dir, arch := initBed(t)
-	args := []string{"--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:" + iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--webdav-url", iw.WebDAVURL(), "--log-level", "debug", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	args := initArgs(iw, dir, arch, "debug")
 	sum, out, err := runIn(t, args...)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
@@ -191,31 +190,16 @@ func TestRunProgressAndReport(t *testing.T) {
 
 // TestCompletion sources the bash script and completes as bash would.
 func TestCompletion(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	dir := t.TempDir()
-	wrapper := "#!/bin/sh\nIEM_IMPORT_AS_MAIN=1 exec " + os.Args[0] + " \"$@\"\n"
-	os.WriteFile(filepath.Join(dir, "iem-import"), []byte(wrapper), 0o755)
-	var script bytes.Buffer
-	if err := newApp(&script, io.Discard).Run([]string{"iem-import", "completion", "bash"}); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "c.bash"), script.Bytes(), 0o644)
-	for _, tc := range []struct{ words, want string }{
-		{"iem-import ''", "init run plan check verify completion"},
-		{"iem-import run --mail", "--mail-mode --mail-path --mail-owner"},
-		{"iem-import init --", "--config"},
-	} {
-		cmd := exec.Command(bash, "--norc", "-c", `source c.bash; COMP_WORDS=(`+tc.words+`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _iem-import_complete; echo "${COMPREPLY[*]}"`)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), tc.want) {
-			t.Errorf("complete %s = %q, %v; want %q", tc.words, out, err, tc.want)
-		}
-	}
+	cmdtest.TestCompletion(t, "iem-import", "#!/bin/sh\nIEM_IMPORT_AS_MAIN=1 exec "+os.Args[0]+" \"$@\"\n",
+		func() ([]byte, error) {
+			var script bytes.Buffer
+			err := newApp(&script, io.Discard).Run([]string{"iem-import", "completion", "bash"})
+			return script.Bytes(), err
+		}, []cmdtest.Completion{
+			{Words: "iem-import ''", Want: "init run plan check verify completion"},
+			{Words: "iem-import run --mail", Want: "--mail-mode --mail-path --mail-owner"},
+			{Words: "iem-import init --", Want: "--config"},
+		})
 }
 
 // TestHelpHasExamples: every command's --help shows examples.
@@ -240,14 +224,8 @@ func TestHelpHasExamples(t *testing.T) {
 // per mailbox with the time spent throttled; SIGINT stops it with exit
 // 130 and the next run imports the rest, nothing twice.
 func TestRunOnTerminalInterruptResume(t *testing.T) {
-	dir := t.TempDir()
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iw.Close()
-	arch := filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
+	b := newEmulatorBed(t, icewarptest.Options{})
+	dir, arch, iw := b.dir, b.arch, b.iw
 	const contacts = 30
 	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
 	writeRound(t, arch, func(r *round) {
@@ -266,13 +244,11 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 	// the run takes long enough to be interrupted, and its time
 	// throttled shows.
 	iw.Inject(icewarptest.Fault{Command: "webdav PUT", HTTPStatus: 503, RetryAfter: 1, Times: 3})
-	args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	args := b.args("--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
 	tm, cmd := startTerm(t, dir, append([]string{"run"}, args...)...)
 	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +Contacts +\[[^\]]*\] [0-9]+/35 items [0-9.]+ MB [0-9.]+/s( ETA \S+)? throttled [1-9]`))
 	cmd.Process.Signal(os.Interrupt)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.Transcript())

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iemproject/iem/icewarp/icewarptest"
-	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -28,21 +24,12 @@ func TestPathModeBatchKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "mail")
-	os.Mkdir(root, 0o700)
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iw.Close()
-	arch := filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
+	b := newEmulatorBed(t, icewarptest.Options{})
 	day := time.Date(2025, 2, 3, 4, 5, 6, 0, time.Local)
 	folders := map[string][]string{"big": {"Big"}, "edge": {"Edge"}, "small": {"Small"}}
 	counts := map[string]int{"big": 2*replay.PathBatchFiles + 40, "edge": replay.PathBatchFiles + 1, "small": 3}
 	var all []msg
-	writeRound(t, arch, func(r *round) {
+	writeRound(t, b.arch, func(r *round) {
 		r.mailbox("kim@example.test")
 		for id, n := range counts {
 			r.folder("kim@example.test", folder{id: id, name: folders[id][0], class: "IPF.Note"})
@@ -54,12 +41,8 @@ func TestPathModeBatchKill(t *testing.T) {
 			}
 		}
 	})
-	pw := writeFile(t, dir, "pw", iw.AdminPassword())
 	args := func(domain string) []string {
-		return []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(), "--password-file", pw,
-			"--imap-addr", iw.IMAPAddr(), "--imap-tls", "none", "--mail-mode", "path", "--mail-path", root, "--log-level", "error",
-			"--passwords-report", filepath.Join(dir, "pw.csv"), "--domain-map", "example.test=" + domain,
-			"--ledger", filepath.Join(dir, domain+".ledger")}
+		return b.pathArgs("--domain-map", "example.test="+domain, "--ledger", filepath.Join(b.dir, domain+".ledger"))
 	}
 	start := time.Now()
 	if sum, out, err := runIn(t, args("probe.test")...); err != nil || sum.total().Appended != len(all) {
@@ -71,52 +54,30 @@ func TestPathModeBatchKill(t *testing.T) {
 	for r := range 4 {
 		domain := fmt.Sprintf("k%d.test", r)
 		a := args(domain)
-	runs:
 		for range 8 {
-			cmd := command(append([]string{"run"}, a...)...)
-			out := &strings.Builder{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
+			killed, out, err := runKilled(t, time.Duration(rand.Int64N(int64(clean))), a)
+			if !killed {
 				if err != nil {
 					t.Fatalf("%s: run finished with %v\n%s", domain, err, out)
 				}
-				break runs
-			case <-time.After(time.Duration(rand.Int64N(int64(clean)))):
-				cmd.Process.Kill()
-				<-done
-				kills++
-				filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-					if err == nil && strings.HasPrefix(d.Name(), ".iem-") {
-						temps++
-					}
-					return nil
-				})
+				break
 			}
+			kills++
+			temps += len(tempFiles(b.root))
 		}
 		sum, out, err := runIn(t, a...)
 		if err != nil || sum.total().Failed != 0 {
 			t.Fatalf("%s: final run: %v\n%s", domain, err, out)
 		}
-		if err := iw.CheckMailPath(); err != nil {
+		if err := b.iw.CheckMailPath(); err != nil {
 			t.Errorf("%s: mail path checker: %v", domain, err)
 		}
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && strings.Contains(p, domain) && strings.HasPrefix(d.Name(), ".iem-") {
+		for _, p := range tempFiles(b.root) {
+			if strings.Contains(p, domain) {
 				t.Errorf("%s: temporary file left: %s", domain, p)
 			}
-			return nil
-		})
-		mb, err := imapsink.Dial(context.Background(), imapsink.Options{Addr: iw.IMAPAddr(), AdminUser: iw.AdminEmail(),
-			AdminPassword: iw.AdminPassword(), TLS: imapsink.TLSNone, Connections: 1}, "kim@"+domain)
-		if err != nil {
-			t.Fatal(err)
 		}
+		mb := b.dial(t, "kim@"+domain)
 		expectMail(t, mb, folders, all)
 		mb.Close()
 		checkIn(t, a...)

@@ -178,23 +178,13 @@ func expectOdd(t *testing.T, iw *icewarptest.Server, user string, msgs []oddMsg,
 func TestOddMessages(t *testing.T) {
 	for _, mode := range []string{"path", "imap"} {
 		t.Run(mode, func(t *testing.T) {
-			dir := t.TempDir()
-			root := filepath.Join(dir, "mail")
-			os.Mkdir(root, 0o700)
-			iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: root})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer iw.Close()
-			arch := filepath.Join(dir, "archive")
-			os.Mkdir(arch, 0o700)
+			b := newEmulatorBed(t, icewarptest.Options{})
+			root, iw := b.root, b.iw
 			const user = "ann@example.com"
 			msgs := oddMessages()
-			writeOddRound(t, arch, user, msgs)
-			args := []string{"--archive", arch, "--api-url", iw.URL(), "--admin-user", iw.AdminEmail(),
-				"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-				"--mail-mode", mode, "--log-level", "warn", "--ledger", filepath.Join(dir, "ledger"),
-				"--passwords-report", filepath.Join(dir, "pw.csv")}
+			writeOddRound(t, b.arch, user, msgs)
+			args := b.args("--mail-mode", mode, "--log-level", "warn", "--ledger", filepath.Join(b.dir, "ledger"),
+				"--passwords-report", filepath.Join(b.dir, "pw.csv"))
 			want := func(b []byte) []byte { return b }
 			if mode == "path" {
 				args = append(args, "--mail-path", root)

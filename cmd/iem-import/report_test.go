@@ -24,9 +24,7 @@ func TestImportReportInBrowser(t *testing.T) {
 	writeRound(t, arch, func(r *round) { // round 2: a message in a folder that is not migrated
 		r.message(msg{mbx: "alice@example.com", folder: "unknown", id: "m9", received: time.Date(2024, 6, 1, 0, 0, 0, 0, time.Local)})
 	})
-	args := []string{"--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:" + iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv")}
+	args := initArgs(iw, dir, arch, "warn")
 	sum, out, err := runIn(t, args...)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)
@@ -66,14 +64,8 @@ func TestImportReportInBrowser(t *testing.T) {
 // IceWarp install does.
 func initBed(t *testing.T) (iw *icewarptest.Server, dir, arch string) {
 	t.Helper()
-	dir = t.TempDir()
-	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail"), TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { iw.Close() })
-	arch = filepath.Join(dir, "archive")
-	os.Mkdir(arch, 0o700)
+	b := newEmulatorBed(t, icewarptest.Options{TLS: true})
+	iw, dir, arch = b.iw, b.dir, b.arch
 	day := time.Date(2024, 5, 6, 7, 8, 9, 0, time.Local)
 	writeRound(t, arch, func(r *round) {
 		r.mailbox("alice@example.com")
@@ -94,9 +86,7 @@ func TestRunWithoutLogFolder(t *testing.T) {
 	for _, f := range []string{"logs", "reports"} {
 		writeFile(t, arch, f, "in the way")
 	}
-	sum, out, err := runIn(t, "--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:"+iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
-		"--password-file", writeFile(t, dir, "pw", iw.AdminPassword()), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
-		"--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
+	sum, out, err := runIn(t, initArgs(iw, dir, arch, "warn")...)
 	if err != nil || sum.total().Appended != 3 {
 		t.Fatalf("run = %v, %+v; want 3 items appended\n%s", err, sum.total(), out)
 	}
@@ -105,4 +95,13 @@ func TestRunWithoutLogFolder(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// initArgs are the run arguments against the emulator of initBed, its
+// certificate pinned, with the password file of the bed and WebDAV,
+// logging at level.
+func initArgs(iw *icewarptest.Server, dir, arch, level string) []string {
+	return []string{"--archive", arch, "--api-url", iw.URL(), "--trust-cert", "sha256:" + iw.CertSHA256(), "--admin-user", iw.AdminEmail(),
+		"--password-file", filepath.Join(dir, "pw"), "--imap-addr", iw.IMAPAddr(), "--imap-tls", "none",
+		"--webdav-url", iw.WebDAVURL(), "--log-level", level, "--passwords-report", filepath.Join(dir, "pw.csv")}
 }
