@@ -238,12 +238,7 @@ func (r *metaReader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
-		r.fail("bad uvarint at byte %d", r.off)
-		return 0
-	}
-	r.off += n
-	return v
+	return readVarint(r, v, n, "uvarint")
 }
 
 func (r *metaReader) varint() int64 {
@@ -251,8 +246,15 @@ func (r *metaReader) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(r.b[r.off:])
+	return readVarint(r, v, n, "varint")
+}
+
+// readVarint takes the value binary.Uvarint or binary.Varint decoded from
+// n bytes at r.off (what names it): past them, or 0 and an error when
+// there was none.
+func readVarint[T uint64 | int64](r *metaReader, v T, n int, what string) T {
 	if n <= 0 {
-		r.fail("bad varint at byte %d", r.off)
+		r.fail("bad %s at byte %d", what, r.off)
 		return 0
 	}
 	r.off += n

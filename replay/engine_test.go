@@ -119,20 +119,29 @@ func newBed(t *testing.T) *bed {
 	return &bed{t: t, dir: dir, arch: arch, tg: newMemTarget()}
 }
 
-// run replays the archive into the target with the ledger file ledger,
-// and returns the counts, the notices printed and the mailboxes' errors.
-func (b *bed) run(ledger string) (totals, string, []string) {
+// engine opens the archive (as it is now) for a new Engine with opt; done
+// closes it.
+func (b *bed) engine(opt Options) (im *Engine, done func() error) {
 	b.t.Helper()
 	f, err := archive.OpenFolder(b.arch, &archive.FolderOptions{Existing: true})
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer f.Close()
-	var notice bytes.Buffer
-	im, err := New([]*archive.Folder{f}, Options{Notice: &notice, PasswordReport: filepath.Join(b.dir, "pw.csv")})
+	im, err = New([]*archive.Folder{f}, opt)
 	if err != nil {
+		f.Close()
 		b.t.Fatal(err)
 	}
+	return im, f.Close
+}
+
+// run replays the archive into the target with the ledger file ledger,
+// and returns the counts, the notices printed and the mailboxes' errors.
+func (b *bed) run(ledger string) (totals, string, []string) {
+	b.t.Helper()
+	var notice bytes.Buffer
+	im, done := b.engine(Options{Notice: &notice, PasswordReport: filepath.Join(b.dir, "pw.csv")})
+	defer done()
 	led, err := OpenLedger(filepath.Join(b.dir, ledger))
 	if err != nil {
 		b.t.Fatal(err)
@@ -183,15 +192,8 @@ func sum(m map[string]int) int {
 // difference (missing, extra or duplicated).
 func (b *bed) check() {
 	b.t.Helper()
-	f, err := archive.OpenFolder(b.arch, &archive.FolderOptions{Existing: true})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer f.Close()
-	im, err := New([]*archive.Folder{f}, Options{})
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	im, done := b.engine(Options{})
+	defer done()
 	im.Sinks = b.tg.sinks()
 	var out bytes.Buffer
 	if err := im.Check(context.Background(), &out); err != nil {
@@ -202,15 +204,8 @@ func (b *bed) check() {
 // plan returns Engine.Plan's summary line.
 func (b *bed) plan(ledger string) string {
 	b.t.Helper()
-	f, err := archive.OpenFolder(b.arch, &archive.FolderOptions{Existing: true})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer f.Close()
-	im, err := New([]*archive.Folder{f}, Options{})
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	im, done := b.engine(Options{})
+	defer done()
 	led, err := OpenLedgerReadOnly(filepath.Join(b.dir, ledger))
 	if err != nil {
 		b.t.Fatal(err)

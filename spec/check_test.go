@@ -427,18 +427,19 @@ func (r *rd) take(n uint64) []byte {
 
 func (r *rd) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad uvarint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	return rdVarint(r, v, n, "uvarint")
 }
 
 func (r *rd) varint() int64 {
 	v, n := binary.Varint(r.b)
+	return rdVarint(r, v, n, "varint")
+}
+
+// rdVarint takes the value binary.Uvarint or binary.Varint decoded from
+// the first n bytes of r.b (what names it), or 0 when there was none.
+func rdVarint[T uint64 | int64](r *rd, v T, n int, what string) T {
 	if n <= 0 {
-		r.fail("bad varint")
+		r.fail("bad " + what)
 		return 0
 	}
 	r.b = r.b[n:]

@@ -96,13 +96,8 @@ func (s *exportAnswers) initial(ctx context.Context, w *wizard.Wizard) error {
 	}
 	s.archive = dir
 	s.conf.Set("archive", dir)
-	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes exported in parallel", Default: "2", Check: wizard.IntRange(1, 64)})
-	if err != nil {
-		return err
-	}
-	s.conf.Set("jobs", jobs)
-	s.jobs, _ = strconv.Atoi(jobs)
-	return nil
+	s.jobs, err = AskJobs(w, &s.conf, "Mailboxes exported in parallel")
+	return err
 }
 
 func (s *exportAnswers) source(ctx context.Context, w *wizard.Wizard) error {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"filippo.io/age"
@@ -368,13 +367,8 @@ func (s *importAnswers) selection(ctx context.Context, w *wizard.Wizard) error {
 	if names {
 		s.conf.Set("icewarp-folder-names", "true")
 	}
-	jobs, err := w.Ask(wizard.Question{Label: "Mailboxes imported in parallel", Default: "2", Check: wizard.IntRange(1, 64)})
-	if err != nil {
-		return err
-	}
-	s.conf.Set("jobs", jobs)
-	s.jobs, _ = strconv.Atoi(jobs)
-	return nil
+	s.jobs, err = AskJobs(w, &s.conf, "Mailboxes imported in parallel")
+	return err
 }
 
 func (s *importAnswers) review(ctx context.Context, w *wizard.Wizard) error {

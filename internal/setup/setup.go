@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,4 +168,16 @@ func PrintIndented(w *wizard.Wizard, text string) {
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		w.Printf("  %s", l)
 	}
+}
+
+// AskJobs asks label, how many mailboxes a run takes in parallel (1 to
+// 64, 2 by default), and sets the jobs key of conf to the answer.
+func AskJobs(w *wizard.Wizard, conf *wizard.Config, label string) (int, error) {
+	jobs, err := w.Ask(wizard.Question{Label: label, Default: "2", Check: wizard.IntRange(1, 64)})
+	if err != nil {
+		return 0, err
+	}
+	conf.Set("jobs", jobs)
+	n, _ := strconv.Atoi(jobs)
+	return n, nil
 }
