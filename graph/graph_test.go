@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/retry"
 )
 
@@ -175,5 +176,41 @@ func TestAssertion(t *testing.T) {
 	_ = json.Unmarshal(hdr, &h)
 	if h["alg"] != "RS256" || h["x5t"] == "" {
 		t.Fatalf("header %v", h)
+	}
+}
+
+// TestMessageChanges: a first round (W1, W2 shapes), a round from the
+// deltaLink with @removed (W3), and a refused deltaLink.
+func TestMessageChanges(t *testing.T) {
+	var srv *httptest.Server
+	srv, _ = server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("$deltatoken") {
+		case "":
+			fmt.Fprintf(w, `{"value":[{"id":"a","@odata.etag":"W/\"1\""}],"@odata.deltaLink":"%s/v1.0/delta?$deltatoken=D1"}`, srv.URL)
+		case "D1":
+			fmt.Fprintf(w, `{"value":[{"id":"a","@removed":{"reason":"deleted"}}],"@odata.deltaLink":"%s/v1.0/delta?$deltatoken=D2"}`, srv.URL)
+		default:
+			w.WriteHeader(http.StatusGone)
+			fmt.Fprint(w, `{"error":{"code":"SyncStateNotFound","message":"gone"}}`)
+		}
+	})
+	c := newClient(t, srv)
+	var got []string
+	rec := func(ch export.ItemChange) error { got = append(got, fmt.Sprint(ch.Kind, ch.Ref.ID)); return nil }
+	m1, err := c.MessageChanges(context.Background(), "u@x", "inbox", nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := c.MessageChanges(context.Background(), "u@x", "inbox", m1, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(export.Create, "a") + "," + fmt.Sprint(export.Delete, "a")
+	if strings.Join(got, ",") != want || !strings.HasSuffix(string(m2), "D2") {
+		t.Fatalf("changes %v marker %q", got, m2)
+	}
+	_, err = c.MessageChanges(context.Background(), "u@x", "inbox", []byte(srv.URL+"/v1.0/delta?$deltatoken=old"), rec)
+	if !errors.Is(err, export.ErrMarkerRejected) {
+		t.Fatalf("err = %v, want ErrMarkerRejected", err)
 	}
 }
