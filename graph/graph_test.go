@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -212,5 +213,36 @@ func TestMessageChanges(t *testing.T) {
 	_, err = c.MessageChanges(context.Background(), "u@x", "inbox", []byte(srv.URL+"/v1.0/delta?$deltatoken=old"), rec)
 	if !errors.Is(err, export.ErrMarkerRejected) {
 		t.Fatalf("err = %v, want ErrMarkerRejected", err)
+	}
+}
+
+// TestMessage: the properties map as the EWS Source reads them (with W3's
+// string "isRead"), and $value streams the MIME of W4.
+func TestMessage(t *testing.T) {
+	const mime = "From: Administrator <admin@contoso.com>\r\nSubject: This email has attachment.\r\n\r\nbody\r\n"
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/$value") {
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, mime)
+			return
+		}
+		fmt.Fprint(w, `{"id":"m1","isRead":"true","importance":"high","categories":["Red"],"flag":{"flagStatus":"flagged"},"receivedDateTime":"2017-09-04T10:00:00Z"}`)
+	})
+	c := newClient(t, srv)
+	m, err := c.Message(context.Background(), "u@x", "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := m.meta()
+	if !meta.Read || !meta.Flagged || meta.FlagStatus != "Flagged" || meta.Importance != "High" || meta.Categories[0] != "Red" || meta.Received.Year() != 2017 {
+		t.Fatalf("meta %+v", meta)
+	}
+	body, err := c.MIME(context.Background(), "u@x", "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	if b, _ := io.ReadAll(body); string(b) != mime {
+		t.Fatalf("mime %q", b)
 	}
 }
