@@ -9,6 +9,7 @@ import (
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
 )
@@ -25,9 +26,9 @@ next to it; no password is ever written into the config.`, runInit)
 // runInit runs the set-up (internal/setup) with the checks runs share.
 func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
 	return setup.Export(ctx, in, out, confPath, setup.ExportChecks{
-		ProbeEWS:         func(ctx context.Context, url string) (*wizard.Cert, error) { return probeEWS(ctx, url, false) },
-		EWSUsage:         ewsUsage,
-		CheckEWS:         checkEWS,
+		ProbeEWS:         func(ctx context.Context, url string) (*wizard.Cert, error) { return cliutil.ProbeEWS(ctx, url, false) },
+		EWSUsage:         cliutil.EWSUsage,
+		CheckEWS:         cliutil.CheckEWS,
 		CheckDirectory:   checkDirectory,
 		ParseSelection:   parseSelection,
 		SelectorFromFile: selectorFromFile,
@@ -47,3 +48,6 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		},
 	})
 }
+
+// checkDirectory is the directory check runs and init share.
+var checkDirectory = cliutil.CheckDirectory

@@ -30,7 +30,7 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	selected = cfg.shard.engine().Filter(selected)
 	eopt := cfg.ews
 	eopt.Logger = log
-	client, _, err := checkEWS(ctx, eopt)
+	client, _, err := cliutil.CheckEWS(ctx, eopt)
 	if err != nil {
 		return err
 	}

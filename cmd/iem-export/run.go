@@ -401,7 +401,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if eopt.AlwaysTrust {
 		log.Warn("certificate verification is off (--always-trust)")
 	}
-	client, info, err := checkEWS(ctx, eopt)
+	client, info, err := cliutil.CheckEWS(ctx, eopt)
 	if err != nil {
 		return err
 	}

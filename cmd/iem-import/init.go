@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/setup"
 )
 
@@ -22,10 +23,10 @@ is ever written into the config.`, runInit)
 // runInit runs the set-up (internal/setup) with the checks runs share.
 func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) error {
 	return setup.Import(ctx, in, out, confPath, setup.ImportChecks{
-		AdminUsage: adminUsage,
-		ProbeURL:   probeURL,
-		ProbeCert:  probeCert,
-		Trusted:    trusted,
-		CheckAdmin: checkAdmin,
+		AdminUsage: cliutil.AdminUsage,
+		ProbeURL:   cliutil.ProbeURL,
+		ProbeCert:  cliutil.ProbeCert,
+		Trusted:    cliutil.Trusted,
+		CheckAdmin: cliutil.CheckAdmin,
 	})
 }

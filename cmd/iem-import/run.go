@@ -348,7 +348,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if aopt.TLS.InsecureSkipVerify {
 		log.Warn("certificate verification is off (--always-trust)")
 	}
-	admin, err := checkAdmin(ctx, aopt)
+	admin, err := cliutil.CheckAdmin(ctx, aopt)
 	if err != nil {
 		return err
 	}
