@@ -353,12 +353,7 @@ func (c *Client) debugRequest(req *http.Request, body []byte) {
 		}
 		fmt.Fprintf(&b, "> %s: %s\n", k, strings.Join(v, ", "))
 	}
-	b.WriteString("\n")
-	b.Write(body)
-	b.WriteString("\n")
-	c.dbgMu.Lock()
-	c.opt.DebugWriter.Write(b.Bytes())
-	c.dbgMu.Unlock()
+	c.debugWrite(&b, body, true)
 }
 
 func (c *Client) debugResponse(resp *http.Response, body []byte) {
@@ -369,7 +364,14 @@ func (c *Client) debugResponse(resp *http.Response, body []byte) {
 	fmt.Fprintf(&b, "< %s\n", resp.Status)
 	if body == nil {
 		b.WriteString("< [streamed body not shown]\n")
-	} else {
+	}
+	c.debugWrite(&b, body, body != nil)
+}
+
+// debugWrite ends a debug record with its body between blank lines (when
+// withBody) and writes it in one piece.
+func (c *Client) debugWrite(b *bytes.Buffer, body []byte, withBody bool) {
+	if withBody {
 		b.WriteString("\n")
 		b.Write(body)
 		b.WriteString("\n")

@@ -109,55 +109,55 @@ func ParsePermissions(permissionSetXML []byte) (ACL, error) {
 	}
 	ps := findDeep(root, "PermissionSet")
 	if ps == nil {
-		return ACL{}, &ItemKindError{Want: []string{"PermissionSet"}, Got: root.name}
+		return ACL{}, &ItemKindError{Want: []string{"PermissionSet"}, Got: root.Local}
 	}
 	acl := ACL{Entries: []ACLEntry{}}
-	perms := ps.child("Permissions")
-	list := perms.all("Permission")
-	if cp := ps.child("CalendarPermissions"); cp != nil {
+	perms := ps.Child("Permissions")
+	list := perms.All("Permission")
+	if cp := ps.Child("CalendarPermissions"); cp != nil {
 		acl.Calendar = true
-		list = append(list, cp.all("CalendarPermission")...)
+		list = append(list, cp.All("CalendarPermission")...)
 	}
 	for _, p := range list {
-		e := ACLEntry{Level: p.str("PermissionLevel")}
+		e := ACLEntry{Level: p.Text("PermissionLevel")}
 		if e.Level == "" {
-			e.Level = p.str("CalendarPermissionLevel")
+			e.Level = p.Text("CalendarPermissionLevel")
 		}
-		uid := p.child("UserId")
-		switch du := uid.str("DistinguishedUser"); du {
+		uid := p.Child("UserId")
+		switch du := uid.Text("DistinguishedUser"); du {
 		case "Default":
 			e.Grantee.Kind = GranteeDefault
 		case "Anonymous":
 			e.Grantee.Kind = GranteeAnonymous
 		case "":
 			e.Grantee.Kind = GranteeUser
-			if uid.has("ExternalUserIdentity") {
+			if uid.Has("ExternalUserIdentity") {
 				e.Grantee.Kind = GranteeExternal
 			}
-			e.Grantee.Address = uid.str("PrimarySmtpAddress")
-			e.Grantee.SID = uid.str("SID")
-			e.Grantee.DisplayName = uid.str("DisplayName")
+			e.Grantee.Address = uid.Text("PrimarySmtpAddress")
+			e.Grantee.SID = uid.Text("SID")
+			e.Grantee.DisplayName = uid.Text("DisplayName")
 		default:
 			return ACL{}, fmt.Errorf("%w: unknown DistinguishedUser %q", ErrMalformed, du)
 		}
 		r, known := levelRights[e.Level]
-		if p.has("ReadItems") || p.has("CanCreateItems") || !known {
+		if p.Has("ReadItems") || p.Has("CanCreateItems") || !known {
 			r = Rights{
-				CreateItems:      p.boolean("CanCreateItems"),
-				CreateSubFolders: p.boolean("CanCreateSubFolders"),
-				FolderOwner:      p.boolean("IsFolderOwner"),
-				FolderVisible:    p.boolean("IsFolderVisible"),
-				FolderContact:    p.boolean("IsFolderContact"),
-				EditItems:        orNone(p.str("EditItems")),
-				DeleteItems:      orNone(p.str("DeleteItems")),
-				ReadItems:        orNone(p.str("ReadItems")),
+				CreateItems:      p.Bool("CanCreateItems"),
+				CreateSubFolders: p.Bool("CanCreateSubFolders"),
+				FolderOwner:      p.Bool("IsFolderOwner"),
+				FolderVisible:    p.Bool("IsFolderVisible"),
+				FolderContact:    p.Bool("IsFolderContact"),
+				EditItems:        orNone(p.Text("EditItems")),
+				DeleteItems:      orNone(p.Text("DeleteItems")),
+				ReadItems:        orNone(p.Text("ReadItems")),
 			}
 		}
 		e.Rights = r
 		acl.Entries = append(acl.Entries, e)
 	}
-	for _, u := range ps.at("UnknownEntries").all("UnknownEntry") {
-		acl.Unknown = append(acl.Unknown, strings.TrimSpace(u.text.String()))
+	for _, u := range ps.Path("UnknownEntries").All("UnknownEntry") {
+		acl.Unknown = append(acl.Unknown, strings.TrimSpace(u.RawText()))
 	}
 	return acl, nil
 }
@@ -170,10 +170,10 @@ func orNone(s string) string {
 }
 
 func findDeep(n *node, name string) *node {
-	if n.name == name {
+	if n.Local == name {
 		return n
 	}
-	for _, k := range n.kids {
+	for _, k := range n.Children {
 		if f := findDeep(k, name); f != nil {
 			return f
 		}

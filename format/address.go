@@ -51,9 +51,9 @@ func parseMailbox(m *node, dir AddressResolver) (mailbox, bool) {
 		return mailbox{}, false
 	}
 	mb := mailbox{
-		Name:    m.str("Name"),
-		Raw:     m.str("EmailAddress"),
-		Routing: m.str("RoutingType"),
+		Name:    m.Text("Name"),
+		Raw:     m.Text("EmailAddress"),
+		Routing: m.Text("RoutingType"),
 	}
 	if mb.Name == "" && mb.Raw == "" {
 		return mb, false
@@ -91,11 +91,11 @@ func hasPrefixFold(s, prefix string) bool {
 
 // resolveRaw resolves a bare address string (DL member, permission grantee).
 func resolveRaw(addr, routing string, dir AddressResolver) (string, bool) {
-	m := &node{name: "Mailbox"}
+	m := &node{Local: "Mailbox"}
 	for _, kv := range [][2]string{{"EmailAddress", addr}, {"RoutingType", routing}} {
-		c := &node{name: kv[0]}
-		c.text.WriteString(kv[1])
-		m.kids = append(m.kids, c)
+		c := &node{Local: kv[0]}
+		c.CharData = append(c.CharData, kv[1]...)
+		m.Children = append(m.Children, c)
 	}
 	mb, _ := parseMailbox(m, dir)
 	return mb.Addr, mb.SMTP

@@ -47,7 +47,7 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 		return nil, rep, err
 	}
 	z := itemZone(m, &rep)
-	uid := m.str("UID")
+	uid := m.Text("UID")
 	if uid == "" {
 		uid = itemUID(m)
 		rep.add("UID", "item has no UID; derived %s from the ItemId", uid)
@@ -57,16 +57,16 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 	if err != nil {
 		return nil, rep, err
 	}
-	allDay := m.boolean("IsAllDayEvent")
-	if r := m.child("Recurrence"); r != nil {
+	allDay := m.Bool("IsAllDayEvent")
+	if r := m.Child("Recurrence"); r != nil {
 		rule, err := recurrenceRule(r, z, start, allDay, &rep)
 		if err != nil {
 			return nil, rep, err
 		}
 		ev.Props.Set(&ical.Prop{Name: ical.PropRecurrenceRule, Params: ical.Params{}, Value: rule})
 	}
-	for _, d := range m.at("DeletedOccurrences").all("DeletedOccurrence") {
-		t, err := d.dateTime("Start")
+	for _, d := range m.Path("DeletedOccurrences").All("DeletedOccurrence") {
+		t, err := parseXSDateTime(d.Text("Start"))
 		if err != nil {
 			return nil, rep, fmt.Errorf("%w: DeletedOccurrence: %v", ErrMalformed, err)
 		}
@@ -77,10 +77,10 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 	// [V MSDOCS modifiedoccurrences.md: Occurrence/ItemId, Start, End,
 	// OriginalStart].
 	originals := map[string]time.Time{}
-	listed := m.at("ModifiedOccurrences").all("Occurrence")
+	listed := m.Path("ModifiedOccurrences").All("Occurrence")
 	for _, o := range listed {
-		if t, err := o.dateTime("OriginalStart"); err == nil {
-			originals[o.child("ItemId").attr("Id")] = t
+		if t, err := parseXSDateTime(o.Text("OriginalStart")); err == nil {
+			originals[o.Child("ItemId").Attr("Id")] = t
 		}
 	}
 	cal.Children = append(cal.Children, ev.Component)
@@ -91,9 +91,9 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 		if err != nil {
 			return nil, rep, fmt.Errorf("occurrence %d: %w", i, err)
 		}
-		orig, err := o.dateTime("OriginalStart")
+		orig, err := parseXSDateTime(o.Text("OriginalStart"))
 		if err != nil {
-			t, ok := originals[o.child("ItemId").attr("Id")]
+			t, ok := originals[o.Child("ItemId").Attr("Id")]
 			if !ok {
 				rep.add("ModifiedOccurrences", "occurrence %d has no OriginalStart; not written", i)
 				continue
@@ -101,7 +101,7 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 			orig = t
 		}
 		oz := z
-		if o.has("StartTimeZone") || o.has("MeetingTimeZone") {
+		if o.Has("StartTimeZone") || o.Has("MeetingTimeZone") {
 			oz = itemZone(o, &rep)
 		}
 		if oz.ID() != z.ID() {
@@ -112,11 +112,11 @@ func CalendarToICal(master []byte, occurrences [][]byte, dir AddressResolver, op
 			return nil, rep, fmt.Errorf("occurrence %d: %w", i, err)
 		}
 		oev.Props.Set(timeProp(ical.PropRecurrenceID, orig, z, allDay))
-		seen[o.child("ItemId").attr("Id")] = true
+		seen[o.Child("ItemId").Attr("Id")] = true
 		cal.Children = append(cal.Children, oev.Component)
 	}
 	for _, o := range listed {
-		if id := o.child("ItemId").attr("Id"); !seen[id] {
+		if id := o.Child("ItemId").Attr("Id"); !seen[id] {
 			rep.add("ModifiedOccurrences", "modified occurrence %s not supplied; the series rule stands in for it", id)
 		}
 	}
@@ -174,15 +174,15 @@ func utcProp(name string, t time.Time) *ical.Prop {
 func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *CalendarOptions, rep *Report) (*ical.Event, time.Time, error) {
 	ev := ical.NewEvent()
 	ev.Props.SetText(ical.PropUID, uid)
-	start, err := n.dateTime("Start")
+	start, err := parseXSDateTime(n.Text("Start"))
 	if err != nil {
 		return nil, start, fmt.Errorf("%w: CalendarItem Start: %v", ErrMalformed, err)
 	}
-	end, err := n.dateTime("End")
+	end, err := parseXSDateTime(n.Text("End"))
 	if err != nil {
 		end = start
 	}
-	allDay := n.boolean("IsAllDayEvent")
+	allDay := n.Bool("IsAllDayEvent")
 	ev.Props.Set(timeProp(ical.PropDateTimeStart, start, z, allDay))
 	if allDay {
 		// End is midnight after the last day, in the creation zone
@@ -202,29 +202,29 @@ func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *Calend
 
 	stamp := start
 	for _, f := range []string{"LastModifiedTime", "DateTimeCreated"} {
-		if t, err := n.dateTime(f); err == nil {
+		if t, err := parseXSDateTime(n.Text(f)); err == nil {
 			stamp = t
 			break
 		}
 	}
 	ev.Props.Set(utcProp(ical.PropDateTimeStamp, stamp))
-	if t, err := n.dateTime("DateTimeCreated"); err == nil {
+	if t, err := parseXSDateTime(n.Text("DateTimeCreated")); err == nil {
 		ev.Props.Set(utcProp(ical.PropCreated, t))
 	}
-	if t, err := n.dateTime("LastModifiedTime"); err == nil {
+	if t, err := parseXSDateTime(n.Text("LastModifiedTime")); err == nil {
 		ev.Props.Set(utcProp(ical.PropLastModified, t))
 	}
-	setText(ev.Props, ical.PropSummary, n.str("Subject"))
-	setText(ev.Props, ical.PropLocation, n.str("Location"))
+	setText(ev.Props, ical.PropSummary, n.Text("Subject"))
+	setText(ev.Props, ical.PropLocation, n.Text("Location"))
 	addBody(ev.Props, n)
 	addCommon(ev.Component, n)
-	if v, ok := n.integer("AppointmentSequenceNumber"); ok {
+	if v, ok := n.Int("AppointmentSequenceNumber"); ok {
 		ev.Props.Set(&ical.Prop{Name: ical.PropSequence, Params: ical.Params{}, Value: strconv.FormatInt(v, 10)})
 	}
 
 	// Free/busy: TRANSP plus Outlook's own X-MICROSOFT-CDO-BUSYSTATUS so
 	// Tentative and OOF survive [I: Outlook iCalendar export].
-	switch fb := n.str("LegacyFreeBusyStatus"); fb {
+	switch fb := n.Text("LegacyFreeBusyStatus"); fb {
 	case "Free":
 		ev.Props.SetText(ical.PropTransparency, "TRANSPARENT")
 		xText(ev.Props, "X-MICROSOFT-CDO-BUSYSTATUS", "FREE")
@@ -235,22 +235,22 @@ func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *Calend
 	default:
 		rep.add("LegacyFreeBusyStatus", "unknown value %q", fb)
 	}
-	if n.boolean("IsCancelled") {
+	if n.Bool("IsCancelled") {
 		ev.Props.SetText(ical.PropStatus, "CANCELLED")
-	} else if n.boolean("IsMeeting") {
+	} else if n.Bool("IsMeeting") {
 		ev.Props.SetText(ical.PropStatus, "CONFIRMED")
 	}
 
-	if org, ok := parseMailbox(n.at("Organizer", "Mailbox"), dir); ok && n.boolean("IsMeeting") {
+	if org, ok := parseMailbox(n.Path("Organizer", "Mailbox"), dir); ok && n.Bool("IsMeeting") {
 		p := calAddress(ical.PropOrganizer, org, rep)
 		ev.Props.Set(p)
 	}
-	my := n.str("MyResponseType")
+	my := n.Text("MyResponseType")
 	for _, list := range []struct{ elem, role string }{
 		{"RequiredAttendees", "REQ-PARTICIPANT"}, {"OptionalAttendees", "OPT-PARTICIPANT"}, {"Resources", "NON-PARTICIPANT"},
 	} {
-		for _, a := range n.at(list.elem).all("Attendee") {
-			mb, ok := parseMailbox(a.child("Mailbox"), dir)
+		for _, a := range n.Path(list.elem).All("Attendee") {
+			mb, ok := parseMailbox(a.Child("Mailbox"), dir)
 			if !ok {
 				continue
 			}
@@ -259,12 +259,12 @@ func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *Calend
 			if list.elem == "Resources" {
 				p.Params.Set(ical.ParamCalendarUserType, "RESOURCE")
 			}
-			rt := a.str("ResponseType")
+			rt := a.Text("ResponseType")
 			if opt.Owner != "" && strings.EqualFold(mb.Addr, opt.Owner) && my != "" {
 				rt = my
 			}
 			p.Params.Set(ical.ParamParticipationStatus, partStat(rt))
-			if n.boolean("IsResponseRequested") && rt != "Organizer" {
+			if n.Bool("IsResponseRequested") && rt != "Organizer" {
 				p.Params.Set(ical.ParamRSVP, "TRUE")
 			}
 			ev.Props.Add(p)
@@ -278,15 +278,15 @@ func eventFromItem(n *node, z zone, uid string, dir AddressResolver, opt *Calend
 
 	// VALARM only when ReminderIsSet [V ews.md §4.2: DavMail drops VALARM
 	// if ReminderIsSet is false].
-	if n.boolean("ReminderIsSet") {
-		mins, _ := n.integer("ReminderMinutesBeforeStart")
+	if n.Bool("ReminderIsSet") {
+		mins, _ := n.Int("ReminderMinutesBeforeStart")
 		al := ical.NewComponent(ical.CompAlarm)
 		al.Props.SetText(ical.PropAction, "DISPLAY")
-		al.Props.SetText(ical.PropDescription, first(n.str("Subject"), "Reminder"))
+		al.Props.SetText(ical.PropDescription, first(n.Text("Subject"), "Reminder"))
 		al.Props.Set(&ical.Prop{Name: ical.PropTrigger, Params: ical.Params{}, Value: fmt.Sprintf("-PT%dM", mins)})
 		ev.Children = append(ev.Children, al)
 	}
-	if len(n.at("Attachments").elems()) > 0 {
+	if len(n.Path("Attachments").Elems()) > 0 {
 		rep.add("Attachments", "calendar item attachments are not carried in the iCalendar")
 	}
 	return ev, start, nil
@@ -338,15 +338,15 @@ func xText(props ical.Props, name, v string) {
 // addBody writes DESCRIPTION as plain text and, for HTML bodies, the
 // original HTML in X-ALT-DESC;FMTTYPE=text/html (as Outlook does [I]).
 func addBody(props ical.Props, n *node) {
-	b := n.child("Body")
+	b := n.Child("Body")
 	if b == nil {
 		return
 	}
-	raw := b.text.String()
+	raw := b.RawText()
 	if strings.TrimSpace(raw) == "" {
 		return
 	}
-	if strings.EqualFold(b.attr("BodyType"), "HTML") {
+	if strings.EqualFold(b.Attr("BodyType"), "HTML") {
 		props.SetText(ical.PropDescription, htmlToText(raw))
 		p := ical.NewProp("X-ALT-DESC")
 		p.SetText(strings.ReplaceAll(raw, "\r\n", "\n"))
@@ -360,7 +360,7 @@ func addBody(props ical.Props, n *node) {
 
 // addCommon writes CLASS, CATEGORIES and PRIORITY shared by events and tasks.
 func addCommon(c *ical.Component, n *node) {
-	switch n.str("Sensitivity") {
+	switch n.Text("Sensitivity") {
 	case "Normal":
 		c.Props.SetText(ical.PropClass, "PUBLIC")
 	case "Personal", "Private":
@@ -368,12 +368,12 @@ func addCommon(c *ical.Component, n *node) {
 	case "Confidential":
 		c.Props.SetText(ical.PropClass, "CONFIDENTIAL")
 	}
-	if cats := n.strs("Categories", "String"); len(cats) > 0 {
+	if cats := n.Texts("Categories", "String"); len(cats) > 0 {
 		p := &ical.Prop{Name: ical.PropCategories, Params: ical.Params{}}
 		p.SetTextList(cats)
 		c.Props.Set(p)
 	}
-	switch n.str("Importance") {
+	switch n.Text("Importance") {
 	case "High":
 		c.Props.Set(&ical.Prop{Name: ical.PropPriority, Params: ical.Params{}, Value: "1"})
 	case "Low":

@@ -34,11 +34,11 @@ func MIMEContent(itemXML []byte) ([]byte, error) {
 }
 
 func mimeContent(n *node) ([]byte, error) {
-	mc := n.child("MimeContent")
+	mc := n.Child("MimeContent")
 	if mc == nil {
 		return nil, ErrNoMIMEContent
 	}
-	s := mc.text.String()
+	s := mc.RawText()
 	if strings.TrimSpace(s) == "" {
 		return nil, ErrNoMIMEContent
 	}
@@ -95,26 +95,26 @@ func ParseMailMeta(itemXML []byte) (MailMeta, error) {
 		return MailMeta{}, err
 	}
 	m := MailMeta{
-		ItemClass:  n.str("ItemClass"),
-		Read:       n.boolean("IsRead"),
-		Categories: n.strs("Categories", "String"),
-		Importance: n.str("Importance"),
-		Draft:      n.boolean("IsDraft"),
-		MessageID:  n.str("InternetMessageId"),
+		ItemClass:  n.Text("ItemClass"),
+		Read:       n.Bool("IsRead"),
+		Categories: n.Texts("Categories", "String"),
+		Importance: n.Text("Importance"),
+		Draft:      n.Bool("IsDraft"),
+		MessageID:  n.Text("InternetMessageId"),
 	}
-	if n.child("IsRead") == nil && n.child("ItemClass") != nil && strings.HasPrefix(m.ItemClass, "IPM.Post") {
+	if n.Child("IsRead") == nil && n.Child("ItemClass") != nil && strings.HasPrefix(m.ItemClass, "IPM.Post") {
 		m.Read = true
 	}
-	if t, err := n.dateTime("DateTimeReceived"); err == nil {
+	if t, err := parseXSDateTime(n.Text("DateTimeReceived")); err == nil {
 		m.Received = t.UTC()
 	}
-	if t, err := n.dateTime("DateTimeSent"); err == nil {
+	if t, err := parseXSDateTime(n.Text("DateTimeSent")); err == nil {
 		m.Sent = t.UTC()
 	}
-	if v, ok := n.integer("Size"); ok {
+	if v, ok := n.Int("Size"); ok {
 		m.Size = v
 	}
-	m.FlagStatus = n.str("Flag", "FlagStatus")
+	m.FlagStatus = n.Text("Flag", "FlagStatus")
 	if m.FlagStatus == "" {
 		if v, ok := extendedInt(n, prFlagStatus); ok {
 			switch v {
@@ -135,8 +135,8 @@ func ParseMailMeta(itemXML []byte) (MailMeta, error) {
 // …/><Value>2</Value></ExtendedProperty>. The tag may be decimal or hex: the
 // request may say "4340" and the response echoes "0x10f4" [V ews.md §2.2].
 func extendedInt(n *node, tag int64) (int64, bool) {
-	for _, ep := range n.all("ExtendedProperty") {
-		t := ep.child("ExtendedFieldURI").attr("PropertyTag")
+	for _, ep := range n.All("ExtendedProperty") {
+		t := ep.Child("ExtendedFieldURI").Attr("PropertyTag")
 		var v int64
 		var err error
 		if strings.HasPrefix(strings.ToLower(t), "0x") {
@@ -147,7 +147,7 @@ func extendedInt(n *node, tag int64) (int64, bool) {
 		if err != nil || v != tag {
 			continue
 		}
-		if x, err := strconv.ParseInt(ep.str("Value"), 10, 64); err == nil {
+		if x, err := strconv.ParseInt(ep.Text("Value"), 10, 64); err == nil {
 			return x, true
 		}
 	}

@@ -41,18 +41,18 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 	if err != nil {
 		return rep, err
 	}
-	if strings.HasPrefix(n.name, "Meeting") {
-		rep.add(n.name, "meeting message rebuilt as a plain message; its invitation is not attached")
+	if strings.HasPrefix(n.Local, "Meeting") {
+		rep.add(n.Local, "meeting message rebuilt as a plain message; its invitation is not attached")
 	}
 	var h mail.Header
 	h.Set(RebuiltHeader, "mime content unavailable; rebuilt from ews item properties")
 
-	date, err := n.dateTime("DateTimeSent")
+	date, err := parseXSDateTime(n.Text("DateTimeSent"))
 	if err != nil {
-		date, err = n.dateTime("DateTimeReceived")
+		date, err = parseXSDateTime(n.Text("DateTimeReceived"))
 	}
 	if err != nil {
-		date, err = n.dateTime("DateTimeCreated")
+		date, err = parseXSDateTime(n.Text("DateTimeCreated"))
 	}
 	if err != nil {
 		date = time.Unix(0, 0).UTC()
@@ -71,39 +71,39 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		}
 		return out
 	}
-	from := addrs("From", []*node{n.at("From", "Mailbox")})
+	from := addrs("From", []*node{n.Path("From", "Mailbox")})
 	if len(from) == 0 {
-		from = addrs("Sender", []*node{n.at("Sender", "Mailbox")})
+		from = addrs("Sender", []*node{n.Path("Sender", "Mailbox")})
 	}
 	if len(from) == 0 {
 		from = []*mail.Address{{Address: "unknown@" + unresolvedDomain}}
 		rep.add("From", "no sender on the item")
 	}
 	h.SetAddressList("From", from)
-	if s := addrs("Sender", []*node{n.at("Sender", "Mailbox")}); len(s) == 1 && s[0].Address != from[0].Address {
+	if s := addrs("Sender", []*node{n.Path("Sender", "Mailbox")}); len(s) == 1 && s[0].Address != from[0].Address {
 		h.SetAddressList("Sender", s)
 	}
 	for _, f := range [][2]string{{"To", "ToRecipients"}, {"Cc", "CcRecipients"}, {"Bcc", "BccRecipients"}} {
-		if l := addrs(f[1], n.at(f[1]).all("Mailbox")); len(l) > 0 {
+		if l := addrs(f[1], n.Path(f[1]).All("Mailbox")); len(l) > 0 {
 			h.SetAddressList(f[0], l)
 		}
 	}
-	if l := addrs("ReplyTo", n.at("ReplyTo").all("Mailbox")); len(l) > 0 {
+	if l := addrs("ReplyTo", n.Path("ReplyTo").All("Mailbox")); len(l) > 0 {
 		h.SetAddressList("Reply-To", l)
 	}
-	h.SetSubject(n.str("Subject"))
+	h.SetSubject(n.Text("Subject"))
 
-	id := strings.Trim(n.str("InternetMessageId"), "<>")
+	id := strings.Trim(n.Text("InternetMessageId"), "<>")
 	if id == "" {
 		sum := sha256.Sum256(itemXML)
 		id = hex.EncodeToString(sum[:12]) + "@rebuilt.iem.invalid"
 		rep.add("InternetMessageId", "absent; generated %s", id)
 	}
 	h.SetMessageID(id)
-	if v := strings.Trim(n.str("InReplyTo"), "<> "); v != "" {
+	if v := strings.Trim(n.Text("InReplyTo"), "<> "); v != "" {
 		h.SetMsgIDList("In-Reply-To", []string{v})
 	}
-	if v := n.str("References"); v != "" {
+	if v := n.Text("References"); v != "" {
 		var ids []string
 		for _, f := range strings.Fields(v) {
 			if f = strings.Trim(f, "<>"); f != "" {
@@ -112,7 +112,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		}
 		h.SetMsgIDList("References", ids)
 	}
-	switch n.str("Importance") {
+	switch n.Text("Importance") {
 	case "High":
 		h.Set("Importance", "high")
 		h.Set("X-Priority", "1")
@@ -120,20 +120,20 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		h.Set("Importance", "low")
 		h.Set("X-Priority", "5")
 	}
-	if c := n.strs("Categories", "String"); len(c) > 0 {
+	if c := n.Texts("Categories", "String"); len(c) > 0 {
 		h.Set("Keywords", strings.Join(c, ", "))
 	}
-	if ic := n.str("ItemClass"); ic != "" {
+	if ic := n.Text("ItemClass"); ic != "" {
 		h.Set("X-IEM-ItemClass", ic)
 	}
 
 	bodyType := "text/plain"
-	body := n.child("Body")
-	if strings.EqualFold(body.attr("BodyType"), "HTML") {
+	body := n.Child("Body")
+	if strings.EqualFold(body.Attr("BodyType"), "HTML") {
 		bodyType = "text/html"
 	}
-	text := n.raw("Body")
-	if strings.EqualFold(body.attr("IsTruncated"), "true") {
+	text := n.RawText("Body")
+	if strings.EqualFold(body.Attr("IsTruncated"), "true") {
 		rep.add("Body", "exchange truncated the body")
 	}
 
@@ -142,13 +142,13 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		data        []byte
 	}
 	var atts []att
-	for _, a := range n.at("Attachments").elems() {
-		name := a.str("Name")
-		if a.name != "FileAttachment" {
+	for _, a := range n.Path("Attachments").Elems() {
+		name := a.Text("Name")
+		if a.Local != "FileAttachment" {
 			rep.add("Attachments", "item attachment %q not embedded", name)
 			continue
 		}
-		c := a.str("Content")
+		c := a.Text("Content")
 		if c == "" {
 			rep.add("Attachments", "attachment %q content not in the item xml", name)
 			continue
@@ -157,7 +157,7 @@ func RebuildMessage(itemXML []byte, dir AddressResolver, w io.Writer) (Report, e
 		if err != nil {
 			return rep, fmt.Errorf("%w: attachment %q: %v", ErrMalformed, name, err)
 		}
-		ct := a.str("ContentType")
+		ct := a.Text("ContentType")
 		if ct == "" {
 			ct = "application/octet-stream"
 		}

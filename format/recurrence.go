@@ -20,14 +20,14 @@ import (
 func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) (string, error) {
 	var parts []string
 	interval := func(p *node) {
-		if v, ok := p.integer("Interval"); ok && v > 1 {
+		if v, ok := p.Int("Interval"); ok && v > 1 {
 			parts = append(parts, "INTERVAL="+strconv.FormatInt(v, 10))
 		}
 	}
 	var pattern *node
-	for _, k := range r.kids {
-		if strings.HasSuffix(k.name, "Recurrence") || strings.HasSuffix(k.name, "Regeneration") {
-			if !strings.HasSuffix(k.name, "EndDateRecurrence") && k.name != "NoEndRecurrence" && k.name != "NumberedRecurrence" {
+	for _, k := range r.Children {
+		if strings.HasSuffix(k.Local, "Recurrence") || strings.HasSuffix(k.Local, "Regeneration") {
+			if !strings.HasSuffix(k.Local, "EndDateRecurrence") && k.Local != "NoEndRecurrence" && k.Local != "NumberedRecurrence" {
 				pattern = k
 				break
 			}
@@ -36,14 +36,14 @@ func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) 
 	if pattern == nil {
 		return "", fmt.Errorf("%w: recurrence without pattern", ErrMalformed)
 	}
-	switch pattern.name {
+	switch pattern.Local {
 	case "DailyRecurrence":
 		parts = append(parts, "FREQ=DAILY")
 		interval(pattern)
 	case "WeeklyRecurrence":
 		parts = append(parts, "FREQ=WEEKLY")
 		interval(pattern)
-		days, err := byDay(pattern.str("DaysOfWeek"))
+		days, err := byDay(pattern.Text("DaysOfWeek"))
 		if err != nil {
 			return "", err
 		}
@@ -51,16 +51,16 @@ func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) 
 		// Outlook's default week start is Sunday [V ews.md §4.1 sample
 		// RRULE …;WKST=SU]; 2010+ sends FirstDayOfWeek.
 		wkst := "SU"
-		if d, ok := weekdays[pattern.str("FirstDayOfWeek")]; ok {
+		if d, ok := weekdays[pattern.Text("FirstDayOfWeek")]; ok {
 			wkst = icalDay[d]
 		}
 		parts = append(parts, "WKST="+wkst)
 	case "AbsoluteMonthlyRecurrence":
 		parts = append(parts, "FREQ=MONTHLY")
 		interval(pattern)
-		d, ok := pattern.integer("DayOfMonth")
+		d, ok := pattern.Int("DayOfMonth")
 		if !ok || d < 1 || d > 31 {
-			return "", fmt.Errorf("%w: bad DayOfMonth %q", ErrMalformed, pattern.str("DayOfMonth"))
+			return "", fmt.Errorf("%w: bad DayOfMonth %q", ErrMalformed, pattern.Text("DayOfMonth"))
 		}
 		parts = append(parts, monthDay(d)...)
 	case "RelativeMonthlyRecurrence":
@@ -74,8 +74,8 @@ func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) 
 	case "AbsoluteYearlyRecurrence":
 		parts = append(parts, "FREQ=YEARLY")
 		interval(pattern)
-		mo, ok := months[pattern.str("Month")]
-		d, ok2 := pattern.integer("DayOfMonth")
+		mo, ok := months[pattern.Text("Month")]
+		d, ok2 := pattern.Int("DayOfMonth")
 		if !ok || !ok2 || d < 1 || d > 31 {
 			return "", fmt.Errorf("%w: bad AbsoluteYearlyRecurrence", ErrMalformed)
 		}
@@ -84,9 +84,9 @@ func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) 
 	case "RelativeYearlyRecurrence":
 		parts = append(parts, "FREQ=YEARLY")
 		interval(pattern)
-		mo, ok := months[pattern.str("Month")]
+		mo, ok := months[pattern.Text("Month")]
 		if !ok {
-			return "", fmt.Errorf("%w: bad Month %q", ErrMalformed, pattern.str("Month"))
+			return "", fmt.Errorf("%w: bad Month %q", ErrMalformed, pattern.Text("Month"))
 		}
 		parts = append(parts, "BYMONTH="+strconv.Itoa(int(mo)))
 		p, err := relative(pattern)
@@ -95,25 +95,25 @@ func recurrenceRule(r *node, z zone, start time.Time, allDay bool, rep *Report) 
 		}
 		parts = append(parts, p...)
 	case "DailyRegeneration", "WeeklyRegeneration", "MonthlyRegeneration", "YearlyRegeneration":
-		freq := strings.ToUpper(strings.TrimSuffix(pattern.name, "Regeneration"))
+		freq := strings.ToUpper(strings.TrimSuffix(pattern.Local, "Regeneration"))
 		if freq == "DAILY" || freq == "WEEKLY" || freq == "MONTHLY" || freq == "YEARLY" {
 			parts = append(parts, "FREQ="+freq)
 		}
 		interval(pattern)
-		rep.add(pattern.name, "regenerating task (next due counted from completion) written as a fixed %s rule", strings.ToLower(freq))
+		rep.add(pattern.Local, "regenerating task (next due counted from completion) written as a fixed %s rule", strings.ToLower(freq))
 	default:
-		return "", fmt.Errorf("%w: unknown recurrence pattern %s", ErrMalformed, pattern.name)
+		return "", fmt.Errorf("%w: unknown recurrence pattern %s", ErrMalformed, pattern.Local)
 	}
 
 	switch {
-	case r.has("NumberedRecurrence"):
-		c, ok := r.integer("NumberedRecurrence", "NumberOfOccurrences")
+	case r.Has("NumberedRecurrence"):
+		c, ok := r.Int("NumberedRecurrence", "NumberOfOccurrences")
 		if !ok || c < 1 {
 			return "", fmt.Errorf("%w: bad NumberOfOccurrences", ErrMalformed)
 		}
 		parts = append(parts, "COUNT="+strconv.FormatInt(c, 10))
-	case r.has("EndDateRecurrence"):
-		end, err := parseXSDate(r.str("EndDateRecurrence", "EndDate"))
+	case r.Has("EndDateRecurrence"):
+		end, err := parseXSDate(r.Text("EndDateRecurrence", "EndDate"))
 		if err != nil {
 			return "", err
 		}
@@ -160,13 +160,13 @@ func monthDay(d int64) []string {
 // "Day", "Weekday" or "WeekendDay" [V MSDOCS daysofweek.md]; the index picks
 // among the matching days with BYSETPOS.
 func relative(p *node) ([]string, error) {
-	days, err := byDay(p.str("DaysOfWeek"))
+	days, err := byDay(p.Text("DaysOfWeek"))
 	if err != nil {
 		return nil, err
 	}
-	idx, ok := weekIndex[p.str("DayOfWeekIndex")]
+	idx, ok := weekIndex[p.Text("DayOfWeekIndex")]
 	if !ok {
-		return nil, fmt.Errorf("%w: bad DayOfWeekIndex %q", ErrMalformed, p.str("DayOfWeekIndex"))
+		return nil, fmt.Errorf("%w: bad DayOfWeekIndex %q", ErrMalformed, p.Text("DayOfWeekIndex"))
 	}
 	if !strings.Contains(days, ",") {
 		return []string{"BYDAY=" + strconv.Itoa(idx) + days}, nil

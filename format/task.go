@@ -26,27 +26,27 @@ func TaskToICal(itemXML []byte, dir AddressResolver) (*ical.Calendar, Report, er
 	}
 	cal := newCalendar()
 	todo := ical.NewComponent(ical.CompToDo)
-	todo.Props.SetText(ical.PropUID, first(n.str("UID"), itemUID(n)))
+	todo.Props.SetText(ical.PropUID, first(n.Text("UID"), itemUID(n)))
 	stamp := time.Unix(0, 0)
 	for _, f := range []string{"LastModifiedTime", "DateTimeCreated"} {
-		if t, err := n.dateTime(f); err == nil {
+		if t, err := parseXSDateTime(n.Text(f)); err == nil {
 			stamp = t
 			break
 		}
 	}
 	todo.Props.Set(utcProp(ical.PropDateTimeStamp, stamp))
-	if t, err := n.dateTime("DateTimeCreated"); err == nil {
+	if t, err := parseXSDateTime(n.Text("DateTimeCreated")); err == nil {
 		todo.Props.Set(utcProp(ical.PropCreated, t))
 	}
-	if t, err := n.dateTime("LastModifiedTime"); err == nil {
+	if t, err := parseXSDateTime(n.Text("LastModifiedTime")); err == nil {
 		todo.Props.Set(utcProp(ical.PropLastModified, t))
 	}
-	setText(todo.Props, ical.PropSummary, n.str("Subject"))
+	setText(todo.Props, ical.PropSummary, n.Text("Subject"))
 	addBody(todo.Props, n)
 	addCommon(todo, n)
 
 	day := func(f string) (*ical.Prop, time.Time, bool) {
-		t, err := n.dateTime(f)
+		t, err := parseXSDateTime(n.Text(f))
 		if err != nil {
 			return nil, t, false
 		}
@@ -70,17 +70,17 @@ func TaskToICal(itemXML []byte, dir AddressResolver) (*ical.Calendar, Report, er
 		due.Name = ical.PropDue
 		todo.Props.Set(due)
 	}
-	if t, err := n.dateTime("CompleteDate"); err == nil {
+	if t, err := parseXSDateTime(n.Text("CompleteDate")); err == nil {
 		todo.Props.Set(utcProp(ical.PropCompleted, t))
 	}
-	if pc := n.str("PercentComplete"); pc != "" {
+	if pc := n.Text("PercentComplete"); pc != "" {
 		if f, err := strconv.ParseFloat(pc, 64); err == nil && f >= 0 && f <= 100 {
 			todo.Props.Set(&ical.Prop{Name: ical.PropPercentComplete, Params: ical.Params{}, Value: strconv.Itoa(int(f + 0.5))})
 		}
 	}
 	// Status [V MSDOCS status.md: NotStarted, InProgress, Completed,
 	// WaitingOnOthers, Deferred]; the last two have no RFC 5545 status.
-	switch st := n.str("Status"); st {
+	switch st := n.Text("Status"); st {
 	case "NotStarted":
 		todo.Props.SetText(ical.PropStatus, "NEEDS-ACTION")
 	case "InProgress":
@@ -95,7 +95,7 @@ func TaskToICal(itemXML []byte, dir AddressResolver) (*ical.Calendar, Report, er
 	default:
 		rep.add("Status", "unknown status %q", st)
 	}
-	if r := n.child("Recurrence"); r != nil {
+	if r := n.Child("Recurrence"); r != nil {
 		if !hasStart && !hasDue {
 			rep.add("Recurrence", "recurring task without start or due date; recurrence dropped")
 		} else {
@@ -113,21 +113,21 @@ func TaskToICal(itemXML []byte, dir AddressResolver) (*ical.Calendar, Report, er
 			todo.Props.Set(&ical.Prop{Name: ical.PropRecurrenceRule, Params: ical.Params{}, Value: rule})
 		}
 	}
-	if n.boolean("ReminderIsSet") {
-		if t, err := n.dateTime("ReminderDueBy"); err == nil {
+	if n.Bool("ReminderIsSet") {
+		if t, err := parseXSDateTime(n.Text("ReminderDueBy")); err == nil {
 			al := ical.NewComponent(ical.CompAlarm)
 			al.Props.SetText(ical.PropAction, "DISPLAY")
-			al.Props.SetText(ical.PropDescription, first(n.str("Subject"), "Reminder"))
+			al.Props.SetText(ical.PropDescription, first(n.Text("Subject"), "Reminder"))
 			tr := utcProp(ical.PropTrigger, t)
 			tr.Params.Set(ical.ParamValue, string(ical.ValueDateTime))
 			al.Props.Set(tr)
 			todo.Children = append(todo.Children, al)
 		}
 	}
-	if o := n.str("Owner"); o != "" {
+	if o := n.Text("Owner"); o != "" {
 		xText(todo.Props, "X-IEM-OWNER", o)
 	}
-	if len(n.at("Attachments").elems()) > 0 {
+	if len(n.Path("Attachments").Elems()) > 0 {
 		rep.add("Attachments", "task attachments are not carried in the iCalendar")
 	}
 	cal.Children = append(cal.Children, todo)
@@ -157,22 +157,22 @@ func NoteToVNote(itemXML []byte, w io.Writer) (Report, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString("BEGIN:VNOTE\r\nVERSION:1.1\r\n")
-	if t, err := n.dateTime("DateTimeCreated"); err == nil {
+	if t, err := parseXSDateTime(n.Text("DateTimeCreated")); err == nil {
 		b.WriteString("DCREATED:" + t.UTC().Format("20060102T150405Z") + "\r\n")
 	}
-	if t, err := n.dateTime("LastModifiedTime"); err == nil {
+	if t, err := parseXSDateTime(n.Text("LastModifiedTime")); err == nil {
 		b.WriteString("LAST-MODIFIED:" + t.UTC().Format("20060102T150405Z") + "\r\n")
 	}
-	if s := n.str("Subject"); s != "" {
+	if s := n.Text("Subject"); s != "" {
 		writeFolded(&b, "SUMMARY;CHARSET=UTF-8:"+escapeText(s, true))
 	}
-	if cats := n.strs("Categories", "String"); len(cats) > 0 {
+	if cats := n.Texts("Categories", "String"); len(cats) > 0 {
 		for i := range cats {
 			cats[i] = escapeText(cats[i], true)
 		}
 		writeFolded(&b, "CATEGORIES;CHARSET=UTF-8:"+strings.Join(cats, ","))
 	}
-	switch n.str("Sensitivity") {
+	switch n.Text("Sensitivity") {
 	case "Private", "Personal":
 		b.WriteString("CLASS:PRIVATE\r\n")
 	case "Confidential":
@@ -180,7 +180,7 @@ func NoteToVNote(itemXML []byte, w io.Writer) (Report, error) {
 	}
 	body := itemBody(n, &rep)
 	if body == "" {
-		body = n.str("Subject")
+		body = n.Text("Subject")
 	}
 	var qp bytes.Buffer
 	qw := quotedprintable.NewWriter(&qp)

@@ -257,9 +257,9 @@ func IANAZone(windowsID string) (string, bool) {
 // MeetingTimeZone, by id through CLDR, else from the rules in the item, else
 // UTC (with a loss reported).
 func itemZone(n *node, rep *Report) zone {
-	stz := n.child("StartTimeZone")
-	mtz := n.child("MeetingTimeZone")
-	for _, id := range []string{stz.attr("Id"), mtz.attr("TimeZoneName")} {
+	stz := n.Child("StartTimeZone")
+	mtz := n.Child("MeetingTimeZone")
+	for _, id := range []string{stz.Attr("Id"), mtz.Attr("TimeZoneName")} {
 		if id == "" {
 			continue
 		}
@@ -283,8 +283,8 @@ func itemZone(n *node, rep *Report) zone {
 			rep.add("MeetingTimeZone", "%v", err)
 		}
 	}
-	if n.has("Start") && !n.boolean("IsAllDayEvent") && (stz != nil || mtz != nil || n.has("TimeZone")) {
-		rep.add("TimeZone", "zone %q not understood; times written in UTC", first(n.str("TimeZone"), stz.attr("Id"), mtz.attr("TimeZoneName")))
+	if n.Has("Start") && !n.Bool("IsAllDayEvent") && (stz != nil || mtz != nil || n.Has("TimeZone")) {
+		rep.add("TimeZone", "zone %q not understood; times written in UTC", first(n.Text("TimeZone"), stz.Attr("Id"), mtz.Attr("TimeZoneName")))
 	}
 	return utcZone{}
 }
@@ -334,17 +334,17 @@ var weekIndex = map[string]int{"First": 1, "Second": 2, "Third": 3, "Fourth": 4,
 // Offsets are biases (UTC = local + bias), so the UTC offset is −(BaseOffset
 // + Offset).
 func meetingTimeZone(m *node) (*ruleZone, error) {
-	base, err := parseXSDuration(m.str("BaseOffset"))
+	base, err := parseXSDuration(m.Text("BaseOffset"))
 	if err != nil {
 		return nil, err
 	}
-	z := &ruleZone{id: first(m.attr("TimeZoneName"), "Customized Time Zone"), std: -base, dst: -base}
-	std, dst := m.child("Standard"), m.child("Daylight")
+	z := &ruleZone{id: first(m.Attr("TimeZoneName"), "Customized Time Zone"), std: -base, dst: -base}
+	std, dst := m.Child("Standard"), m.Child("Daylight")
 	if std == nil || dst == nil {
 		return z.withFingerprint(), nil
 	}
-	so, err1 := parseXSDuration(first(std.str("Offset"), "PT0M"))
-	do, err2 := parseXSDuration(first(dst.str("Offset"), "PT0M"))
+	so, err1 := parseXSDuration(first(std.Text("Offset"), "PT0M"))
+	do, err2 := parseXSDuration(first(dst.Text("Offset"), "PT0M"))
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("%w: bad MeetingTimeZone offset", ErrMalformed)
 	}
@@ -361,21 +361,21 @@ func meetingTimeZone(m *node) (*ruleZone, error) {
 }
 
 func meetingRule(n *node) (*yearlyRule, error) {
-	at, err := clockTime(n.str("Time"))
+	at, err := clockTime(n.Text("Time"))
 	if err != nil {
 		return nil, err
 	}
-	if r := n.child("RelativeYearlyRecurrence"); r != nil {
-		wd, ok1 := weekdays[r.str("DaysOfWeek")]
-		idx, ok2 := weekIndex[r.str("DayOfWeekIndex")]
-		mo, ok3 := months[r.str("Month")]
+	if r := n.Child("RelativeYearlyRecurrence"); r != nil {
+		wd, ok1 := weekdays[r.Text("DaysOfWeek")]
+		idx, ok2 := weekIndex[r.Text("DayOfWeekIndex")]
+		mo, ok3 := months[r.Text("Month")]
 		if !ok1 || !ok2 || !ok3 {
 			return nil, ErrMalformed
 		}
 		return &yearlyRule{month: mo, weekday: wd, nth: idx, at: at}, nil
 	}
-	if r := n.child("AbsoluteDate"); r != nil {
-		t, err := parseXSDate(r.text.String())
+	if r := n.Child("AbsoluteDate"); r != nil {
+		t, err := parseXSDate(r.RawText())
 		if err != nil {
 			return nil, err
 		}
@@ -401,42 +401,42 @@ func clockTime(s string) (time.Duration, error) {
 func periodsZone(stz *node) (*ruleZone, error) {
 	periods := map[string]time.Duration{}
 	var stdID, dstID string
-	for _, p := range stz.at("Periods").all("Period") {
-		b, err := parseXSDuration(p.attr("Bias"))
+	for _, p := range stz.Path("Periods").All("Period") {
+		b, err := parseXSDuration(p.Attr("Bias"))
 		if err != nil {
 			return nil, err
 		}
-		periods[p.attr("Id")] = -b
-		switch p.attr("Name") {
+		periods[p.Attr("Id")] = -b
+		switch p.Attr("Name") {
 		case "Standard":
-			stdID = p.attr("Id")
+			stdID = p.Attr("Id")
 		case "Daylight":
-			dstID = p.attr("Id")
+			dstID = p.Attr("Id")
 		}
 	}
 	if stdID == "" {
-		return nil, fmt.Errorf("%w: StartTimeZone %q has no standard period", ErrMalformed, stz.attr("Id"))
+		return nil, fmt.Errorf("%w: StartTimeZone %q has no standard period", ErrMalformed, stz.Attr("Id"))
 	}
-	z := &ruleZone{id: first(stz.attr("Id"), stz.attr("Name"), "Customized Time Zone"), std: periods[stdID], dst: periods[stdID]}
-	groups := stz.at("TransitionsGroups").all("TransitionsGroup")
+	z := &ruleZone{id: first(stz.Attr("Id"), stz.Attr("Name"), "Customized Time Zone"), std: periods[stdID], dst: periods[stdID]}
+	groups := stz.Path("TransitionsGroups").All("TransitionsGroup")
 	if dstID == "" || len(groups) == 0 {
 		return z.withFingerprint(), nil
 	}
 	z.dst = periods[dstID]
 	g := groups[len(groups)-1]
-	for _, tr := range g.all("RecurringDayTransition") {
-		at, err := parseXSDuration(tr.str("TimeOffset"))
+	for _, tr := range g.All("RecurringDayTransition") {
+		at, err := parseXSDuration(tr.Text("TimeOffset"))
 		if err != nil {
 			return nil, err
 		}
-		mo, err := strconv.Atoi(tr.str("Month"))
-		wd, ok := weekdays[tr.str("DayOfWeek")]
-		occ, err2 := strconv.Atoi(tr.str("Occurrence"))
+		mo, err := strconv.Atoi(tr.Text("Month"))
+		wd, ok := weekdays[tr.Text("DayOfWeek")]
+		occ, err2 := strconv.Atoi(tr.Text("Occurrence"))
 		if err != nil || err2 != nil || !ok || mo < 1 || mo > 12 {
 			return nil, fmt.Errorf("%w: bad RecurringDayTransition", ErrMalformed)
 		}
 		r := &yearlyRule{month: time.Month(mo), weekday: wd, nth: occ, at: at}
-		switch tr.str("To") {
+		switch tr.Text("To") {
 		case dstID:
 			z.toDST = r
 		case stdID:

@@ -50,21 +50,21 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 	}
 	c := newCard(n)
 
-	cn := n.child("CompleteName")
-	family := first(cn.str("LastName"), n.str("Surname"))
-	given := first(cn.str("FirstName"), n.str("GivenName"))
-	middle := first(cn.str("MiddleName"), n.str("MiddleName"))
-	prefix := cn.str("Title")
-	suffix := first(cn.str("Suffix"), n.str("Generation"))
+	cn := n.Child("CompleteName")
+	family := first(cn.Text("LastName"), n.Text("Surname"))
+	given := first(cn.Text("FirstName"), n.Text("GivenName"))
+	middle := first(cn.Text("MiddleName"), n.Text("MiddleName"))
+	prefix := cn.Text("Title")
+	suffix := first(cn.Text("Suffix"), n.Text("Generation"))
 	addStructured(c, vcard.FieldName, nil, family, given, middle, prefix, suffix)
 
 	var emails []string
 	for _, key := range []string{"EmailAddress1", "EmailAddress2", "EmailAddress3"} {
-		e := entry(n.child("EmailAddresses"), key)
+		e := entry(n.Child("EmailAddresses"), key)
 		if e == nil {
 			continue
 		}
-		addr := strings.TrimSpace(e.text.String())
+		addr := strings.TrimSpace(e.RawText())
 		if addr == "" {
 			continue
 		}
@@ -81,25 +81,25 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		c.Add(vcard.FieldEmail, &vcard.Field{Value: addr, Params: p})
 	}
 
-	fn := first(n.str("DisplayName"), cn.str("FullName"), strings.TrimSpace(given+" "+family),
-		n.str("FileAs"), n.str("CompanyName"))
+	fn := first(n.Text("DisplayName"), cn.Text("FullName"), strings.TrimSpace(given+" "+family),
+		n.Text("FileAs"), n.Text("CompanyName"))
 	if fn == "" && len(emails) > 0 {
 		fn = emails[0]
 	}
 	c.SetValue(vcard.FieldFormattedName, fn)
-	if v := first(n.str("Nickname"), cn.str("Nickname")); v != "" {
+	if v := first(n.Text("Nickname"), cn.Text("Nickname")); v != "" {
 		c.SetValue(vcard.FieldNickname, v)
 	}
-	if v := n.str("FileAs"); v != "" {
+	if v := n.Text("FileAs"); v != "" {
 		c.SetValue("SORT-STRING", v)
 	}
 
-	for _, e := range n.at("PhoneNumbers").all("Entry") {
-		v := strings.TrimSpace(e.text.String())
+	for _, e := range n.Path("PhoneNumbers").All("Entry") {
+		v := strings.TrimSpace(e.RawText())
 		if v == "" {
 			continue
 		}
-		key := e.attr("Key")
+		key := e.Attr("Key")
 		types, ok := phoneTypes[key]
 		if !ok {
 			types = []string{"VOICE"}
@@ -108,15 +108,15 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		c.Add(vcard.FieldTelephone, &vcard.Field{Value: v, Params: vcard.Params{vcard.ParamType: types}})
 	}
 
-	prefAddr := n.str("PostalAddressIndex")
-	for _, e := range n.at("PhysicalAddresses").all("Entry") {
-		key := e.attr("Key")
+	prefAddr := n.Text("PostalAddressIndex")
+	for _, e := range n.Path("PhysicalAddresses").All("Entry") {
+		key := e.Attr("Key")
 		types, ok := addressTypes[key]
 		if !ok {
 			types = []string{"POSTAL"}
 		}
-		street, city, state := e.str("Street"), e.str("City"), e.str("State")
-		country, zip := first(e.str("CountryOrRegion"), e.str("Country")), e.str("PostalCode")
+		street, city, state := e.Text("Street"), e.Text("City"), e.Text("State")
+		country, zip := first(e.Text("CountryOrRegion"), e.Text("Country")), e.Text("PostalCode")
 		if street+city+state+country+zip == "" {
 			continue
 		}
@@ -126,31 +126,31 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		addStructured(c, vcard.FieldAddress, vcard.Params{vcard.ParamType: types}, "", "", street, city, state, zip, country)
 	}
 
-	if org, dept := n.str("CompanyName"), n.str("Department"); org != "" || dept != "" {
+	if org, dept := n.Text("CompanyName"), n.Text("Department"); org != "" || dept != "" {
 		if dept != "" {
 			addStructured(c, vcard.FieldOrganization, nil, org, dept)
 		} else {
 			addStructured(c, vcard.FieldOrganization, nil, org)
 		}
 	}
-	setIf(c, vcard.FieldTitle, n.str("JobTitle"))
-	setIf(c, vcard.FieldRole, n.str("Profession"))
-	if t, err := n.dateTime("Birthday"); err == nil {
+	setIf(c, vcard.FieldTitle, n.Text("JobTitle"))
+	setIf(c, vcard.FieldRole, n.Text("Profession"))
+	if t, err := parseXSDateTime(n.Text("Birthday")); err == nil {
 		c.SetValue(vcard.FieldBirthday, calendarDay(t))
 	}
-	if t, err := n.dateTime("WeddingAnniversary"); err == nil {
+	if t, err := parseXSDateTime(n.Text("WeddingAnniversary")); err == nil {
 		// vCard 3.0 has no ANNIVERSARY; X-ANNIVERSARY is what Evolution and
 		// KAddressBook read [I].
 		c.SetValue("X-ANNIVERSARY", calendarDay(t))
 	}
-	setIf(c, vcard.FieldURL, n.str("BusinessHomePage"))
+	setIf(c, vcard.FieldURL, n.Text("BusinessHomePage"))
 	// X- names as Evolution writes them [I].
-	setIf(c, "X-ASSISTANT", n.str("AssistantName"))
-	setIf(c, "X-MANAGER", n.str("Manager"))
-	setIf(c, "X-SPOUSE", n.str("SpouseName"))
+	setIf(c, "X-ASSISTANT", n.Text("AssistantName"))
+	setIf(c, "X-MANAGER", n.Text("Manager"))
+	setIf(c, "X-SPOUSE", n.Text("SpouseName"))
 	for _, key := range []string{"ImAddress1", "ImAddress2", "ImAddress3"} {
-		e := entry(n.child("ImAddresses"), key)
-		v := strings.TrimSpace(e.raw())
+		e := entry(n.Child("ImAddresses"), key)
+		v := strings.TrimSpace(e.RawText())
 		if v == "" {
 			continue
 		}
@@ -164,7 +164,7 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		}
 	}
 	for _, f := range []string{"Children", "Companies", "OfficeLocation", "Mileage", "Hobbies"} {
-		if n.has(f) && (n.str(f) != "" || len(n.child(f).elems()) > 0) {
+		if n.Has(f) && (n.Text(f) != "" || len(n.Child(f).Elems()) > 0) {
 			rep.add(f, "no vcard equivalent; not written")
 		}
 	}
@@ -172,11 +172,11 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 		c.SetValue(vcard.FieldNote, note)
 	}
 	photo := false
-	for _, a := range n.at("Attachments").all("FileAttachment") {
-		if !a.boolean("IsContactPhoto") && !strings.EqualFold(a.str("Name"), "ContactPicture.jpg") {
+	for _, a := range n.Path("Attachments").All("FileAttachment") {
+		if !a.Bool("IsContactPhoto") && !strings.EqualFold(a.Text("Name"), "ContactPicture.jpg") {
 			continue
 		}
-		content := a.str("Content")
+		content := a.Text("Content")
 		if content == "" {
 			continue
 		}
@@ -184,14 +184,14 @@ func ContactToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, Report, er
 			return nil, rep, fmt.Errorf("%w: contact photo: %v", ErrMalformed, err)
 		}
 		typ := "JPEG"
-		if ct := strings.ToLower(a.str("ContentType")); strings.HasPrefix(ct, "image/") {
+		if ct := strings.ToLower(a.Text("ContentType")); strings.HasPrefix(ct, "image/") {
 			typ = strings.ToUpper(strings.TrimPrefix(ct, "image/"))
 		}
 		c.Set(vcard.FieldPhoto, &vcard.Field{Value: content, Params: vcard.Params{"ENCODING": {"b"}, vcard.ParamType: {typ}}})
 		photo = true
 		break
 	}
-	if !photo && n.boolean("HasPicture") {
+	if !photo && n.Bool("HasPicture") {
 		rep.add("HasPicture", "contact photo content not in the item xml")
 	}
 	return c, rep, nil
@@ -214,17 +214,17 @@ func DistributionListToVCard(itemXML []byte, dir AddressResolver) (vcard.Card, R
 		return nil, rep, err
 	}
 	c := newCard(n)
-	name := first(n.str("DisplayName"), n.str("FileAs"), n.str("Subject"))
+	name := first(n.Text("DisplayName"), n.Text("FileAs"), n.Text("Subject"))
 	c.SetValue(vcard.FieldFormattedName, name)
 	addStructured(c, vcard.FieldName, nil, name, "", "", "", "")
 	c.SetValue(vcard.FieldKind, "group")
 	c.SetValue("X-ADDRESSBOOKSERVER-KIND", "group")
 	var boxes []*node
-	for _, m := range n.at("Members").all("Member") {
-		boxes = append(boxes, m.child("Mailbox"))
+	for _, m := range n.Path("Members").All("Member") {
+		boxes = append(boxes, m.Child("Mailbox"))
 	}
 	if exp := findDeep(n, "DLExpansion"); exp != nil && len(boxes) == 0 {
-		boxes = exp.all("Mailbox")
+		boxes = exp.All("Mailbox")
 	}
 	for _, b := range boxes {
 		mb, ok := parseMailbox(b, dir)
@@ -280,13 +280,13 @@ func newCard(n *node) vcard.Card {
 	c.SetValue(vcard.FieldVersion, vcardVersion)
 	c.SetValue(vcard.FieldProductID, "-//iem//format//EN")
 	c.SetValue(vcard.FieldUID, itemUID(n))
-	if t, err := n.dateTime("LastModifiedTime"); err == nil {
+	if t, err := parseXSDateTime(n.Text("LastModifiedTime")); err == nil {
 		c.SetValue(vcard.FieldRevision, t.UTC().Format("20060102T150405Z"))
 	}
-	for _, cat := range n.strs("Categories", "String") {
+	for _, cat := range n.Texts("Categories", "String") {
 		c.Add(vcard.FieldCategories, &vcard.Field{Value: cat})
 	}
-	switch n.str("Sensitivity") {
+	switch n.Text("Sensitivity") {
 	case "Private", "Personal":
 		c.SetValue("CLASS", "PRIVATE")
 	case "Confidential":
@@ -300,7 +300,7 @@ func newCard(n *node) vcard.Card {
 // an item moves between folders [V ews.md §2.2]; callers that track moves
 // replace the UID.
 func itemUID(n *node) string {
-	id := n.child("ItemId").attr("Id")
+	id := n.Child("ItemId").Attr("Id")
 	if id == "" {
 		return ""
 	}
@@ -316,8 +316,8 @@ func calendarDay(t time.Time) string {
 }
 
 func entry(parent *node, key string) *node {
-	for _, e := range parent.all("Entry") {
-		if e.attr("Key") == key {
+	for _, e := range parent.All("Entry") {
+		if e.Attr("Key") == key {
 			return e
 		}
 	}
@@ -357,12 +357,12 @@ var (
 // itemBody returns the item's body as plain text; an HTML body is reduced
 // to its text and the loss reported.
 func itemBody(n *node, rep *Report) string {
-	b := n.child("Body")
+	b := n.Child("Body")
 	if b == nil {
 		return ""
 	}
-	s := strings.ReplaceAll(b.text.String(), "\r\n", "\n")
-	if strings.EqualFold(b.attr("BodyType"), "HTML") {
+	s := strings.ReplaceAll(b.RawText(), "\r\n", "\n")
+	if strings.EqualFold(b.Attr("BodyType"), "HTML") {
 		s = htmlToText(s)
 		if strings.TrimSpace(s) != "" {
 			rep.add("Body", "html body reduced to text")

@@ -2,29 +2,24 @@ package format
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/iemproject/iem/internal/xmltree"
 )
 
 // maxDepth bounds element nesting in an item; real EWS items nest fewer than
 // 12 levels (recurrence inside a time zone inside an item).
 const maxDepth = 64
 
-// A node is one element of an EWS item, keyed by its local name only: the
-// exchange client cuts items out of a GetItem response, so namespace
-// declarations may be missing and prefixes vary by server version (ews.md §1:
-// "parse by namespace URI + local name only").
-type node struct {
-	name  string
-	attrs map[string]string
-	text  strings.Builder
-	kids  []*node
-}
+// A node is one element of an EWS item (the project's one XML tree), keyed
+// by its local name only: the exchange client cuts items out of a GetItem
+// response, so namespace declarations may be missing and prefixes vary by
+// server version (ews.md §1: "parse by namespace URI + local name only").
+// Namespace declarations are left out of its attributes.
+type node = xmltree.Node
 
 // parseItem decodes itemXML into a tree and checks that the root element's
 // local name is one of want (any name when want is empty).
@@ -37,63 +32,22 @@ func parseItem(itemXML []byte, want ...string) (*node, error) {
 		return root, nil
 	}
 	for _, w := range want {
-		if root.name == w {
+		if root.Local == w {
 			return root, nil
 		}
 	}
-	return nil, &ItemKindError{Want: want, Got: root.name}
+	return nil, &ItemKindError{Want: want, Got: root.Local}
 }
 
 func parseTree(b []byte) (*node, error) {
-	d := xml.NewDecoder(bytes.NewReader(stripIllegalCharRefs(b)))
-	d.Strict = true
 	// Entities beyond the XML five never occur in EWS; CharsetReader is not
 	// set, so a non-UTF-8 declaration is reported as malformed.
-	var stack []*node
-	var root *node
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if len(stack) >= maxDepth {
-				return nil, fmt.Errorf("%w: nesting deeper than %d", ErrMalformed, maxDepth)
-			}
-			n := &node{name: t.Name.Local}
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					continue
-				}
-				if n.attrs == nil {
-					n.attrs = make(map[string]string, len(t.Attr))
-				}
-				n.attrs[a.Name.Local] = a.Value
-			}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, fmt.Errorf("%w: more than one root element", ErrMalformed)
-				}
-				root = n
-			} else {
-				p := stack[len(stack)-1]
-				p.kids = append(p.kids, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
-			} else if len(bytes.TrimSpace(t)) > 0 {
-				return nil, fmt.Errorf("%w: text outside the root element", ErrMalformed)
-			}
-		}
+	doc, err := xmltree.Parse(bytes.NewReader(stripIllegalCharRefs(b)),
+		xmltree.Options{DropNamespaceDecls: true, OneRoot: true, MaxDepth: maxDepth})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	root := doc.Root()
 	if root == nil {
 		return nil, fmt.Errorf("%w: no element", ErrMalformed)
 	}
@@ -156,104 +110,12 @@ func legalXMLChar(r rune) bool {
 		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// child returns the first child called name, or nil. A nil receiver is allowed.
-func (n *node) child(name string) *node {
-	if n == nil {
-		return nil
-	}
-	for _, k := range n.kids {
-		if k.name == name {
-			return k
-		}
-	}
-	return nil
-}
-
-// all returns the children called name.
-func (n *node) all(name string) []*node {
-	if n == nil {
-		return nil
-	}
-	var out []*node
-	for _, k := range n.kids {
-		if k.name == name {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// at follows a path of child names.
-func (n *node) at(path ...string) *node {
-	for _, p := range path {
-		n = n.child(p)
-	}
-	return n
-}
-
-// str returns the trimmed text at path ("" when absent).
-func (n *node) str(path ...string) string {
-	m := n.at(path...)
-	if m == nil {
-		return ""
-	}
-	return strings.TrimSpace(m.text.String())
-}
-
-// raw returns the untrimmed text at path.
-func (n *node) raw(path ...string) string {
-	m := n.at(path...)
-	if m == nil {
-		return ""
-	}
-	return m.text.String()
-}
-
-func (n *node) attr(name string) string {
-	if n == nil {
-		return ""
-	}
-	return n.attrs[name]
-}
-
-// has reports whether the element at path exists.
-func (n *node) has(path ...string) bool { return n.at(path...) != nil }
-
-// boolean parses an xs:boolean at path; absent or invalid is false.
-func (n *node) boolean(path ...string) bool {
-	s := n.str(path...)
-	return s == "true" || s == "1"
-}
-
-// integer parses an xs:int at path; ok is false when absent or invalid.
-func (n *node) integer(path ...string) (int64, bool) {
-	v, err := strconv.ParseInt(n.str(path...), 10, 64)
-	return v, err == nil
-}
-
-// strings returns the trimmed texts of all path[len-1] children under path[:len-1],
-// e.g. n.strs("Categories", "String").
-func (n *node) strs(path ...string) []string {
-	parent := n.at(path[:len(path)-1]...)
-	var out []string
-	for _, k := range parent.all(path[len(path)-1]) {
-		if s := strings.TrimSpace(k.text.String()); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // errNoValue reports an absent element to time parsers.
 var errNoValue = errors.New("no value")
 
-// dateTime parses an xs:dateTime at path. EWS always writes a zone (Z or an
-// offset) in responses [V MSDOCS time-zones-and-ews-in-exchange.md]; a value
-// without one is taken as UTC.
-func (n *node) dateTime(path ...string) (time.Time, error) {
-	return parseXSDateTime(n.str(path...))
-}
-
+// parseXSDateTime parses an xs:dateTime. EWS always writes a zone (Z or
+// an offset) in responses [V MSDOCS time-zones-and-ews-in-exchange.md]; a
+// value without one is taken as UTC.
 func parseXSDateTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errNoValue
@@ -282,12 +144,4 @@ func parseXSDate(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: bad xs:date %q", ErrMalformed, s)
 	}
 	return t, nil
-}
-
-// elems returns the child elements (nil-safe).
-func (n *node) elems() []*node {
-	if n == nil {
-		return nil
-	}
-	return n.kids
 }

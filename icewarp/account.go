@@ -68,8 +68,8 @@ func (a *Admin) Accounts(ctx context.Context, domain, mask string) ([]AccountInf
 			leaf("offset", strconv.Itoa(offset)),
 			leaf("count", "0"))
 	}, func(it *node) {
-		t, _ := strconv.Atoi(it.value("accounttype"))
-		out = append(out, AccountInfo{Name: it.value("name"), Email: it.value("email"), Type: AccountType(t)})
+		t, _ := strconv.Atoi(it.Text("accounttype"))
+		out = append(out, AccountInfo{Name: it.Text("name"), Email: it.Text("email"), Type: AccountType(t)})
 	})
 	if err != nil {
 		return nil, err
@@ -125,13 +125,13 @@ func (a *Admin) EnsureAccount(ctx context.Context, acct Account) (created bool, 
 	props := accountProps(acct)
 	// [V NET CreateAccount.xml]: domainstr + accountproperties/item* (u_alias, u_name, u_type …)
 	params := el("commandparams", leaf("domainstr", domain), el("accountproperties"))
-	ap := params.children[1]
-	ap.children = append(ap.children, property("u_alias", alias), property("u_type", strconv.Itoa(int(acct.Type))))
+	ap := params.Children[1]
+	ap.Children = append(ap.Children, property("u_alias", alias), property("u_type", strconv.Itoa(int(acct.Type))))
 	if acct.Type == TypeUser {
-		ap.children = append(ap.children, property("u_password", acct.Password))
+		ap.Children = append(ap.Children, property("u_password", acct.Password))
 	}
 	for _, k := range slices.Sorted(maps.Keys(props)) {
-		ap.children = append(ap.children, property(k, props[k]))
+		ap.Children = append(ap.Children, property(k, props[k]))
 	}
 	if cerr := a.callOK(ctx, "createaccount", acct.Email, params); cerr != nil {
 		// A create retried after a lost response may have succeeded.
@@ -192,7 +192,7 @@ func (a *Admin) update(ctx context.Context, acct Account, info AccountInfo) erro
 func (a *Admin) AccountProperties(ctx context.Context, email string, names ...string) (map[string]string, error) {
 	list := el("accountpropertylist")
 	for _, n := range names {
-		list.children = append(list.children, el("item", leaf("propname", n)))
+		list.Children = append(list.Children, el("item", leaf("propname", n)))
 	}
 	res, err := a.call(ctx, "getaccountproperties", email, el("commandparams",
 		leaf("accountemail", email), list, leaf("accountpropertyset", "0")))
@@ -201,10 +201,10 @@ func (a *Admin) AccountProperties(ctx context.Context, email string, names ...st
 	}
 	out := map[string]string{}
 	// Response items echo classname "TPropertyString" [V NET Responses/GetAccountProperties.xml].
-	for _, it := range res.all("item") {
-		name := strings.ToLower(it.value("apiproperty", "propname"))
+	for _, it := range res.All("item") {
+		name := strings.ToLower(it.Text("apiproperty", "propname"))
 		if name != "" {
-			out[name] = it.value("propertyval", "val")
+			out[name] = it.Text("propertyval", "val")
 		}
 	}
 	return out, nil
@@ -215,7 +215,7 @@ func (a *Admin) AccountProperties(ctx context.Context, email string, names ...st
 func (a *Admin) SetAccountProperties(ctx context.Context, email string, props map[string]string) error {
 	list := el("propertyvaluelist")
 	for _, k := range slices.Sorted(maps.Keys(props)) {
-		list.children = append(list.children, property(strings.ToLower(k), props[k]))
+		list.Children = append(list.Children, property(strings.ToLower(k), props[k]))
 	}
 	return a.callOK(ctx, "setaccountproperties", email, el("commandparams", leaf("accountemail", email), list))
 }
@@ -276,7 +276,7 @@ func (a *Admin) EnsureGroup(ctx context.Context, g Group) (created bool, err err
 	}
 	val := el("val")
 	for _, m := range g.Members {
-		val.children = append(val.children, el("item",
+		val.Children = append(val.Children, el("item",
 			leaf("classname", "tpropertymember"),
 			leaf("val", m),
 			leaf("default", "1"),

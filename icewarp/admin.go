@@ -166,7 +166,7 @@ func (a *Admin) Login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sid := root.attr("sid")
+	sid := root.Attr("sid")
 	if sid == "" {
 		return fmt.Errorf("%w: authenticate: no sid", errXML)
 	}
@@ -216,7 +216,7 @@ func (a *Admin) call(ctx context.Context, command, object string, params *node) 
 	if err != nil {
 		return nil, err
 	}
-	return root.child("query").child("result"), nil
+	return root.Child("query").Child("result"), nil
 }
 
 // sessionUIDs are error uids taken to mean "session id unknown or expired".
@@ -250,12 +250,12 @@ func (a *Admin) list(ctx context.Context, command, object string, params func(of
 		if err != nil {
 			return err
 		}
-		items := res.all("item")
+		items := res.All("item")
 		for _, it := range items {
 			each(it)
 		}
 		n += len(items)
-		total, err := strconv.Atoi(res.value("overallcount"))
+		total, err := strconv.Atoi(res.Text("overallcount"))
 		if err != nil || len(items) == 0 || n >= total {
 			return nil
 		}
@@ -270,16 +270,16 @@ func (a *Admin) callOK(ctx context.Context, command, object string, params *node
 // do sends one request with retries and checks the response envelope.
 func (a *Admin) do(ctx context.Context, command, sid, object string, params *node) (*node, error) {
 	iq := el("iq", el("query", leaf("commandname", command), params))
-	iq.attrs = []xml.Attr{{Name: xml.Name{Local: "type"}, Value: "get"}} // [V NET requests]
+	iq.Attrs = []xml.Attr{{Name: xml.Name{Local: "type"}, Value: "get"}} // [V NET requests]
 	if sid != "" {
-		iq.attrs = append(iq.attrs, xml.Attr{Name: xml.Name{Local: "sid"}, Value: sid})
+		iq.Attrs = append(iq.Attrs, xml.Attr{Name: xml.Name{Local: "sid"}, Value: sid})
 	}
-	iq.children[0].attrs = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: "admin:iq:rpc"}}
+	iq.Children[0].Attrs = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: "admin:iq:rpc"}}
 	var body bytes.Buffer
-	iq.encode(&body, false)
+	iq.Encode(&body, false)
 	if a.opt.DebugWriter != nil {
 		var red bytes.Buffer
-		iq.encode(&red, true)
+		iq.Encode(&red, true)
 		a.debug("request", command, red.Bytes())
 	}
 	var root *node
@@ -292,17 +292,17 @@ func (a *Admin) do(ctx context.Context, command, sid, object string, params *nod
 		return nil, err
 	}
 	a.log.Debug("api call", "command", command, "object", object)
-	if !strings.EqualFold(root.name, "iq") {
-		return nil, fmt.Errorf("%w: %s: root element %q", errXML, command, root.name)
+	if !strings.EqualFold(root.Local, "iq") {
+		return nil, fmt.Errorf("%w: %s: root element %q", errXML, command, root.Local)
 	}
-	if strings.EqualFold(root.attr("type"), "error") {
-		return nil, &APIError{Command: command, UID: root.child("query").child("error").attr("uid"), Object: object}
+	if strings.EqualFold(root.Attr("type"), "error") {
+		return nil, &APIError{Command: command, UID: root.Child("query").Child("error").Attr("uid"), Object: object}
 	}
-	res := root.child("query").child("result")
+	res := root.Child("query").Child("result")
 	if res == nil {
 		return nil, fmt.Errorf("%w: %s: no result", errXML, command)
 	}
-	if len(res.children) == 0 && strings.TrimSpace(res.text) == "0" {
+	if len(res.Children) == 0 && res.Text() == "0" {
 		return nil, &APIError{Command: command, Result: "0", Object: object}
 	}
 	return root, nil

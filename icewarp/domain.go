@@ -31,9 +31,9 @@ func (a *Admin) domains(ctx context.Context, mask string) ([]Domain, error) {
 			leaf("offset", strconv.Itoa(offset)),
 			leaf("count", "0"))
 	}, func(it *node) {
-		d := Domain{Name: it.value("name"), Description: it.value("desc")}
-		d.Type, _ = strconv.Atoi(it.value("domaintype"))
-		d.AccountCount, _ = strconv.Atoi(it.value("accountcount"))
+		d := Domain{Name: it.Text("name"), Description: it.Text("desc")}
+		d.Type, _ = strconv.Atoi(it.Text("domaintype"))
+		d.AccountCount, _ = strconv.Atoi(it.Text("accountcount"))
 		out = append(out, d)
 	})
 	if err != nil {

@@ -41,7 +41,7 @@ type Permission struct {
 func (a *Admin) SetFolderPermissions(ctx context.Context, email, folderID string, perms []Permission) error {
 	list := el("permissions")
 	for _, p := range perms {
-		list.children = append(list.children, el("item", leaf("account", p.Account), leaf("permissions", p.Rights)))
+		list.Children = append(list.Children, el("item", leaf("account", p.Account), leaf("permissions", p.Rights)))
 	}
 	return a.callOK(ctx, "setaccountfolderpermissions", email, el("commandparams",
 		leaf("accountemail", email), leaf("folderid", folderID), list))
@@ -56,10 +56,10 @@ func (a *Admin) FolderPermissions(ctx context.Context, email, folderID string) (
 	if err != nil {
 		return false, nil, err
 	}
-	for _, it := range res.all("item") {
-		perms = append(perms, Permission{Account: it.value("account"), Rights: it.value("permissions")})
+	for _, it := range res.All("item") {
+		perms = append(perms, Permission{Account: it.Text("account"), Rights: it.Text("permissions")})
 	}
-	return res.value("isinherited") == "1", perms, nil
+	return res.Text("isinherited") == "1", perms, nil
 }
 
 // A Folder is a node of an account's folder tree ([V NET GetAccountFolderList.xml]).
@@ -82,11 +82,11 @@ func (a *Admin) Folders(ctx context.Context, email string) (Folder, error) {
 }
 
 func folderFrom(n *node, depth int) Folder {
-	f := Folder{Name: n.value("name"), ID: n.value("id"), Type: n.value("foldertype"), DefaultType: n.value("defaulttype")}
+	f := Folder{Name: n.Text("name"), ID: n.Text("id"), Type: n.Text("foldertype"), DefaultType: n.Text("defaulttype")}
 	if depth > 64 {
 		return f
 	}
-	for _, it := range n.child("subfolders").all("item") {
+	for _, it := range n.Child("subfolders").All("item") {
 		f.Subfolders = append(f.Subfolders, folderFrom(it, depth+1))
 	}
 	return f

@@ -15,10 +15,10 @@ func TestParseCaseInsensitive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := n.child("query").child("result").child("item").value("propertyval", "val"); got != "Test" {
+	if got := n.Child("query").Child("result").Child("item").Text("propertyval", "val"); got != "Test" {
 		t.Errorf("value = %q, want Test", got)
 	}
-	if got := n.attr("SID"); got != "201604181336290003" {
+	if got := n.Attr("SID"); got != "201604181336290003" {
 		t.Errorf("attr(SID) = %q", got)
 	}
 }
@@ -26,8 +26,8 @@ func TestParseCaseInsensitive(t *testing.T) {
 func TestEncodeRedacts(t *testing.T) {
 	n := el("commandparams", leaf("email", "a<b>&c"), secretLeaf("password", "pw&1"), property("u_password", "pw2"), property("u_name", "N"))
 	var plain, red bytes.Buffer
-	n.encode(&plain, false)
-	n.encode(&red, true)
+	n.Encode(&plain, false)
+	n.Encode(&red, true)
 	if !strings.Contains(plain.String(), "<password>pw&amp;1</password>") || !strings.Contains(plain.String(), "<val>pw2</val>") {
 		t.Errorf("encode = %s, want escaped secrets", plain.String())
 	}
@@ -54,7 +54,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var b bytes.Buffer
-		n.encode(&b, false)
+		n.Encode(&b, false)
 		m, err := parse(&b)
 		if err != nil {
 			t.Fatalf("re-parse of %q (from %q): %v", b.String(), s, err)
@@ -67,8 +67,8 @@ func FuzzParse(f *testing.F) {
 
 func shape(n *node) string {
 	var b strings.Builder
-	b.WriteString("<" + n.name + ">")
-	for _, c := range n.children {
+	b.WriteString("<" + n.Local + ">")
+	for _, c := range n.Children {
 		b.WriteString(shape(c))
 	}
 	b.WriteString("</>")

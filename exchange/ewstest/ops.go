@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iemproject/iem/internal/xmltree"
 )
 
 // opFault is a SOAP fault decided before any response byte is written.
@@ -145,19 +147,19 @@ func (a *abortWriter) Write(p []byte) (int, error) {
 }
 
 // folderRef resolves a FolderId or DistinguishedFolderId element.
-func (s *Server) folderRef(r *req, n *xnode) *Folder {
+func (s *Server) folderRef(r *req, n *xmltree.Node) *Folder {
 	if n == nil {
 		return nil
 	}
-	switch n.local {
+	switch n.Local {
 	case "DistinguishedFolderId":
 		u := r.mailbox
-		if mb := n.path("Mailbox", "EmailAddress"); mb != nil {
-			u = s.Org.Mailbox(mb.txt())
+		if mb := n.Path("Mailbox", "EmailAddress"); mb != nil {
+			u = s.Org.Mailbox(mb.Text())
 		}
-		return s.Org.findFolder(u, n.attr("Id"))
+		return s.Org.findFolder(u, n.Attr("Id"))
 	case "FolderId":
-		f := s.Org.folders[n.attr("Id")]
+		f := s.Org.folders[n.Attr("Id")]
 		if f == nil || f.deleted {
 			return nil
 		}
@@ -177,21 +179,21 @@ type shape struct {
 	ext  []string // ExtendedFieldURI PropertyTag values requested
 }
 
-func parseShape(n *xnode) shape {
+func parseShape(n *xmltree.Node) shape {
 	sh := shape{uris: map[string]bool{}}
-	bs := n.child("BaseShape").txt()
+	bs := n.Child("BaseShape").Text()
 	sh.all = bs == "AllProperties" || bs == "Default"
-	sh.mime = n.child("IncludeMimeContent").txt() == "true"
-	ap := n.child("AdditionalProperties")
+	sh.mime = n.Child("IncludeMimeContent").Text() == "true"
+	ap := n.Child("AdditionalProperties")
 	if ap == nil { // IdOnly and AllProperties requests may omit it
 		return sh
 	}
-	for _, k := range ap.kids {
-		switch k.local {
+	for _, k := range ap.Children {
+		switch k.Local {
 		case "FieldURI":
-			sh.uris[k.attr("FieldURI")] = true
+			sh.uris[k.Attr("FieldURI")] = true
 		case "ExtendedFieldURI":
-			sh.ext = append(sh.ext, k.attr("PropertyTag"))
+			sh.ext = append(sh.ext, k.Attr("PropertyTag"))
 		}
 	}
 	// MimeContent may also be asked for as a property, as exchangelib
@@ -288,16 +290,16 @@ func writePermissions(b *w, f *Folder) {
 }
 
 func (s *Server) getFolder(r *req) (func(*w), *opFault) {
-	sh := parseShape(r.body.child("FolderShape"))
-	ids := r.body.child("FolderIds")
+	sh := parseShape(r.body.Child("FolderShape"))
+	ids := r.body.Child("FolderIds")
 	if ids == nil {
 		return nil, schemaFault("FolderIds missing.")
 	}
 	return func(b *w) {
-		for _, n := range ids.kids {
+		for _, n := range ids.Children {
 			f := s.folderRef(r, n)
 			if f == nil {
-				if r.mailbox == nil && n.local == "DistinguishedFolderId" && n.attr("Id") != "publicfoldersroot" {
+				if r.mailbox == nil && n.Local == "DistinguishedFolderId" && n.Attr("Id") != "publicfoldersroot" {
 					errorMessage(b, "GetFolder", "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it.", 0, "<m:Folders/>")
 				} else {
 					errorMessage(b, "GetFolder", "ErrorFolderNotFound", "The specified folder could not be found in the store.", 0, "<m:Folders/>")
@@ -313,15 +315,15 @@ func (s *Server) getFolder(r *req) (func(*w), *opFault) {
 }
 
 func (s *Server) findFolder(r *req) (func(*w), *opFault) {
-	sh := parseShape(r.body.child("FolderShape"))
-	deep := r.body.attr("Traversal") == "Deep"
-	view := r.body.child("IndexedPageFolderView")
+	sh := parseShape(r.body.Child("FolderShape"))
+	deep := r.body.Attr("Traversal") == "Deep"
+	view := r.body.Child("IndexedPageFolderView")
 	max, off := pageView(view)
-	parents := r.body.child("ParentFolderIds")
-	if parents == nil || len(parents.kids) != 1 {
+	parents := r.body.Child("ParentFolderIds")
+	if parents == nil || len(parents.Children) != 1 {
 		return nil, schemaFault("ParentFolderIds must name one folder.")
 	}
-	p := s.folderRef(r, parents.kids[0])
+	p := s.folderRef(r, parents.Children[0])
 	return func(b *w) {
 		if p == nil {
 			errorMessage(b, "FindFolder", "ErrorFolderNotFound", "The specified folder could not be found in the store.", 0, "")
@@ -352,13 +354,13 @@ func (s *Server) findFolder(r *req) (func(*w), *opFault) {
 	}, nil
 }
 
-func pageView(view *xnode) (max, off int) {
+func pageView(view *xmltree.Node) (max, off int) {
 	max, off = 1000, 0
 	if view != nil {
-		if v, err := strconv.Atoi(view.attr("MaxEntriesReturned")); err == nil && v > 0 {
+		if v, err := strconv.Atoi(view.Attr("MaxEntriesReturned")); err == nil && v > 0 {
 			max = v
 		}
-		off, _ = strconv.Atoi(view.attr("Offset"))
+		off, _ = strconv.Atoi(view.Attr("Offset"))
 	}
 	return max, off
 }
@@ -446,20 +448,20 @@ func (s *Server) syncFolderHierarchy(r *req) (func(*w), *opFault) {
 	if r.mailbox == nil {
 		return nil, &opFault{"ErrorNonExistentMailbox", "SyncFolderHierarchy needs a mailbox (impersonation)."}
 	}
-	sfid := r.body.child("SyncFolderId")
+	sfid := r.body.Child("SyncFolderId")
 	if sfid != nil && r.schema2007() {
 		// Only 2010+ [V ews.md §1.1 aa580990(v=exchg.80) vs (v=exchg.140)].
 		return nil, schemaFault("The element 'SyncFolderHierarchy' has invalid child element 'SyncFolderId'.")
 	}
 	top := r.mailbox.root
-	if sfid != nil && len(sfid.kids) > 0 {
-		top = s.folderRef(r, sfid.kids[0])
+	if sfid != nil && len(sfid.Children) > 0 {
+		top = s.folderRef(r, sfid.Children[0])
 		if top == nil {
 			return nil, &opFault{"ErrorFolderNotFound", "The specified folder could not be found in the store."}
 		}
 	}
-	sh := parseShape(r.body.child("FolderShape"))
-	state := r.body.child("SyncState").txt()
+	sh := parseShape(r.body.Child("FolderShape"))
+	state := r.body.Child("SyncState").Text()
 	return func(b *w) {
 		old, ok := decodeState("h1", top.ID, state)
 		if !ok {
@@ -511,22 +513,22 @@ type change struct {
 }
 
 func (s *Server) syncFolderItems(r *req) (func(*w), *opFault) {
-	if r.body.child("SyncScope") != nil && r.schema2007() {
+	if r.body.Child("SyncScope") != nil && r.schema2007() {
 		// Only 2010+ [V ews.md §1.1, §2.5].
 		return nil, schemaFault("The element 'SyncFolderItems' has invalid child element 'SyncScope'.")
 	}
-	max, err := strconv.Atoi(r.body.child("MaxChangesReturned").txt())
+	max, err := strconv.Atoi(r.body.Child("MaxChangesReturned").Text())
 	if err != nil || max < 1 || max > 512 {
 		// MaxChangesReturned must be 1–512 [V ews.md §2.5 maxchangesreturned.md].
 		return nil, schemaFault("MaxChangesReturned must be between 1 and 512.")
 	}
-	sfid := r.body.child("SyncFolderId")
+	sfid := r.body.Child("SyncFolderId")
 	var f *Folder
-	if sfid != nil && len(sfid.kids) > 0 {
-		f = s.folderRef(r, sfid.kids[0])
+	if sfid != nil && len(sfid.Children) > 0 {
+		f = s.folderRef(r, sfid.Children[0])
 	}
-	sh := parseShape(r.body.child("ItemShape"))
-	state := r.body.child("SyncState").txt()
+	sh := parseShape(r.body.Child("ItemShape"))
+	state := r.body.Child("SyncState").Text()
 	_, invalid := s.take("SyncFolderItems", FaultInvalidSyncState)
 	busy, isBusy := s.take("SyncFolderItems", FaultBusyInBody)
 	return func(b *w) {
@@ -626,17 +628,17 @@ func (s *Server) syncFolderItems(r *req) (func(*w), *opFault) {
 }
 
 func (s *Server) findItem(r *req) (func(*w), *opFault) {
-	sh := parseShape(r.body.child("ItemShape"))
+	sh := parseShape(r.body.Child("ItemShape"))
 	sh.mime = false
-	if r.body.attr("Traversal") == "Deep" {
+	if r.body.Attr("Traversal") == "Deep" {
 		return nil, &opFault{"ErrorInvalidRequest", "Deep traversal is not supported by FindItem."}
 	}
-	max, off := pageView(r.body.child("IndexedPageItemView"))
-	parents := r.body.child("ParentFolderIds")
-	if parents == nil || len(parents.kids) != 1 {
+	max, off := pageView(r.body.Child("IndexedPageItemView"))
+	parents := r.body.Child("ParentFolderIds")
+	if parents == nil || len(parents.Children) != 1 {
 		return nil, schemaFault("ParentFolderIds must name one folder.")
 	}
-	f := s.folderRef(r, parents.kids[0])
+	f := s.folderRef(r, parents.Children[0])
 	return func(b *w) {
 		if f == nil {
 			errorMessage(b, "FindItem", "ErrorFolderNotFound", "The specified folder could not be found in the store.", 0, "")
@@ -653,8 +655,8 @@ func (s *Server) findItem(r *req) (func(*w), *opFault) {
 }
 
 func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
-	sh := parseShape(r.body.child("ItemShape"))
-	ids := r.body.child("ItemIds")
+	sh := parseShape(r.body.Child("ItemShape"))
+	ids := r.body.Child("ItemIds")
 	if ids == nil {
 		return nil, schemaFault("ItemIds missing."), false
 	}
@@ -666,15 +668,15 @@ func (s *Server) getItem(r *req) (func(*w), *opFault, bool) {
 	}
 	var out []res
 	var busyFrom *Fault
-	for _, n := range ids.kids {
+	for _, n := range ids.Children {
 		var it *Item
-		switch n.local {
+		switch n.Local {
 		case "ItemId":
-			it = s.Org.items[n.attr("Id")]
+			it = s.Org.items[n.Attr("Id")]
 		case "OccurrenceItemId":
 			// [V ews.md §4.3 how-to-access-a-recurring-series-by-using-ews-in-exchange.md]
-			if m := s.Org.items[n.attr("RecurringMasterId")]; m != nil {
-				if i, _ := strconv.Atoi(n.attr("InstanceIndex")); i >= 1 && i <= len(m.occurrences) {
+			if m := s.Org.items[n.Attr("RecurringMasterId")]; m != nil {
+				if i, _ := strconv.Atoi(n.Attr("InstanceIndex")); i >= 1 && i <= len(m.occurrences) {
 					it = m.occurrences[i-1]
 				}
 			}

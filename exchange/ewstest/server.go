@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iemproject/iem/internal/xmltree"
 )
 
 // Personality selects the Exchange version the server imitates.
@@ -363,9 +365,9 @@ func (s *Server) take(op string, kinds ...FaultKind) (Fault, bool) {
 // req is one parsed request.
 type req struct {
 	op          string
-	body        *xnode // the operation element
-	version     int    // index into requestVersions
-	mailbox     *User  // impersonated mailbox, nil for the admin
+	body        *xmltree.Node // the operation element
+	version     int           // index into requestVersions
+	mailbox     *User         // impersonated mailbox, nil for the admin
 	illegal     bool
 	personality Personality
 }
@@ -394,13 +396,13 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		s.fault(rw, s.opt.Personality, "ErrorSchemaValidation", "The request failed schema validation: "+err.Error(), 0)
 		return
 	}
-	env := root.child("Envelope")
-	bodyEl := env.child("Body")
-	if bodyEl == nil || len(bodyEl.kids) == 0 {
+	env := root.Child("Envelope")
+	bodyEl := env.Child("Body")
+	if bodyEl == nil || len(bodyEl.Children) == 0 {
 		s.fault(rw, s.opt.Personality, "ErrorSchemaValidation", "The request failed schema validation: no body.", 0)
 		return
 	}
-	r := &req{op: bodyEl.kids[0].local, body: bodyEl.kids[0], personality: s.opt.Personality}
+	r := &req{op: bodyEl.Children[0].Local, body: bodyEl.Children[0], personality: s.opt.Personality}
 	hdrCopy := hr.Header.Clone()
 	hdrCopy.Del("Authorization")
 	s.mu.Lock()
@@ -443,8 +445,8 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 	}
 
 	// Header: version and impersonation.
-	hdr := env.child("Header")
-	v := hdr.child("RequestServerVersion").attr("Version")
+	hdr := env.Child("Header")
+	v := hdr.Child("RequestServerVersion").Attr("Version")
 	r.version = -1
 	for i, n := range requestVersions {
 		if n == v {
@@ -459,17 +461,17 @@ func (s *Server) serve(rw http.ResponseWriter, hr *http.Request) {
 		s.fault(rw, s.opt.Personality, "ErrorInvalidServerVersion", "The specified server version is invalid.", 0)
 		return
 	}
-	if imp := hdr.path("ExchangeImpersonation", "ConnectingSID"); imp != nil {
-		addr := imp.child("PrimarySmtpAddress").txt()
-		if sa := imp.child("SmtpAddress"); sa != nil {
+	if imp := hdr.Path("ExchangeImpersonation", "ConnectingSID"); imp != nil {
+		addr := imp.Child("PrimarySmtpAddress").Text()
+		if sa := imp.Child("SmtpAddress"); sa != nil {
 			if r.schema2007() {
 				// The 2007 schema has no SmtpAddress [V ews.md §2.1 learn aa581005(v=exchg.80)].
 				s.fault(rw, s.opt.Personality, "ErrorSchemaValidation", "The request failed schema validation: The element 'ConnectingSID' has invalid child element 'SmtpAddress'.", 0)
 				return
 			}
-			addr = sa.txt()
+			addr = sa.Text()
 		}
-		if pn := imp.child("PrincipalName").txt(); pn != "" {
+		if pn := imp.Child("PrincipalName").Text(); pn != "" {
 			addr = pn
 		}
 		r.mailbox = s.Org.Mailbox(addr)

@@ -7,82 +7,15 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"strings"
 	"time"
+
+	"github.com/iemproject/iem/internal/xmltree"
 )
 
-// xnode is a parsed request element (the emulator's own small parser,
-// independent of the client's codec).
-type xnode struct {
-	local string
-	attrs []xml.Attr
-	kids  []*xnode
-	text  string
-}
-
-func parseXML(r io.Reader) (*xnode, error) {
-	d := xml.NewDecoder(r)
-	root := &xnode{local: "#doc"}
-	stack := []*xnode{root}
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return root, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			n := &xnode{local: t.Name.Local, attrs: t.Copy().Attr}
-			top := stack[len(stack)-1]
-			top.kids = append(top.kids, n)
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			top := stack[len(stack)-1]
-			top.text += string(t)
-		}
-	}
-}
-
-func (n *xnode) child(local string) *xnode {
-	if n == nil {
-		return nil
-	}
-	for _, k := range n.kids {
-		if k.local == local {
-			return k
-		}
-	}
-	return nil
-}
-
-func (n *xnode) path(locals ...string) *xnode {
-	for _, l := range locals {
-		n = n.child(l)
-	}
-	return n
-}
-
-func (n *xnode) attr(local string) string {
-	if n == nil {
-		return ""
-	}
-	for _, a := range n.attrs {
-		if a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func (n *xnode) txt() string {
-	if n == nil {
-		return ""
-	}
-	return strings.TrimSpace(n.text)
+// parseXML parses a request into the project's XML tree (a strict parse;
+// the document node's children are the top-level elements).
+func parseXML(r io.Reader) (*xmltree.Node, error) {
+	return xmltree.Parse(r, xmltree.Options{})
 }
 
 // w is the response writer with XML helpers.
