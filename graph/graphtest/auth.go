@@ -223,7 +223,7 @@ func (e *Emulator) openIDConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"token_endpoint": a + "/oauth2/v2.0/token", "authorization_endpoint": a + "/oauth2/v2.0/authorize",
 		"issuer": a + "/v2.0", "device_authorization_endpoint": a + "/oauth2/v2.0/devicecode",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		"tenant_region_scope": "EU", "cloud_instance_name": "microsoftonline.com"})
+		"tenant_region_scope":                   "EU", "cloud_instance_name": "microsoftonline.com"})
 }
 
 func (e *Emulator) instanceDiscovery(w http.ResponseWriter, r *http.Request) {

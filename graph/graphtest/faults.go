@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,10 +42,10 @@ type Fault struct {
 // Counters count what the emulator saw, so tests can assert on them.
 type Counters struct {
 	TokenRequests, GraphRequests, ExpiredTokens int
-	Throttled     int // 429s and 503s sent
-	EarlyRetries  int // requests that came back before the Retry-After they were given
-	HonouredWaits int // requests after a Retry-After that waited long enough
-	Removed404    int // $value or GET of a message that no longer exists
+	Throttled                                   int // 429s and 503s sent
+	EarlyRetries                                int // requests that came back before the Retry-After they were given
+	HonouredWaits                               int // requests after a Retry-After that waited long enough
+	Removed404                                  int // $value or GET of a message that no longer exists
 }
 
 // Counters returns a copy of the counters.
@@ -91,24 +92,18 @@ func (e *Emulator) Block(smtp string, blocked bool) {
 func (e *Emulator) take(path string, kinds ...FaultKind) (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range e.faults {
-		f := &e.faults[i]
-		if f.Path != "" && !strings.Contains(path, f.Path) {
-			continue
-		}
-		for _, k := range kinds {
-			if f.Kind == k {
-				got := *f
-				f.Count--
-				if f.Count == 0 {
-					e.faults = append(e.faults[:i], e.faults[i+1:]...)
-				}
-				e.injected[k]++
-				return got, true
-			}
-		}
+	i := slices.IndexFunc(e.faults, func(f Fault) bool {
+		return (f.Path == "" || strings.Contains(path, f.Path)) && slices.Contains(kinds, f.Kind)
+	})
+	if i < 0 {
+		return Fault{}, false
 	}
-	return Fault{}, false
+	got := e.faults[i]
+	if e.faults[i].Count--; e.faults[i].Count == 0 {
+		e.faults = slices.Delete(e.faults, i, i+1)
+	}
+	e.injected[got.Kind]++
+	return got, true
 }
 
 // throttled answers an injected 429/503 and checks that a client which got
