@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -156,10 +157,8 @@ func (e *Emulator) checkAssertion(jwt string) (string, int, string) {
 	if cl.Iss != e.opt.ClientID || cl.Sub != e.opt.ClientID {
 		return cl.Sub, 700016, "Application with identifier '" + cl.Sub + "' was not found in the directory."
 	}
-	want1 := base64.RawURLEncoding.EncodeToString(sha1Sum(e.certDER))
 	s256 := sha256.Sum256(e.certDER)
-	want256 := base64.RawURLEncoding.EncodeToString(s256[:])
-	if hdr.X5t != want1 && hdr.X5tS256 != want256 {
+	if !bytes.Equal(b64(hdr.X5t), sha1Sum(e.certDER)) && !bytes.Equal(b64(hdr.X5tS256), s256[:]) {
 		return cl.Sub, 700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '" + thumbHex(hdr.X5t) + "']"
 	}
 	if hdr.Alg != "RS256" && hdr.Alg != "PS256" {
@@ -185,10 +184,18 @@ func (e *Emulator) checkAssertion(jwt string) (string, int, string) {
 	return cl.Sub, 0, ""
 }
 
-func thumbHex(x5t string) string {
-	b, _ := base64.RawURLEncoding.DecodeString(x5t)
-	return strings.ToUpper(hex.EncodeToString(b))
+// b64 decodes a thumbprint header: base64url by RFC 7515, but MSAL for
+// Python sends standard base64 with padding [V: seen in the msal test].
+func b64(s string) []byte {
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b
+		}
+	}
+	return nil
 }
+
+func thumbHex(x5t string) string { return strings.ToUpper(hex.EncodeToString(b64(x5t))) }
 
 // authorized checks the bearer token of a Graph call; when it returns
 // false it has answered 401 InvalidAuthenticationToken [I: code from
