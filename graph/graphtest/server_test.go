@@ -310,3 +310,26 @@ func TestBatch(t *testing.T) {
 		t.Errorf("batch: %v", got)
 	}
 }
+
+func TestContactsAndEvents(t *testing.T) {
+	srv, org := start(t, nil)
+	c := &client{t, srv, token(t, srv)}
+	u := org.Users[0].SMTP
+	contacts, _ := c.all("/users/" + u + "/contacts")
+	if len(contacts) != 3 || contacts[0]["surname"] != "Nachname-0" {
+		t.Errorf("contacts: %v", contacts)
+	}
+	if _, dl := c.all("/users/" + u + "/contactFolders/contacts/contacts/delta"); dl == "" {
+		t.Error("contacts delta: no deltaLink")
+	}
+	events, _ := c.all("/users/" + u + "/events")
+	masters := 0
+	for _, ev := range events {
+		if ev["type"] == "seriesMaster" {
+			masters++
+		}
+	}
+	if len(events) != 3 || masters != 1 {
+		t.Errorf("events: %d, %d series masters", len(events), masters)
+	}
+}
