@@ -1,0 +1,86 @@
+package graphtest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/iemproject/iem/exchange/ewstest"
+)
+
+// pimFolder returns the mailbox's folder of type typ (ContactsFolder,
+// CalendarFolder) with its distinguished name dist.
+func pimFolder(fs []folderView, dist string) *folderView {
+	for i := range fs {
+		d := fs[i].snap.Distinguished
+		if d[len(d)-1] == dist {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// contactJSON renders a contact [I: Microsoft Learn contact resource type
+// (resources/contact): givenName, surname, companyName, emailAddresses,
+// businessPhones].
+func contactJSON(it ewstest.ItemSnapshot) map[string]any {
+	return map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID), "displayName": it.Subject,
+		"givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
+		"emailAddresses": []any{map[string]any{"address": it.Email, "name": it.Subject}}, "businessPhones": []string{it.Phone}}
+}
+
+// eventJSON renders an event with start/end as dateTimeTimeZone in UTC
+// [I: Microsoft Learn event resource type (resources/event)]; recurrence
+// is marked by type seriesMaster (the pattern is left to a later slice).
+func eventJSON(it ewstest.ItemSnapshot) map[string]any {
+	dt := func(t time.Time) map[string]any {
+		return map[string]any{"dateTime": t.UTC().Format("2006-01-02T15:04:05.0000000"), "timeZone": "UTC"}
+	}
+	typ := "singleInstance"
+	if it.Recurring {
+		typ = "seriesMaster"
+	}
+	var att []any
+	for _, a := range it.Attendees {
+		att = append(att, map[string]any{"type": "required", "emailAddress": map[string]any{"address": a}})
+	}
+	return map[string]any{"@odata.type": "#microsoft.graph.event", "id": restID(it.ID), "iCalUId": it.UID, "subject": it.Subject,
+		"start": dt(it.Start), "end": dt(it.End), "isAllDay": it.AllDay, "type": typ, "location": map[string]any{"displayName": it.Location},
+		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att)}
+}
+
+// pim serves /users/{id}/contacts, /contactFolders/{id}/contacts(/delta),
+// /events and /calendar/events; false when the path is not one of them.
+func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, rest []string) bool {
+	var f *folderView
+	var render func(ewstest.ItemSnapshot) map[string]any
+	deltaCall := false
+	switch {
+	case len(rest) == 1 && rest[0] == "contacts":
+		f, render = pimFolder(fs, "contacts"), contactJSON
+	case len(rest) >= 3 && rest[0] == "contactFolders" && rest[2] == "contacts":
+		f, render, deltaCall = pimFolder(fs, "contacts"), contactJSON, len(rest) == 4 && rest[3] == "delta"
+		if f != nil && rest[1] != "contacts" && rest[1] != restID(f.snap.ID) {
+			f = nil
+		}
+	case len(rest) == 1 && rest[0] == "events", len(rest) == 2 && rest[0] == "calendar" && rest[1] == "events":
+		f, render = pimFolder(fs, "calendar"), eventJSON
+	default:
+		return false
+	}
+	if f == nil {
+		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return true
+	}
+	var items []any
+	for _, it := range f.snap.Items {
+		if it.Type == "Contact" || it.Type == "CalendarItem" {
+			items = append(items, render(it))
+		}
+	}
+	if deltaCall {
+		e.delta(w, r, "Collection(contact)", items)
+	} else {
+		e.collection(w, r, "Collection", items, 10)
+	}
+	return true
+}
