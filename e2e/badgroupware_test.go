@@ -15,8 +15,7 @@ import (
 // all arrive exactly once.
 func TestBadGroupware(t *testing.T) {
 	b := newBed(t, ewstest.OrgOptions{Users: 1, MessagesPerFolder: 2, Contacts: 2, Tasks: 1}, nil)
-	out, err := b.export()
-	mustOK(t, "export", out, err)
+	b.mustExport(t)
 
 	f, err := archive.OpenFolder(b.arch, &archive.FolderOptions{Writer: "e2e"})
 	if err != nil {
@@ -75,7 +74,7 @@ func TestBadGroupware(t *testing.T) {
 	}
 	f.Close()
 
-	out, err = b.importRun("--webdav-url", b.iw.WebDAVURL())
+	out, err := b.importRun("--webdav-url", b.iw.WebDAVURL())
 	code := exitCode(err)
 	if code != 0 && code != 3 {
 		t.Fatalf("import: exit %d\n%s", code, out)

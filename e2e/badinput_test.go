@@ -12,6 +12,7 @@ import (
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/internal/cmdtest"
 )
 
 // runBin runs one of the built commands and returns its exit code, stdout
@@ -86,22 +87,11 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
-// set replaces (or adds) a flag's value in args; without removes it.
+// set replaces (or adds) a flag's value in args; cmdtest.Without
+// removes one.
 func set(args []string, flag, value string) []string {
-	out := without(args, flag)
+	out := cmdtest.Without(args, flag)
 	return append(out, flag, value)
-}
-
-func without(args []string, flag string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		if args[i] == flag {
-			i++
-			continue
-		}
-		out = append(out, args[i])
-	}
-	return out
 }
 
 // badBed is one organisation exported once in two rounds (plain) and once
@@ -220,7 +210,7 @@ func TestBadInput(t *testing.T) {
 			return set(a, "--ews-url", "http://"+strings.TrimPrefix(bb.ews.URL(), "https://"))
 		}), code: 2, want: []string{"--ews-url"}},
 		{name: "non-ldap directory url", cmd: "iem-export", args: exp(func(a []string) []string {
-			return set(without(a, "--directory-file"), "--directory-url", "https://dc1.example.com")
+			return set(cmdtest.Without(a, "--directory-file"), "--directory-url", "https://dc1.example.com")
 		}), code: 2, want: []string{"--directory-url"}},
 		{name: "unknown mailbox", cmd: "iem-export", args: exp(func(a []string) []string { return set(a, "--mailbox", "nobody@example.com") }),
 			code: 2, want: []string{"--mailbox", "nobody@example.com"}},
@@ -278,11 +268,11 @@ func TestBadInput(t *testing.T) {
 			return set(a, "--ews-url", "https://mail.nonexistent.invalid/EWS/Exchange.asmx")
 		}), code: 2, want: []string{"--ews-url", "mail.nonexistent.invalid"}},
 		{name: "unreachable directory", cmd: "iem-export", args: exp(func(a []string) []string {
-			return set(set(set(without(a, "--directory-file"), "--directory-url", "ldap://127.0.0.1:1"), "--directory-password-file", filepath.Join(dir, "dir.pw")), "--directory-bind-dn", "EXAMPLE\\reader")
+			return set(set(set(cmdtest.Without(a, "--directory-file"), "--directory-url", "ldap://127.0.0.1:1"), "--directory-password-file", filepath.Join(dir, "dir.pw")), "--directory-bind-dn", "EXAMPLE\\reader")
 		}), code: 2, want: []string{"--directory-url", "127.0.0.1:1"}},
 		{name: "wrong ews password", cmd: "iem-export", args: exp(func(a []string) []string { return set(a, "--password-file", wrongEWS) }),
 			code: 2, want: []string{"--password-file", "401"}},
-		{name: "self-signed certificate without a pin", cmd: "iem-export", args: exp(func(a []string) []string { return without(a, "--trust-cert") }),
+		{name: "self-signed certificate without a pin", cmd: "iem-export", args: exp(func(a []string) []string { return cmdtest.Without(a, "--trust-cert") }),
 			code: 2, want: []string{"--trust-cert", "certificate"}},
 		{name: "certificate pin mismatch", cmd: "iem-export", args: exp(func(a []string) []string {
 			return set(a, "--trust-cert", "sha256:"+strings.Repeat("ab", 32))

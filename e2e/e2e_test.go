@@ -139,6 +139,22 @@ func mustOK(t *testing.T, what, out string, err error) {
 	}
 }
 
+// mustExport runs an export that must succeed (mustOK).
+func (b *bed) mustExport(t *testing.T) {
+	t.Helper()
+	out, err := b.export()
+	mustOK(t, "export", out, err)
+}
+
+// mustImportOnce runs an import that must succeed (mustOK), then checks
+// that every message is on the target exactly once.
+func (b *bed) mustImportOnce(t *testing.T) {
+	t.Helper()
+	out, err := b.importRun()
+	mustOK(t, "import", out, err)
+	b.assertExactlyOnce(t)
+}
+
 // assertExactlyOnce checks the target against the archive: every message of
 // the logical view once in its folder, nothing extra.
 func (b *bed) assertExactlyOnce(t *testing.T) {
@@ -263,37 +279,32 @@ func TestExportAndImportSurviveSIGKILL(t *testing.T) {
 	// and under load every run is slower, so a window fixed by the probe
 	// would land too few kills or kill every run. Rounds go on until both
 	// counts are reached; the cap only stops a run that never finishes.
+	// runs runs the command with its config until a run finishes, killing
+	// each attempt at random within the window took (scaled by the
+	// attempt), then sets took to the finished run; it returns the kills.
+	runs := func(name, conf, summary string, took *time.Duration) (kills int) {
+		for attempt := 1; ; attempt++ {
+			args := []string{"run", "--config", filepath.Join(b.dir, conf), "--archive", b.arch}
+			killed, out, d := kill(b.command(name, args...), time.Duration(rng.Int64N(int64(*took)*int64(attempt))))
+			if !killed {
+				if !strings.Contains(out, summary) {
+					t.Fatalf("%s ended without a summary:\n%s", strings.TrimPrefix(name, "iem-"), out)
+				}
+				*took = d
+				return kills
+			}
+			kills++
+		}
+	}
 	const want = 20
 	kills, ikills, items := 0, 0, 0
 	for round := 1; round <= 200 && (kills < want || ikills < want); round++ {
 		if round > 1 {
 			b.ews.NextRound(int64(round))
 		}
-		for attempt := 1; ; attempt++ {
-			args := []string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}
-			killed, out, took := kill(b.command("iem-export", args...), time.Duration(rng.Int64N(int64(exportTime)*int64(attempt))))
-			if !killed {
-				if !strings.Contains(out, "round ") {
-					t.Fatalf("export ended without a summary:\n%s", out)
-				}
-				exportTime = took
-				break
-			}
-			kills++
-		}
+		kills += runs("iem-export", "export.conf", "round ", &exportTime)
 		items = b.assertArchiveMatchesOrg(t)
-		for attempt := 1; ; attempt++ {
-			args := []string{"run", "--config", filepath.Join(b.dir, "import.conf"), "--archive", b.arch}
-			killed, out, took := kill(b.command("iem-import", args...), time.Duration(rng.Int64N(int64(importTime)*int64(attempt))))
-			if !killed {
-				if !strings.Contains(out, "import: ") {
-					t.Fatalf("import ended without a summary:\n%s", out)
-				}
-				importTime = took
-				break
-			}
-			ikills++
-		}
+		ikills += runs("iem-import", "import.conf", "import: ", &importTime)
 		b.assertExactlyOnce(t)
 	}
 	t.Logf("export: %d SIGKILLs survived, import: %d; %d source items; check: 0 lost, 0 duplicated", kills, ikills, items)

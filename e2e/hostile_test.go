@@ -25,8 +25,7 @@ func TestArchiveBitFlips(t *testing.T) {
 		if round > 1 {
 			b.ews.NextRound(int64(round))
 		}
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 	}
 	vols := volumes(t, b.arch)
 	orig := make([][]byte, len(vols))
@@ -144,14 +143,13 @@ func TestHostileNames(t *testing.T) {
 				}
 			}
 			outside := tree(t, b.dir)
-			out, err := b.export()
-			mustOK(t, "export", out, err)
+			b.mustExport(t)
 			b.assertArchiveMatchesOrg(t)
 			var extra []string
 			if mode == "path" {
 				extra = []string{"--mail-mode", "path", "--mail-path", b.iw.MailRoot()}
 			}
-			out, err = b.importRun(extra...)
+			out, err := b.importRun(extra...)
 			mustOK(t, "import", out, err)
 			b.assertExactlyOnce(t)
 			// Nothing outside the mail path, the archive and the ledger.

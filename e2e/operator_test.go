@@ -81,15 +81,12 @@ func TestHostileOperator(t *testing.T) {
 			mustVerify(t, b.arch)
 			b.assertArchiveMatchesOrg(t)
 		}
-		out, err := b.importRun()
-		mustOK(t, "import", out, err)
-		b.assertExactlyOnce(t)
+		b.mustImportOnce(t)
 	})
 
 	operator("two exports at once through a symlink", "the lock is on the folder, not the path: refused", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		link := filepath.Join(b.dir, "link, with a comma")
 		if err := os.Symlink(b.arch, link); err != nil {
 			t.Fatal(err)
@@ -105,9 +102,7 @@ func TestHostileOperator(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, "ok, every checksum") {
 			t.Errorf("verify through the symlink: exit %d\n%s%s", code, stdout, stderr)
 		}
-		out, err = b.importRun()
-		mustOK(t, "import", out, err)
-		b.assertExactlyOnce(t)
+		b.mustImportOnce(t)
 	})
 
 	operator("no archive in the folder", "verify, plan, check and run say so and exit 2", func(t *testing.T) {
@@ -189,9 +184,8 @@ func TestHostileOperator(t *testing.T) {
 				t.Fatal("cannot add", m.Name)
 			}
 		}
-		out, err := b.export()
-		mustOK(t, "export", out, err)
-		out, err = b.importRun("--mail-mode", "path", "--mail-path", b.iw.MailRoot())
+		b.mustExport(t)
+		out, err := b.importRun("--mail-mode", "path", "--mail-path", b.iw.MailRoot())
 		if exitCode(err) != 0 {
 			t.Fatalf("path-mode import: exit %d\n%s", exitCode(err), out)
 		}
@@ -203,9 +197,8 @@ func TestHostileOperator(t *testing.T) {
 
 	operator("ledger lost, then a rerun", "finds every message on the target, says so, appends nothing", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
-		out, err = b.importRun()
+		b.mustExport(t)
+		out, err := b.importRun()
 		mustOK(t, "import", out, err)
 		for i, ledger := range []string{filepath.Join(b.dir, "second-machine.ledger"), filepath.Join(b.arch, "iem-import.ledger")} {
 			if i == 1 {
@@ -222,9 +215,8 @@ func TestHostileOperator(t *testing.T) {
 
 	operator("ledger truncated or with flipped bytes", "refused naming the file and what to do, or matched; never a duplicate", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
-		out, err = b.importRun()
+		b.mustExport(t)
+		out, err := b.importRun()
 		mustOK(t, "import", out, err)
 		ledger := filepath.Join(b.arch, "iem-import.ledger")
 		good, err := os.ReadFile(ledger)
@@ -256,8 +248,7 @@ func TestHostileOperator(t *testing.T) {
 
 	operator("two imports at once", "the second refuses at once naming the holder; --wait waits, then writes nothing", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		first := b.startHeld(t, "iem-import", "import.conf", "imap-addr", b.iw.IMAPAddr(), func(a string) string { return a }) // holds the ledger, waits on IMAP
 		conf := first.conf
 		code, stdout, stderr := runHung("iem-import", "run", "--config", conf, "--archive", b.arch)
@@ -297,18 +288,15 @@ func TestHostileOperator(t *testing.T) {
 		mustOK(t, "export after freeing space", out, err)
 		mustVerify(t, b.arch)
 		b.assertArchiveMatchesOrg(t)
-		out, err = b.importRun()
-		mustOK(t, "import", out, err)
-		b.assertExactlyOnce(t)
+		b.mustImportOnce(t)
 	})
 
 	operator("import with the disk full", "exit non-zero saying no space; after freeing space nothing lost or doubled", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		mnt := mountTmpfs(t, filepath.Join(b.dir, "small"), "64k")
 		ledger := filepath.Join(mnt, "iem-import.ledger")
-		out, err = b.importRun("--ledger", ledger)
+		out, err := b.importRun("--ledger", ledger)
 		if exitCode(err) == 0 || !strings.Contains(out, "no space left") {
 			t.Errorf("import with a full disk for the ledger: exit %d, want non-zero saying \"no space left\"\n%s", exitCode(err), out)
 		}
@@ -322,8 +310,7 @@ func TestHostileOperator(t *testing.T) {
 		b := newBed(t, org, nil)
 		mnt := mountTmpfs(t, filepath.Join(b.dir, "small"), "16m")
 		b.arch = filepath.Join(mnt, "archive")
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		vols := volumes(t, b.arch)
 		flipMiddle(t, vols[len(vols)-1])
 		fill(t, mnt)
@@ -332,7 +319,7 @@ func TestHostileOperator(t *testing.T) {
 			t.Errorf("repair on a full disk: exit %d\n%s%s", code, stdout, stderr)
 		}
 		os.Remove(filepath.Join(mnt, "filler"))
-		out, err = b.export()
+		out, err := b.export()
 		mustOK(t, "export after repair", out, err)
 		mustVerify(t, b.arch)
 		b.assertArchiveMatchesOrg(t)
@@ -340,31 +327,27 @@ func TestHostileOperator(t *testing.T) {
 
 	operator("damaged last round, next export", "repaired automatically with a message; the run fetches what was cut", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		vols := volumes(t, b.arch)
 		flipMiddle(t, vols[len(vols)-1])
 		os.Remove(filepath.Join(b.arch, archive.VerifiedName)) // as an older version, or a second writer, leaves it
 		b.ews.NextRound(2)
-		out, err = b.export()
+		out, err := b.export()
 		mustOK(t, "export after damage", out, err)
 		if !strings.Contains(out, "repaired the archive") {
 			t.Errorf("no repair message:\n%s", out)
 		}
 		mustVerify(t, b.arch)
 		b.assertArchiveMatchesOrg(t)
-		out, err = b.importRun()
-		mustOK(t, "import", out, err)
-		b.assertExactlyOnce(t)
+		b.mustImportOnce(t)
 	})
 
 	// The archive as shipped: copies of a two-round archive, damaged.
 	shipped := func(t *testing.T) *bed {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		b.ews.NextRound(2)
-		out, err = b.export()
+		out, err := b.export()
 		mustOK(t, "export", out, err)
 		return b
 	}
@@ -395,9 +378,7 @@ func TestHostileOperator(t *testing.T) {
 		}
 		mustVerify(t, b.arch)
 		b.assertArchiveMatchesOrg(t)
-		out, err = b.importRun()
-		mustOK(t, "import", out, err)
-		b.assertExactlyOnce(t)
+		b.mustImportOnce(t)
 	})
 	operator("a missing middle volume", "verify and import name the missing volume, exit 1", func(t *testing.T) {
 		b := shipped(t)
@@ -439,8 +420,7 @@ func TestHostileOperator(t *testing.T) {
 
 	operator("the admin API goes down half way", "the import waits it out and completes; nothing lost or doubled", func(t *testing.T) {
 		b := newBed(t, org, nil)
-		out, err := b.export()
-		mustOK(t, "export", out, err)
+		b.mustExport(t)
 		api := startFlakyHTTP(t, b.iw.URL(), 6, 3)
 		conf := b.conf(t, "import.conf", "api-url", api.url)
 		raw, err := b.command("iem-import", "run", "--config", conf, "--archive", b.arch).CombinedOutput()

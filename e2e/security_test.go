@@ -234,8 +234,7 @@ func TestNoSecretFlags(t *testing.T) {
 // the certificate unless it is pinned, and writes nothing.
 func TestImportVerifiesCertificates(t *testing.T) {
 	b := newBed(t, ewstest.OrgOptions{Users: 1, MessagesPerFolder: 1, Contacts: 1, Tasks: 1}, nil)
-	out, err := b.export()
-	mustOK(t, "export", out, err)
+	b.mustExport(t)
 	iw, err := icewarptest.Start(&icewarptest.Options{TLS: true, MailRoot: filepath.Join(b.dir, "tls-mail")})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/cmdtest"
 )
 
 // testOrg starts the EWS emulator and writes the files a run needs.
@@ -155,7 +156,7 @@ func TestExportBadInput(t *testing.T) {
 		{"http ews url", set("--ews-url", "http://mail.example.com/EWS/Exchange.asmx"), "ews-url"},
 		{"ftp ews url", set("--ews-url", "ftp://mail.example.com/"), "ews-url"},
 		{"no host", set("--ews-url", "https:///EWS/Exchange.asmx"), "ews-url"},
-		{"non-ldap directory", append(without(base, "--directory-file"), "--directory-url", "https://dc1.example.com"), "directory-url"},
+		{"non-ldap directory", append(cmdtest.Without(base, "--directory-file"), "--directory-url", "https://dc1.example.com"), "directory-url"},
 		{"both directories", append(base, "--directory-url", "ldap://dc1.example.com"), "directory-file"},
 		{"missing password file", set("--password-file", "/nonexistent/pw"), "password-file"},
 		{"bad trust pin", set("--trust-cert", "md5:abc"), "trust-cert"},
@@ -189,16 +190,4 @@ func TestExportBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func without(args []string, flag string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		if args[i] == flag {
-			i++
-			continue
-		}
-		out = append(out, args[i])
-	}
-	return out
 }

@@ -180,17 +180,7 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 	args := exportArgs(srv, dir)[1:]
 	tm, cmd := startTerm(t, dir, args...)
 	tm.ExpectMatch(regexp.MustCompile(`[1-9][0-9]*/[0-9]+ items [0-9.]+ MB [0-9.]+/s`))
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.Transcript())
-	}
-	// The process has exited, but what it wrote last may still be on its
-	// way through the pseudo-terminal: wait for it (expect fails after
-	// 30 s with the screen so far).
-	tm.Expect("interrupted: finishing the items being fetched")
-	t.Logf("terminal (interrupted):\n%q", tm.Transcript())
+	cmdtest.Interrupt(t, tm, cmd, "interrupted: finishing the items being fetched")
 	out, logs, err := runApp(t, exportArgs(srv, dir, "--log-level", "info")...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s\n%s", err, out, logs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -234,20 +235,12 @@ func TestDovecotRounds(t *testing.T) {
 				t.Errorf("summary %+v\nwant    %+v\n%s", got, st.want, out)
 			}
 			checkIn(t, append(slices.Clone(b.args), "--ledger", ledger)...)
-			var am, bm []msg
-			for _, m := range msgs {
-				if m.mbx == alice {
-					am = append(am, m)
-				} else {
-					bm = append(bm, m)
-				}
-			}
 			ma := b.dial(t, alice)
 			defer ma.Close()
-			expectMail(t, ma, paths, am)
+			expectMail(t, ma, paths, only(slices.Collect(maps.Values(msgs)), alice))
 			mbb := b.dial(t, bob)
 			defer mbb.Close()
-			expectMail(t, mbb, map[string][]string{"inbox": {"INBOX"}}, bm)
+			expectMail(t, mbb, map[string][]string{"inbox": {"INBOX"}}, only(slices.Collect(maps.Values(msgs)), bob))
 			acl, err := ma.GetACL(context.Background(), []string{"Shared"})
 			if err != nil {
 				t.Fatal(err)
@@ -366,14 +359,8 @@ func TestDovecotKill(t *testing.T) {
 		paths[fmt.Sprintf("f%d", f)] = []string{fmt.Sprintf("Folder %d", f)}
 	}
 	for _, u := range users {
-		var want []msg
-		for _, m := range all {
-			if m.mbx == u {
-				want = append(want, m)
-			}
-		}
 		mb := b.dial(t, u)
-		expectMail(t, mb, paths, want)
+		expectMail(t, mb, paths, only(all, u))
 		mb.Close()
 	}
 }

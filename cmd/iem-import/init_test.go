@@ -66,28 +66,13 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.LoginTypedAhead("Admin user", iw.AdminEmail(), "wrong-password", iw.AdminPassword(), "refused the login", "IceWarp accepted the login")
 
 	tm.Expect("Step 3 of 5: Mail and groupware")
-	tm.Expect("Mail mode [imap]: ")
-	tm.Send("")
-	tm.Expect("IMAP security [tls]: ")
-	tm.Send("none")
-	tm.Expect("IMAP address [127.0.0.1:143]: ")
-	tm.Send("127.0.0.1")
-	tm.Expect(`"127.0.0.1" is not HOST:PORT`)
-	tm.Send("127.0.0.1:1")
-	tm.Expect("not reachable")
-	tm.Send(iw.IMAPAddr())
-	tm.Expect("WebDAV URL [https://127.0.0.1/webdav/]: ")
-	tm.Send(iw.WebDAVURL())
+	cmdtest.Answer(tm, [2]string{"Mail mode [imap]: ", ""}, [2]string{"IMAP security [tls]: ", "none"},
+		[2]string{"IMAP address [127.0.0.1:143]: ", "127.0.0.1"}, [2]string{`"127.0.0.1" is not HOST:PORT`, "127.0.0.1:1"},
+		[2]string{"not reachable", iw.IMAPAddr()}, [2]string{"WebDAV URL [https://127.0.0.1/webdav/]: ", iw.WebDAVURL()})
 
 	tm.Expect("Step 4 of 5: Selection")
-	tm.Expect("Domain map [none]: ")
-	tm.Send("example.com")
-	tm.Expect(`"example.com" is not OLD=NEW`)
-	tm.Send("")
-	tm.Expect("Sent, Trash and Spam? [y/N]: ")
-	tm.Send("")
-	tm.Expect("Mailboxes imported in parallel [2]: ")
-	tm.Send("")
+	cmdtest.Answer(tm, [2]string{"Domain map [none]: ", "example.com"}, [2]string{`"example.com" is not OLD=NEW`, ""},
+		[2]string{"Sent, Trash and Spam? [y/N]: ", ""}, [2]string{"Mailboxes imported in parallel [2]: ", ""})
 
 	tm.Expect("Step 5 of 5: Review")
 	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +3 `))
@@ -247,17 +232,7 @@ func TestRunOnTerminalInterruptResume(t *testing.T) {
 	args := b.args("--webdav-url", iw.WebDAVURL(), "--log-level", "warn", "--passwords-report", filepath.Join(dir, "pw.csv"))
 	tm, cmd := startTerm(t, dir, append([]string{"run"}, args...)...)
 	tm.ExpectMatch(regexp.MustCompile(`alice@example.com +Contacts +\[[^\]]*\] [0-9]+/35 items [0-9.]+ MB [0-9.]+/s( ETA \S+)? throttled [1-9]`))
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("interrupted run = %v, want exit 130\n%s", err, tm.Transcript())
-	}
-	// The process has exited, but what it wrote last may still be on its
-	// way through the pseudo-terminal: wait for it (expect fails after
-	// 30 s with the screen so far).
-	tm.Expect("interrupted: stopping after the items in hand")
-	t.Logf("terminal (interrupted):\n%q", tm.Transcript())
+	cmdtest.Interrupt(t, tm, cmd, "interrupted: stopping after the items in hand")
 	sum, out, err := runIn(t, args...)
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
@@ -276,23 +251,11 @@ func TestInitPathMode(t *testing.T) {
 	iw, dir, arch := initBed(t)
 	conf := filepath.Join(dir, "import.conf")
 	tm, cmd := startTerm(t, dir, "init", "--config", conf)
-	tm.Expect("Archive folder: ")
-	tm.Send(arch)
-	tm.Expect("IceWarp admin API: ")
-	tm.Send(iw.URL())
-	tm.Expect("Pin this certificate")
-	tm.Send("")
-	tm.Expect("Admin user: ")
-	tm.Send(iw.AdminEmail())
-	tm.Expect("Password of ")
-	tm.Send(iw.AdminPassword())
+	cmdtest.Answer(tm, [2]string{"Archive folder: ", arch}, [2]string{"IceWarp admin API: ", iw.URL()}, [2]string{"Pin this certificate", ""},
+		[2]string{"Admin user: ", iw.AdminEmail()}, [2]string{"Password of ", iw.AdminPassword()})
 	tm.Expect("IceWarp accepted the login")
-	tm.Expect("Mail mode [imap]: ")
-	tm.Send("2")
-	tm.Expect("IMAP security [tls]: ")
-	tm.Send("")
-	tm.Expect("IMAP address [127.0.0.1:993]: ")
-	tm.Send(iw.IMAPAddr()) // plain IMAP: no TLS handshake
+	cmdtest.Answer(tm, [2]string{"Mail mode [imap]: ", "2"}, [2]string{"IMAP security [tls]: ", ""},
+		[2]string{"IMAP address [127.0.0.1:993]: ", iw.IMAPAddr()}) // plain IMAP: no TLS handshake
 	tm.Expect("not reachable over TLS")
 	tm.Expect("IMAP address [127.0.0.1:993]: ")
 	tm.Send("\x04") // Ctrl-D gives up

@@ -67,19 +67,11 @@ func TestDovecotLedgerLost(t *testing.T) {
 		if n := strings.Count(out, "already holds"); n != len(st.notices) {
 			t.Errorf("run %d: %d notices, want %d\n%s", i+1, n, len(st.notices), out)
 		}
-		var am, bm []msg
-		for _, m := range msgs {
-			if m.mbx == alice {
-				am = append(am, m)
-			} else {
-				bm = append(bm, m)
-			}
-		}
 		ma := b.dial(t, alice)
-		expectMail(t, ma, paths, am)
+		expectMail(t, ma, paths, only(msgs, alice))
 		ma.Close()
 		mbb := b.dial(t, bob)
-		expectMail(t, mbb, map[string][]string{"inbox": {"INBOX"}}, bm)
+		expectMail(t, mbb, map[string][]string{"inbox": {"INBOX"}}, only(msgs, bob))
 		mbb.Close()
 		checkIn(t, append(slices.Clone(b.args), "--ledger", st.ledger)...)
 	}

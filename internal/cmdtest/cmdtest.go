@@ -41,3 +41,16 @@ func TestCompletion(t *testing.T, name, wrapper string, script func() ([]byte, e
 		}
 	}
 }
+
+// Without returns args without the flag and its value.
+func Without(args []string, flag string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == flag {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
