@@ -74,6 +74,7 @@ type Engine struct {
 	notice     io.Writer    // notices for the operator, printed whatever the log level (nil: log only)
 	fileLog    *slog.Logger // the run's log file alone, for notices (nil: log)
 	statsMu    sync.Mutex
+	noticeMu   sync.Mutex // jobs tell from their goroutines; the writer need not be safe
 	stats      map[string]*MailboxStats
 	newPass    [][2]string
 	openEntry  map[*archive.Entry]*archive.Folder
@@ -213,7 +214,9 @@ func (im *Engine) open(e *archive.Entry) (io.ReadCloser, error) { return im.open
 func (im *Engine) Tell(msg string, args ...any) {
 	l := im.fileLog
 	if im.notice != nil {
+		im.noticeMu.Lock()
 		fmt.Fprintf(im.notice, "iem-import: %s\n", msg)
+		im.noticeMu.Unlock()
 	} else {
 		l = nil
 	}
