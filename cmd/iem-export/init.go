@@ -9,6 +9,7 @@ import (
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
@@ -34,15 +35,15 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		SelectorFromFile: selectorFromFile,
 		SelectMailboxes:  selectMailboxes,
 		Plan: func(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archive string, jobs int) (*setup.ExportPlan, error) {
-			p, err := makePlan(ctx, client, selected, archive, jobs)
+			p, err := export.MakePlan(ctx, exchange.NewSource(client, nil), selected, archive, jobs)
 			if err != nil {
 				return nil, err
 			}
 			var tb strings.Builder
-			p.print(&tb)
-			sp := &setup.ExportPlan{Folders: p.folders, Items: p.items, Table: tb.String(), Estimate: p.estimate()}
-			for _, r := range p.rows {
-				sp.Rows = append(sp.Rows, setup.ExportPlanRow{Mailbox: r.mailbox, Folders: r.folders, Items: r.items})
+			p.Print(&tb)
+			sp := &setup.ExportPlan{Folders: p.Folders, Items: p.Items, Table: tb.String(), Estimate: p.Estimate()}
+			for _, r := range p.Rows {
+				sp.Rows = append(sp.Rows, setup.ExportPlanRow{Mailbox: r.Mailbox, Folders: r.Folders, Items: r.Items})
 			}
 			return sp, nil
 		},

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/iemproject/iem/exchange"
-	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 )
@@ -44,31 +43,3 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, p.Estimate())
 	return nil
 }
-
-// plan, planRow and makePlan keep init.go's calls as they were
-// (export.MakePlan over the client).
-type plan struct {
-	*export.Plan
-	rows           []planRow
-	folders, items int
-}
-
-type planRow struct {
-	mailbox        string
-	folders, items int
-}
-
-func makePlan(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archiveDir string, jobs int) (*plan, error) {
-	ep, err := export.MakePlan(ctx, exchange.NewSource(client, nil), selected, archiveDir, jobs)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{Plan: ep, folders: ep.Folders, items: ep.Items}
-	for _, r := range ep.Rows {
-		p.rows = append(p.rows, planRow{r.Mailbox, r.Folders, r.Items})
-	}
-	return p, nil
-}
-
-func (p *plan) print(w io.Writer) { p.Print(w) }
-func (p *plan) estimate() string  { return p.Estimate() }

@@ -20,7 +20,6 @@ import (
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
-	"github.com/iemproject/iem/internal/report"
 	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/version"
 )
@@ -336,19 +335,12 @@ func selectMailboxes(s *directory.Snapshot, sel directory.Selector) ([]*director
 func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	started := time.Now()
 	gate := &retry.Gate{}
-	// Progress goes to stderr on its own; on a terminal, log lines are
-	// printed above the live lines. Every run also logs to a file of its own.
-	var prog *progress.Progress
-	if cfg.progress {
-		prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Throttled: gate.Waited, Verb: "exported"})
-	}
-	defer prog.Close()
-	logFile := &report.RunLog{}
-	defer logFile.Close()
-	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), logFile), cfg.logLevel, cfg.logFormat)
+	out, err := cliutil.StartSession(stderr, cfg.progress, progress.Options{Throttled: gate.Waited, Verb: "exported"}, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
 	}
+	defer out.Close()
+	log := out.Log
 	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
 	// An existing archive is locked and opened (and checked: chain,
 	// encryption) before anything reaches a server; a new one is created
@@ -393,7 +385,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	if err := logFile.Open(cfg.archiveDir, "export", started); err != nil {
+	if err := out.File.Open(cfg.archiveDir, "export", started); err != nil {
 		return cliutil.Usagef("archive", "log file: %v", err)
 	}
 	eopt := cfg.ews
@@ -424,21 +416,12 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	cliutil.LimitMemoryFor(cfg.jobs)
 	res, runErr := export.Run(ctx, exchange.NewSource(client, snap), export.Options{Folder: folder,
 		Accounts: all, Mailboxes: addrs, Jobs: cfg.jobs, StartYear: cfg.startYear, PublicFoldersGroup: pfGroup,
-		SpoolDir: cfg.archiveDir, Log: log, Progress: prog})
-	prog.Close()
-	if runErr != nil {
-		if res.Interrupted {
-			log.Warn("interrupted: what was written is kept; run again to continue the round", "round", res.Round)
-			return cliutil.Interrupted(runErr)
-		}
-		return runErr
-	}
-	partial, err := export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.archiveDir,
-		JSONPath: cfg.summary, Started: started, Throttled: gate.Waited(), Log: log})
-	if err == nil && partial {
-		err = cliutil.ErrPartial
-	}
-	return err
+		SpoolDir: cfg.archiveDir, Log: log, Progress: out.Progress})
+	return out.Finish(runErr, res.Interrupted, "what was written is kept; run again to continue the round", []any{"round", res.Round},
+		func() (bool, error) {
+			return export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.archiveDir,
+				JSONPath: cfg.summary, Started: started, Throttled: gate.Waited(), Log: log})
+		})
 }
 
 // fieldError maps the engine's *export.FieldError to a usage error (exit 2).

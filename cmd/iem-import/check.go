@@ -31,11 +31,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			defer func() {
-				for _, f := range folders {
-					f.Close()
-				}
-			}()
+			defer closeAll(folders)
 			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
 			sinks, err := icewarpsink.NewSinks(sinkOptions(t, nil, t.imap, log, nil))
 			if err != nil {

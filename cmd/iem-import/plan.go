@@ -1,11 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,7 +28,8 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if p := c.String("config"); p != "" {
-				if err := applyPlanConfig(c, p); err != nil {
+				// run's config: the settings only run has (the target's) are passed over
+				if err := cliutil.ApplyConfig(c, p, runCommand().Flags...); err != nil {
 					return err
 				}
 			}
@@ -40,18 +37,10 @@ Examples:
 			if err != nil {
 				return err
 			}
-			defer func() {
-				for _, f := range folders {
-					f.Close()
-				}
-			}()
-			domainMap := map[string]string{}
-			for _, m := range c.StringSlice("domain-map") {
-				from, to, ok := strings.Cut(m, "=")
-				if !ok || from == "" || to == "" {
-					return fmt.Errorf("domain-map: %q is not OLD=NEW", m)
-				}
-				domainMap[strings.ToLower(from)] = strings.ToLower(to)
+			defer closeAll(folders)
+			domainMap, err := cliutil.DomainMap(c.StringSlice("domain-map"))
+			if err != nil {
+				return err
 			}
 			im, err := replay.New(folders, replay.Options{DomainMap: domainMap, IceWarpNames: c.Bool("icewarp-folder-names")})
 			if err != nil {
@@ -71,53 +60,4 @@ Examples:
 			return im.Plan(c.App.Writer, led)
 		},
 	}
-}
-
-// applyPlanConfig reads run's config file for plan: the settings plan
-// has are applied as cliutil.ApplyConfig does (the command line wins), and
-// those only run has (the target's) are skipped. A setting neither knows
-// is an error, as for run.
-func applyPlanConfig(c *cli.Context, path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cliutil.Usagef("config", "%v", err)
-	}
-	known, runOnly := map[string]bool{}, map[string]bool{}
-	for _, fl := range c.Command.Flags {
-		for _, n := range fl.Names() {
-			known[n] = true
-		}
-	}
-	for _, fl := range runCommand().Flags {
-		for _, n := range fl.Names() {
-			runOnly[n] = !known[n]
-		}
-	}
-	var kept strings.Builder
-	for _, l := range strings.Split(string(b), "\n") {
-		name, _, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if ok && runOnly[strings.TrimSpace(name)] {
-			kept.WriteString("# (run only)\n") // keeps the line numbers of errors
-			continue
-		}
-		kept.WriteString(l + "\n")
-	}
-	f, err := os.CreateTemp("", "iem-import-plan-*.conf")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(kept.String()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	err = cliutil.ApplyConfig(c, f.Name())
-	var ue *cliutil.UsageError
-	if errors.As(err, &ue) {
-		ue.Msg = strings.ReplaceAll(ue.Msg, f.Name(), path)
-	}
-	return err
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
-	"github.com/iemproject/iem/internal/report"
 	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/version"
 	"github.com/iemproject/iem/replay"
@@ -126,7 +125,7 @@ func parseTarget(c *cli.Context) (*target, error) {
 		}
 	}
 	t := &target{jobs: c.Int("jobs"), pfGroup: c.String("public-folders-group"), iceNames: c.Bool("icewarp-folder-names"),
-		logLevel: c.String("log-level"), logFormat: c.String("log-format"), domainMap: map[string]string{}}
+		logLevel: c.String("log-level"), logFormat: c.String("log-format")}
 	if _, err := cliutil.Logger(io.Discard, t.logLevel, t.logFormat); err != nil {
 		return nil, err
 	}
@@ -168,12 +167,8 @@ func parseTarget(c *cli.Context) (*target, error) {
 		}
 		return nil, err
 	}
-	for _, m := range c.StringSlice("domain-map") {
-		from, to, ok := strings.Cut(m, "=")
-		if !ok || !strings.Contains(to, ".") || from == "" {
-			return nil, cliutil.Usagef("domain-map", "%q is not OLD=NEW", m)
-		}
-		t.domainMap[strings.ToLower(from)] = strings.ToLower(to)
+	if t.domainMap, err = cliutil.DomainMap(c.StringSlice("domain-map")); err != nil {
+		return nil, err
 	}
 	imapAddr := c.String("imap-addr")
 	if imapAddr == "" {
@@ -282,25 +277,13 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 		return d
 	}
-	// Progress goes to stderr on its own; on a terminal, log lines are
-	// printed above the live lines. Every run also logs to a file of its
-	// own in the archive folder.
 	stderr := c.App.ErrWriter
-	var prog *progress.Progress
-	if c.Bool("progress") {
-		prog = progress.New(stderr, &progress.Options{Terminal: progress.IsTerminal(stderr), Verb: "imported", Throttled: throttled})
-	}
-	defer prog.Close()
-	logFile := &report.RunLog{}
-	defer logFile.Close()
-	log, err := cliutil.Logger(io.MultiWriter(prog.Logs(stderr), logFile), t.logLevel, t.logFormat)
+	out, err := cliutil.StartSession(stderr, c.Bool("progress"), progress.Options{Verb: "imported", Throttled: throttled}, t.logLevel, t.logFormat)
 	if err != nil {
 		return err
 	}
-	fileLog, err := cliutil.Logger(logFile, t.logLevel, t.logFormat)
-	if err != nil {
-		return err
-	}
+	defer out.Close()
+	log := out.Log
 	// The first Ctrl-C is answered at once; main ends the process on the
 	// second.
 	defer context.AfterFunc(ctx, func() {
@@ -311,18 +294,14 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, f := range folders {
-			f.Close()
-		}
-	}()
+	defer closeAll(folders)
 	replay.WarnIncomplete(folders, c.StringSlice("archive"), log)
 	pwReport := c.String("passwords-report")
 	if pwReport == "" {
 		pwReport = filepath.Join(t.archiveDir, "iem-passwords.csv")
 	}
 	im, err := replay.New(folders, replay.Options{DomainMap: t.domainMap, Passwords: passwords, PasswordReport: pwReport,
-		Rebuild: c.Bool("rebuild"), IceWarpNames: t.iceNames, Log: log, Notice: prog.Logs(stderr), FileLog: fileLog, Progress: prog})
+		Rebuild: c.Bool("rebuild"), IceWarpNames: t.iceNames, Log: log, Notice: out.Notice, FileLog: out.FileLog, Progress: out.Progress})
 	if err != nil {
 		return err
 	}
@@ -362,8 +341,8 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 	}
 	im.Ledger = led
-	if err := logFile.Open(t.archiveDir, "import", started); err != nil {
-		logFile.Discard() // a RunLog not opened holds every line in memory
+	if err := out.File.Open(t.archiveDir, "import", started); err != nil {
+		out.File.Discard() // a RunLog not opened holds every line in memory
 		log.Warn("no log file in the archive folder (read-only?); logging to stderr only", "err", err)
 	}
 	if im.Sinks, err = icewarpsink.NewSinks(sinkOptions(t, admin, imapOpt, log, &gates[2])); err != nil {
@@ -381,20 +360,11 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	}
 	cliutil.LimitMemoryFor(t.jobs)
 	runErr := im.Run(ctx, t.jobs)
-	prog.Close() // the summary goes below the last progress line
-	if runErr != nil {
-		if ctx.Err() != nil {
-			log.Warn("interrupted: what was imported is recorded in the ledger; run again to continue")
-			return cliutil.Interrupted(runErr)
-		}
-		return runErr
-	}
-	partial, err := im.WriteSummary(c.App.Writer, replay.SummaryOptions{ArchiveDir: t.archiveDir,
-		JSONPath: c.String("summary-json"), Started: started, Throttled: throttled(), Log: log})
-	if err == nil && partial {
-		err = cliutil.ErrPartial
-	}
-	return err
+	return out.Finish(runErr, ctx.Err() != nil, "what was imported is recorded in the ledger; run again to continue", nil,
+		func() (bool, error) {
+			return im.WriteSummary(c.App.Writer, replay.SummaryOptions{ArchiveDir: t.archiveDir,
+				JSONPath: c.String("summary-json"), Started: started, Throttled: throttled(), Log: log})
+		})
 }
 
 // sinkOptions are the IceWarp Sinks of target t.

@@ -40,11 +40,17 @@ func openArchives(c *cli.Context) ([]*archive.Folder, error) {
 			return nil, cliutil.Usagef("archive", "%s is not a folder", dir)
 		}
 	}
-	out, err := replay.OpenArchives(c.StringSlice("archive"), ids)
+	folders, err := replay.OpenArchives(c.StringSlice("archive"), ids)
 	if errors.Is(err, archive.ErrNoArchive) {
 		return nil, cliutil.Usagef("archive", "%v", err)
 	}
-	return out, err
+	return folders, err
+}
+
+func closeAll(folders []*archive.Folder) {
+	for _, f := range folders {
+		f.Close()
+	}
 }
 
 func verifyCommand() *cli.Command {
@@ -63,9 +69,9 @@ Examples:
 			if err != nil {
 				return err
 			}
+			defer closeAll(folders)
 			w := c.App.Writer
 			for i, f := range folders {
-				defer f.Close()
 				dir := c.StringSlice("archive")[i]
 				inv, err := replay.Verify(f)
 				if err != nil {

@@ -12,7 +12,11 @@ import (
 // names; '#' starts a comment; a name may repeat for list flags) and sets
 // each flag the command line did not set. Secrets stay in their own files:
 // the config names the files (password-file = /etc/iem/ews.pw).
-func ApplyConfig(c *cli.Context, path string) error {
+//
+// A setting of one of the flags in skip that the command does not have is
+// passed over: a command reads another command's config file (import plan
+// reads run's, whose target settings it has no use for).
+func ApplyConfig(c *cli.Context, path string, skip ...cli.Flag) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return Usagef("config", "%v", err)
@@ -22,6 +26,12 @@ func ApplyConfig(c *cli.Context, path string) error {
 	for _, fl := range c.Command.Flags {
 		for _, n := range fl.Names() {
 			known[n] = true
+		}
+	}
+	skipped := map[string]bool{}
+	for _, fl := range skip {
+		for _, n := range fl.Names() {
+			skipped[n] = !known[n]
 		}
 	}
 	fromCLI := map[string]bool{}
@@ -43,6 +53,9 @@ func ApplyConfig(c *cli.Context, path string) error {
 		if !ok || name == "" {
 			return Usagef("config", "%s line %d: want name = value", path, line)
 		}
+		if skipped[name] {
+			continue
+		}
 		if !known[name] || name == "config" {
 			return Usagef("config", "%s line %d: unknown setting %q", path, line, name)
 		}
@@ -57,4 +70,18 @@ func ApplyConfig(c *cli.Context, path string) error {
 		}
 	}
 	return sc.Err()
+}
+
+// DomainMap parses the values of --domain-map (OLD=NEW, repeatable) into
+// a map of lower-case domains.
+func DomainMap(values []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range values {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok || !strings.Contains(to, ".") || from == "" {
+			return nil, Usagef("domain-map", "%q is not OLD=NEW", v)
+		}
+		m[strings.ToLower(from)] = strings.ToLower(to)
+	}
+	return m, nil
 }
