@@ -21,6 +21,7 @@ import (
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/version"
 )
 
@@ -145,69 +146,12 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	if _, err := cliutil.Logger(io.Discard, cfg.logLevel, cfg.logFormat); err != nil {
 		return nil, err
 	}
-	u, err := cliutil.CheckURL("ews-url", c.String("ews-url"), "https")
-	if err != nil {
+	var err error
+	if cfg.ews, err = settings.EWS(c); err != nil {
 		return nil, err
 	}
-	if c.String("admin-user") == "" {
-		return nil, cliutil.Usagef("admin-user", "required: the account that impersonates the mailboxes")
-	}
-	pw, err := cliutil.Secret("password-file", c.String("password-file"), "IEM_EWS_PASSWORD")
-	if err != nil {
+	if cfg.dirOpt, cfg.dirFile, err = settings.Directory(c); err != nil {
 		return nil, err
-	}
-	cfg.ews = exchange.Options{URL: u.String(), Username: c.String("admin-user"), Password: pw,
-		TrustCert: c.String("trust-cert"), AlwaysTrust: c.Bool("always-trust"), LegacyTLS: c.Bool("legacy-tls")}
-	switch strings.ToLower(c.String("auth")) {
-	case "basic":
-		cfg.ews.Auth = exchange.AuthBasic
-	case "ntlm":
-		cfg.ews.Auth = exchange.AuthNTLM
-	default:
-		return nil, cliutil.Usagef("auth", "%q is not basic or ntlm", c.String("auth"))
-	}
-	if v := c.String("exchange-version"); v != "" {
-		ver, err := exchange.ParseVersion(v)
-		if err != nil {
-			return nil, cliutil.Usagef("exchange-version", "%v", err)
-		}
-		cfg.ews.Version = ver
-	}
-	if _, err := exchange.New(cfg.ews); err != nil { // checks the trust options without I/O
-		var fe *exchange.FieldError
-		if errors.As(err, &fe) {
-			return nil, cliutil.Usagef(fe.Field, "%v", fe.Err)
-		}
-		return nil, err
-	}
-	switch {
-	case c.String("directory-file") != "" && c.String("directory-url") != "":
-		return nil, cliutil.Usagef("directory-file", "give either --directory-file or --directory-url, not both")
-	case c.String("directory-file") != "":
-		cfg.dirFile = c.String("directory-file")
-		if _, err := os.Stat(cfg.dirFile); err != nil {
-			return nil, cliutil.Usagef("directory-file", "%v", err)
-		}
-	case c.String("directory-url") != "":
-		du, err := cliutil.CheckURL("directory-url", c.String("directory-url"), "ldap", "ldaps")
-		if err != nil {
-			return nil, err
-		}
-		dpw, err := cliutil.Secret("directory-password-file", c.String("directory-password-file"), "IEM_LDAP_PASSWORD")
-		if err != nil {
-			return nil, err
-		}
-		cfg.dirOpt = &directory.Options{URL: du.String(), BindDN: c.String("directory-bind-dn"), Password: dpw,
-			BaseDN: c.String("directory-base"), StartTLS: c.Bool("directory-starttls")}
-		if err := directory.Validate(*cfg.dirOpt); err != nil {
-			var fe *directory.FieldError
-			if errors.As(err, &fe) {
-				return nil, cliutil.Usagef(fe.Field, "%s", fe.Reason)
-			}
-			return nil, err
-		}
-	default:
-		return nil, cliutil.Usagef("directory-url", "required: the Active Directory (ldap:// or ldaps://), or --directory-file")
 	}
 	cfg.selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
 	if p := c.String("mailboxes-from"); p != "" {
@@ -238,20 +182,8 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 	if cfg.volumeSize < 1<<20 {
 		return nil, cliutil.Usagef("volume-size", "%d bytes is below the minimum of 1 MiB", cfg.volumeSize)
 	}
-	cfg.recipients, err = cliutil.Recipients(c.StringSlice("encrypt-to"))
-	if err != nil {
+	if cfg.recipients, cfg.identities, err = settings.ArchiveKeys(c); err != nil {
 		return nil, err
-	}
-	cfg.identities, err = cliutil.Identities(c.StringSlice("identity"))
-	if err != nil {
-		return nil, err
-	}
-	if p := c.String("passphrase-file"); p != "" {
-		r, id, err := cliutil.Passphrase(p)
-		if err != nil {
-			return nil, err
-		}
-		cfg.recipients, cfg.identities = append(cfg.recipients, r), append(cfg.identities, id)
 	}
 	cfg.summary = c.String("summary-json")
 	cfg.progress = c.Bool("progress")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -21,16 +22,9 @@ var archiveFlags = []cli.Flag{
 
 // openArchives opens each --archive folder, checking its round chain.
 func openArchives(c *cli.Context) ([]*archive.Folder, error) {
-	ids, err := cliutil.Identities(c.StringSlice("identity"))
+	_, ids, err := settings.ArchiveKeys(c)
 	if err != nil {
 		return nil, err
-	}
-	if pf := c.String("passphrase-file"); pf != "" {
-		_, id, err := cliutil.Passphrase(pf)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
 	}
 	if len(c.StringSlice("archive")) == 0 {
 		return nil, cliutil.Usagef("archive", "required: the archive folder iem-export wrote")
