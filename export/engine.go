@@ -21,6 +21,7 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/internal/progress"
+	"github.com/iemproject/iem/internal/report"
 )
 
 // engine writes one round: the directory, then each selected mailbox.
@@ -258,13 +259,7 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 	st := e.statsFor(mbx)
 	st.job = e.prog.Job(mbx)
 	defer st.job.Done()
-	start := time.Now()
-	defer func() {
-		st.Seconds = time.Since(start).Seconds()
-		if err != nil {
-			st.Err = err.Error()
-		}
-	}()
+	defer report.Time(&st.Seconds, &st.Err)(&err)
 	log := e.log.With("mailbox", mbx)
 
 	// Folder hierarchy since the last round.

@@ -109,14 +109,6 @@ func (e *engine) rows() []*MailboxStats {
 	return out
 }
 
-// Sum adds up the counts of a reason → count map.
-func Sum(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
-}
 
 // interruptGrace bounds how long an interrupted run keeps fetching the
 // items already requested.

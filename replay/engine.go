@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"golang.org/x/sync/errgroup"
@@ -22,6 +21,7 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/internal/progress"
+	"github.com/iemproject/iem/internal/report"
 )
 
 // source is one archive folder with its logical view.
@@ -481,13 +481,7 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	st := im.statsFor(label)
 	st.job = im.prog.Job(label)
 	defer st.job.Done()
-	start := time.Now()
-	defer func() {
-		st.Seconds = time.Since(start).Seconds()
-		if err != nil {
-			st.Err = err.Error()
-		}
-	}()
+	defer report.Time(&st.Seconds, &st.Err)(&err)
 	log := im.log.With("mailbox", label)
 	entries := im.byMailbox[source]
 	items := 0

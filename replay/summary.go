@@ -44,7 +44,7 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 	var bytes int64
 	kinds := map[string]int{}
 	for _, s := range im.Stats() {
-		sk, fa, pf := sumCounts(s.Skipped), sumCounts(s.Failed), sumCounts(s.PermissionsFailed)
+		sk, fa, pf := report.Sum(s.Skipped), report.Sum(s.Failed), report.Sum(s.PermissionsFailed)
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts:   []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
@@ -102,12 +102,4 @@ func reportName(dir string, round int) string {
 		}
 		name = fmt.Sprintf("import-round-%d-run-%d", round, k)
 	}
-}
-
-func sumCounts(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }
