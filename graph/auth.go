@@ -207,16 +207,37 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, error) {
 		ExpiresIn   int    `json:"expires_in"`
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
+		Codes       []int  `json:"error_codes"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return "", fmt.Errorf("graph: token: HTTP %d: %w", resp.StatusCode, err)
 	}
 	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("graph: token: HTTP %d: %s: %s", resp.StatusCode, body.Error, body.Description)
+		te := &TokenError{Status: resp.StatusCode, Code: body.Error, Description: body.Description}
+		if len(body.Codes) > 0 {
+			te.AADSTS = body.Codes[0]
+		}
+		return "", te
 	}
 	ts.token = body.AccessToken
 	ts.expires = ts.now().Add(time.Duration(body.ExpiresIn) * time.Second)
 	return ts.token, nil
+}
+
+// A TokenError is the login endpoint refusing the credentials: the OAuth
+// error code (invalid_client, unauthorized_client, invalid_tenant, ...)
+// and the first of its AADSTS error_codes, which tells which credential
+// is wrong (90002 tenant, 700016 client id, 7000215 secret, 700027
+// certificate; Microsoft's "Microsoft Entra authentication and
+// authorization error codes" [I]).
+type TokenError struct {
+	Status            int
+	Code, Description string
+	AADSTS            int
+}
+
+func (e *TokenError) Error() string {
+	return fmt.Sprintf("graph: token: HTTP %d: %s: %s", e.Status, e.Code, e.Description)
 }
 
 // assertion is the RS256-signed JWT client assertion (RFC 7523).

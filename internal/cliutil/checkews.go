@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"os"
 
 	"github.com/go-ldap/ldap/v3"
@@ -60,9 +61,7 @@ func CheckEWS(ctx context.Context, opt exchange.Options) (*exchange.Client, exch
 // EWSUsage turns what the EWS client reports into an error naming the field.
 func EWSUsage(err error) error {
 	var fe *exchange.FieldError
-	var ce *tls.CertificateVerificationError
 	var ee *exchange.Error
-	var ne *net.OpError
 	var ae *exchange.AuthError
 	switch {
 	case errors.As(err, &ae):
@@ -81,12 +80,11 @@ func EWSUsage(err error) error {
 		return Usagef("password-file", "the server refused the credentials (HTTP 401): check the admin user, the password and --auth (basic or ntlm)")
 	case errors.Is(err, exchange.ErrCertificate):
 		return Usagef("trust-cert", "%v", err)
-	case errors.As(err, &ce):
-		return Usagef("trust-cert", "the server certificate is not trusted: %v", ce.Err)
 	case errors.As(err, &ee):
 		return fmt.Errorf("the server answered with an EWS error: %w", err)
-	case errors.As(err, &ne):
-		return Usagef("ews-url", "not reachable: %v", err)
+	}
+	if ue := transportUsage(err, "ews-url", ""); ue != nil {
+		return ue
 	}
 	var he *exchange.HTTPError
 	if errors.As(err, &he) && he.Status == 404 {
@@ -135,4 +133,19 @@ func CheckDirectory(ctx context.Context, opt *directory.Options, file string) (*
 		return nil, Usagef("directory-url", "the directory's certificate is not trusted: %v", ce.Err)
 	}
 	return nil, fmt.Errorf("directory %s: %w", opt.URL, err)
+}
+
+// transportUsage names the setting behind a failure to reach a server at
+// all (a certificate not trusted, a network error), or returns nil; where
+// ("admin api URL", or "") starts the message.
+func transportUsage(err error, urlField, where string) error {
+	var ce *tls.CertificateVerificationError
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &ce):
+		return Usagef("trust-cert", "%s", strings.TrimPrefix(where+": the server certificate is not trusted: "+ce.Err.Error(), ": "))
+	case errors.As(err, &ne):
+		return Usagef(urlField, "%s", strings.TrimPrefix(where+" not reachable: "+err.Error(), " "))
+	}
+	return nil
 }

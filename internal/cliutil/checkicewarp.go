@@ -2,10 +2,8 @@ package cliutil
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 
@@ -111,8 +109,6 @@ func AdminUsage(apiURL string, err error) error {
 	var fe *icewarp.FieldError
 	var ae *icewarp.APIError
 	var he *icewarp.HTTPError
-	var ce *tls.CertificateVerificationError
-	var ne *net.OpError
 	switch {
 	case errors.As(err, &fe):
 		field := map[string]string{"URL": "api-url", "Username": "admin-user", "Password": "password-file",
@@ -125,10 +121,9 @@ func AdminUsage(apiURL string, err error) error {
 		return Usagef("password-file", "admin api %s refused the login (%s): check --admin-user and the password", apiURL, ae.UID)
 	case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
 		return Usagef("api-url", "admin api %s: no admin API at this URL (HTTP 404): it usually is https://HOST:32001/icewarpapi/", apiURL)
-	case errors.As(err, &ce):
-		return Usagef("trust-cert", "admin api %s: the server certificate is not trusted: %v", apiURL, ce.Err)
-	case errors.As(err, &ne):
-		return Usagef("api-url", "admin api %s not reachable: %v", apiURL, err)
+	}
+	if ue := transportUsage(err, "api-url", "admin api "+apiURL); ue != nil {
+		return ue
 	}
 	return fmt.Errorf("admin api %s: %w", apiURL, err)
 }
