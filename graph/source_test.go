@@ -22,9 +22,8 @@ type engineBed struct {
 	dir string
 }
 
-func newEngineBed(t *testing.T) *engineBed {
+func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	t.Helper()
-	org := ewstest.Generate(1, ewstest.OrgOptions{})
 	srv, err := graphtest.Start(org, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +59,9 @@ func (b *engineBed) mailCount() int {
 	return n
 }
 
-// run exports one round and returns the summed rows.
-func (b *engineBed) run(t *testing.T) export.MailboxStats {
+// run exports one round and returns the summed rows; every mailbox but
+// the blocked one must succeed.
+func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
 	t.Helper()
 	f, err := archive.OpenFolder(b.dir, &archive.FolderOptions{Writer: "graph test"})
 	if err != nil {
@@ -80,8 +80,8 @@ func (b *engineBed) run(t *testing.T) export.MailboxStats {
 	}
 	var sum export.MailboxStats
 	for _, r := range res.Stats {
-		if r.Err != "" {
-			t.Errorf("mailbox %s: %s", r.Mailbox, r.Err)
+		if (r.Err != "") != (r.Mailbox == blocked) {
+			t.Errorf("mailbox %s: error %q", r.Mailbox, r.Err)
 		}
 		sum.Exported += r.Exported
 		sum.Deleted += r.Deleted
@@ -96,25 +96,36 @@ func (b *engineBed) run(t *testing.T) export.MailboxStats {
 // token restarts the folders without exporting anything twice; a 429
 // with Retry-After is waited out.
 func TestEngineRounds(t *testing.T) {
-	b := newEngineBed(t)
+	b := newEngineBed(t, ewstest.Generate(1, ewstest.OrgOptions{}))
 	want := b.mailCount()
-	s := b.run(t)
+	s := b.run(t, "")
 	if s.Exported != want || want == 0 {
 		t.Fatalf("round 1 exported %d, want the %d messages of the org", s.Exported, want)
 	}
 	b.org.Mutate(2)
-	s = b.run(t)
+	s = b.run(t, "")
 	if s.Exported == 0 || s.Exported >= want || s.Deleted == 0 {
 		t.Errorf("round 2: %+v, want only the changes (of %d) and deletes", s, want)
 	}
 	b.srv.InvalidateDeltaTokens()
-	s = b.run(t)
+	s = b.run(t, "")
 	if s.Exported != 0 {
 		t.Errorf("round 3 after rejected tokens exported %d again: %+v", s.Exported, s)
 	}
 	b.srv.Inject(graphtest.Fault{Kind: graphtest.Fault429, Path: "/messages/delta", RetryAfter: 300 * time.Millisecond})
-	b.run(t)
+	b.run(t, "")
 	if c := b.srv.Counters(); c.Throttled == 0 || c.HonouredWaits == 0 || c.EarlyRetries != 0 {
 		t.Errorf("429: counters %+v, want a throttled request retried after its Retry-After", c)
+	}
+}
+
+// TestEngineBlocked: a mailbox the application access policy blocks (403)
+// fails in its own row; the other mailboxes are exported.
+func TestEngineBlocked(t *testing.T) {
+	b := newEngineBed(t, ewstest.Generate(3, ewstest.OrgOptions{Users: 2}))
+	blocked := b.org.Users[0].SMTP
+	b.srv.Block(blocked, true)
+	if s := b.run(t, blocked); s.Exported == 0 {
+		t.Errorf("nothing exported beside the blocked mailbox: %+v", s)
 	}
 }
