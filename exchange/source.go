@@ -3,11 +3,9 @@ package exchange
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
@@ -195,7 +193,7 @@ func (s *Source) convert(ctx context.Context, mailbox string, k ItemKind, it *It
 		if err != nil && it.Err == nil {
 			return nil, export.Skip("unreadable properties", err)
 		}
-		mailAttrs(c.Attrs, meta)
+		format.MailAttrs(c.Attrs, meta)
 		if strings.HasPrefix(it.ItemClass, "IPM.StickyNote") && it.XML != nil {
 			var b bytes.Buffer
 			if _, err := format.NoteToVNote(it.XML, &b); err != nil {
@@ -277,36 +275,4 @@ func (s *Source) convert(ctx context.Context, mailbox string, k ItemKind, it *It
 		return c, nil
 	}
 	return nil, export.Skip("unknown item kind", nil)
-}
-
-// mailAttrs records a message's flags and properties as header attributes
-// (SPEC.md §4).
-func mailAttrs(a map[string]string, m format.MailMeta) {
-	if m.Read {
-		a["read"] = "1"
-	} else {
-		a["read"] = "0"
-	}
-	switch {
-	case m.Flagged:
-		a["flag"] = "flagged"
-	case m.FlagStatus == "Complete":
-		a["flag"] = "complete"
-	}
-	if len(m.Categories) > 0 {
-		b, _ := json.Marshal(m.Categories)
-		a["categories"] = string(b)
-	}
-	if m.Importance != "" && m.Importance != "Normal" {
-		a["importance"] = strings.ToLower(m.Importance)
-	}
-	if m.MessageID != "" {
-		a["message-id"] = m.MessageID
-	}
-	if m.Draft {
-		a["draft"] = "1"
-	}
-	if !m.Sent.IsZero() {
-		a["sent"] = m.Sent.UTC().Format(time.RFC3339)
-	}
 }

@@ -1,0 +1,131 @@
+package graph_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/graph"
+	"github.com/iemproject/iem/graph/graphtest"
+	"github.com/iemproject/iem/internal/retry"
+)
+
+// engineBed is graph.Source over a graphtest emulator, exported into an
+// archive folder by export.Run.
+type engineBed struct {
+	org *ewstest.Org
+	srv *graphtest.Server
+	src *graph.Source
+	dir string
+}
+
+func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
+	t.Helper()
+	srv, err := graphtest.Start(org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ts, err := graph.NewTokenSource(graph.Credentials{Login: srv.Authority()[:len(srv.Authority())-len(srv.Tenant())-1],
+		Tenant: srv.Tenant(), ClientID: srv.ClientID(), Secret: srv.ClientSecret()}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.NewClient(srv.GraphURL(), ts, srv.Client(), retry.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
+}
+
+// mailCount counts the messages of the org's user mailboxes.
+func (b *engineBed) mailCount() int {
+	n := 0
+	for _, u := range b.org.Users {
+		for _, f := range b.org.Folders(u.SMTP) {
+			if f.Class != "IPF.Note" {
+				continue
+			}
+			for _, it := range f.Items {
+				if it.Type == "Message" {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// run exports one round and returns the summed rows; every mailbox but
+// the blocked one must succeed.
+func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
+	t.Helper()
+	f, err := archive.OpenFolder(b.dir, &archive.FolderOptions{Writer: "graph test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var boxes []string
+	for _, u := range b.org.Users {
+		boxes = append(boxes, u.SMTP)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := export.Run(ctx, b.src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum export.MailboxStats
+	for _, r := range res.Stats {
+		if (r.Err != "") != (r.Mailbox == blocked) {
+			t.Errorf("mailbox %s: error %q", r.Mailbox, r.Err)
+		}
+		sum.Exported += r.Exported
+		sum.Deleted += r.Deleted
+		sum.Found += r.Found
+		sum.Unchanged += r.Unchanged
+	}
+	return sum
+}
+
+// TestEngineRounds: round 1 exports every message of the org; round 2
+// after Org.Mutate only the changes, with the deletes; an expired delta
+// token restarts the folders without exporting anything twice; a 429
+// with Retry-After is waited out.
+func TestEngineRounds(t *testing.T) {
+	b := newEngineBed(t, ewstest.Generate(1, ewstest.OrgOptions{}))
+	want := b.mailCount()
+	s := b.run(t, "")
+	if s.Exported != want || want == 0 {
+		t.Fatalf("round 1 exported %d, want the %d messages of the org", s.Exported, want)
+	}
+	b.org.Mutate(2)
+	s = b.run(t, "")
+	if s.Exported == 0 || s.Exported >= want || s.Deleted == 0 {
+		t.Errorf("round 2: %+v, want only the changes (of %d) and deletes", s, want)
+	}
+	b.srv.InvalidateDeltaTokens()
+	s = b.run(t, "")
+	if s.Exported != 0 || s.Unchanged == 0 {
+		t.Errorf("round 3 after rejected tokens: %+v, want every item listed again and found unchanged", s)
+	}
+	b.srv.Inject(graphtest.Fault{Kind: graphtest.Fault429, Path: "/messages/delta", RetryAfter: 300 * time.Millisecond})
+	b.run(t, "")
+	if c := b.srv.Counters(); c.Throttled == 0 || c.HonouredWaits == 0 || c.EarlyRetries != 0 {
+		t.Errorf("429: counters %+v, want a throttled request retried after its Retry-After", c)
+	}
+}
+
+// TestEngineBlocked: a mailbox the application access policy blocks (403)
+// fails in its own row; the other mailboxes are exported.
+func TestEngineBlocked(t *testing.T) {
+	b := newEngineBed(t, ewstest.Generate(3, ewstest.OrgOptions{Users: 2}))
+	blocked := b.org.Users[0].SMTP
+	b.srv.Block(blocked, true)
+	if s := b.run(t, blocked); s.Exported == 0 {
+		t.Errorf("nothing exported beside the blocked mailbox: %+v", s)
+	}
+}
