@@ -109,7 +109,6 @@ func (e *engine) rows() []*MailboxStats {
 	return out
 }
 
-
 // interruptGrace bounds how long an interrupted run keeps fetching the
 // items already requested.
 const interruptGrace = 30 * time.Second

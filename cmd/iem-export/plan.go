@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 )
@@ -18,7 +17,7 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	snap, err := readDirectory(ctx, cfg, log)
+	snap, src, err := readDirectory(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
@@ -27,13 +26,10 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	selected = cfg.shard.engine().Filter(selected)
-	eopt := cfg.ews
-	eopt.Logger = log
-	client, _, err := cliutil.CheckEWS(ctx, eopt)
-	if err != nil {
+	if src, err = connect(ctx, cfg, snap, src, log, nil); err != nil {
 		return err
 	}
-	p, err := export.MakePlan(ctx, exchange.NewSource(client, snap), selected, cfg.archiveDir, cfg.jobs)
+	p, err := export.MakePlan(ctx, src.(export.PlanSource), selected, cfg.archiveDir, cfg.jobs)
 	if err != nil {
 		return err
 	}

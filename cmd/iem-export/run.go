@@ -18,6 +18,7 @@ import (
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/retry"
@@ -28,6 +29,7 @@ import (
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` (name = value lines)"},
+		&cli.StringFlag{Name: "source", Value: "ews", Usage: "ews (Exchange 2007 SP1-2019, with AD) or graph (Exchange Online over Microsoft Graph)"},
 		&cli.StringFlag{Name: "ews-url", Usage: "EWS endpoint, `URL` https://host/EWS/Exchange.asmx"},
 		&cli.StringFlag{Name: "admin-user", Usage: "admin account with impersonation rights (DOMAIN\\user or UPN)"},
 		&cli.StringFlag{Name: "password-file", Usage: "`FILE` holding the admin password (or set IEM_EWS_PASSWORD)"},
@@ -36,6 +38,12 @@ func sourceFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "always-trust", Usage: "do not verify the server certificate (insecure; logged)"},
 		&cli.BoolFlag{Name: "legacy-tls", Usage: "allow TLS 1.0/1.1 and old RSA cipher suites (Exchange 2007/2010 on old Windows)"},
 		&cli.StringFlag{Name: "exchange-version", Usage: "override the detected version (Exchange2007_SP1, Exchange2010_SP2, Exchange2013, Exchange2016)"},
+		&cli.StringFlag{Name: "tenant", Usage: "graph: the tenant's ID or domain (contoso.onmicrosoft.com)"},
+		&cli.StringFlag{Name: "client-id", Usage: "graph: the app registration's application (client) ID"},
+		&cli.StringFlag{Name: "client-secret-file", Usage: "graph: `FILE` holding the client secret (or set IEM_GRAPH_CLIENT_SECRET)"},
+		&cli.StringFlag{Name: "certificate-file", Usage: "graph: PEM `FILE` with the app's certificate and private key"},
+		&cli.StringFlag{Name: "graph-endpoint", Usage: "graph: national cloud `URL` (default https://graph.microsoft.com)"},
+		&cli.StringFlag{Name: "login-endpoint", Usage: "graph: national cloud login `URL` (default https://login.microsoftonline.com)"},
 		&cli.StringFlag{Name: "directory-url", Usage: "Active Directory `URL`, ldap:// or ldaps://"},
 		&cli.StringFlag{Name: "directory-bind-dn", Usage: "bind DN or UPN for the directory"},
 		&cli.StringFlag{Name: "directory-password-file", Usage: "`FILE` holding the bind password (or set IEM_LDAP_PASSWORD)"},
@@ -115,7 +123,9 @@ Examples:
 
 // config is the validated form of the flags.
 type config struct {
+	source     string // ews or graph
 	ews        exchange.Options
+	graph      settings.Graph
 	dirOpt     *directory.Options
 	dirFile    string
 	selector   directory.Selector
@@ -147,11 +157,20 @@ func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
 		return nil, err
 	}
 	var err error
-	if cfg.ews, err = settings.EWS(c); err != nil {
-		return nil, err
-	}
-	if cfg.dirOpt, cfg.dirFile, err = settings.Directory(c); err != nil {
-		return nil, err
+	switch cfg.source = c.String("source"); cfg.source {
+	case "ews":
+		if cfg.ews, err = settings.EWS(c); err != nil {
+			return nil, err
+		}
+		if cfg.dirOpt, cfg.dirFile, err = settings.Directory(c); err != nil {
+			return nil, err
+		}
+	case "graph": // the directory comes from Graph too
+		if cfg.graph, err = settings.GraphSource(c); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, cliutil.Usagef("source", "%q is not ews or graph", cfg.source)
 	}
 	cfg.selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
 	if p := c.String("mailboxes-from"); p != "" {
@@ -233,15 +252,46 @@ func parseSelection(v string) (sel directory.Selector, file string, err error) {
 	return sel, file, nil
 }
 
-// readDirectory reads AD over LDAP or from an ldifde file.
-func readDirectory(ctx context.Context, cfg *config, log *slog.Logger) (*directory.Snapshot, error) {
+// readDirectory reads the directory: for EWS from AD over LDAP or an
+// ldifde file; for Graph from Graph, and then it also returns the Source,
+// since reading the directory needed the connection.
+func readDirectory(ctx context.Context, cfg *config, log *slog.Logger, gate *retry.Gate) (*directory.Snapshot, export.Source, error) {
+	if cfg.source == "graph" {
+		client, err := cliutil.CheckGraph(ctx, cfg.graph.Credentials, cfg.graph.Endpoint, nil, retry.Policy{Gate: gate})
+		if err != nil {
+			return nil, nil, err
+		}
+		src := graph.NewSource(client)
+		snap, err := src.Directory(ctx)
+		return snap, src, err
+	}
 	var opt *directory.Options
 	if cfg.dirOpt != nil {
 		o := *cfg.dirOpt
 		o.Logger = log
 		opt = &o
 	}
-	return checkDirectory(ctx, opt, cfg.dirFile)
+	snap, err := checkDirectory(ctx, opt, cfg.dirFile)
+	return snap, nil, err
+}
+
+// connect returns the Source: for EWS, once its server answered (Graph's
+// answered in readDirectory).
+func connect(ctx context.Context, cfg *config, snap *directory.Snapshot, src export.Source, log *slog.Logger, gate *retry.Gate) (export.Source, error) {
+	if src != nil {
+		return src, nil
+	}
+	eopt := cfg.ews
+	eopt.Logger, eopt.Gate = log, gate
+	if eopt.AlwaysTrust {
+		log.Warn("certificate verification is off (--always-trust)")
+	}
+	client, info, err := cliutil.CheckEWS(ctx, eopt)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("connected", "server", info)
+	return exchange.NewSource(client, snap), nil
 }
 
 // selectMailboxes applies the selection; an unknown mailbox or group is a usage error.
@@ -293,7 +343,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if folder != nil {
 		defer folder.Close()
 	}
-	snap, err := readDirectory(ctx, cfg, log)
+	snap, src, err := readDirectory(ctx, cfg, log, gate)
 	if err != nil {
 		return err
 	}
@@ -320,16 +370,9 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err := out.File.Open(cfg.archiveDir, "export", started); err != nil {
 		return cliutil.Usagef("archive", "log file: %v", err)
 	}
-	eopt := cfg.ews
-	eopt.Logger, eopt.Gate = log, gate
-	if eopt.AlwaysTrust {
-		log.Warn("certificate verification is off (--always-trust)")
-	}
-	client, info, err := cliutil.CheckEWS(ctx, eopt)
-	if err != nil {
+	if src, err = connect(ctx, cfg, snap, src, log, gate); err != nil {
 		return err
 	}
-	log.Info("connected", "server", info)
 
 	if folder == nil {
 		if folder, err = export.OpenArchive(cfg.archiveDir, fopt, true, log); err != nil {
@@ -346,7 +389,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 		pfGroup = ""
 	}
 	cliutil.LimitMemoryFor(cfg.jobs)
-	res, runErr := export.Run(ctx, exchange.NewSource(client, snap), export.Options{Folder: folder,
+	res, runErr := export.Run(ctx, src, export.Options{Folder: folder,
 		Accounts: all, Mailboxes: addrs, Jobs: cfg.jobs, StartYear: cfg.startYear, PublicFoldersGroup: pfGroup,
 		SpoolDir: cfg.archiveDir, Log: log, Progress: out.Progress})
 	return out.Finish(runErr, res.Interrupted, "what was written is kept; run again to continue the round", []any{"round", res.Round},

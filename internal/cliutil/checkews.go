@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"os"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 

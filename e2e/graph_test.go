@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/graph/graphtest"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+)
+
+// graphBed is a migration from the Exchange Online emulator: iem-export
+// --source graph, trusting the emulator's certificate through
+// SSL_CERT_FILE as a machine would trust a public CA.
+type graphBed struct {
+	*bed
+	graph *graphtest.Server
+	env   []string
+}
+
+func newGraphBed(t *testing.T, users int) *graphBed {
+	t.Helper()
+	org := ewstest.Generate(7, ewstest.OrgOptions{Users: users})
+	g, err := graphtest.Start(org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	dir := t.TempDir()
+	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ca := write("graph-ca.pem", string(g.CertPEM()))
+	login := strings.TrimSuffix(g.Authority(), "/"+g.Tenant())
+	write("export.conf", fmt.Sprintf("source = graph\ntenant = %s\nclient-id = %s\nclient-secret-file = %s\ngraph-endpoint = %s\nlogin-endpoint = %s\nlog-level = warn\n",
+		g.Tenant(), g.ClientID(), write("graph.secret", g.ClientSecret()), g.GraphURL(), login))
+	write("iw.pw", iw.AdminPassword())
+	write("import.conf", fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\npassword-file = %s\nlog-level = warn\n",
+		iw.URL(), iw.AdminEmail(), iw.IMAPAddr(), filepath.Join(dir, "iw.pw")))
+	return &graphBed{bed: &bed{t: t, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}, graph: g,
+		env: []string{"SSL_CERT_FILE=" + ca}}
+}
+
+func (b *graphBed) export(extra ...string) (string, error) {
+	args := append([]string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}, extra...)
+	cmd := b.command("iem-export", args...)
+	cmd.Env = append(cmd.Env, b.env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// archivedMessages counts the messages of the archive's view per mailbox.
+func archivedMessages(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, e := range f.View().Entries() {
+		if e.Kind == archive.KindMessage {
+			n[e.Mailbox]++
+		}
+	}
+	return n
+}
+
+// TestGraphMigration: an Exchange Online tenant exported over Graph and
+// imported into IceWarp, in two rounds: every message of the org once on
+// the target, round 2 after changes moves the changes.
+func TestGraphMigration(t *testing.T) {
+	b := newGraphBed(t, 3)
+	for round := 1; round <= 2; round++ {
+		if round > 1 {
+			b.graph.Org.Mutate(int64(round))
+		}
+		out, err := b.export()
+		mustOK(t, fmt.Sprintf("graph export round %d", round), out, err)
+		got := archivedMessages(t, b.arch)
+		for _, u := range b.graph.Org.Users {
+			want := len(b.graph.Org.FolderItems(u.SMTP, "inbox")) + len(b.graph.Org.FolderItems(u.SMTP, "sentitems"))
+			if got[u.SMTP] < want || want == 0 {
+				t.Errorf("round %d: %s has %d messages in the archive, the org %d in inbox and sent items", round, u.SMTP, got[u.SMTP], want)
+			}
+		}
+		b.mustImportOnce(t)
+	}
+}
+
+// TestGraphBadCredentials: a wrong tenant, client id or secret, and an
+// http endpoint, each exit 2 naming the setting, with nothing written.
+func TestGraphBadCredentials(t *testing.T) {
+	b := newGraphBed(t, 1)
+	wrong := filepath.Join(b.dir, "wrong.secret")
+	if err := os.WriteFile(wrong, []byte("not-the-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"--tenant", "fabrikam.onmicrosoft.com"}, "--tenant"},
+		{[]string{"--client-id", "00000000-0000-0000-0000-000000000001"}, "--client-id"},
+		{[]string{"--client-secret-file", wrong}, "--client-secret-file"},
+		{[]string{"--graph-endpoint", "http://graph.example.com"}, "--graph-endpoint"},
+	} {
+		out, err := b.export(tc.args...)
+		if exitCode(err) != 2 || !strings.Contains(out, tc.field) {
+			t.Errorf("%v: exit %d, want 2 naming %s:\n%s", tc.args, exitCode(err), tc.field, out)
+		}
+		if strings.Contains(out, b.graph.ClientSecret()) {
+			t.Errorf("%v: the output shows the client secret", tc.args)
+		}
+		if _, err := os.Stat(b.arch); !os.IsNotExist(err) {
+			t.Fatalf("%v: the archive folder was created", tc.args)
+		}
+	}
+}
