@@ -105,7 +105,7 @@ func (w *Writer) WritePrepared(p *Prepared) error {
 	}
 	// The meta is copied: the manifest keeps it, and p's buffers are reused.
 	meta := append([]byte(nil), p.meta...)
-	return w.record(&p.hdr, p.size, w.out.n, p.digest, meta, func() (int64, error) {
+	return w.record(&p.hdr, p.size, w.out.N, p.digest, meta, func() (int64, error) {
 		return w.writeFrame(p.frame)
 	})
 }

@@ -13,6 +13,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/iemproject/iem/internal/countio"
 )
 
 // An Index finds bodies already stored in earlier volumes of the archive,
@@ -61,7 +63,7 @@ type manifestItem struct {
 // its body, Close writes the manifest and trailer. Errors are sticky: after
 // the first, every method returns it. A Writer is not safe for concurrent use.
 type Writer struct {
-	out       *countWriter
+	out       *countio.Writer
 	opt       WriterOptions
 	hdr       volumeHeader
 	rw        *recordWriter
@@ -85,17 +87,6 @@ type Writer struct {
 	digest   [32]byte
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // NewWriter starts a volume on w: it writes the header (and the key block
 // when encrypting) at once. The caller owns w; Close does not close it.
 func NewWriter(w io.Writer, opt *WriterOptions) (*Writer, error) {
@@ -114,7 +105,7 @@ func NewWriter(w io.Writer, opt *WriterOptions) (*Writer, error) {
 			return nil, err
 		}
 	}
-	vw := &Writer{out: &countWriter{w: w}, opt: o}
+	vw := &Writer{out: &countio.Writer{W: w}, opt: o}
 	vw.hdr = volumeHeader{Round: uint32(o.Round), Part: uint32(o.Part), ArchiveID: o.ArchiveID}
 	if len(o.Recipients) > 0 {
 		vw.hdr.Flags |= flagEncrypted
@@ -178,7 +169,7 @@ func (w *Writer) init() error {
 func (w *Writer) VolumeKey() []byte { return w.volumeKey }
 
 // Offset returns the number of bytes written to the volume so far.
-func (w *Writer) Offset() int64 { return w.out.n }
+func (w *Writer) Offset() int64 { return w.out.N }
 
 // Entries returns the number of entries completed so far.
 func (w *Writer) Entries() int { return len(w.items) }
@@ -271,7 +262,7 @@ func (w *Writer) Flush() error {
 		return w.fail(errf(ErrShortWrite, "entry %s: wrote %d of %d bytes", h.label(), w.written, h.Size))
 	}
 	size := w.written
-	offset := w.out.n
+	offset := w.out.N
 	meta := encodeMeta(nil, h, size)
 	pre := []byte{recEntry}
 	pre = binary.AppendUvarint(pre, uint64(len(meta)))
@@ -448,7 +439,7 @@ func (w *Writer) Close() error {
 		size += int64(uvarintLen(uint64(it.offset-prev)) + uvarintLen(uint64(it.length)) + 32 + 1 + len(it.meta))
 		prev = it.offset
 	}
-	offset := w.out.n
+	offset := w.out.N
 	// The digest covers the manifest record's bytes on disk.
 	sha := sha256.New()
 	w.rw.out = io.MultiWriter(w.out, sha)
@@ -607,7 +598,7 @@ func (w *Writer) ManifestDigest() [32]byte { return w.digest }
 // §8). out must be positioned at s.End, with the torn tail already cut.
 func resumeWriter(out io.Writer, s *Scan, opt WriterOptions) (*Writer, error) {
 	opt.Round, opt.Part, opt.ArchiveID = s.Info.Round, s.Info.Part, s.Info.ArchiveID
-	w := &Writer{out: &countWriter{w: out, n: s.End}, opt: opt, volumeKey: s.VolumeKey}
+	w := &Writer{out: &countio.Writer{W: out, N: s.End}, opt: opt, volumeKey: s.VolumeKey}
 	w.hdr = volumeHeader{Round: uint32(opt.Round), Part: uint32(opt.Part), ArchiveID: opt.ArchiveID}
 	if s.Info.Encrypted {
 		w.hdr.Flags |= flagEncrypted

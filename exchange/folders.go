@@ -133,12 +133,8 @@ func (c *Client) SyncFolderHierarchy(ctx context.Context, mailbox, state string)
 			return soap.Envelope(h, b.Bytes())
 		}
 		var page []FolderChange
-		err := c.doTree(ctx, "SyncFolderHierarchy", h, build, func(_ []byte, msgs []*soap.Node) error {
+		err := c.doSingle(ctx, "SyncFolderHierarchy", h, build, func(_ []byte, m *soap.Node) error {
 			page = page[:0]
-			m, err := single(msgs)
-			if err != nil {
-				return err
-			}
 			newState = m.Child("SyncState").Text()
 			last = m.Child("IncludesLastFolderInRange").Text() != "false"
 			for _, ch := range m.Child("Changes").Children {
@@ -176,6 +172,18 @@ func single(msgs []*soap.Node) (*soap.Node, error) {
 		return nil, e
 	}
 	return msgs[0], nil
+}
+
+// doSingle is doTree for an operation answered by one response message:
+// fn gets that message; a message error is returned as err.
+func (c *Client) doSingle(ctx context.Context, op string, h soap.Header, build func(h soap.Header) []byte, fn func(data []byte, m *soap.Node) error) error {
+	return c.doTree(ctx, op, h, build, func(data []byte, msgs []*soap.Node) error {
+		m, err := single(msgs)
+		if err != nil {
+			return err
+		}
+		return fn(data, m)
+	})
 }
 
 // GetFolder returns one folder of mailbox ("" = no impersonation); id may
@@ -246,11 +254,7 @@ func (c *Client) getFolder(ctx context.Context, mailbox, id, extra string, fn fu
 		b.WriteString(`</m:FolderIds></m:GetFolder>`)
 		return soap.Envelope(h, b.Bytes())
 	}
-	err = c.doTree(ctx, "GetFolder", h, build, func(data []byte, msgs []*soap.Node) error {
-		m, err := single(msgs)
-		if err != nil {
-			return err
-		}
+	err = c.doSingle(ctx, "GetFolder", h, build, func(data []byte, m *soap.Node) error {
 		for _, f := range m.Child("Folders").Children {
 			found = true
 			fn(f, data)
@@ -332,12 +336,8 @@ func (c *Client) findFolders(ctx context.Context, parent string, fn func(Folder)
 			return soap.Envelope(h, b.Bytes())
 		}
 		var page []Folder
-		err := c.doTree(ctx, "FindFolder", h, build, func(_ []byte, msgs []*soap.Node) error {
+		err := c.doSingle(ctx, "FindFolder", h, build, func(_ []byte, m *soap.Node) error {
 			page = page[:0]
-			m, err := single(msgs)
-			if err != nil {
-				return err
-			}
 			rf := m.Child("RootFolder")
 			next, _ = strconv.Atoi(rf.Attr("IndexedPagingOffset"))
 			last = rf.Attr("IncludesLastItemInRange") != "false"

@@ -69,12 +69,8 @@ func (c *Client) SyncFolderItems(ctx context.Context, mailbox, folderID, state s
 			b.WriteString(`</m:SyncFolderItems>`)
 			return soap.Envelope(h, b.Bytes())
 		}
-		err := c.doTree(ctx, "SyncFolderItems", h, build, func(_ []byte, msgs []*soap.Node) error {
+		err := c.doSingle(ctx, "SyncFolderItems", h, build, func(_ []byte, m *soap.Node) error {
 			page = page[:0]
-			m, err := single(msgs)
-			if err != nil {
-				return err
-			}
 			// Never keep a state from an error message [V ews.md §3.1 B].
 			newState = m.Child("SyncState").Text()
 			last = m.Child("IncludesLastItemInRange").Text() != "false"
@@ -152,12 +148,8 @@ func (c *Client) FindItemsIn(ctx context.Context, mailbox, folderID string, fn f
 			b.WriteString(`</m:ParentFolderIds></m:FindItem>`)
 			return soap.Envelope(h, b.Bytes())
 		}
-		err := c.doTree(ctx, "FindItem", h, build, func(_ []byte, msgs []*soap.Node) error {
+		err := c.doSingle(ctx, "FindItem", h, build, func(_ []byte, m *soap.Node) error {
 			page = page[:0]
-			m, err := single(msgs)
-			if err != nil {
-				return err
-			}
 			rf := m.Child("RootFolder")
 			next, _ = strconv.Atoi(rf.Attr("IndexedPagingOffset"))
 			last = rf.Attr("IncludesLastItemInRange") != "false"

@@ -392,12 +392,7 @@ type inflight struct {
 // while a companion goroutine collects their answers in order.
 func (m *Mailbox) pipeline(ctx context.Context, name string, msgs []Message, res []AppendResult, todo <-chan int, retryLater func(int)) error {
 	for {
-		var cn *conn
-		err := retry.Do(ctx, m.policy, "imap dial", func(ctx context.Context) error {
-			var err error
-			cn, err = m.acquire(ctx)
-			return err
-		})
+		cn, err := retry.Get(ctx, m.policy, "imap dial", m.acquire)
 		if err != nil {
 			return err
 		}

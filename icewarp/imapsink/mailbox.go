@@ -62,12 +62,7 @@ func Dial(ctx context.Context, opt Options, mailbox string) (*Mailbox, error) {
 	if m.policy.Logger == nil {
 		m.policy.Logger = m.log
 	}
-	var first *conn
-	err := retry.Do(ctx, m.policy, "imap dial", func(ctx context.Context) error {
-		var err error
-		first, err = m.dial(ctx)
-		return err
-	})
+	first, err := retry.Get(ctx, m.policy, "imap dial", m.dial)
 	if err != nil {
 		return nil, err
 	}

@@ -374,11 +374,8 @@ func (m *Mailbox) multiWorker(ctx context.Context, name string, msgs []Message, 
 	for {
 		rc := m.getRaw()
 		if rc == nil {
-			err := retry.Do(ctx, m.policy, "imap dial", func(ctx context.Context) error {
-				var err error
-				rc, err = m.dialRaw(ctx)
-				return err
-			})
+			var err error
+			rc, err = retry.Get(ctx, m.policy, "imap dial", m.dialRaw)
 			if err != nil {
 				return err
 			}

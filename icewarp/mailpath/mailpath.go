@@ -53,6 +53,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iemproject/iem/format"
+	"github.com/iemproject/iem/internal/countio"
 	"github.com/iemproject/iem/internal/winpath"
 )
 
@@ -405,7 +406,7 @@ func (s *Store) writeTemp(ctx context.Context, dir string, body io.Reader, durab
 			return "", 0, fmt.Errorf("mailpath: chmod: %w", err)
 		}
 	}
-	cw := &countWriter{w: f}
+	cw := &countio.Writer{W: f}
 	wb := writeBufs.Get().(*writeBuf)
 	defer writeBufs.Put(wb)
 	wb.bw.Reset(cw)
@@ -431,7 +432,7 @@ func (s *Store) writeTemp(ctx context.Context, dir string, body io.Reader, durab
 	if err := s.chown(f.Name()); err != nil {
 		return "", 0, err
 	}
-	return f.Name(), cw.n, nil
+	return f.Name(), cw.N, nil
 }
 
 // writeBuf holds the buffers of one message write. They are pooled:
@@ -445,18 +446,6 @@ type writeBuf struct {
 var writeBufs = sync.Pool{New: func() any {
 	return &writeBuf{bw: bufio.NewWriterSize(nil, 64<<10), copy: make([]byte, 32<<10)}
 }}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // link gives tmp its final name without ever replacing an existing file.
 func (s *Store) link(tmp, dir string, t time.Time) (string, error) {
