@@ -413,16 +413,24 @@ func (f *File) block(bid uint64) ([]byte, error) {
 	if cb > max {
 		return nil, errf("block", 0, bid, ib, "block of %d bytes exceeds the maximum %d", cb, max)
 	}
-	trailer := 16
-	if f.Format == FormatANSI {
+	// BLOCKTRAILER: 16 bytes (ANSI 12); 4K OST blocks add 8 bytes after it (cbInflated among them).
+	trailer, extra := 16, 0
+	switch f.Format {
+	case FormatANSI:
 		trailer = 12
+	case FormatOST4K:
+		extra = 8
 	}
-	total := (cb + trailer + 63) &^ 63
+	align := 64 // [MS-PST] 2.2.2.8: blocks are 64-byte multiples; 4K OST blocks are 512-byte multiples
+	if f.Format == FormatOST4K {
+		align = 512
+	}
+	total := (cb + trailer + extra + align - 1) &^ (align - 1)
 	p, err := f.readAt("block", 0, bid, ib, total)
 	if err != nil {
 		return nil, err
 	}
-	t := p[total-trailer:]
+	t := p[total-trailer-extra:]
 	tcb, tsig := int(le.Uint16(t)), le.Uint16(t[2:])
 	var tcrc uint32
 	var tbid uint64
@@ -441,6 +449,7 @@ func (f *File) block(bid uint64) ([]byte, error) {
 	if crc(data) != tcrc {
 		f.CRCErrors++
 	}
+	data = data[:cb:cb]
 	if bid&2 == 0 {
 		decode(f.Crypt, data, key)
 	}
