@@ -85,6 +85,7 @@ type Node struct {
 // NID types ([MS-PST] 2.2.2.1).
 const (
 	nidTypeNormalFolder    = 0x02
+	nidTypeSearchFolder    = 0x03
 	nidTypeNormalMessage   = 0x04
 	nidTypeAttachment      = 0x05
 	nidTypeHierarchyTable  = 0x0D
