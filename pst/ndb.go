@@ -477,8 +477,12 @@ func (f *File) Data(bid uint64) ([][]byte, error) {
 	}
 	var out [][]byte
 	total := int64(0)
+	reads, maxReads := 0, f.size/64+1 // every block takes at least 64 bytes of the file
 	var walk func(bid uint64, depth int) error
 	walk = func(bid uint64, depth int) error {
+		if reads++; int64(reads) > maxReads {
+			return errf("block", 0, bid, -1, "data tree lists more blocks than the file can hold")
+		}
 		p, err := f.block(bid)
 		if err != nil {
 			return err
