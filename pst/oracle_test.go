@@ -1,6 +1,8 @@
 package pst
 
 import (
+	"bytes"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +69,76 @@ func TestReadpstFolderCounts(t *testing.T) {
 					t.Errorf("folder %q: %d items here (found %v), readpst %d, want %d", folder, got, ok, n, want)
 				}
 			}
+		})
+	}
+}
+
+// subject is PidTagSubject without its prefix marker: a stored subject may begin with
+// 0x01 and one character giving the prefix length ([MS-OXCMSG] 2.2.1.46).
+func subject(ps Props) string {
+	s := ps.Str(PidSubject)
+	if r := []rune(s); len(r) >= 2 && r[0] == 1 {
+		return string(r[2:])
+	}
+	return s
+}
+
+// TestReadpstSubjects compares the subjects of the mail items (the .eml files readpst
+// writes) with the subjects of the contents tables, as multisets.
+func TestReadpstSubjects(t *testing.T) {
+	if _, err := exec.LookPath("readpst"); err != nil {
+		skipf(t, "readpst (Debian pst-utils) not installed")
+	}
+	for _, tf := range testFiles {
+		t.Run(tf.name, func(t *testing.T) {
+			p := tf.path(t)
+			out := t.TempDir()
+			if b, err := exec.Command("readpst", "-q", "-e", "-j", "0", "-t", "e", "-o", out, p).CombinedOutput(); err != nil {
+				t.Fatalf("readpst: %v\n%s", err, b)
+			}
+			theirs := map[string]int{}
+			filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() || !strings.HasSuffix(path, ".eml") {
+					return nil
+				}
+				b, _ := os.ReadFile(path)
+				m, err := mail.ReadMessage(bytes.NewReader(b))
+				if err != nil {
+					t.Errorf("readpst wrote %s: %v", path, err)
+					return nil
+				}
+				theirs[strings.TrimSpace(m.Header.Get("Subject"))]++
+				return nil
+			})
+			f, err := Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			root, err := f.Folders(func(err error) { t.Error(err) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := map[string]int{}
+			var walk func(fo *Folder)
+			walk = func(fo *Folder) {
+				if fo.NID&0x1F != nidTypeSearchFolder {
+					rows, _ := f.Messages(fo.NID)
+					for _, r := range rows {
+						ours[strings.TrimSpace(subject(r))]++
+					}
+				}
+				for _, c := range fo.Children {
+					walk(c)
+				}
+			}
+			walk(root)
+			for s, n := range theirs {
+				if ours[s] < n {
+					t.Errorf("subject %q: readpst %d, here %d", s, n, ours[s])
+				}
+			}
+			t.Logf("%d mail subjects from readpst found here", len(theirs))
 		})
 	}
 }
