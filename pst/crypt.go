@@ -1,9 +1,9 @@
 package pst
 
-// mpbbR is the first third of mpbbCrypt, [MS-PST] 5.1 (the permutative encoding table);
-// mpbbI, its inverse, decodes. mpbbS is the middle third, used only by the cyclic
-// encoding ([MS-PST] 5.2).
-var mpbbR = [256]byte{
+// mpbbCrypt holds the first two thirds of the table of [MS-PST] 5.1: mpbbR (the
+// permutative encoding) and mpbbS (used only by the cyclic encoding, [MS-PST] 5.2). The
+// last third, mpbbI, is the inverse of mpbbR and is computed from it.
+var mpbbCrypt = [512]byte{
 	65, 54, 19, 98, 168, 33, 110, 187, 244, 22, 204, 4, 127, 100, 232, 93,
 	30, 242, 203, 42, 116, 197, 94, 53, 210, 149, 71, 158, 150, 45, 154, 136,
 	76, 125, 132, 63, 219, 172, 49, 182, 72, 95, 246, 196, 216, 57, 139, 231,
@@ -20,9 +20,6 @@ var mpbbR = [256]byte{
 	243, 64, 84, 111, 240, 198, 115, 184, 214, 62, 101, 24, 68, 31, 221, 103,
 	16, 241, 12, 25, 236, 174, 3, 161, 20, 123, 169, 11, 255, 248, 163, 192,
 	162, 1, 247, 46, 188, 36, 104, 117, 13, 254, 186, 47, 181, 208, 218, 61,
-}
-
-var mpbbS = [256]byte{
 	20, 83, 15, 86, 179, 200, 122, 156, 235, 101, 72, 23, 22, 21, 159, 2,
 	204, 84, 124, 131, 0, 13, 12, 11, 162, 98, 168, 118, 219, 217, 237, 199,
 	197, 164, 220, 172, 133, 116, 214, 208, 167, 155, 174, 154, 150, 113, 102, 195,
@@ -40,6 +37,11 @@ var mpbbS = [256]byte{
 	241, 90, 239, 207, 144, 182, 139, 181, 189, 192, 191, 8, 151, 30, 108, 226,
 	97, 224, 198, 193, 89, 171, 187, 88, 222, 95, 223, 96, 121, 126, 178, 138,
 }
+
+var (
+	mpbbR = (*[256]byte)(mpbbCrypt[:256])
+	mpbbS = (*[256]byte)(mpbbCrypt[256:])
+)
 
 var mpbbI = func() (inv [256]byte) {
 	for i, b := range mpbbR {

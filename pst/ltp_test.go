@@ -15,26 +15,19 @@ func treeString(fo *Folder, f *File, depth int, b *strings.Builder) {
 }
 
 func TestFolders(t *testing.T) {
-	for _, tf := range testFiles {
-		t.Run(tf.name, func(t *testing.T) {
-			f, err := Open(tf.path(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			n, _ := f.Node(NIDMessageStore)
-			store, err := f.PC(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("store: %q, %d properties", store.Str(PidDisplayName), len(store))
-			root, err := f.Folders(func(err error) { t.Error(err) })
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			treeString(root, f, 0, &b)
-			t.Log("\n" + b.String())
-		})
-	}
+	eachFile(t, func(t *testing.T, _ testFile, f *File) {
+		n, _ := f.Node(NIDMessageStore)
+		store, err := f.PC(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("store: %q, %d properties", store.Str(PidDisplayName), len(store))
+		root, err := f.Folders(func(err error) { t.Error(err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		treeString(root, f, 0, &b)
+		t.Log("\n" + b.String())
+	})
 }

@@ -141,7 +141,8 @@ func TestCryptTables(t *testing.T) {
 	}
 }
 
-func TestNDB(t *testing.T) {
+// eachFile runs fn on every test file, opened.
+func eachFile(t *testing.T, fn func(t *testing.T, tf testFile, f *File)) {
 	for _, tf := range testFiles {
 		t.Run(tf.name, func(t *testing.T) {
 			f, err := Open(tf.path(t))
@@ -149,43 +150,49 @@ func TestNDB(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if f.Format != tf.format || f.Crypt != tf.crypt {
-				t.Errorf("format %v crypt %v, want %v %v", f.Format, f.Crypt, tf.format, tf.crypt)
-			}
-			nodes, bad := 0, 0
-			f.Nodes(func(n Node) {
-				nodes++
-				blocks, err := f.Data(n.Data)
-				if err != nil {
-					t.Errorf("node 0x%x: %v", n.NID, err)
-					bad++
-					return
-				}
-				// Every data block of a heap-on-node starts with HNHDR bSig 0xEC ([MS-PST] 2.3.1.2).
-				if len(blocks) > 0 && len(blocks[0]) > 3 && blocks[0][2] != 0xEC && n.NID&0x1f != 1 {
-					t.Logf("node 0x%x: first block is not a heap (%x)", n.NID, blocks[0][:4])
-				}
-				if _, err := f.Subnodes(n.Sub); err != nil {
-					t.Errorf("node 0x%x subnodes: %v", n.NID, err)
-				}
-			}, func(err error) { t.Errorf("walk: %v", err) })
-			if nodes < tf.minNode {
-				t.Errorf("%d nodes, want at least %d", nodes, tf.minNode)
-			}
-			if f.CRCErrors != 0 {
-				t.Errorf("%d CRC errors", f.CRCErrors)
-			}
-			n, err := f.Node(NIDMessageStore)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := f.Data(n.Data)
-			if err != nil || len(b) == 0 || len(b[0]) < 4 || b[0][2] != 0xEC || b[0][3] != 0xBC {
-				t.Fatalf("message store is not a property context: %v %x", err, b)
-			}
-			t.Logf("%v %v: %d nodes", f.Format, f.Crypt, nodes)
+			fn(t, tf, f)
 		})
 	}
+}
+
+func TestNDB(t *testing.T) {
+	eachFile(t, func(t *testing.T, tf testFile, f *File) {
+		if f.Format != tf.format || f.Crypt != tf.crypt {
+			t.Errorf("format %v crypt %v, want %v %v", f.Format, f.Crypt, tf.format, tf.crypt)
+		}
+		nodes, bad := 0, 0
+		f.Nodes(func(n Node) {
+			nodes++
+			blocks, err := f.Data(n.Data)
+			if err != nil {
+				t.Errorf("node 0x%x: %v", n.NID, err)
+				bad++
+				return
+			}
+			// Every data block of a heap-on-node starts with HNHDR bSig 0xEC ([MS-PST] 2.3.1.2).
+			if len(blocks) > 0 && len(blocks[0]) > 3 && blocks[0][2] != 0xEC && n.NID&0x1f != 1 {
+				t.Logf("node 0x%x: first block is not a heap (%x)", n.NID, blocks[0][:4])
+			}
+			if _, err := f.Subnodes(n.Sub); err != nil {
+				t.Errorf("node 0x%x subnodes: %v", n.NID, err)
+			}
+		}, func(err error) { t.Errorf("walk: %v", err) })
+		if nodes < tf.minNode {
+			t.Errorf("%d nodes, want at least %d", nodes, tf.minNode)
+		}
+		if f.CRCErrors != 0 {
+			t.Errorf("%d CRC errors", f.CRCErrors)
+		}
+		n, err := f.Node(NIDMessageStore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.Data(n.Data)
+		if err != nil || len(b) == 0 || len(b[0]) < 4 || b[0][2] != 0xEC || b[0][3] != 0xBC {
+			t.Fatalf("message store is not a property context: %v %x", err, b)
+		}
+		t.Logf("%v %v: %d nodes", f.Format, f.Crypt, nodes)
+	})
 }
 
 func TestBadHeaders(t *testing.T) {
