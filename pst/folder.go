@@ -74,12 +74,18 @@ func (f *File) Folders(bad func(error)) (*Folder, error) {
 	return root, nil
 }
 
-func (f *File) folder(nid uint32) (*Folder, error) {
+// NodePC reads the property context of the node nid of the node B-tree. Properties
+// that could be read are returned with the error of those that could not.
+func (f *File) NodePC(nid uint32) (Props, error) {
 	n, err := f.Node(nid)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := f.PC(n)
+	return f.PC(n)
+}
+
+func (f *File) folder(nid uint32) (*Folder, error) {
+	ps, err := f.NodePC(nid)
 	if ps == nil {
 		return nil, err
 	}

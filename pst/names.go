@@ -23,11 +23,7 @@ var (
 // NamedProps reads the named-property map, NID 0x61 ([MS-PST] 2.4.7): the GUID stream
 // (0x0002), the entry stream (0x0003) and the string stream (0x0004).
 func (f *File) NamedProps() (map[uint16]NamedProp, error) {
-	n, err := f.Node(NIDNameToIDMap)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := f.PC(n)
+	ps, err := f.NodePC(NIDNameToIDMap)
 	if ps == nil {
 		return nil, err
 	}
