@@ -1,0 +1,578 @@
+// Package pst reads Outlook PST and OST files (ANSI, Unicode and the 4 KiB-page OST of
+// Outlook 2013 and later), written from Microsoft's open specification [MS-PST]. This
+// file is the NDB layer ([MS-PST] 2.2): the header, the node and block B-trees, blocks,
+// data trees and subnodes. Every length read from the file is bounded by the file size
+// and the spec's maxima; no input makes the reader panic.
+package pst
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// Format is the file variant, from wVer of the header ([MS-PST] 2.2.2.6).
+type Format int
+
+// The formats the reader knows.
+const (
+	FormatANSI    Format = 1 // wVer 14 or 15: 32-bit ids and offsets
+	FormatUnicode Format = 2 // wVer 23 (21 from some tools): 64-bit ids and offsets
+	FormatOST4K   Format = 3 // wVer 36: Unicode with 4 KiB pages and compressed blocks (not in [MS-PST])
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatANSI:
+		return "ANSI"
+	case FormatUnicode:
+		return "Unicode"
+	case FormatOST4K:
+		return "OST 4K"
+	}
+	return "unknown"
+}
+
+// Error is every error of the reader: what was being read (Kind), the node or block id
+// where one applies, and why it failed.
+type Error struct {
+	Kind   string // "header", "page", "block", "node", "subnode", "heap", "table", ...
+	NID    uint32 // node id, 0 when none
+	BID    uint64 // block or page id, 0 when none
+	Offset int64  // file offset, -1 when none
+	Reason string
+}
+
+func (e *Error) Error() string {
+	s := "pst: " + e.Kind
+	if e.NID != 0 {
+		s += fmt.Sprintf(" nid 0x%x", e.NID)
+	}
+	if e.BID != 0 {
+		s += fmt.Sprintf(" bid 0x%x", e.BID)
+	}
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" at offset %d", e.Offset)
+	}
+	return s + ": " + e.Reason
+}
+
+func errf(kind string, nid uint32, bid uint64, off int64, format string, args ...any) *Error {
+	return &Error{Kind: kind, NID: nid, BID: bid, Offset: off, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Spec maxima ([MS-PST] 2.2.2.8: a block holds at most 8,176 bytes of data and is at most
+// 8,192 bytes; 4K OST blocks hold up to 65,512 bytes, per the Mythicsoft notes).
+const (
+	maxBlockData   = 8176
+	maxBlockData4K = 65512
+	maxTreeDepth   = 8 // B-tree and data-tree levels we follow before calling the file cyclic
+	headerSize     = 564
+)
+
+// Node is an NBT leaf entry ([MS-PST] 2.2.2.7.7.4) or a subnode SLENTRY (2.2.2.8.3.3.1.1).
+type Node struct {
+	NID    uint32
+	Data   uint64 // bidData
+	Sub    uint64 // bidSub, 0 when the node has no subnodes
+	Parent uint32 // nidParent (NBT entries only)
+}
+
+// NID types ([MS-PST] 2.2.2.1).
+const (
+	nidTypeNormalFolder    = 0x02
+	nidTypeSearchFolder    = 0x03
+	nidTypeNormalMessage   = 0x04
+	nidTypeAttachment      = 0x05
+	nidTypeHierarchyTable  = 0x0D
+	nidTypeContentsTable   = 0x0E
+	nidTypeAssocContents   = 0x0F
+	nidTypeAttachmentTable = 0x11
+	nidTypeRecipientTable  = 0x12
+)
+
+// Special NIDs ([MS-PST] 2.4.1).
+const (
+	NIDMessageStore = 0x21
+	NIDNameToIDMap  = 0x61
+	NIDRootFolder   = 0x122
+)
+
+// File is an open PST or OST file.
+type File struct {
+	r        io.ReaderAt
+	closer   io.Closer
+	size     int64
+	Format   Format
+	Version  uint16 // wVer
+	Client   string // wMagicClient: "SM" PST, "SO" OST, "AB" PAB
+	Crypt    Crypt
+	nbt, bbt bref
+	// CRCErrors counts pages and blocks whose CRC did not match; they are read anyway.
+	CRCErrors int
+}
+
+type bref struct {
+	bid uint64
+	ib  int64
+}
+
+// Open opens the file at path.
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f, err := NewFile(fh, st.Size())
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	return f, nil
+}
+
+// Close closes the file opened by Open.
+func (f *File) Close() error {
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}
+
+// crc is the CRC of [MS-PST] 5.3: the IEEE table, initial value 0, no final inversion.
+func crc(p []byte) uint32 { return ^crc32.Update(0xFFFFFFFF, crc32.IEEETable, p) }
+
+// sig is the block and page signature of [MS-PST] 5.5.
+func sig(ib int64, bid uint64) uint16 {
+	v := uint32(uint64(ib) ^ bid)
+	return uint16(v>>16) ^ uint16(v)
+}
+
+// NewFile reads the header of a PST or OST of the given size from r ([MS-PST] 2.2.2.6).
+func NewFile(r io.ReaderAt, size int64) (*File, error) {
+	h := make([]byte, headerSize)
+	if n, err := r.ReadAt(h, 0); n < 514 {
+		return nil, errf("header", 0, 0, 0, "file too short for a PST header (%d bytes): %v", n, err)
+	}
+	if string(h[:4]) != "!BDN" {
+		return nil, errf("header", 0, 0, 0, "not a PST or OST file (magic %q)", h[:4])
+	}
+	f := &File{r: r, size: size, Version: binary.LittleEndian.Uint16(h[10:]), Client: string(h[8:10])}
+	switch f.Version {
+	case 14, 15:
+		f.Format = FormatANSI
+	case 21, 23:
+		f.Format = FormatUnicode
+	case 36:
+		f.Format = FormatOST4K
+	default:
+		return nil, errf("header", 0, 0, 10, "unknown file version wVer %d", f.Version)
+	}
+	if got, want := crc(h[8:8+471]), binary.LittleEndian.Uint32(h[4:]); got != want {
+		return nil, errf("header", 0, 0, 4, "header CRC 0x%08x, computed 0x%08x", want, got)
+	}
+	le := binary.LittleEndian
+	if f.Format == FormatANSI {
+		f.nbt = bref{uint64(le.Uint32(h[184:])), int64(le.Uint32(h[188:]))}
+		f.bbt = bref{uint64(le.Uint32(h[192:])), int64(le.Uint32(h[196:]))}
+		f.Crypt = Crypt(h[461])
+	} else {
+		if got, want := crc(h[8:8+516]), le.Uint32(h[524:]); got != want {
+			return nil, errf("header", 0, 0, 524, "full header CRC 0x%08x, computed 0x%08x", want, got)
+		}
+		f.nbt = bref{le.Uint64(h[216:]), int64(le.Uint64(h[224:]))}
+		f.bbt = bref{le.Uint64(h[232:]), int64(le.Uint64(h[240:]))}
+		f.Crypt = Crypt(h[513])
+	}
+	if f.Crypt > CryptCyclic {
+		return nil, errf("header", 0, 0, -1, "unknown encoding bCryptMethod %d", f.Crypt)
+	}
+	return f, nil
+}
+
+func (f *File) unicode() bool { return f.Format != FormatANSI }
+
+func (f *File) pageSize() int {
+	if f.Format == FormatOST4K {
+		return 4096
+	}
+	return 512
+}
+
+func (f *File) idSize() int {
+	if f.unicode() {
+		return 8
+	}
+	return 4
+}
+
+func (f *File) id(p []byte) uint64 {
+	if f.unicode() {
+		return binary.LittleEndian.Uint64(p)
+	}
+	return uint64(binary.LittleEndian.Uint32(p))
+}
+
+// readAt reads exactly n bytes at off, within the file.
+func (f *File) readAt(kind string, nid uint32, bid uint64, off int64, n int) ([]byte, error) {
+	if off < 0 || n < 0 || off > f.size || int64(n) > f.size-off {
+		return nil, errf(kind, nid, bid, off, "%d bytes at offset %d lie outside the file (%d bytes)", n, off, f.size)
+	}
+	p := make([]byte, n)
+	if _, err := f.r.ReadAt(p, off); err != nil {
+		return nil, errf(kind, nid, bid, off, "read: %v", err)
+	}
+	return p, nil
+}
+
+// btPage is a BTPAGE ([MS-PST] 2.2.2.7.7.1; 4K layout per the Mythicsoft notes).
+type btPage struct {
+	ptype   byte
+	level   int
+	entries [][]byte
+}
+
+// page reads and checks the B-tree page at r: trailer type, signature, CRC.
+func (f *File) page(r bref, want byte) (*btPage, error) {
+	ps := f.pageSize()
+	p, err := f.readAt("page", 0, r.bid, r.ib, ps)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	var area, cEnt, cbEnt, level, tr int
+	switch f.Format {
+	case FormatANSI:
+		area, cEnt, cbEnt, level, tr = 496, int(p[496]), int(p[498]), int(p[499]), 500
+	case FormatUnicode:
+		area, cEnt, cbEnt, level, tr = 488, int(p[488]), int(p[490]), int(p[491]), 496
+	default:
+		area, cEnt, cbEnt, level, tr = 4056, int(le.Uint16(p[4056:])), int(p[4060]), int(p[4061]), 4072
+	}
+	ptype, wsig := p[tr], le.Uint16(p[tr+2:])
+	if ptype != want || p[tr+1] != want {
+		return nil, errf("page", 0, r.bid, r.ib, "page type 0x%02x/0x%02x, want 0x%02x", ptype, p[tr+1], want)
+	}
+	var pcrc uint32
+	var pbid uint64
+	if f.Format == FormatANSI {
+		pbid, pcrc = uint64(le.Uint32(p[tr+4:])), le.Uint32(p[tr+8:])
+	} else {
+		pcrc, pbid = le.Uint32(p[tr+4:]), le.Uint64(p[tr+8:])
+	}
+	if pbid != r.bid {
+		return nil, errf("page", 0, r.bid, r.ib, "trailer names page 0x%x", pbid)
+	}
+	if wsig != 0 && wsig != sig(r.ib, r.bid) {
+		return nil, errf("page", 0, r.bid, r.ib, "signature 0x%04x, computed 0x%04x", wsig, sig(r.ib, r.bid))
+	}
+	if crc(p[:tr]) != pcrc {
+		f.CRCErrors++
+	}
+	if cbEnt == 0 || cEnt*cbEnt > area || level > maxTreeDepth {
+		return nil, errf("page", 0, r.bid, r.ib, "bad entry layout: %d entries of %d bytes, level %d", cEnt, cbEnt, level)
+	}
+	minEnt := 3 * f.idSize() // branch entry: key + BREF
+	if cbEnt < minEnt {
+		return nil, errf("page", 0, r.bid, r.ib, "entries of %d bytes are too short", cbEnt)
+	}
+	bp := &btPage{ptype: ptype, level: level}
+	for i := 0; i < cEnt; i++ {
+		bp.entries = append(bp.entries, p[i*cbEnt:(i+1)*cbEnt])
+	}
+	return bp, nil
+}
+
+const (
+	ptypeBBT = 0x80
+	ptypeNBT = 0x81
+)
+
+// lookup finds the leaf entry whose key is key in the B-tree rooted at root ([MS-PST]
+// 2.2.2.7.7: branch entries are sorted; follow the last one whose key is <= key).
+func (f *File) lookup(root bref, ptype byte, key uint64, mask uint64) ([]byte, error) {
+	r := root
+	kind := "node"
+	if ptype == ptypeBBT {
+		kind = "block"
+	}
+	for depth := 0; depth <= maxTreeDepth; depth++ {
+		p, err := f.page(r, ptype)
+		if err != nil {
+			return nil, err
+		}
+		if p.level == 0 {
+			for _, e := range p.entries {
+				if f.id(e)&mask == key {
+					return e, nil
+				}
+			}
+			break
+		}
+		next := -1
+		for i, e := range p.entries {
+			if f.id(e)&mask > key {
+				break
+			}
+			next = i
+		}
+		if next < 0 {
+			break
+		}
+		e := p.entries[next]
+		r = bref{f.id(e[f.idSize():]), int64(f.id(e[2*f.idSize():]))}
+	}
+	if ptype == ptypeBBT {
+		return nil, errf(kind, 0, key, -1, "not in the block B-tree")
+	}
+	return nil, errf(kind, uint32(key), 0, -1, "not in the node B-tree")
+}
+
+func (f *File) parseNode(e []byte) Node {
+	n := f.idSize()
+	return Node{NID: uint32(f.id(e)), Data: f.id(e[n:]), Sub: f.id(e[2*n:]), Parent: binary.LittleEndian.Uint32(e[3*n:])}
+}
+
+// Node looks nid up in the node B-tree ([MS-PST] 2.2.2.7.7.4).
+func (f *File) Node(nid uint32) (Node, error) {
+	e, err := f.lookup(f.nbt, ptypeNBT, uint64(nid), ^uint64(0))
+	if err != nil {
+		return Node{}, err
+	}
+	if len(e) < 3*f.idSize()+4 {
+		return Node{}, errf("node", nid, 0, -1, "NBT entry of %d bytes is too short", len(e))
+	}
+	return f.parseNode(e), nil
+}
+
+// Nodes calls fn for every node of the node B-tree, in order. A page that cannot be read
+// is reported to bad and skipped, so a damaged file still lists what it can.
+func (f *File) Nodes(fn func(Node), bad func(error)) {
+	seen := map[int64]bool{}
+	var walk func(r bref, depth int)
+	walk = func(r bref, depth int) {
+		if depth > maxTreeDepth || seen[r.ib] {
+			bad(errf("page", 0, r.bid, r.ib, "node B-tree is cyclic or too deep"))
+			return
+		}
+		seen[r.ib] = true
+		p, err := f.page(r, ptypeNBT)
+		if err != nil {
+			bad(err)
+			return
+		}
+		for _, e := range p.entries {
+			if p.level == 0 {
+				if len(e) >= 3*f.idSize()+4 {
+					fn(f.parseNode(e))
+				}
+				continue
+			}
+			walk(bref{f.id(e[f.idSize():]), int64(f.id(e[2*f.idSize():]))}, depth+1)
+		}
+	}
+	walk(f.nbt, 0)
+}
+
+// block reads the block bid through the block B-tree: trailer, signature and CRC
+// ([MS-PST] 2.2.2.8.1), decoding ([MS-PST] 5.1, 5.2) external blocks and inflating 4K
+// OST blocks whose inflated size exceeds their stored size.
+func (f *File) block(bid uint64) ([]byte, error) {
+	key := bid &^ 1 // bit 0 is reserved; bit 1 marks internal blocks
+	e, err := f.lookup(f.bbt, ptypeBBT, key, ^uint64(1))
+	if err != nil {
+		return nil, err
+	}
+	n := f.idSize()
+	le := binary.LittleEndian
+	ib := int64(f.id(e[n:]))
+	if len(e) < 2*n+4 {
+		return nil, errf("block", 0, bid, -1, "BBT entry of %d bytes is too short", len(e))
+	}
+	cb := int(le.Uint16(e[2*n:]))
+	inflated := 0
+	if f.Format == FormatOST4K {
+		if len(e) < 2*n+6 {
+			return nil, errf("block", 0, bid, ib, "4K BBT entry of %d bytes is too short", len(e))
+		}
+		inflated = int(le.Uint16(e[2*n+2:]))
+	}
+	max := maxBlockData
+	if f.Format == FormatOST4K {
+		max = maxBlockData4K
+	}
+	if cb > max {
+		return nil, errf("block", 0, bid, ib, "block of %d bytes exceeds the maximum %d", cb, max)
+	}
+	// BLOCKTRAILER: 16 bytes (ANSI 12); 4K OST blocks add 8 bytes after it (cbInflated among them).
+	trailer, extra := 16, 0
+	switch f.Format {
+	case FormatANSI:
+		trailer = 12
+	case FormatOST4K:
+		extra = 8
+	}
+	align := 64 // [MS-PST] 2.2.2.8: blocks are 64-byte multiples; 4K OST blocks are 512-byte multiples
+	if f.Format == FormatOST4K {
+		align = 512
+	}
+	total := (cb + trailer + extra + align - 1) &^ (align - 1)
+	p, err := f.readAt("block", 0, bid, ib, total)
+	if err != nil {
+		return nil, err
+	}
+	t := p[total-trailer-extra:]
+	tcb, tsig := int(le.Uint16(t)), le.Uint16(t[2:])
+	var tcrc uint32
+	var tbid uint64
+	if f.Format == FormatANSI {
+		tbid, tcrc = uint64(le.Uint32(t[4:])), le.Uint32(t[8:])
+	} else {
+		tcrc, tbid = le.Uint32(t[4:]), le.Uint64(t[8:])
+	}
+	if tbid&^1 != key || tcb != cb {
+		return nil, errf("block", 0, bid, ib, "trailer names block 0x%x of %d bytes, want %d bytes", tbid, tcb, cb)
+	}
+	if tsig != sig(ib, tbid) {
+		return nil, errf("block", 0, bid, ib, "signature 0x%04x, computed 0x%04x", tsig, sig(ib, tbid))
+	}
+	data := p[:cb]
+	if crc(data) != tcrc {
+		f.CRCErrors++
+	}
+	data = data[:cb:cb]
+	if bid&2 == 0 {
+		decode(f.Crypt, data, key)
+	}
+	if inflated > cb {
+		zr, err := zlib.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, errf("block", 0, bid, ib, "compressed block: %v", err)
+		}
+		out := make([]byte, inflated)
+		if _, err := io.ReadFull(zr, out); err != nil {
+			return nil, errf("block", 0, bid, ib, "compressed block: %v", err)
+		}
+		data = out
+	}
+	return data, nil
+}
+
+// Data reads the data tree rooted at bid: a single data block, or an XBLOCK / XXBLOCK
+// listing data blocks ([MS-PST] 2.2.2.8.3.1, 2.2.2.8.3.2). It returns the data blocks
+// in order; the heap-on-node needs them apart.
+func (f *File) Data(bid uint64) ([][]byte, error) {
+	if bid == 0 { // a node without data
+		return nil, nil
+	}
+	var out [][]byte
+	total := int64(0)
+	reads, maxReads := 0, f.size/64+1 // every block takes at least 64 bytes of the file
+	var walk func(bid uint64, depth int) error
+	walk = func(bid uint64, depth int) error {
+		if reads++; int64(reads) > maxReads {
+			return errf("block", 0, bid, -1, "data tree lists more blocks than the file can hold")
+		}
+		p, err := f.block(bid)
+		if err != nil {
+			return err
+		}
+		if bid&2 == 0 {
+			total += int64(len(p))
+			if total > f.size*8 { // 4K blocks inflate; nothing can justify more
+				return errf("block", 0, bid, -1, "data tree larger than the file can hold")
+			}
+			out = append(out, p)
+			return nil
+		}
+		if len(p) < 8 || p[0] != 0x01 || depth >= 2 {
+			return errf("block", 0, bid, -1, "not an XBLOCK/XXBLOCK (btype %x) or nested too deep", firstByte(p))
+		}
+		level, n := int(p[1]), int(binary.LittleEndian.Uint16(p[2:]))
+		if level != 1 && level != 2 || 8+n*f.idSize() > len(p) {
+			return errf("block", 0, bid, -1, "XBLOCK level %d with %d entries in %d bytes", level, n, len(p))
+		}
+		if lcb := int64(binary.LittleEndian.Uint32(p[4:])); lcb > f.size*8 {
+			return errf("block", 0, bid, -1, "XBLOCK claims %d bytes in a file of %d", lcb, f.size)
+		}
+		for i := 0; i < n; i++ {
+			child := f.id(p[8+i*f.idSize():])
+			if level == 2 && child&2 == 0 || level == 1 && child&2 != 0 {
+				return errf("block", 0, bid, -1, "XBLOCK level %d lists block 0x%x of the wrong kind", level, child)
+			}
+			if err := walk(child, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(bid, 0); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func firstByte(p []byte) byte {
+	if len(p) == 0 {
+		return 0
+	}
+	return p[0]
+}
+
+// Subnodes reads the subnode B-tree rooted at bid: SLBLOCKs and SIBLOCKs ([MS-PST]
+// 2.2.2.8.3.3). The nids are local to the node that owns them.
+func (f *File) Subnodes(bid uint64) (map[uint32]Node, error) {
+	out := map[uint32]Node{}
+	if bid == 0 {
+		return out, nil
+	}
+	n := f.idSize()
+	hdr := 8
+	if !f.unicode() {
+		hdr = 4
+	}
+	var walk func(bid uint64, depth int) error
+	walk = func(bid uint64, depth int) error {
+		p, err := f.block(bid)
+		if err != nil {
+			return err
+		}
+		if len(p) < hdr || p[0] != 0x02 || depth > 1 {
+			return errf("subnode", 0, bid, -1, "not an SLBLOCK/SIBLOCK (btype %x) or nested too deep", firstByte(p))
+		}
+		level, cnt := int(p[1]), int(binary.LittleEndian.Uint16(p[2:]))
+		esz := 3 * n
+		if level == 1 {
+			esz = 2 * n
+		} else if level != 0 {
+			return errf("subnode", 0, bid, -1, "subnode block level %d", level)
+		}
+		if hdr+cnt*esz > len(p) {
+			return errf("subnode", 0, bid, -1, "%d entries do not fit in %d bytes", cnt, len(p))
+		}
+		for i := 0; i < cnt; i++ {
+			e := p[hdr+i*esz:]
+			if level == 1 {
+				if err := walk(f.id(e[n:]), depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			nd := Node{NID: uint32(f.id(e)), Data: f.id(e[n:]), Sub: f.id(e[2*n:])}
+			out[nd.NID] = nd
+		}
+		return nil
+	}
+	err := walk(bid, 0)
+	return out, err
+}
