@@ -85,4 +85,4 @@ cross:
 	  CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./cmd/iem-export ./cmd/iem-import || exit 1; done
 
 clean:
-	rm -rf $(BIN) demo/archive
+	rm -rf $(BIN) demo/archive demo/archive-graph
