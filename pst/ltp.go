@@ -325,6 +325,10 @@ func (h *heap) pc() (Props, error) {
 			ps[tag] = Property{tag, b[:sz]}
 			continue
 		}
+		if typ == PtObject && v&0x1F != 0 { // an object names its subnode; its reader opens it
+			ps[tag] = Property{tag, le.AppendUint32(nil, v)}
+			continue
+		} // else a heap item: the subnode nid, then the object's size ([MS-PST] 2.3.3.5)
 		val, err := h.hnid(v)
 		if err != nil {
 			if firstErr == nil {

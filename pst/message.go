@@ -1,0 +1,117 @@
+package pst
+
+import "encoding/binary"
+
+// Message is a message object ([MS-PST] 2.4.5): its property context, its recipient
+// table rows and its attachments.
+type Message struct {
+	NID         uint32
+	Props       Props
+	Recipients  []Props
+	Attachments []Attachment
+}
+
+// Attachment is one attachment object ([MS-PST] 2.4.6.2): its properties, the bytes of
+// a by-value attachment (PidTagAttachDataBinary) or the embedded message.
+type Attachment struct {
+	Props    Props
+	Data     []byte
+	Embedded *Message
+}
+
+// Subnode nids of a message ([MS-PST] 2.4.5.1) and attachment properties ([MS-OXPROPS]).
+const (
+	nidRecipientTable  = 0x692
+	nidAttachmentTable = 0x671
+	PidAttachData      = 0x3701 // PidTagAttachDataBinary / PidTagAttachDataObject
+	PidAttachMethod    = 0x3705
+	PidAttachFilename  = 0x3707 // PidTagAttachLongFilename
+	attachEmbedded     = 5
+)
+
+// Message reads the message nid. Parts that cannot be read are left out and the first
+// such error is returned with the rest.
+func (f *File) Message(nid uint32) (*Message, error) {
+	n, err := f.Node(nid)
+	if err != nil {
+		return nil, err
+	}
+	return f.message(n, 0)
+}
+
+func (f *File) message(n Node, depth int) (*Message, error) {
+	if depth > 8 {
+		return nil, errf("message", n.NID, 0, -1, "embedded messages nested deeper than 8")
+	}
+	ps, err := f.PC(n)
+	if ps == nil {
+		return nil, err
+	}
+	m := &Message{NID: n.NID, Props: ps}
+	keep := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	subs, e := f.Subnodes(n.Sub)
+	if e != nil {
+		keep(e)
+	}
+	if rt, ok := subs[nidRecipientTable]; ok {
+		rows, e := f.Table(rt)
+		keep(e)
+		m.Recipients = rows
+	}
+	if at, ok := subs[nidAttachmentTable]; ok {
+		rows, e := f.Table(at)
+		keep(e)
+		for _, r := range rows {
+			id, _ := r.Get(PidLtpRowID)
+			an, ok := subs[uint32(id.Int())]
+			if !ok {
+				keep(errf("attachment", n.NID, 0, -1, "attachment subnode 0x%x not found", id.Int()))
+				continue
+			}
+			a, e := f.attachment(an, depth)
+			keep(e)
+			if a != nil {
+				m.Attachments = append(m.Attachments, *a)
+			}
+		}
+	}
+	return m, err
+}
+
+func (f *File) attachment(n Node, depth int) (*Attachment, error) {
+	ps, err := f.PC(n)
+	if ps == nil {
+		return nil, err
+	}
+	a := &Attachment{Props: ps}
+	data, ok := ps.Get(PidAttachData)
+	if !ok {
+		return a, err
+	}
+	method, _ := ps.Get(PidAttachMethod)
+	if data.Type() != PtObject || method.Int() != attachEmbedded {
+		a.Data = data.Value
+		return a, err
+	}
+	// PtypObject: the value names the subnode holding the embedded message ([MS-PST] 2.4.6.2.3).
+	if len(data.Value) < 4 {
+		return a, errf("attachment", n.NID, 0, -1, "embedded message reference of %d bytes", len(data.Value))
+	}
+	subs, e := f.Subnodes(n.Sub)
+	if e != nil {
+		return a, e
+	}
+	sn, ok := subs[binary.LittleEndian.Uint32(data.Value)]
+	if !ok {
+		return a, errf("attachment", n.NID, 0, -1, "embedded message subnode 0x%x not found", binary.LittleEndian.Uint32(data.Value))
+	}
+	a.Embedded, e = f.message(sn, depth+1)
+	if err == nil {
+		err = e
+	}
+	return a, err
+}
