@@ -45,6 +45,7 @@ func BenchmarkHarness(b *testing.B) {
 		run  func()
 	}{
 		{"export", h.exportAndArchive},
+		{"graph", h.graphExport},
 		{"archive", h.archiveSpeed},
 		{"imap", h.importIMAP},
 		{"path", h.importPath},

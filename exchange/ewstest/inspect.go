@@ -1,7 +1,6 @@
 package ewstest
 
 import (
-	"bytes"
 	"slices"
 	"time"
 )
@@ -29,7 +28,11 @@ type ItemSnapshot struct {
 	IsRead                   bool
 	Flag                     int // PR_FLAG_STATUS: 2 flagged, 1 complete
 	MessageID                string
-	MIME                     []byte // stored MIME; nil for rendered kinds and large messages
+	// MIME is the stored MIME, shared with the org (which only ever replaces
+	// it whole): read it, never write to it. Nil for rendered kinds and
+	// large messages. Not copied, since the Graph emulator snapshots a
+	// mailbox per request.
+	MIME []byte
 	// LargeSize and LargeSeed are set for a message made by
 	// AddLargeMessage: LargeMIME(LargeSize, LargeSeed) is its content.
 	LargeSize int64
@@ -85,9 +88,30 @@ func (o *Org) Folders(smtp string) []FolderSnapshot {
 	return out
 }
 
+// Item returns a snapshot of one live item of a mailbox below its
+// message-folder root, found by match on its EWS id, and its folder's id.
+// It copies only that item, where Folders copies every one (a Graph GET
+// of one message must not cost the whole mailbox).
+func (o *Org) Item(smtp string, match func(id string) bool) (ItemSnapshot, string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	u := o.Mailbox(smtp)
+	if u == nil {
+		return ItemSnapshot{}, "", false
+	}
+	for _, f := range sortedFolders(u.dist["msgfolderroot"]) {
+		for _, it := range f.items {
+			if match(it.ID) {
+				return it.snapshot(), f.ID, true
+			}
+		}
+	}
+	return ItemSnapshot{}, "", false
+}
+
 func (it *Item) snapshot() ItemSnapshot {
 	s := ItemSnapshot{ID: it.ID, Type: it.Type, Class: it.Class, Subject: it.Subject, Received: it.Received,
-		IsRead: it.IsRead, Flag: it.Flag, MessageID: it.MessageID, MIME: bytes.Clone(it.mime), LargeSize: it.largeSize, LargeSeed: it.largeSeed,
+		IsRead: it.IsRead, Flag: it.Flag, MessageID: it.MessageID, MIME: slices.Clip(it.mime), LargeSize: it.largeSize, LargeSeed: it.largeSeed,
 		GivenName: it.given, Surname: it.surname, Company: it.company, Email: it.email, Phone: it.phone,
 		Members: slices.Clone(it.members), UID: it.uid, Start: it.start, End: it.end, AllDay: it.allDay,
 		Recurring: it.recurring, Location: it.location, OriginalStart: it.originalStart,

@@ -13,9 +13,11 @@ import (
 
 // restID turns an EWS id into its REST form (URL-safe base64 of the same
 // bytes) [I: Microsoft Learn user: translateExchangeIds (ewsId/restId)].
-func restID(ews string) string { return strings.NewReplacer("+", "-", "/", "_").Replace(ews) }
+var toREST, toEWS = strings.NewReplacer("+", "-", "/", "_"), strings.NewReplacer("-", "+", "_", "/")
 
-func ewsID(rest string) string { return strings.NewReplacer("-", "+", "_", "/").Replace(rest) }
+func restID(ews string) string { return toREST.Replace(ews) }
+
+func ewsID(rest string) string { return toEWS.Replace(rest) }
 
 type folderView struct {
 	snap   ewstest.FolderSnapshot
@@ -162,16 +164,9 @@ func messageJSON(it ewstest.ItemSnapshot, folder string) map[string]any {
 // message serves GET /users/{id}/messages/{id} and .../$value (the MIME,
 // Content-type text/plain as in the sample [V graph.md §11 W4]).
 func (e *Emulator) message(w http.ResponseWriter, r *http.Request, u *ewstest.User, id string, rest []string) {
-	var found *ewstest.ItemSnapshot
-	var folder string
-	for _, f := range e.Org.Folders(u.SMTP) {
-		for i, it := range f.Items {
-			if restID(it.ID) == id || it.ID == ewsID(id) {
-				found, folder = &f.Items[i], restID(f.ID)
-			}
-		}
-	}
-	if found == nil {
+	item, folderID, ok := e.Org.Item(u.SMTP, func(ews string) bool { return restID(ews) == id || ews == ewsID(id) })
+	found, folder := &item, restID(folderID)
+	if !ok {
 		e.count(func(c *Counters) { c.Removed404++ })
 		// [I: Microsoft Learn "Microsoft Graph error responses"; Outlook code ErrorItemNotFound]
 		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
