@@ -84,21 +84,21 @@ func TestPerEntryOverhead(t *testing.T) {
 	}
 }
 
-func benchCorpus(b *testing.B, large bool) []item {
-	if large {
-		return mailCorpus(200, true)
-	}
-	return mailCorpus(3000, false)
-}
-
-func benchNames() []struct {
-	name  string
-	large bool
-} {
-	return []struct {
+// benchCorpora runs fn as one sub-benchmark per corpus: "small" (3000 text
+// messages) and "attachments" (200 messages, some with attachments of
+// 1–4 MB), with SetBytes set to the corpus's size.
+func benchCorpora(b *testing.B, fn func(b *testing.B, items []item)) {
+	for _, c := range []struct {
 		name  string
+		n     int
 		large bool
-	}{{"small", false}, {"attachments", true}}
+	}{{"small", 3000, false}, {"attachments", 200, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			items := mailCorpus(c.n, c.large)
+			b.SetBytes(corpusBytes(items))
+			fn(b, items)
+		})
+	}
 }
 
 // BenchmarkRawZstd is the baseline: the same bytes compressed with zstd
@@ -106,10 +106,9 @@ func benchNames() []struct {
 // independent frame per message ("frames", what an archive of
 // independently readable entries must do at the least).
 func BenchmarkRawZstd(b *testing.B) {
-	for _, c := range benchNames() {
+	benchCorpora(b, func(b *testing.B, items []item) {
 		for _, mode := range []string{"stream", "frames"} {
-			b.Run(c.name+"/"+mode, func(b *testing.B) {
-				items := benchCorpus(b, c.large)
+			b.Run(mode, func(b *testing.B) {
 				b.SetBytes(corpusBytes(items))
 				path := filepath.Join(b.TempDir(), "raw.zst")
 				enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
@@ -136,77 +135,65 @@ func BenchmarkRawZstd(b *testing.B) {
 				b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "entries/s")
 			})
 		}
-	}
+	})
 }
 
 // BenchmarkRawFileWrite is the disk baseline: the same bytes written plainly.
 func BenchmarkRawFileWrite(b *testing.B) {
-	for _, c := range benchNames() {
-		b.Run(c.name, func(b *testing.B) {
-			items := benchCorpus(b, c.large)
-			b.SetBytes(corpusBytes(items))
-			path := filepath.Join(b.TempDir(), "raw")
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				f, _ := os.Create(path)
-				for _, it := range items {
-					f.Write(it.body)
-				}
-				f.Close()
+	benchCorpora(b, func(b *testing.B, items []item) {
+		path := filepath.Join(b.TempDir(), "raw")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			f, _ := os.Create(path)
+			for _, it := range items {
+				f.Write(it.body)
 			}
-		})
-	}
+			f.Close()
+		}
+	})
 }
 
 func BenchmarkArchiveWrite(b *testing.B) {
-	for _, c := range benchNames() {
-		b.Run(c.name, func(b *testing.B) {
-			items := benchCorpus(b, c.large)
-			total := corpusBytes(items)
-			b.SetBytes(total)
-			dir := b.TempDir()
-			path := filepath.Join(dir, "v")
-			var size int64
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				f, _ := os.Create(path)
-				w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
-				writeItems(b, w, items)
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
-				}
-				size = w.Offset()
-				f.Close()
+	benchCorpora(b, func(b *testing.B, items []item) {
+		total := corpusBytes(items)
+		dir := b.TempDir()
+		path := filepath.Join(dir, "v")
+		var size int64
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			f, _ := os.Create(path)
+			w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
+			writeItems(b, w, items)
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "entries/s")
-			b.ReportMetric(float64(total)/float64(size), "ratio")
-		})
-	}
+			size = w.Offset()
+			f.Close()
+		}
+		b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "entries/s")
+		b.ReportMetric(float64(total)/float64(size), "ratio")
+	})
 }
 
 func BenchmarkArchiveRead(b *testing.B) {
-	for _, c := range benchNames() {
-		b.Run(c.name, func(b *testing.B) {
-			items := benchCorpus(b, c.large)
-			data := writeVolume(b, items, nil)
-			b.SetBytes(corpusBytes(items))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
-				if err != nil {
+	benchCorpora(b, func(b *testing.B, items []item) {
+		data := writeVolume(b, items, nil)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, e := range r.Entries() {
+				rc, _ := r.Open(e)
+				if _, err := io.Copy(io.Discard, rc); err != nil {
 					b.Fatal(err)
 				}
-				for _, e := range r.Entries() {
-					rc, _ := r.Open(e)
-					if _, err := io.Copy(io.Discard, rc); err != nil {
-						b.Fatal(err)
-					}
-					rc.Close()
-				}
+				rc.Close()
 			}
-			b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "entries/s")
-		})
-	}
+		}
+		b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "entries/s")
+	})
 }
 
 // BenchmarkArchiveWriteVsRawZstd interleaves the baseline (one independent
@@ -216,35 +203,31 @@ func BenchmarkArchiveRead(b *testing.B) {
 // keeps the ratio meaningful on a shared, noisy machine where absolute MB/s
 // are not; SPEC's target is ≥ 0.8.
 func BenchmarkArchiveWriteVsRawZstd(b *testing.B) {
-	for _, c := range benchNames() {
-		b.Run(c.name, func(b *testing.B) {
-			items := benchCorpus(b, c.large)
-			b.SetBytes(corpusBytes(items))
-			dir := b.TempDir()
-			enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
-			var dst []byte
-			var raw, arch time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				f, _ := os.Create(filepath.Join(dir, "raw.zst"))
-				for _, it := range items {
-					dst = enc.EncodeAll(it.body, dst[:0])
-					f.Write(dst)
-				}
-				f.Close()
-				t1 := time.Now()
-				f, _ = os.Create(filepath.Join(dir, "v"))
-				w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
-				writeItems(b, w, items)
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-				raw += t1.Sub(t0)
-				arch += time.Since(t1)
+	benchCorpora(b, func(b *testing.B, items []item) {
+		dir := b.TempDir()
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+		var dst []byte
+		var raw, arch time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			f, _ := os.Create(filepath.Join(dir, "raw.zst"))
+			for _, it := range items {
+				dst = enc.EncodeAll(it.body, dst[:0])
+				f.Write(dst)
 			}
-			b.ReportMetric(raw.Seconds()/arch.Seconds(), "of-raw-zstd")
-		})
-	}
+			f.Close()
+			t1 := time.Now()
+			f, _ = os.Create(filepath.Join(dir, "v"))
+			w, _ := NewWriter(f, &WriterOptions{SpoolDir: dir})
+			writeItems(b, w, items)
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+			raw += t1.Sub(t0)
+			arch += time.Since(t1)
+		}
+		b.ReportMetric(raw.Seconds()/arch.Seconds(), "of-raw-zstd")
+	})
 }

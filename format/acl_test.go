@@ -10,14 +10,7 @@ import (
 )
 
 func TestParsePermissions(t *testing.T) {
-	b, err := os.ReadFile("testdata/permissionset-default.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, err := ParsePermissions(b)
-	if err != nil {
-		t.Fatalf("ParsePermissions = %v", err)
-	}
+	acl := parsePermissionsFile(t, "testdata/permissionset-default.xml")
 	want := ACL{Entries: []ACLEntry{
 		{Grantee{Kind: GranteeDefault}, "None", levelRights["None"]},
 		{Grantee{Kind: GranteeAnonymous}, "None", levelRights["None"]},
@@ -40,14 +33,7 @@ func TestParsePermissions(t *testing.T) {
 }
 
 func TestParsePermissionsCalendar(t *testing.T) {
-	b, err := os.ReadFile("testdata/permissionset-calendar.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acl, err := ParsePermissions(b)
-	if err != nil {
-		t.Fatalf("ParsePermissions = %v", err)
-	}
+	acl := parsePermissionsFile(t, "testdata/permissionset-calendar.xml")
 	if !acl.Calendar || len(acl.Entries) != 3 || len(acl.Unknown) != 1 {
 		t.Fatalf("ParsePermissions(calendar) = %+v, want calendar with 3 entries and 1 unknown", acl)
 	}
@@ -62,6 +48,20 @@ func TestParsePermissionsCalendar(t *testing.T) {
 	if countLoss(rep, "anyone") != 1 || countLoss(rep, "team@contoso.com") != 1 || countLoss(rep, "UnknownEntries") != 1 {
 		t.Errorf("IceWarpRights report = %v, want free/busy losses for anyone and team, and the unknown entry", rep.Losses)
 	}
+}
+
+// parsePermissionsFile parses the PermissionSet in the file at path.
+func parsePermissionsFile(t *testing.T, path string) ACL {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, err := ParsePermissions(b)
+	if err != nil {
+		t.Fatalf("ParsePermissions(%s) = %v", path, err)
+	}
+	return acl
 }
 
 func TestLevelTableAgainstIMAP(t *testing.T) {

@@ -644,14 +644,7 @@ func TestEveryBitFlipDetected(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			data, err := fs.ReadFile(Vectors, name+".vec")
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := ParseVector(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := readVector(t, name)
 			last := len(v.Files) - 1
 			orig := v.Files[last].Data
 			for i := range len(orig) * 8 {
@@ -679,14 +672,7 @@ func TestRecoverAtEveryCut(t *testing.T) {
 	for _, name := range []string{"success_basic", "success_encrypted", "success_small_chunks"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			data, err := fs.ReadFile(Vectors, name+".vec")
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := ParseVector(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := readVector(t, name)
 			last := len(v.Files) - 1
 			orig := v.Files[last].Data
 			start := 48
@@ -717,4 +703,18 @@ func TestRecoverAtEveryCut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readVector reads and parses the embedded vector name.vec.
+func readVector(t *testing.T, name string) *Vector {
+	t.Helper()
+	data, err := fs.ReadFile(Vectors, name+".vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ParseVector(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
