@@ -34,6 +34,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 Each run writes ARCHIVE/reports/export-round-N.html (and .json) and ARCHIVE/logs/export-<time>.log.
 The migration guide is docs/GUIDE.md.`,
-		Commands: []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand()},
+		Commands: []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), pstCommand()},
 	}, stdout, stderr)
 }

@@ -28,14 +28,19 @@ const (
 )
 
 // A UsageError is bad input from the operator: it names the field (the
-// flag or config key) and makes the command exit with ExitUsage before any
-// network call.
+// flag or config key, or in capitals a positional argument such as FILE)
+// and makes the command exit with ExitUsage before any network call.
 type UsageError struct {
 	Field string
 	Msg   string
 }
 
-func (e *UsageError) Error() string { return fmt.Sprintf("--%s: %s", e.Field, e.Msg) }
+func (e *UsageError) Error() string {
+	if e.Field != "" && e.Field == strings.ToUpper(e.Field) {
+		return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+	}
+	return fmt.Sprintf("--%s: %s", e.Field, e.Msg)
+}
 
 // Usagef returns a *UsageError for field.
 func Usagef(field, format string, args ...any) error {
