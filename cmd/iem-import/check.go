@@ -32,12 +32,12 @@ Examples:
 				return err
 			}
 			defer closeAll(folders)
-			log, _ := cliutil.Logger(c.App.ErrWriter, t.logLevel, t.logFormat)
-			sinks, err := icewarpsink.NewSinks(sinkOptions(t, nil, t.imap, log, nil))
+			log, _ := cliutil.Logger(c.App.ErrWriter, t.LogLevel, t.LogFormat)
+			sinks, err := icewarpsink.NewSinks(sinkOptions(t, nil, t.IMAP, log, nil))
 			if err != nil {
 				return err
 			}
-			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.domainMap, IceWarpNames: t.iceNames})
+			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.DomainMap, IceWarpNames: t.IceWarpNames})
 			if err != nil {
 				return err
 			}

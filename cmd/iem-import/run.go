@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,6 +16,7 @@ import (
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/retry"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/version"
 	"github.com/iemproject/iem/replay"
 	"github.com/iemproject/iem/replay/icewarpsink"
@@ -97,169 +94,17 @@ against the target, as --rebuild does, so nothing is duplicated.`,
 	}
 }
 
-// target is the validated form of the target flags.
-type target struct {
-	api        icewarp.Options
-	imap       imapsink.Options
-	webdav     string
-	davLayout  string
-	mailOwner  *mailpath.Owner
-	serverID   string
-	domainMap  map[string]string
-	mode       string
-	mailPath   string
-	jobs       int
-	ledger     string
-	pfGroup    string
-	iceNames   bool
-	logLevel   string
-	logFormat  string
-	archiveDir string
-}
-
-// parseTarget validates every field before any network call.
-func parseTarget(c *cli.Context) (*target, error) {
+// parseTarget applies the config file, then checks every setting.
+func parseTarget(c *cli.Context) (*settings.Target, error) {
 	if p := c.String("config"); p != "" {
 		if err := cliutil.ApplyConfig(c, p); err != nil {
 			return nil, err
 		}
 	}
-	t := &target{jobs: c.Int("jobs"), pfGroup: c.String("public-folders-group"), iceNames: c.Bool("icewarp-folder-names"),
-		logLevel: c.String("log-level"), logFormat: c.String("log-format")}
-	if _, err := cliutil.Logger(io.Discard, t.logLevel, t.logFormat); err != nil {
-		return nil, err
-	}
-	dirs := c.StringSlice("archive")
-	if len(dirs) == 0 {
-		return nil, cliutil.Usagef("archive", "required")
-	}
-	for _, d := range dirs {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			return nil, cliutil.Usagef("archive", "%s is not a folder", d)
-		}
-	}
-	t.archiveDir = dirs[0]
-	host := c.String("host")
-	api := c.String("api-url")
-	if api == "" {
-		if host == "" {
-			return nil, cliutil.Usagef("host", "required (or give --api-url, --imap-addr and --webdav-url)")
-		}
-		api = "https://" + net.JoinHostPort(host, "32001") + "/icewarpapi/"
-	}
-	u, err := cliutil.CheckURL("api-url", api, "https", "http")
-	if err != nil {
-		return nil, err
-	}
-	if c.String("admin-user") == "" {
-		return nil, cliutil.Usagef("admin-user", "required: an IceWarp administrator")
-	}
-	pw, err := cliutil.Secret("password-file", c.String("password-file"), "IEM_ICEWARP_PASSWORD")
-	if err != nil {
-		return nil, err
-	}
-	t.api = icewarp.Options{URL: u.String(), Username: c.String("admin-user"), Password: pw,
-		TLS: icewarp.TLSOptions{PinSHA256: strings.TrimPrefix(c.String("trust-cert"), "sha256:"), InsecureSkipVerify: c.Bool("always-trust")}}
-	if _, err := icewarp.New(t.api); err != nil {
-		var fe *icewarp.FieldError
-		if errors.As(err, &fe) {
-			return nil, cliutil.Usagef(fe.Field, "%s", fe.Error())
-		}
-		return nil, err
-	}
-	if t.domainMap, err = cliutil.DomainMap(c.StringSlice("domain-map")); err != nil {
-		return nil, err
-	}
-	imapAddr := c.String("imap-addr")
-	if imapAddr == "" {
-		if host == "" {
-			return nil, cliutil.Usagef("imap-addr", "required when --host is not given")
-		}
-		imapAddr = net.JoinHostPort(host, "993")
-	}
-	if _, _, err := net.SplitHostPort(imapAddr); err != nil {
-		return nil, cliutil.Usagef("imap-addr", "%q is not HOST:PORT", imapAddr)
-	}
-	t.imap = imapsink.Options{Addr: imapAddr, AdminUser: c.String("admin-user"), AdminPassword: pw, Connections: c.Int("imap-connections")}
-	switch c.String("imap-tls") {
-	case "none":
-		t.imap.TLS = imapsink.TLSNone
-	case "starttls":
-		t.imap.TLS = imapsink.TLSStartTLS
-	case "tls":
-		t.imap.TLS = imapsink.TLSImplicit
-	default:
-		return nil, cliutil.Usagef("imap-tls", "%q is not none, starttls or tls", c.String("imap-tls"))
-	}
-	switch c.String("imap-auth") {
-	case "authzid":
-		t.imap.AuthzMode = imapsink.AuthzPlain
-	case "master":
-		t.imap.AuthzMode = imapsink.AuthzMasterUser
-	default:
-		return nil, cliutil.Usagef("imap-auth", "%q is not authzid or master", c.String("imap-auth"))
-	}
-	if t.api.TLS.PinSHA256 != "" || t.api.TLS.InsecureSkipVerify {
-		// IceWarp serves one certificate on all its services: the pin
-		// (or --always-trust) holds for IMAP as it does for WebDAV.
-		if t.imap.TLSConfig, err = icewarpsink.TLSConfig(t.api.TLS); err != nil {
-			return nil, cliutil.Usagef("trust-cert", "%v", err)
-		}
-	}
-	if t.imap.Connections < 1 || t.imap.Connections > 16 {
-		return nil, cliutil.Usagef("imap-connections", "%d is not between 1 and 16", t.imap.Connections)
-	}
-	t.webdav = c.String("webdav-url")
-	if t.webdav == "" && host != "" {
-		t.webdav = "https://" + host + "/webdav/"
-	}
-	if t.webdav != "" {
-		if _, err := cliutil.CheckURL("webdav-url", t.webdav, "https", "http"); err != nil {
-			return nil, err
-		}
-	}
-	t.davLayout = c.String("webdav-layout")
-	if err := icewarpsink.CheckLayout(t.davLayout); err != nil {
-		return nil, cliutil.Usagef("webdav-layout", "%v", err)
-	}
-	t.serverID = c.String("server-id")
-	if strings.Trim(t.serverID, "0123456789") != "" {
-		return nil, cliutil.Usagef("server-id", "%q is not a number", t.serverID)
-	}
-	if s := c.String("mail-owner"); s != "" {
-		u, g, ok := strings.Cut(s, ":")
-		uid, err1 := strconv.Atoi(u)
-		gid, err2 := strconv.Atoi(g)
-		if !ok || err1 != nil || err2 != nil || uid < 0 || gid < 0 {
-			return nil, cliutil.Usagef("mail-owner", "%q is not UID:GID (numbers)", s)
-		}
-		t.mailOwner = &mailpath.Owner{UID: uid, GID: gid}
-	}
-	t.mode = c.String("mail-mode")
-	switch t.mode {
-	case "imap":
-	case "path":
-		t.mailPath = c.String("mail-path")
-		if t.mailPath == "" {
-			return nil, cliutil.Usagef("mail-path", "required with --mail-mode path")
-		}
-		if st, err := os.Stat(t.mailPath); err != nil || !st.IsDir() {
-			return nil, cliutil.Usagef("mail-path", "%s is not a folder", t.mailPath)
-		}
-	default:
-		return nil, cliutil.Usagef("mail-mode", "%q is not imap or path", t.mode)
-	}
-	if t.jobs < 1 || t.jobs > 64 {
-		return nil, cliutil.Usagef("jobs", "%d is not between 1 and 64", t.jobs)
-	}
-	t.ledger = c.String("ledger")
-	if t.ledger == "" {
-		t.ledger = filepath.Join(t.archiveDir, "iem-import.ledger")
-	}
-	return t, nil
+	return settings.ImportTarget(c)
 }
 
-func runImport(ctx context.Context, c *cli.Context, t *target) error {
+func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
 	started := time.Now()
 	passwords, err := replay.ReadPasswords(c.String("passwords-from"))
 	if err != nil {
@@ -278,7 +123,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		return d
 	}
 	stderr := c.App.ErrWriter
-	out, err := cliutil.StartSession(stderr, c.Bool("progress"), progress.Options{Verb: "imported", Throttled: throttled}, t.logLevel, t.logFormat)
+	out, err := cliutil.StartSession(stderr, c.Bool("progress"), progress.Options{Verb: "imported", Throttled: throttled}, t.LogLevel, t.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -289,7 +134,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	defer context.AfterFunc(ctx, func() {
 		log.Warn("interrupted: stopping after the items in hand; interrupt again to stop at once")
 	})()
-	log.Info("iem-import run", "version", version.Info(), "archive", t.archiveDir)
+	log.Info("iem-import run", "version", version.Info(), "archive", t.ArchiveDir)
 	folders, err := openArchives(c)
 	if err != nil {
 		return err
@@ -298,10 +143,10 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	replay.WarnIncomplete(folders, c.StringSlice("archive"), log)
 	pwReport := c.String("passwords-report")
 	if pwReport == "" {
-		pwReport = filepath.Join(t.archiveDir, "iem-passwords.csv")
+		pwReport = filepath.Join(t.ArchiveDir, "iem-passwords.csv")
 	}
-	im, err := replay.New(folders, replay.Options{DomainMap: t.domainMap, Passwords: passwords, PasswordReport: pwReport,
-		Rebuild: c.Bool("rebuild"), IceWarpNames: t.iceNames, Log: log, Notice: out.Notice, FileLog: out.FileLog, Progress: out.Progress})
+	im, err := replay.New(folders, replay.Options{DomainMap: t.DomainMap, Passwords: passwords, PasswordReport: pwReport,
+		Rebuild: c.Bool("rebuild"), IceWarpNames: t.IceWarpNames, Log: log, Notice: out.Notice, FileLog: out.FileLog, Progress: out.Progress})
 	if err != nil {
 		return err
 	}
@@ -314,14 +159,14 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 			led.Close()
 		}
 	}()
-	if _, err := os.Stat(t.ledger); err == nil {
+	if _, err := os.Stat(t.Ledger); err == nil {
 		if led, err = openRunLedger(ctx, c, t, im); err != nil {
 			return err
 		}
 	}
-	aopt := t.api
+	aopt := t.API
 	aopt.Logger = log
-	imapOpt := t.imap
+	imapOpt := t.IMAP
 	imapOpt.Logger = log
 	aopt.Retry.Gate, imapOpt.Retry.Gate = &gates[0], &gates[1]
 	if aopt.TLS.InsecureSkipVerify {
@@ -332,7 +177,7 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		return err
 	}
 	defer admin.Logout(context.Background())
-	log.Info("connected", "api", t.api.URL)
+	log.Info("connected", "api", t.API.URL)
 	// The ledger is created only once the target answered: a run that
 	// cannot log in leaves the archive folder as it was.
 	if led == nil {
@@ -341,15 +186,15 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 		}
 	}
 	im.Ledger = led
-	if err := out.File.Open(t.archiveDir, "import", started); err != nil {
+	if err := out.File.Open(t.ArchiveDir, "import", started); err != nil {
 		out.File.Discard() // a RunLog not opened holds every line in memory
 		log.Warn("no log file in the archive folder (read-only?); logging to stderr only", "err", err)
 	}
 	if im.Sinks, err = icewarpsink.NewSinks(sinkOptions(t, admin, imapOpt, log, &gates[2])); err != nil {
 		return err
 	}
-	if t.mode == "path" {
-		store, err := mailpath.OpenOptions(t.mailPath, &mailpath.Options{ServerID: t.serverID, Owner: t.mailOwner, Location: time.Local})
+	if t.Mode == "path" {
+		store, err := mailpath.OpenOptions(t.MailPath, &mailpath.Options{ServerID: t.ServerID, Owner: t.MailOwner, Location: time.Local})
 		if err != nil {
 			return cliutil.Usagef("mail-path", "%v", err)
 		}
@@ -358,34 +203,34 @@ func runImport(ctx context.Context, c *cli.Context, t *target) error {
 	if err := im.CreateAccounts(ctx); err != nil {
 		return err
 	}
-	cliutil.LimitMemoryFor(t.jobs)
-	runErr := im.Run(ctx, t.jobs)
+	cliutil.LimitMemoryFor(t.Jobs)
+	runErr := im.Run(ctx, t.Jobs)
 	return out.Finish(runErr, ctx.Err() != nil, "what was imported is recorded in the ledger; run again to continue", nil,
 		func() (bool, error) {
-			return im.WriteSummary(c.App.Writer, replay.SummaryOptions{ArchiveDir: t.archiveDir,
+			return im.WriteSummary(c.App.Writer, replay.SummaryOptions{ArchiveDir: t.ArchiveDir,
 				JSONPath: c.String("summary-json"), Started: started, Throttled: throttled(), Log: log})
 		})
 }
 
 // sinkOptions are the IceWarp Sinks of target t.
-func sinkOptions(t *target, admin *icewarp.Admin, imapOpt imapsink.Options, log *slog.Logger, davGate *retry.Gate) icewarpsink.SinkOptions {
-	return icewarpsink.SinkOptions{Admin: admin, PublicFoldersGroup: t.pfGroup, IMAP: imapOpt, WebDAV: t.webdav, Layout: t.davLayout,
-		User: t.api.Username, Password: t.api.Password, TLS: t.api.TLS, Log: log, Gate: davGate}
+func sinkOptions(t *settings.Target, admin *icewarp.Admin, imapOpt imapsink.Options, log *slog.Logger, davGate *retry.Gate) icewarpsink.SinkOptions {
+	return icewarpsink.SinkOptions{Admin: admin, PublicFoldersGroup: t.PublicFoldersGroup, IMAP: imapOpt, WebDAV: t.WebDAV, Layout: t.DAVLayout,
+		User: t.API.Username, Password: t.API.Password, TLS: t.API.TLS, Log: log, Gate: davGate}
 }
 
 // targetOf is the identity of a run's target, as its ledger records it.
-func targetOf(t *target) replay.Target {
-	lt := replay.Target{API: t.api.URL, IMAP: t.imap.Addr, WebDAV: t.webdav}
-	if t.mode == "path" {
-		lt.MailPath = t.mailPath
+func targetOf(t *settings.Target) replay.Target {
+	lt := replay.Target{API: t.API.URL, IMAP: t.IMAP.Addr, WebDAV: t.WebDAV}
+	if t.Mode == "path" {
+		lt.MailPath = t.MailPath
 	}
 	return lt.Normal()
 }
 
 // openRunLedger opens the ledger for this run (Engine.OpenRunLedger),
 // --wait and --rebuild as given.
-func openRunLedger(ctx context.Context, c *cli.Context, t *target, im *replay.Engine) (*replay.Ledger, error) {
-	led, err := im.OpenRunLedger(ctx, t.ledger, targetOf(t),
+func openRunLedger(ctx context.Context, c *cli.Context, t *settings.Target, im *replay.Engine) (*replay.Ledger, error) {
+	led, err := im.OpenRunLedger(ctx, t.Ledger, targetOf(t),
 		replay.LedgerOptions{Holder: replay.ThisProcess("iem-import run", os.Args[1:]), Wait: c.Bool("wait")})
 	return led, ledgerError(ctx, err)
 }

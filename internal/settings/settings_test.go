@@ -118,3 +118,42 @@ func TestGraphSource(t *testing.T) {
 		t.Error("GraphSource without a secret or certificate: no error")
 	}
 }
+
+// formInts is a form with numbers, as the import settings have.
+type formInts struct {
+	form
+	ints map[string]int
+}
+
+func (f formInts) Int(n string) int { return f.ints[n] }
+
+func TestImportTarget(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := form{"archive": dir, "host": "mail.example.org", "admin-user": "admin@example.org", "password-file": pw,
+		"imap-tls": "tls", "imap-auth": "authzid", "mail-mode": "imap", "webdav-layout": "{email}/{folder}/", "log-level": "info", "log-format": "text"}
+	ints := map[string]int{"jobs": 2, "imap-connections": 4}
+	tg, err := ImportTarget(formInts{good, ints})
+	if err != nil {
+		t.Fatalf("ImportTarget(good) = %v", err)
+	}
+	if tg.API.URL != "https://mail.example.org:32001/icewarpapi/" || tg.IMAP.Addr != "mail.example.org:993" ||
+		tg.WebDAV != "https://mail.example.org/webdav/" || tg.Ledger != filepath.Join(dir, "iem-import.ledger") {
+		t.Errorf("endpoints derived from --host: %+v", tg)
+	}
+	for field, bad := range map[string]string{"archive": filepath.Join(dir, "missing"), "admin-user": "", "imap-tls": "ssl",
+		"imap-auth": "kerberos", "mail-mode": "maildir", "domain-map": "example.com", "server-id": "x1", "mail-owner": "icewarp"} {
+		f := form{}
+		for k, v := range good {
+			f[k] = v
+		}
+		f[field] = bad
+		_, err := ImportTarget(formInts{f, ints})
+		wantField(t, field+"="+bad, err, field)
+	}
+	_, err = ImportTarget(formInts{good, map[string]int{"jobs": 0, "imap-connections": 4}})
+	wantField(t, "jobs=0", err, "jobs")
+}
