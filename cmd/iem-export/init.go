@@ -11,6 +11,7 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
 )
@@ -31,9 +32,9 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		EWSUsage:         cliutil.EWSUsage,
 		CheckEWS:         cliutil.CheckEWS,
 		CheckDirectory:   checkDirectory,
-		ParseSelection:   parseSelection,
-		SelectorFromFile: selectorFromFile,
-		SelectMailboxes:  selectMailboxes,
+		ParseSelection:   settings.ParseSelection,
+		SelectorFromFile: settings.SelectorFromFile,
+		SelectMailboxes:  settings.SelectMailboxes,
 		Plan: func(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archive string, jobs int) (*setup.ExportPlan, error) {
 			p, err := export.MakePlan(ctx, exchange.NewSource(client, nil), selected, archive, jobs)
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/cmdtest"
 	"github.com/iemproject/iem/internal/ptytest"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/testbed"
 )
 
@@ -251,19 +252,19 @@ func TestParseSelection(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "wave1.txt")
 	os.WriteFile(list, []byte("# wave 1\ncarol@example.com\n\n"), 0o600)
-	sel, file, err := parseSelection("alice@example.com *@sales.example.com @allstaff@example.com <" + list)
+	sel, file, err := settings.ParseSelection("alice@example.com *@sales.example.com @allstaff@example.com <" + list)
 	if err != nil || file != list || strings.Join(sel.Mailboxes, ",") != "alice@example.com,*@sales.example.com" ||
 		strings.Join(sel.Groups, ",") != "allstaff@example.com" {
-		t.Fatalf("parseSelection = %+v, %q, %v", sel, file, err)
+		t.Fatalf("ParseSelection = %+v, %q, %v", sel, file, err)
 	}
-	full, err := selectorFromFile(sel, file)
+	full, err := settings.SelectorFromFile(sel, file)
 	if err != nil || len(full.Mailboxes) != 3 || len(sel.Mailboxes) != 2 {
-		t.Errorf("selectorFromFile = %+v, %v (given %+v must stay as it was)", full, err, sel)
+		t.Errorf("SelectorFromFile = %+v, %v (given %+v must stay as it was)", full, err, sel)
 	}
-	if sel, _, _ := parseSelection("all"); len(sel.Mailboxes)+len(sel.Groups) != 0 {
+	if sel, _, _ := settings.ParseSelection("all"); len(sel.Mailboxes)+len(sel.Groups) != 0 {
 		t.Errorf("all = %+v, want the empty selector", sel)
 	}
-	if _, _, err := parseSelection("<a <b"); err == nil {
+	if _, _, err := settings.ParseSelection("<a <b"); err == nil {
 		t.Error("two files accepted")
 	}
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 )
 
 // runPlan prints the selection with folder and item counts, from the
 // directory and the folder hierarchy of each mailbox, and an estimated
 // duration (export.MakePlan); it writes nothing.
-func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
-	log, err := cliutil.Logger(stderr, cfg.logLevel, cfg.logFormat)
+func runPlan(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer) error {
+	log, err := cliutil.Logger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -21,15 +22,15 @@ func runPlan(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	selected, err := selectMailboxes(snap, cfg.selector)
+	selected, err := settings.SelectMailboxes(snap, cfg.Selector)
 	if err != nil {
 		return err
 	}
-	selected = cfg.shard.engine().Filter(selected)
+	selected = cfg.Shard.Filter(selected)
 	if src, err = connect(ctx, cfg, snap, src, log, nil); err != nil {
 		return err
 	}
-	p, err := export.MakePlan(ctx, src.(export.PlanSource), selected, cfg.archiveDir, cfg.jobs)
+	p, err := export.MakePlan(ctx, src.(export.PlanSource), selected, cfg.ArchiveDir, cfg.Jobs)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/archive"
@@ -121,143 +117,23 @@ Examples:
 	}
 }
 
-// config is the validated form of the flags.
-type config struct {
-	source     string // ews or graph
-	ews        exchange.Options
-	graph      settings.Graph
-	dirOpt     *directory.Options
-	dirFile    string
-	selector   directory.Selector
-	shard      shard
-	pfGroup    string
-	startYear  int
-	jobs       int
-	archiveDir string
-	volumeSize int64
-	recipients []age.Recipient
-	identities []age.Identity
-	logLevel   string
-	logFormat  string
-	summary    string
-	progress   bool
-}
-
-// parseConfig validates every field before any network call; each error
-// names its field and exits 2.
-func parseConfig(c *cli.Context, needArchive bool) (*config, error) {
+// parseConfig applies the config file, then checks every setting
+// (internal/settings); each error names its setting and exits 2.
+func parseConfig(c *cli.Context, needArchive bool) (*settings.Export, error) {
 	if p := c.String("config"); p != "" {
 		if err := cliutil.ApplyConfig(c, p); err != nil {
 			return nil, err
 		}
 	}
-	cfg := &config{startYear: c.Int("start-year"), jobs: c.Int("jobs"), pfGroup: c.String("public-folders-group"),
-		logLevel: c.String("log-level"), logFormat: c.String("log-format")}
-	if _, err := cliutil.Logger(io.Discard, cfg.logLevel, cfg.logFormat); err != nil {
-		return nil, err
-	}
-	var err error
-	switch cfg.source = c.String("source"); cfg.source {
-	case "ews":
-		if cfg.ews, err = settings.EWS(c); err != nil {
-			return nil, err
-		}
-		if cfg.dirOpt, cfg.dirFile, err = settings.Directory(c); err != nil {
-			return nil, err
-		}
-	case "graph": // the directory comes from Graph too
-		if cfg.graph, err = settings.GraphSource(c); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, cliutil.Usagef("source", "%q is not ews or graph", cfg.source)
-	}
-	cfg.selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
-	if p := c.String("mailboxes-from"); p != "" {
-		if cfg.selector, err = selectorFromFile(cfg.selector, p); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.startYear < 1900 || cfg.startYear > time.Now().Year()+1 {
-		return nil, cliutil.Usagef("start-year", "%d is not between 1900 and %d", cfg.startYear, time.Now().Year()+1)
-	}
-	if cfg.shard, err = parseShard(c.String("shard")); err != nil {
-		return nil, err
-	}
-	if cfg.jobs < 1 || cfg.jobs > 64 {
-		return nil, cliutil.Usagef("jobs", "%d is not between 1 and 64", cfg.jobs)
-	}
-	cfg.archiveDir = c.String("archive")
-	if !needArchive {
-		return cfg, nil
-	}
-	if cfg.archiveDir == "" {
-		return nil, cliutil.Usagef("archive", "required: the folder the archive is written to")
-	}
-	if st, err := os.Stat(cfg.archiveDir); err == nil && !st.IsDir() {
-		return nil, cliutil.Usagef("archive", "%s exists and is not a folder", cfg.archiveDir)
-	}
-	cfg.volumeSize = c.Int64("volume-size")
-	if cfg.volumeSize < 1<<20 {
-		return nil, cliutil.Usagef("volume-size", "%d bytes is below the minimum of 1 MiB", cfg.volumeSize)
-	}
-	if cfg.recipients, cfg.identities, err = settings.ArchiveKeys(c); err != nil {
-		return nil, err
-	}
-	cfg.summary = c.String("summary-json")
-	cfg.progress = c.Bool("progress")
-	return cfg, nil
-}
-
-// selectorFromFile adds the addresses listed in file (one per line, '#'
-// comments) to sel.
-func selectorFromFile(sel directory.Selector, file string) (directory.Selector, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return sel, cliutil.Usagef("mailboxes-from", "%v", err)
-	}
-	out := directory.Selector{Mailboxes: slices.Clone(sel.Mailboxes), Groups: slices.Clone(sel.Groups)}
-	n := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			out.Mailboxes = append(out.Mailboxes, l)
-			n++
-		}
-	}
-	if n == 0 {
-		return sel, cliutil.Usagef("mailboxes-from", "%s lists no mailbox", file)
-	}
-	return out, nil
-}
-
-// parseSelection reads the selection typed in init: "all", or words that
-// are addresses or patterns, @group, or <file.
-func parseSelection(v string) (sel directory.Selector, file string, err error) {
-	for _, f := range strings.Fields(v) {
-		switch {
-		case strings.EqualFold(f, "all"):
-		case strings.HasPrefix(f, "@") && len(f) > 1:
-			sel.Groups = append(sel.Groups, f[1:])
-		case strings.HasPrefix(f, "<") && len(f) > 1:
-			if file != "" {
-				return sel, "", cliutil.Usagef("mailboxes-from", "give one <file at most")
-			}
-			if file, err = filepath.Abs(f[1:]); err != nil {
-				return sel, "", cliutil.Usagef("mailboxes-from", "%v", err)
-			}
-		default:
-			sel.Mailboxes = append(sel.Mailboxes, f)
-		}
-	}
-	return sel, file, nil
+	return settings.ExportSettings(c, needArchive)
 }
 
 // readDirectory reads the directory: for EWS from AD over LDAP or an
 // ldifde file; for Graph from Graph, and then it also returns the Source,
 // since reading the directory needed the connection.
-func readDirectory(ctx context.Context, cfg *config, log *slog.Logger, gate *retry.Gate) (*directory.Snapshot, export.Source, error) {
-	if cfg.source == "graph" {
-		client, err := cliutil.CheckGraph(ctx, cfg.graph.Credentials, cfg.graph.Endpoint, nil, retry.Policy{Gate: gate})
+func readDirectory(ctx context.Context, cfg *settings.Export, log *slog.Logger, gate *retry.Gate) (*directory.Snapshot, export.Source, error) {
+	if cfg.Source == "graph" {
+		client, err := cliutil.CheckGraph(ctx, cfg.Graph.Credentials, cfg.Graph.Endpoint, nil, retry.Policy{Gate: gate})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -266,22 +142,22 @@ func readDirectory(ctx context.Context, cfg *config, log *slog.Logger, gate *ret
 		return snap, src, err
 	}
 	var opt *directory.Options
-	if cfg.dirOpt != nil {
-		o := *cfg.dirOpt
+	if cfg.Directory != nil {
+		o := *cfg.Directory
 		o.Logger = log
 		opt = &o
 	}
-	snap, err := checkDirectory(ctx, opt, cfg.dirFile)
+	snap, err := checkDirectory(ctx, opt, cfg.DirectoryFile)
 	return snap, nil, err
 }
 
 // connect returns the Source: for EWS, once its server answered (Graph's
 // answered in readDirectory).
-func connect(ctx context.Context, cfg *config, snap *directory.Snapshot, src export.Source, log *slog.Logger, gate *retry.Gate) (export.Source, error) {
+func connect(ctx context.Context, cfg *settings.Export, snap *directory.Snapshot, src export.Source, log *slog.Logger, gate *retry.Gate) (export.Source, error) {
 	if src != nil {
 		return src, nil
 	}
-	eopt := cfg.ews
+	eopt := cfg.EWS
 	eopt.Logger, eopt.Gate = log, gate
 	if eopt.AlwaysTrust {
 		log.Warn("certificate verification is off (--always-trust)")
@@ -294,49 +170,29 @@ func connect(ctx context.Context, cfg *config, snap *directory.Snapshot, src exp
 	return exchange.NewSource(client, snap), nil
 }
 
-// selectMailboxes applies the selection; an unknown mailbox or group is a usage error.
-func selectMailboxes(s *directory.Snapshot, sel directory.Selector) ([]*directory.Mailbox, error) {
-	ms, err := s.Lookup(sel)
-	if err != nil {
-		var nf *directory.NotFoundError
-		if errors.As(err, &nf) {
-			field := "mailbox"
-			if nf.Kind == "group" {
-				field = "group"
-			}
-			return nil, cliutil.Usagef(field, "%v", err)
-		}
-		return nil, err
-	}
-	if len(ms) == 0 {
-		return nil, cliutil.Usagef("mailbox", "the selection matches no mailbox")
-	}
-	return ms, nil
-}
-
-func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+func runExport(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer) error {
 	started := time.Now()
 	gate := &retry.Gate{}
-	out, err := cliutil.StartSession(stderr, cfg.progress, progress.Options{Throttled: gate.Waited, Verb: "exported"}, cfg.logLevel, cfg.logFormat)
+	out, err := cliutil.StartSession(stderr, cfg.Progress, progress.Options{Throttled: gate.Waited, Verb: "exported"}, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
 	log := out.Log
-	log.Info("iem-export run", "version", version.Info(), "archive", cfg.archiveDir)
+	log.Info("iem-export run", "version", version.Info(), "archive", cfg.ArchiveDir)
 	// An existing archive is locked and opened (and checked: chain,
 	// encryption) before anything reaches a server; a new one is created
 	// after the directory and the selection are known to be good.
 	var lock *archive.DirLock
 	defer func() { lock.Unlock() }()
-	if _, err := os.Stat(cfg.archiveDir); err == nil {
-		if lock, err = export.LockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+	if _, err := os.Stat(cfg.ArchiveDir); err == nil {
+		if lock, err = export.LockArchive(cfg.ArchiveDir, "iem-export run", log); err != nil {
 			return err
 		}
 	}
-	fopt := &archive.FolderOptions{Identities: cfg.identities, Recipients: cfg.recipients,
-		VolumeSize: cfg.volumeSize, Writer: version.Writer("iem-export")}
-	folder, err := export.OpenArchive(cfg.archiveDir, fopt, false, log)
+	fopt := &archive.FolderOptions{Identities: cfg.Identities, Recipients: cfg.Recipients,
+		VolumeSize: cfg.VolumeSize, Writer: version.Writer("iem-export")}
+	folder, err := export.OpenArchive(cfg.ArchiveDir, fopt, false, log)
 	if err != nil {
 		return fieldError(err)
 	}
@@ -347,7 +203,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	selected, err := selectMailboxes(snap, cfg.selector)
+	selected, err := settings.SelectMailboxes(snap, cfg.Selector)
 	if err != nil {
 		return err
 	}
@@ -355,19 +211,19 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	// so that each shard's archive imports on its own with every group
 	// member's account present; only the shard's own mailboxes are exported.
 	all := selected
-	selected = cfg.shard.engine().Filter(selected)
-	if len(selected) == 0 && !cfg.shard.engine().First() {
-		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.shard.index, cfg.shard.count)
+	selected = cfg.Shard.Filter(selected)
+	if len(selected) == 0 && !cfg.Shard.First() {
+		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.Shard.Index, cfg.Shard.Count)
 	}
-	if err := os.MkdirAll(cfg.archiveDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.ArchiveDir, 0o700); err != nil {
 		return cliutil.Usagef("archive", "%v", err)
 	}
 	if lock == nil {
-		if lock, err = export.LockArchive(cfg.archiveDir, "iem-export run", log); err != nil {
+		if lock, err = export.LockArchive(cfg.ArchiveDir, "iem-export run", log); err != nil {
 			return err
 		}
 	}
-	if err := out.File.Open(cfg.archiveDir, "export", started); err != nil {
+	if err := out.File.Open(cfg.ArchiveDir, "export", started); err != nil {
 		return cliutil.Usagef("archive", "log file: %v", err)
 	}
 	if src, err = connect(ctx, cfg, snap, src, log, gate); err != nil {
@@ -375,7 +231,7 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	}
 
 	if folder == nil {
-		if folder, err = export.OpenArchive(cfg.archiveDir, fopt, true, log); err != nil {
+		if folder, err = export.OpenArchive(cfg.ArchiveDir, fopt, true, log); err != nil {
 			return fieldError(err)
 		}
 		defer folder.Close()
@@ -384,18 +240,18 @@ func runExport(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 	for _, m := range selected {
 		addrs = append(addrs, m.PrimarySMTP)
 	}
-	pfGroup := cfg.pfGroup
-	if !cfg.shard.engine().First() {
+	pfGroup := cfg.PublicFoldersGroup
+	if !cfg.Shard.First() {
 		pfGroup = ""
 	}
-	cliutil.LimitMemoryFor(cfg.jobs)
+	cliutil.LimitMemoryFor(cfg.Jobs)
 	res, runErr := export.Run(ctx, src, export.Options{Folder: folder,
-		Accounts: all, Mailboxes: addrs, Jobs: cfg.jobs, StartYear: cfg.startYear, PublicFoldersGroup: pfGroup,
-		SpoolDir: cfg.archiveDir, Log: log, Progress: out.Progress})
+		Accounts: all, Mailboxes: addrs, Jobs: cfg.Jobs, StartYear: cfg.StartYear, PublicFoldersGroup: pfGroup,
+		SpoolDir: cfg.ArchiveDir, Log: log, Progress: out.Progress})
 	return out.Finish(runErr, res.Interrupted, "what was written is kept; run again to continue the round", []any{"round", res.Round},
 		func() (bool, error) {
-			return export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.archiveDir,
-				JSONPath: cfg.summary, Started: started, Throttled: gate.Waited(), Log: log})
+			return export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.ArchiveDir,
+				JSONPath: cfg.Summary, Started: started, Throttled: gate.Waited(), Log: log})
 		})
 }
 

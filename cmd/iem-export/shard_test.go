@@ -1,43 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/ewstest"
-	"github.com/iemproject/iem/internal/cliutil"
 )
-
-func TestParseShard(t *testing.T) {
-	for _, c := range []struct {
-		in      string
-		want    shard
-		isUsage bool
-	}{
-		{"", shard{}, false},
-		{"1/1", shard{1, 1}, false},
-		{"2/4", shard{2, 4}, false},
-		{" 4 / 4 ", shard{4, 4}, false},
-		{"0/4", shard{}, true},
-		{"5/4", shard{}, true},
-		{"4", shard{}, true},
-		{"a/b", shard{}, true},
-		{"1/0", shard{}, true},
-		{"-1/4", shard{}, true},
-	} {
-		got, err := parseShard(c.in)
-		var ue *cliutil.UsageError
-		if c.isUsage != errors.As(err, &ue) || (ue != nil && ue.Field != "shard") {
-			t.Errorf("parseShard(%q): err %v, want usage error %v", c.in, err, c.isUsage)
-		}
-		if err == nil && got != c.want {
-			t.Errorf("parseShard(%q) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
 
 // TestShardsUnionEqualsOneExport exports an organisation once unsharded
 // and once as 4 shards into 4 archive folders: the shards together hold

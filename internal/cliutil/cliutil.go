@@ -56,12 +56,14 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, errInterrupted):
+		// First: a check cut off by Ctrl-C fails with what looks like bad
+		// input (a connection "not reachable"), but the input was fine.
+		return ExitInterrupted
 	case errors.As(err, &ue):
 		return ExitUsage
 	case errors.Is(err, ErrPartial):
 		return ExitPartial
-	case errors.Is(err, errInterrupted):
-		return ExitInterrupted
 	default:
 		return ExitFatal
 	}

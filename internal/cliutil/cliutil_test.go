@@ -68,4 +68,8 @@ func TestExitCode(t *testing.T) {
 	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != 1 || ExitCode(ErrPartial) != 3 || ExitCode(Interrupted(errors.New("c"))) != 130 {
 		t.Error("exit codes do not match the documentation")
 	}
+	// A server check cut off by Ctrl-C reads like bad input; it is an interruption.
+	if c := ExitCode(Interrupted(Usagef("ews-url", "not reachable: operation was canceled"))); c != 130 {
+		t.Errorf("an interrupted check exits %d, want 130", c)
+	}
 }
