@@ -1,6 +1,9 @@
 package graphtest
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -23,9 +26,37 @@ func pimFolder(fs []folderView, dist string) *folderView {
 // (resources/contact): givenName, surname, companyName, emailAddresses,
 // businessPhones].
 func contactJSON(it ewstest.ItemSnapshot) map[string]any {
-	return map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID), "displayName": it.Subject,
+	return withETag(map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID), "displayName": it.Subject,
 		"givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
-		"emailAddresses": []any{map[string]any{"address": it.Email, "name": it.Subject}}, "businessPhones": []string{it.Phone}}
+		"emailAddresses": []any{map[string]any{"address": it.Email, "name": it.Subject}}, "businessPhones": []string{it.Phone}})
+}
+
+// withETag adds an @odata.etag that changes with the rendered fields, as
+// the service's does with each change [V graph.md §11 W1: @odata.etag].
+func withETag(m map[string]any) map[string]any {
+	sum := sha256.Sum256([]byte(fmt.Sprint(m)))
+	m["@odata.etag"] = `W/"` + base64.StdEncoding.EncodeToString(sum[:12]) + `"`
+	return m
+}
+
+// contactFolderJSON renders a contactFolder [I: Microsoft Learn
+// resources/contactfolder: id, displayName, parentFolderId].
+func contactFolderJSON(f folderView) map[string]any {
+	return map[string]any{"id": restID(f.snap.ID), "displayName": f.snap.Path[len(f.snap.Path)-1], "parentFolderId": f.parent}
+}
+
+// contactFolder returns the contact folder with REST id key, or the
+// default one for the well-known name "contacts" [I].
+func contactFolder(fs []folderView, key string) *folderView {
+	if key == "contacts" {
+		return pimFolder(fs, "contacts")
+	}
+	for i := range fs {
+		if fs[i].snap.Class == "IPF.Contact" && restID(fs[i].snap.ID) == key {
+			return &fs[i]
+		}
+	}
+	return nil
 }
 
 // eventJSON renders an event with start/end as dateTimeTimeZone in UTC
@@ -55,13 +86,38 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 	var render func(ewstest.ItemSnapshot) map[string]any
 	deltaCall := false
 	switch {
+	case len(rest) == 1 && rest[0] == "contactFolders":
+		var items []any
+		for _, f := range fs {
+			if f.snap.Class == "IPF.Contact" {
+				items = append(items, contactFolderJSON(f))
+			}
+		}
+		e.collection(w, r, "Collection(contactFolder)", items, 10)
+		return true
+	case len(rest) == 2 && rest[0] == "contactFolders":
+		if f := contactFolder(fs, rest[1]); f != nil {
+			writeJSON(w, contactFolderJSON(*f))
+		} else {
+			graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		}
+		return true
+	case len(rest) == 2 && rest[0] == "contacts":
+		// GET /users/{id}/contacts/{id} [I: Microsoft Learn api/contact-get].
+		for _, f := range fs {
+			for _, it := range f.snap.Items {
+				if it.Type == "Contact" && (restID(it.ID) == rest[1] || it.ID == ewsID(rest[1])) {
+					writeJSON(w, contactJSON(it))
+					return true
+				}
+			}
+		}
+		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return true
 	case len(rest) == 1 && rest[0] == "contacts":
 		f, render = pimFolder(fs, "contacts"), contactJSON
 	case len(rest) >= 3 && rest[0] == "contactFolders" && rest[2] == "contacts":
-		f, render, deltaCall = pimFolder(fs, "contacts"), contactJSON, len(rest) == 4 && rest[3] == "delta"
-		if f != nil && rest[1] != "contacts" && rest[1] != restID(f.snap.ID) {
-			f = nil
-		}
+		f, render, deltaCall = contactFolder(fs, rest[1]), contactJSON, len(rest) == 4 && rest[3] == "delta"
 	case len(rest) == 1 && rest[0] == "events", len(rest) == 2 && rest[0] == "calendar" && rest[1] == "events":
 		f, render = pimFolder(fs, "calendar"), eventJSON
 	default:
