@@ -14,54 +14,55 @@ import (
 // birthday are from the contact resource page [I: Microsoft Learn
 // resources/contact].
 
-// emailAddress is Graph's emailAddress type.
-type emailAddress struct {
-	Name    string `json:"name"`
-	Address string `json:"address"`
+// contact is a Graph contact as decoded JSON; contactFields says which
+// fields the vCard carries.
+type contact map[string]any
+
+// str returns the string field k ("" when absent or not a string).
+func (c contact) str(k string) string { v, _ := c[k].(string); return v }
+
+// strs returns the string elements of the array field k.
+func (c contact) strs(k string) []string {
+	a, _ := c[k].([]any)
+	var out []string
+	for _, v := range a {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
-// physicalAddress is Graph's physicalAddress type [I].
-type physicalAddress struct {
-	Street          string `json:"street"`
-	City            string `json:"city"`
-	State           string `json:"state"`
-	CountryOrRegion string `json:"countryOrRegion"`
-	PostalCode      string `json:"postalCode"`
+// obj returns the object field k, or the object element i of array k.
+func (c contact) obj(k string, i ...int) contact {
+	v := c[k]
+	if a, ok := v.([]any); ok && len(i) > 0 {
+		if i[0] >= len(a) {
+			return nil
+		}
+		v = a[i[0]]
+	}
+	m, _ := v.(map[string]any)
+	return m
 }
 
-// contact is the part of a Graph contact the vCard carries [I].
-type contact struct {
-	ID                   string           `json:"id"`
-	ETag                 string           `json:"@odata.etag"`
-	Removed              any              `json:"@removed"`
-	LastModifiedDateTime string           `json:"lastModifiedDateTime"`
-	Categories           []string         `json:"categories"`
-	DisplayName          string           `json:"displayName"`
-	GivenName            string           `json:"givenName"`
-	MiddleName           string           `json:"middleName"`
-	Surname              string           `json:"surname"`
-	Title                string           `json:"title"`
-	Generation           string           `json:"generation"`
-	NickName             string           `json:"nickName"`
-	FileAs               string           `json:"fileAs"`
-	CompanyName          string           `json:"companyName"`
-	Department           string           `json:"department"`
-	JobTitle             string           `json:"jobTitle"`
-	Profession           string           `json:"profession"`
-	Birthday             string           `json:"birthday"`
-	BusinessHomePage     string           `json:"businessHomePage"`
-	AssistantName        string           `json:"assistantName"`
-	Manager              string           `json:"manager"`
-	SpouseName           string           `json:"spouseName"`
-	PersonalNotes        string           `json:"personalNotes"`
-	EmailAddresses       []emailAddress   `json:"emailAddresses"`
-	BusinessPhones       []string         `json:"businessPhones"`
-	HomePhones           []string         `json:"homePhones"`
-	MobilePhone          string           `json:"mobilePhone"`
-	BusinessAddress      *physicalAddress `json:"businessAddress"`
-	HomeAddress          *physicalAddress `json:"homeAddress"`
-	OtherAddress         *physicalAddress `json:"otherAddress"`
-}
+// contactFields maps Graph contact fields to the EWS Contact elements
+// format.ContactToVCard reads, as {EWS element, Graph field} [I:
+// Microsoft Learn resources/contact for the names beyond givenName,
+// fileAs and birthday].
+var contactFields = [][2]string{{"LastModifiedTime", "lastModifiedDateTime"}, {"FileAs", "fileAs"},
+	{"DisplayName", "displayName"}, {"CompanyName", "companyName"}, {"AssistantName", "assistantName"},
+	{"Birthday", "birthday"}, {"BusinessHomePage", "businessHomePage"}, {"Department", "department"},
+	{"JobTitle", "jobTitle"}, {"Manager", "manager"}, {"Profession", "profession"}, {"SpouseName", "spouseName"}}
+
+// completeNameFields are the CompleteName children, likewise.
+var completeNameFields = [][2]string{{"Title", "title"}, {"FirstName", "givenName"}, {"MiddleName", "middleName"},
+	{"LastName", "surname"}, {"Suffix", "generation"}, {"Nickname", "nickName"}}
+
+// addressFields are the children of a PhysicalAddresses entry, from
+// Graph's physicalAddress [I].
+var addressFields = [][2]string{{"Street", "street"}, {"City", "city"}, {"State", "state"},
+	{"CountryOrRegion", "countryOrRegion"}, {"PostalCode", "postalCode"}}
 
 // ewsItemID turns a Graph (REST, URL-safe base64) id back into the EWS
 // form of the same id, so a contact keeps the UID the EWS Source gives it
@@ -119,74 +120,58 @@ func nth(s []string, i int) string {
 	return ""
 }
 
+// fields writes the elements of table from m's string fields.
+func (b *xmlBuilder) fields(m contact, table [][2]string) {
+	for _, f := range table {
+		b.text(f[0], m.str(f[1]))
+	}
+}
+
 // ewsXML renders the contact as the EWS Contact element format reads
 // (wire shape in format.ContactToVCard's comment).
-func (c *contact) ewsXML() []byte {
+func (c contact) ewsXML() []byte {
 	var b xmlBuilder
 	b.open("Contact")
 	b.WriteString(`<ItemId Id="`)
-	xml.EscapeText(&b, []byte(ewsItemID(c.ID)))
+	xml.EscapeText(&b, []byte(ewsItemID(c.str("id"))))
 	b.WriteString(`"/>`)
-	b.text("LastModifiedTime", c.LastModifiedDateTime)
-	if len(c.Categories) > 0 {
+	if cats := c.strs("categories"); len(cats) > 0 {
 		b.open("Categories")
-		for _, cat := range c.Categories {
+		for _, cat := range cats {
 			b.text("String", cat)
 		}
 		b.close("Categories")
 	}
-	b.text("Body", c.PersonalNotes, "BodyType", "Text")
-	b.text("FileAs", c.FileAs)
-	b.text("DisplayName", c.DisplayName)
+	b.text("Body", c.str("personalNotes"), "BodyType", "Text")
+	b.fields(c, contactFields)
 	b.open("CompleteName")
-	b.text("Title", c.Title)
-	b.text("FirstName", c.GivenName)
-	b.text("MiddleName", c.MiddleName)
-	b.text("LastName", c.Surname)
-	b.text("Suffix", c.Generation)
-	b.text("Nickname", c.NickName)
+	b.fields(c, completeNameFields)
 	b.close("CompleteName")
-	b.text("CompanyName", c.CompanyName)
 	var mails [][2]string
-	for i, e := range c.EmailAddresses {
-		if i < 3 {
-			mails = append(mails, [2]string{"EmailAddress" + string(rune('1'+i)), e.Address})
-		}
+	for i := 0; i < 3; i++ {
+		mails = append(mails, [2]string{"EmailAddress" + string(rune('1'+i)), c.obj("emailAddresses", i).str("address")})
 	}
 	b.entries("EmailAddresses", mails)
 	started := false
-	for _, a := range []struct {
-		key string
-		pa  *physicalAddress
-	}{{"Business", c.BusinessAddress}, {"Home", c.HomeAddress}, {"Other", c.OtherAddress}} {
-		if a.pa == nil || *a.pa == (physicalAddress{}) {
+	for _, a := range [][2]string{{"Business", "businessAddress"}, {"Home", "homeAddress"}, {"Other", "otherAddress"}} {
+		pa := c.obj(a[1])
+		if len(pa) == 0 {
 			continue
 		}
 		if !started {
 			b.open("PhysicalAddresses")
 			started = true
 		}
-		b.open("Entry", "Key", a.key)
-		b.text("Street", a.pa.Street)
-		b.text("City", a.pa.City)
-		b.text("State", a.pa.State)
-		b.text("CountryOrRegion", a.pa.CountryOrRegion)
-		b.text("PostalCode", a.pa.PostalCode)
+		b.open("Entry", "Key", a[0])
+		b.fields(pa, addressFields)
 		b.close("Entry")
 	}
 	if started {
 		b.close("PhysicalAddresses")
 	}
-	b.entries("PhoneNumbers", [][2]string{{"BusinessPhone", nth(c.BusinessPhones, 0)}, {"BusinessPhone2", nth(c.BusinessPhones, 1)},
-		{"HomePhone", nth(c.HomePhones, 0)}, {"HomePhone2", nth(c.HomePhones, 1)}, {"MobilePhone", c.MobilePhone}})
-	b.text("AssistantName", c.AssistantName)
-	b.text("Birthday", c.Birthday)
-	b.text("BusinessHomePage", c.BusinessHomePage)
-	b.text("Department", c.Department)
-	b.text("JobTitle", c.JobTitle)
-	b.text("Manager", c.Manager)
-	b.text("Profession", c.Profession)
-	b.text("SpouseName", c.SpouseName)
+	bp, hp := c.strs("businessPhones"), c.strs("homePhones")
+	b.entries("PhoneNumbers", [][2]string{{"BusinessPhone", nth(bp, 0)}, {"BusinessPhone2", nth(bp, 1)},
+		{"HomePhone", nth(hp, 0)}, {"HomePhone2", nth(hp, 1)}, {"MobilePhone", c.str("mobilePhone")}})
 	b.close("Contact")
 	return b.Bytes()
 }
