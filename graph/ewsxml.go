@@ -14,15 +14,15 @@ import (
 // birthday are from the contact resource page [I: Microsoft Learn
 // resources/contact].
 
-// contact is a Graph contact as decoded JSON; contactFields says which
-// fields the vCard carries.
-type contact map[string]any
+// object is a Graph JSON object (a contact, an event) as decoded; the
+// tables below say which fields reach the EWS XML.
+type object map[string]any
 
 // str returns the string field k ("" when absent or not a string).
-func (c contact) str(k string) string { v, _ := c[k].(string); return v }
+func (c object) str(k string) string { v, _ := c[k].(string); return v }
 
 // strs returns the string elements of the array field k.
-func (c contact) strs(k string) []string {
+func (c object) strs(k string) []string {
 	a, _ := c[k].([]any)
 	var out []string
 	for _, v := range a {
@@ -34,7 +34,7 @@ func (c contact) strs(k string) []string {
 }
 
 // obj returns the object field k, or the object element i of array k.
-func (c contact) obj(k string, i ...int) contact {
+func (c object) obj(k string, i ...int) object {
 	v := c[k]
 	if a, ok := v.([]any); ok && len(i) > 0 {
 		if i[0] >= len(a) {
@@ -82,6 +82,13 @@ func (b *xmlBuilder) open(name string, attrs ...string) {
 	b.WriteString(">")
 }
 
+// itemID writes the EWS ItemId of Graph id id.
+func (b *xmlBuilder) itemID(id string) {
+	b.WriteString(`<ItemId Id="`)
+	xml.EscapeText(b, []byte(ewsItemID(id)))
+	b.WriteString(`"/>`)
+}
+
 func (b *xmlBuilder) close(name string) { b.WriteString("</" + name + ">") }
 
 // text writes <name attrs>v</name> unless v is empty.
@@ -121,7 +128,7 @@ func nth(s []string, i int) string {
 }
 
 // fields writes the elements of table from m's string fields.
-func (b *xmlBuilder) fields(m contact, table [][2]string) {
+func (b *xmlBuilder) fields(m object, table [][2]string) {
 	for _, f := range table {
 		b.text(f[0], m.str(f[1]))
 	}
@@ -129,12 +136,10 @@ func (b *xmlBuilder) fields(m contact, table [][2]string) {
 
 // ewsXML renders the contact as the EWS Contact element format reads
 // (wire shape in format.ContactToVCard's comment).
-func (c contact) ewsXML() []byte {
+func (c object) ewsXML() []byte {
 	var b xmlBuilder
 	b.open("Contact")
-	b.WriteString(`<ItemId Id="`)
-	xml.EscapeText(&b, []byte(ewsItemID(c.str("id"))))
-	b.WriteString(`"/>`)
+	b.itemID(c.str("id"))
 	if cats := c.strs("categories"); len(cats) > 0 {
 		b.open("Categories")
 		for _, cat := range cats {

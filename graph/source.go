@@ -23,10 +23,12 @@ import (
 //
 // Contact folders are listed with the hierarchy and their contacts read
 // through contacts delta, each turned into a vCard by format's converter
-// (pim.go, ewsxml.go). Not done yet (issue 17): events and tasks (Fetch of
-// those kinds skips the item) and permissions (Graph has
-// no folder permissions for mail [graph.md §6]; calendar permissions are
-// not in the emulator), so Permissions returns nil.
+// (pim.go, ewsxml.go); calendars likewise, their events (series masters
+// with recurrence) listed each round and turned into iCalendar
+// (calendar.go, eventxml.go). Not done yet (issue 17): modified and
+// deleted occurrences, tasks (Fetch of that kind skips the item) and
+// permissions (Graph has no folder permissions for mail [graph.md §6];
+// calendar permissions are not in the emulator), so Permissions returns nil.
 type Source struct {
 	c *Client
 	// kinds maps mailbox+"\x00"+folder id to the item kind of the
@@ -173,13 +175,19 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 	if err := s.contactFolders(ctx, mailbox, h, kind); err != nil {
 		return nil, err
 	}
+	if err := s.calendars(ctx, mailbox, h, kind); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
 // Changes runs messages/delta for the folder.
 func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []byte, fn func(export.ItemChange) error) ([]byte, error) {
-	if k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k == export.KindContact {
+	switch k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k {
+	case export.KindContact:
 		return s.contactChanges(ctx, mailbox, folderID, mark, fn)
+	case export.KindCalendar:
+		return s.eventChanges(ctx, mailbox, folderID, mark, fn)
 	}
 	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
 }
@@ -188,8 +196,9 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 // streams its MIME.
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
 	for _, r := range refs {
-		if kind == export.KindContact {
-			x, err := s.fetchContact(ctx, mailbox, r)
+		if fetch := map[export.ItemKind]func(context.Context, string, export.ItemRef) (*export.Item, error){
+			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent}[kind]; fetch != nil {
+			x, err := fetch(ctx, mailbox, r)
 			if err == nil {
 				err = fn(x)
 			}

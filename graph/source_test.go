@@ -42,13 +42,14 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
 }
 
-// mailCount counts the messages and contacts of the org's user mailboxes.
+// mailCount counts the messages, contacts and events of the org's user mailboxes.
 func (b *engineBed) mailCount() int {
 	n := 0
 	for _, u := range b.org.Users {
 		for _, f := range b.org.Folders(u.SMTP) {
 			for _, it := range f.Items {
-				if (f.Class == "IPF.Note" && it.Type == "Message") || (f.Class == "IPF.Contact" && it.Type == "Contact") {
+				if (f.Class == "IPF.Note" && it.Type == "Message") || (f.Class == "IPF.Contact" && it.Type == "Contact") ||
+					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") {
 					n++
 				}
 			}
@@ -104,7 +105,7 @@ func TestEngineRounds(t *testing.T) {
 	want := b.mailCount()
 	s := b.run(t, "")
 	if s.Exported != want || want == 0 {
-		t.Fatalf("round 1 exported %d, want the %d messages and contacts of the org", s.Exported, want)
+		t.Fatalf("round 1 exported %d, want the %d messages, contacts and events of the org", s.Exported, want)
 	}
 	b.org.Mutate(2)
 	s = b.run(t, "")
@@ -156,8 +157,9 @@ func lastRoundKinds(t *testing.T, dir string) map[archive.Kind]int {
 }
 
 // TestEngineGroupwareLikeEWS: over Graph, round 1 archives as many
-// contacts as the EWS Source does from a second copy of the same org
-// (same seed), and round 2 after the same Org.Mutate as many changed ones.
+// contacts and events as the EWS Source does from a second copy of the
+// same org (same seed), and round 2 after the same Org.Mutate as many
+// changed ones.
 func TestEngineGroupwareLikeEWS(t *testing.T) {
 	b := newEngineBed(t, ewstest.Generate(5, ewstest.OrgOptions{Users: 2}))
 	org := ewstest.Generate(5, ewstest.OrgOptions{Users: 2})
@@ -183,8 +185,10 @@ func TestEngineGroupwareLikeEWS(t *testing.T) {
 		b.run(t, "")
 		runExport(t, org, ewsSrc, ewsDir, "")
 		got, want := lastRoundKinds(t, b.dir), lastRoundKinds(t, ewsDir)
-		if got[archive.KindContact] != want[archive.KindContact] || (round == 1 && want[archive.KindContact] == 0) {
-			t.Errorf("round %d: %d contacts over Graph, %d over EWS", round, got[archive.KindContact], want[archive.KindContact])
+		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent} {
+			if got[k] != want[k] || (round == 1 && want[k] == 0) {
+				t.Errorf("round %d: %d %s entries over Graph, %d over EWS", round, got[k], k, want[k])
+			}
 		}
 	}
 }
