@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/directory"
@@ -20,11 +21,20 @@ import (
 // markers), and messages as their exact MIME ($value) with the attributes
 // of package format's MailAttrs, the mapping the EWS Source uses too.
 //
-// Not done yet (issue 17): contacts and events (Changes lists only mail
-// folders; Fetch of other kinds skips the item) and permissions (Graph has
-// no folder permissions for mail [graph.md §6]; calendar permissions are
-// not in the emulator), so Permissions returns nil.
-type Source struct{ c *Client }
+// Contact folders are listed with the hierarchy and their contacts read
+// through contacts delta, each turned into a vCard by format's converter
+// (pim.go, ewsxml.go); calendars likewise, their events (series masters
+// with recurrence) listed each round and turned into iCalendar
+// (calendar.go, eventxml.go). Not done yet (issue 17): modified and
+// deleted occurrences, tasks (Fetch of that kind skips the item) and
+// permissions (Graph has no folder permissions for mail [graph.md §6];
+// calendar permissions are not in the emulator), so Permissions returns nil.
+type Source struct {
+	c *Client
+	// kinds maps mailbox+"\x00"+folder id to the item kind of the
+	// non-mail folders Hierarchy listed, so Changes runs their delta.
+	kinds sync.Map
+}
 
 // NewSource returns the export Source over c.
 func NewSource(c *Client) *Source { return &Source{c: c} }
@@ -162,11 +172,23 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 		return nil, fmt.Errorf("mail folder delta: %w", err)
 	}
 	h.Marker = []byte(delta)
+	if err := s.contactFolders(ctx, mailbox, h, kind); err != nil {
+		return nil, err
+	}
+	if err := s.calendars(ctx, mailbox, h, kind); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
 // Changes runs messages/delta for the folder.
 func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []byte, fn func(export.ItemChange) error) ([]byte, error) {
+	switch k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k {
+	case export.KindContact:
+		return s.contactChanges(ctx, mailbox, folderID, mark, fn)
+	case export.KindCalendar:
+		return s.eventChanges(ctx, mailbox, folderID, mark, fn)
+	}
 	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
 }
 
@@ -174,6 +196,17 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 // streams its MIME.
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
 	for _, r := range refs {
+		if fetch := map[export.ItemKind]func(context.Context, string, export.ItemRef) (*export.Item, error){
+			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent}[kind]; fetch != nil {
+			x, err := fetch(ctx, mailbox, r)
+			if err == nil {
+				err = fn(x)
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		x := &export.Item{ID: r.ID, Version: r.Version, Class: "IPM.Note"}
 		if kind != export.KindMail {
 			x.Open = func() (*export.Content, error) { return nil, export.Skip("item kind not exported over Graph yet", nil) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/graph"
@@ -41,16 +42,14 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
 }
 
-// mailCount counts the messages of the org's user mailboxes.
+// mailCount counts the messages, contacts and events of the org's user mailboxes.
 func (b *engineBed) mailCount() int {
 	n := 0
 	for _, u := range b.org.Users {
 		for _, f := range b.org.Folders(u.SMTP) {
-			if f.Class != "IPF.Note" {
-				continue
-			}
 			for _, it := range f.Items {
-				if it.Type == "Message" {
+				if (f.Class == "IPF.Note" && it.Type == "Message") || (f.Class == "IPF.Contact" && it.Type == "Contact") ||
+					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") {
 					n++
 				}
 			}
@@ -63,18 +62,24 @@ func (b *engineBed) mailCount() int {
 // the blocked one must succeed.
 func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
 	t.Helper()
-	f, err := archive.OpenFolder(b.dir, &archive.FolderOptions{Writer: "graph test"})
+	return runExport(t, b.org, b.src, b.dir, blocked)
+}
+
+// runExport exports one round of org's user mailboxes from src into dir.
+func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string) export.MailboxStats {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "graph test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	var boxes []string
-	for _, u := range b.org.Users {
+	for _, u := range org.Users {
 		boxes = append(boxes, u.SMTP)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := export.Run(ctx, b.src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	res, err := export.Run(ctx, src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +105,7 @@ func TestEngineRounds(t *testing.T) {
 	want := b.mailCount()
 	s := b.run(t, "")
 	if s.Exported != want || want == 0 {
-		t.Fatalf("round 1 exported %d, want the %d messages of the org", s.Exported, want)
+		t.Fatalf("round 1 exported %d, want the %d messages, contacts and events of the org", s.Exported, want)
 	}
 	b.org.Mutate(2)
 	s = b.run(t, "")
@@ -127,5 +132,63 @@ func TestEngineBlocked(t *testing.T) {
 	b.srv.Block(blocked, true)
 	if s := b.run(t, blocked); s.Exported == 0 {
 		t.Errorf("nothing exported beside the blocked mailbox: %+v", s)
+	}
+}
+
+// lastRoundKinds counts the archive entries of the last round by kind.
+func lastRoundKinds(t *testing.T, dir string) map[archive.Kind]int {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := map[archive.Kind]int{}
+	last := f.LastRound()
+	if err := f.Walk(func(e *archive.Entry) error {
+		if e.Round == last {
+			n[e.Kind]++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestEngineGroupwareLikeEWS: over Graph, round 1 archives as many
+// contacts and events as the EWS Source does from a second copy of the
+// same org (same seed), and round 2 after the same Org.Mutate as many
+// changed ones.
+func TestEngineGroupwareLikeEWS(t *testing.T) {
+	b := newEngineBed(t, ewstest.Generate(5, ewstest.OrgOptions{Users: 2}))
+	org := ewstest.Generate(5, ewstest.OrgOptions{Users: 2})
+	ews, err := ewstest.Start(org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ews.Close)
+	c, err := exchange.New(exchange.Options{URL: ews.URL(), Username: ews.Username(), Password: ews.Password(), TrustCert: ews.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := b.src.Directory(context.Background()) // the same users and groups
+	if err != nil {
+		t.Fatal(err)
+	}
+	ewsSrc, ewsDir := exchange.NewSource(c, snap), t.TempDir()
+	for round := 1; round <= 2; round++ {
+		if round == 2 {
+			b.org.Mutate(6)
+			org.Mutate(6)
+		}
+		b.run(t, "")
+		runExport(t, org, ewsSrc, ewsDir, "")
+		got, want := lastRoundKinds(t, b.dir), lastRoundKinds(t, ewsDir)
+		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent} {
+			if got[k] != want[k] || (round == 1 && want[k] == 0) {
+				t.Errorf("round %d: %d %s entries over Graph, %d over EWS", round, got[k], k, want[k])
+			}
+		}
 	}
 }
