@@ -157,3 +157,46 @@ func TestImportTarget(t *testing.T) {
 	_, err = ImportTarget(formInts{good, map[string]int{"jobs": 0, "imap-connections": 4}})
 	wantField(t, "jobs=0", err, "jobs")
 }
+
+func TestPSTMap(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"alice.pst", "exmerge/bob.PST", "exmerge/carol.ost", "exmerge/readme.txt"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o700)
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(body string) string {
+		p := filepath.Join(dir, "map.csv")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ms, err := PSTMap(write("# file, mailbox, where\nalice.pst, Alice@Example.com\nexmerge,bob@example.com,root\n"))
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("PSTMap = %+v, %v", ms, err)
+	}
+	if ms[0].Mailbox != "alice@example.com" || ms[0].Folder != "Archives/alice" || ms[0].Line != 2 ||
+		ms[1].File != filepath.Join(dir, "exmerge", "bob.PST") || ms[1].Folder != "" || ms[2].Line != 3 {
+		t.Errorf("PSTMap = %+v", ms)
+	}
+	for what, body := range map[string]string{
+		"a file mapped twice":   "alice.pst,alice@example.com\n" + dir + "/alice.pst,bob@example.com\n",
+		"a missing file":        "nobody.pst,alice@example.com\n",
+		"no mailbox":            "alice.pst\n",
+		"a folder without PSTs": dir + "/none,alice@example.com\n",
+		"an empty map":          "# nothing\n",
+	} {
+		if what == "a folder without PSTs" {
+			os.MkdirAll(filepath.Join(dir, "none"), 0o700)
+		}
+		_, err := PSTMap(write(body))
+		wantField(t, what, err, "pst-map")
+		if err != nil && what != "an empty map" && !strings.Contains(err.Error(), "line ") {
+			t.Errorf("%s: %v does not name the line", what, err)
+		}
+	}
+	_, err = PSTMap("")
+	wantField(t, "no map", err, "pst-map")
+}
