@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange/ewstest"
@@ -132,4 +134,88 @@ func TestGraphBadCredentials(t *testing.T) {
 			t.Fatalf("%v: the archive folder was created", tc.args)
 		}
 	}
+}
+
+// exportGraph runs iem-export over Graph into arch, killed after d (0:
+// never); it reports whether the kill landed and the output.
+func (b *graphBed) exportKilled(arch string, d time.Duration) (killed bool, out string, took time.Duration) {
+	cmd := b.command("iem-export", "run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", arch)
+	cmd.Env = append(cmd.Env, b.env...)
+	if d == 0 {
+		d = time.Hour
+	}
+	return kill(cmd, d)
+}
+
+// TestGraphExportSurvivesSIGKILL: a Graph export SIGKILLed at random
+// points, over rounds of changes, then run to the end, holds what a clean
+// export of the same tenant holds: the same messages, contacts and events
+// per mailbox, none stored twice; and it imports with every item once.
+func TestGraphExportSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns many processes")
+	}
+	b := newGraphBed(t, 3)
+	rng := rand.New(rand.NewPCG(17, 10))
+	_, _, took := b.exportKilled(filepath.Join(b.dir, "probe"), 0)
+	const want = 10
+	kills := 0
+	for round := 1; round <= 50 && kills < want; round++ {
+		if round > 1 {
+			b.graph.Org.Mutate(int64(round))
+		}
+		for attempt := 1; ; attempt++ {
+			killed, out, d := b.exportKilled(b.arch, time.Duration(rng.Int64N(int64(took)*int64(attempt))))
+			if !killed {
+				if !strings.Contains(out, "round ") {
+					t.Fatalf("round %d: the export ended without a summary:\n%s", round, out)
+				}
+				took = d
+				break
+			}
+			kills++
+		}
+		clean := filepath.Join(b.dir, fmt.Sprintf("clean-%d", round))
+		if killed, out, _ := b.exportKilled(clean, 0); killed || !strings.Contains(out, "round 1") {
+			t.Fatalf("clean export: %s", out)
+		}
+		if got, want := archivedItems(t, b.arch), archivedItems(t, clean); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d after %d kills: the archive holds %v, a clean export %v", round, kills, got, want)
+		}
+		b.mustImportOnce(t)
+	}
+	t.Logf("%d SIGKILLs survived", kills)
+	if kills < want {
+		t.Errorf("only %d kills landed; want %d", kills, want)
+	}
+}
+
+// archivedItems counts the items of the archive's view per mailbox and
+// kind, and fails on an item version stored twice.
+func archivedItems(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := map[string]int{}
+	for _, e := range f.View().Entries() {
+		switch e.Kind {
+		case archive.KindMessage, archive.KindContact, archive.KindEvent:
+			n[e.Mailbox+" "+e.Kind.String()]++
+		}
+	}
+	seen := map[string]bool{}
+	f.Walk(func(e *archive.Entry) error {
+		if e.Kind == archive.KindMessage || e.Kind == archive.KindContact || e.Kind == archive.KindEvent {
+			k := e.Mailbox + " " + e.ID + " " + e.ChangeKey
+			if seen[k] {
+				t.Errorf("%s (%v in folder %s, round %d) archived twice", k, e.Kind, e.Folder, e.Round)
+			}
+			seen[k] = true
+		}
+		return nil
+	})
+	return n
 }

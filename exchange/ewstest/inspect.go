@@ -24,10 +24,13 @@ type FolderSnapshot struct {
 // An ItemSnapshot is a read-only copy of one item's properties.
 type ItemSnapshot struct {
 	ID, Type, Class, Subject string
-	Received                 time.Time
-	IsRead                   bool
-	Flag                     int // PR_FLAG_STATUS: 2 flagged, 1 complete
-	MessageID                string
+	// ChangeKey is the item's EWS change key: it changes with every
+	// change and never repeats, as Exchange's (a Graph etag derives from it).
+	ChangeKey string
+	Received  time.Time
+	IsRead    bool
+	Flag      int // PR_FLAG_STATUS: 2 flagged, 1 complete
+	MessageID string
 	// MIME is the stored MIME, shared with the org (which only ever replaces
 	// it whole): read it, never write to it. Nil for rendered kinds and
 	// large messages. Not copied, since the Graph emulator snapshots a
@@ -110,7 +113,7 @@ func (o *Org) Item(smtp string, match func(id string) bool) (ItemSnapshot, strin
 }
 
 func (it *Item) snapshot() ItemSnapshot {
-	s := ItemSnapshot{ID: it.ID, Type: it.Type, Class: it.Class, Subject: it.Subject, Received: it.Received,
+	s := ItemSnapshot{ID: it.ID, ChangeKey: ck(it.ck), Type: it.Type, Class: it.Class, Subject: it.Subject, Received: it.Received,
 		IsRead: it.IsRead, Flag: it.Flag, MessageID: it.MessageID, MIME: slices.Clip(it.mime), LargeSize: it.largeSize, LargeSeed: it.largeSeed,
 		GivenName: it.given, Surname: it.surname, Company: it.company, Email: it.email, Phone: it.phone,
 		Members: slices.Clone(it.members), UID: it.uid, Start: it.start, End: it.end, AllDay: it.allDay,
