@@ -76,7 +76,7 @@ func (m *Message) write(w *bytes.Buffer, depth int) error {
 	writeHeaders(w, m.headers())
 	text, html := m.body(PidBody, PidMessageCodepage, PidInternetCodepage), m.body(PidHTML, PidInternetCodepage, PidMessageCodepage)
 	var extra []Attachment
-	if text.s == "" && html.s == "" {
+	if m.RTFOnly() {
 		if p, ok := m.Props.Get(PidRTFCompressed); ok {
 			rtf, err := DecompressRTF(p.Value)
 			if err != nil {
@@ -152,6 +152,15 @@ func writeMIMEHeader(w *bytes.Buffer, h textproto.MIMEHeader) {
 			w.WriteString(k + ": " + v + "\r\n")
 		}
 	}
+}
+
+// RTFOnly tells whether the message's only body is its compressed RTF, which EML keeps
+// as the attachment rtf-body.rtf.
+func (m *Message) RTFOnly() bool {
+	_, rtf := m.Props.Get(PidRTFCompressed)
+	_, text := m.Props.Get(PidBody)
+	_, html := m.Props.Get(PidHTML)
+	return rtf && !text && !html
 }
 
 // name is the attachment's file name: long, short, or made up from its position.

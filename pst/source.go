@@ -558,6 +558,9 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 	return nil
 }
 
+// errRTFOnly is why a message whose only body is RTF is recorded as rebuilt.
+var errRTFOnly = errors.New("pst: the only body is compressed RTF, kept as the attachment rtf-body.rtf")
+
 var kindNames = map[export.ItemKind]string{export.KindContact: "contact", export.KindCalendar: "calendar item", export.KindTask: "task"}
 
 func (s *Source) convert(sf *sourceFile, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
@@ -573,8 +576,11 @@ func (s *Source) convert(sf *sourceFile, kind export.ItemKind, m *Message, merr 
 	}
 	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}, Data: b}
 	format.MailAttrs(c.Attrs, sf.meta(m))
-	if merr != nil { // parts of the message could not be read: what could is archived
+	switch {
+	case merr != nil: // parts of the message could not be read: what could is archived
 		c.Rebuilt, c.RebuiltWhy = true, merr
+	case m.RTFOnly():
+		c.Rebuilt, c.RebuiltWhy = true, errRTFOnly
 	}
 	return c, nil
 }
