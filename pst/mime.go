@@ -57,13 +57,18 @@ const maxRTF = 64 << 20
 // multipart/alternative; an RTF-only body (PidTagRtfCompressed, no text or HTML) as an
 // "rtf-body.rtf" attachment, like readpst; every attachment byte for byte, inline ones
 // with their Content-ID, embedded messages as message/rfc822.
-func (m *Message) EML() ([]byte, error) {
+func (m *Message) EML() ([]byte, error) { return m.EMLResolving(nil) }
+
+// EMLResolving is EML with resolve (nil: none) mapping the Exchange (X.500) addresses
+// of rebuilt headers to SMTP addresses, as [directory.Snapshot.ResolveSMTP] does; an
+// address it cannot map is written as an empty group named after the person.
+func (m *Message) EMLResolving(resolve func(string) (string, bool)) ([]byte, error) {
 	var b bytes.Buffer
-	err := m.write(&b, 0)
+	err := m.write(&b, 0, resolve)
 	return b.Bytes(), err
 }
 
-func (m *Message) write(w *bytes.Buffer, depth int) error {
+func (m *Message) write(w *bytes.Buffer, depth int, resolve func(string) (string, bool)) error {
 	if depth > 8 {
 		return errors.New("pst: embedded messages nested deeper than 8")
 	}
@@ -73,7 +78,7 @@ func (m *Message) write(w *bytes.Buffer, depth int) error {
 			firstErr = e
 		}
 	}
-	writeHeaders(w, m.headers())
+	writeHeaders(w, m.headers(resolve))
 	text, html := m.body(PidBody, PidMessageCodepage, PidInternetCodepage), m.body(PidHTML, PidInternetCodepage, PidMessageCodepage)
 	var extra []Attachment
 	if m.RTFOnly() {
@@ -103,7 +108,7 @@ func (m *Message) write(w *bytes.Buffer, depth int) error {
 		pw, _ := mw.CreatePart(h)
 		if a.Embedded != nil {
 			var sub bytes.Buffer
-			keep(a.Embedded.write(&sub, depth+1))
+			keep(a.Embedded.write(&sub, depth+1, resolve))
 			pw.Write(sub.Bytes())
 			continue
 		}
@@ -271,7 +276,7 @@ func codepageCharset(cp int64) string {
 type header struct{ key, value string }
 
 // headers returns the message's top-level headers, without Content-* and MIME-Version.
-func (m *Message) headers() []header {
+func (m *Message) headers(resolve func(string) (string, bool)) []header {
 	var hs []header
 	if raw := m.Props.Str(PidTransportHeaders); strings.TrimSpace(raw) != "" {
 		r := textproto.NewReader(bufio.NewReader(strings.NewReader(strings.TrimLeft(raw, "\r\n") + "\r\n\r\n")))
@@ -302,9 +307,9 @@ func (m *Message) headers() []header {
 	if !date.IsZero() {
 		hs = append(hs, header{"Date", date.Format(time.RFC1123Z)})
 	}
-	if from := address(ps.Str(PidSentReprName), ps.Str(PidSentReprEmail), ""); from != "" {
+	if from := address(resolve, ps.Str(PidSentReprName), ps.Str(PidSentReprEmail), ""); from != "" {
 		hs = append(hs, header{"From", from})
-	} else if from := address(ps.Str(PidSenderName), ps.Str(PidSenderEmail), ps.Str(PidSenderSMTP)); from != "" {
+	} else if from := address(resolve, ps.Str(PidSenderName), ps.Str(PidSenderEmail), ps.Str(PidSenderSMTP)); from != "" {
 		hs = append(hs, header{"From", from})
 	}
 	for _, kind := range []struct {
@@ -317,7 +322,7 @@ func (m *Message) headers() []header {
 			if t.Int()&0xF != kind.typ {
 				continue
 			}
-			if a := address(r.Str(PidDisplayName), r.Str(PidEmailAddress), r.Str(PidSMTPAddress)); a != "" {
+			if a := address(resolve, r.Str(PidDisplayName), r.Str(PidEmailAddress), r.Str(PidSMTPAddress)); a != "" {
 				list = append(list, a)
 			}
 		}
@@ -340,19 +345,27 @@ func propTime(ps Props, id uint16) time.Time {
 	return p.Time()
 }
 
-// address formats a display name and an address; an Exchange (X.500) address without
-// an SMTP one keeps only the name, as a group with no members is not wanted either.
-func address(name, email, smtp string) string {
+// address formats a display name and an address: the SMTP one, else email when it is
+// SMTP or resolve maps it to SMTP, else an empty group named name ("Name: ;", which
+// parses as an address list), else "".
+func address(resolve func(string) (string, bool), name, email, smtp string) string {
 	if smtp != "" {
 		email = smtp
 	}
-	if !strings.Contains(email, "@") {
-		if name == "" {
-			return ""
+	if !strings.Contains(email, "@") && resolve != nil && email != "" {
+		if a, ok := resolve(email); ok {
+			email = a
 		}
-		return mime.QEncoding.Encode("utf-8", name) + " <>"
 	}
-	return (&mail.Address{Name: name, Address: email}).String()
+	if strings.Contains(email, "@") {
+		return (&mail.Address{Name: name, Address: email}).String()
+	}
+	if name == "" {
+		return ""
+	}
+	// mail.Address formats the phrase: cut it from a stand-in address.
+	phrase, _, _ := strings.Cut((&mail.Address{Name: name, Address: "x@x"}).String(), " <")
+	return phrase + ": ;"
 }
 
 func writeHeaders(w *bytes.Buffer, hs []header) {

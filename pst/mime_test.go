@@ -177,3 +177,28 @@ func TestDecompressRTF(t *testing.T) {
 		t.Logf("%d compressed RTF bodies", n)
 	})
 }
+
+// TestAddress: SMTP addresses as they are, Exchange ones resolved or as an empty group.
+func TestAddress(t *testing.T) {
+	resolve := func(a string) (string, bool) {
+		if strings.EqualFold(a, "/o=Org/cn=Recipients/cn=alice") {
+			return "alice@example.com", true
+		}
+		return "", false
+	}
+	for _, tt := range []struct{ name, email, smtp, want string }{
+		{"Alice", "/o=Org/cn=Recipients/cn=alice", "", `"Alice" <alice@example.com>`},
+		{"Bob", "/o=Org/cn=Recipients/cn=bob", "", `"Bob": ;`},
+		{"Bob", "/o=Org/cn=Recipients/cn=bob", "bob@example.com", `"Bob" <bob@example.com>`},
+		{"Zoë", "", "", `=?utf-8?q?Zo=C3=AB?=: ;`},
+		{"", "/o=Org/cn=x", "", ""},
+	} {
+		got := address(resolve, tt.name, tt.email, tt.smtp)
+		if got != tt.want {
+			t.Errorf("address(%q, %q, %q) = %q, want %q", tt.name, tt.email, tt.smtp, got, tt.want)
+		}
+		if _, err := mail.ParseAddressList(got); got != "" && err != nil {
+			t.Errorf("%q: %v", got, err)
+		}
+	}
+}

@@ -570,7 +570,11 @@ func (s *Source) convert(sf *sourceFile, kind export.ItemKind, m *Message, merr 
 	if kind != export.KindMail {
 		return nil, export.Skip("pst "+kindNames[kind]+" not converted", nil)
 	}
-	b, err := m.EML()
+	var resolve func(string) (string, bool)
+	if s.dir != nil {
+		resolve = s.dir.ResolveSMTP
+	}
+	b, err := m.EMLResolving(resolve)
 	if err != nil && merr == nil {
 		merr = err
 	}
