@@ -139,9 +139,12 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 }
 
 // Close closes the files.
-func (s *Source) Close() error {
+func (s *Source) Close() error { return closeFiles(s.files) }
+
+// closeFiles closes files and returns the first error.
+func closeFiles(files []*sourceFile) error {
 	var err error
-	for _, sf := range s.files {
+	for _, sf := range files {
 		if e := sf.f.Close(); err == nil {
 			err = e
 		}
@@ -150,11 +153,13 @@ func (s *Source) Close() error {
 }
 
 // Directory returns the directory given to NewSource, an empty one when that was nil.
-func (s *Source) Directory(context.Context) (*directory.Snapshot, error) {
-	if s.dir == nil {
-		return &directory.Snapshot{}, nil
+func (s *Source) Directory(context.Context) (*directory.Snapshot, error) { return orEmpty(s.dir), nil }
+
+func orEmpty(dir *directory.Snapshot) *directory.Snapshot {
+	if dir == nil {
+		return &directory.Snapshot{}
 	}
-	return s.dir, nil
+	return dir
 }
 
 // Permissions returns nil: a PST holds no folder permissions worth migrating.
