@@ -139,12 +139,19 @@ func (a Attachment) header(i, stored int) textproto.MIMEHeader {
 		h.Set("Content-ID", "<"+strings.Trim(cid, "<> ")+">")
 		disp = "inline"
 	}
-	if v := mime.FormatMediaType(ctype, map[string]string{"name": name}); v != "" {
+	switch v := mime.FormatMediaType(ctype, map[string]string{"name": name}); {
+	case v != "":
 		h.Set("Content-Type", v)
-	} else {
+	case mime.FormatMediaType(ctype, nil) != "": // a name FormatMediaType cannot write
+		h.Set("Content-Type", mime.FormatMediaType(ctype, nil))
+	default:
 		h.Set("Content-Type", "application/octet-stream")
 	}
-	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name}))
+	if v := mime.FormatMediaType(disp, map[string]string{"filename": name}); v != "" {
+		h.Set("Content-Disposition", v)
+	} else { // a name FormatMediaType cannot write (control characters)
+		h.Set("Content-Disposition", disp)
+	}
 	if a.Embedded == nil {
 		h.Set("Content-Transfer-Encoding", "base64")
 	}

@@ -202,3 +202,28 @@ func TestAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachmentHeader: the type from the extension when none is stored, names with
+// control characters encoded (RFC 2231), embedded messages as message/rfc822.
+func TestAttachmentHeader(t *testing.T) {
+	name := func(s string) Props {
+		b := make([]byte, 0, 2*len(s))
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return Props{uint32(PidAttachFilename)<<16 | PtUnicode: {Tag: uint32(PidAttachFilename)<<16 | PtUnicode, Value: b}}
+	}
+	for _, tt := range []struct {
+		a         Attachment
+		ctype, cd string
+	}{
+		{Attachment{Props: name("a\x01b.pdf")}, "application/pdf; name*=utf-8''a%01b.pdf", "attachment; filename*=utf-8''a%01b.pdf"},
+		{Attachment{Props: name("report.pdf")}, `application/pdf; name=report.pdf`, `attachment; filename=report.pdf`},
+		{Attachment{Props: name("x\x02"), Embedded: &Message{}}, "message/rfc822; name*=utf-8''x%02", "attachment; filename*=utf-8''x%02"},
+	} {
+		h := tt.a.header(0, 1)
+		if h.Get("Content-Type") != tt.ctype || h.Get("Content-Disposition") != tt.cd {
+			t.Errorf("%q: %q, %q; want %q, %q", tt.a.name(0, 1), h.Get("Content-Type"), h.Get("Content-Disposition"), tt.ctype, tt.cd)
+		}
+	}
+}
