@@ -89,16 +89,6 @@ func TestReadpstFolderCounts(t *testing.T) {
 	})
 }
 
-// subject is PidTagSubject without its prefix marker: a stored subject may begin with
-// 0x01 and one character giving the prefix length ([MS-OXCMSG] 2.2.1.46).
-func subject(ps Props) string {
-	s := ps.Str(PidSubject)
-	if r := []rune(s); len(r) >= 2 && r[0] == 1 {
-		return string(r[2:])
-	}
-	return s
-}
-
 // TestReadpstSubjects compares the subjects of the mail items (the .eml files readpst
 // writes) with the subjects of the contents tables, as multisets.
 func TestReadpstSubjects(t *testing.T) {
