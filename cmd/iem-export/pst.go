@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/pst"
 )
 
@@ -38,4 +42,50 @@ Example: iem-export pst inspect /srv/exmerge/*.pst`,
 			},
 		}},
 	}
+}
+
+// pstSource opens the mapped files as one Source: a set of files per
+// mailbox and folder they go under. A mailbox not in the directory is a
+// usage error naming the map's line.
+func pstSource(maps []settings.PSTMapping, snap *directory.Snapshot) (*pst.Sources, error) {
+	type set struct{ mailbox, folder string }
+	files := map[set][]string{}
+	var order []set
+	for _, m := range maps {
+		mb, ok := snap.Mailbox(m.Mailbox)
+		if !ok {
+			return nil, cliutil.Usagef("pst-map", "line %d: %s is not a mailbox of the directory", m.Line, m.Mailbox)
+		}
+		k := set{mb.PrimarySMTP, m.Folder}
+		if files[k] == nil {
+			order = append(order, k)
+		}
+		files[k] = append(files[k], m.File)
+	}
+	var srcs []*pst.Source
+	for _, k := range order {
+		s, err := pst.NewSource(k.mailbox, k.mailbox, k.folder, files[k], snap)
+		if err != nil {
+			for _, o := range srcs {
+				o.Close()
+			}
+			return nil, err
+		}
+		srcs = append(srcs, s)
+	}
+	return pst.Combine(snap, srcs...)
+}
+
+// mapped keeps the selected mailboxes that have files in the map.
+func mapped(selected []*directory.Mailbox, maps []settings.PSTMapping) []*directory.Mailbox {
+	var out []*directory.Mailbox
+	for _, mb := range selected {
+		for _, m := range maps {
+			if strings.EqualFold(m.Mailbox, mb.PrimarySMTP) || slices.ContainsFunc(mb.Aliases, func(a string) bool { return strings.EqualFold(a, m.Mailbox) }) {
+				out = append(out, mb)
+				break
+			}
+		}
+	}
+	return out
 }

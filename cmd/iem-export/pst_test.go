@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/internal/cliutil"
 )
 
@@ -60,5 +62,48 @@ func TestPSTInspect(t *testing.T) {
 	os.WriteFile(cut, data[:len(data)/3], 0o600)
 	if out, code := run(cut); code != 3 || !strings.Contains(out, "problems (what could not be read)") {
 		t.Errorf("inspect of a truncated file: exit %d, want 3 with the problems listed\n%s", code, out)
+	}
+}
+
+// TestExportPST: --source pst with an LDIF directory exports the mapped
+// files into the mailbox they belong to (dist-list.pst: its contacts are
+// counted as skipped, not converted yet), a second run exports nothing, and
+// a map line naming a mailbox outside the directory exits 2 naming the line.
+func TestExportPST(t *testing.T) {
+	file := "/work/shared/testdata/pst/dist-list.pst"
+	if _, err := os.Stat("../../../shared/testdata/pst/dist-list.pst"); err == nil {
+		file, _ = filepath.Abs("../../../shared/testdata/pst/dist-list.pst")
+	}
+	if _, err := os.Stat(file); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the shared PST test files are missing: %v", err)
+		}
+		t.Skip("no shared PST test files")
+	}
+	_, dir := testOrg(t, ewstest.OrgOptions{Users: 1}, nil)
+	mapFile := filepath.Join(dir, "map.csv")
+	os.WriteFile(mapFile, []byte("# file, mailbox, where\n"+file+",alice@example.com,archive\n"), 0o600)
+	args := []string{"iem-export", "run", "--source", "pst", "--pst-map", mapFile, "--directory-file", filepath.Join(dir, "ad.ldf"),
+		"--archive", filepath.Join(dir, "archive"), "--log-level", "warn"}
+	out, logs, err := runApp(t, args...)
+	if cliutil.ExitCode(err) != 3 || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "pst contact not converted") {
+		t.Fatalf("export of dist-list.pst: %v (exit %d)\n%s\n%s", err, cliutil.ExitCode(err), out, logs)
+	}
+	if strings.Contains(out, "bob@example.com") {
+		t.Errorf("a mailbox without files in the map was exported:\n%s", out)
+	}
+	kinds, f := countKinds(t, dir)
+	f.Close()
+	if kinds[archive.KindFolder] == 0 {
+		t.Errorf("no folders archived: %v", kinds)
+	}
+	out, _, err = runApp(t, args...)
+	if !strings.Contains(out, " 0 items exported") {
+		t.Errorf("second run: %v\n%s", err, out)
+	}
+	os.WriteFile(mapFile, []byte(file+",nobody@example.com,root\n"), 0o600)
+	_, _, err = runApp(t, args...)
+	if cliutil.ExitCode(err) != 2 || !strings.Contains(err.Error(), "line 1: nobody@example.com is not a mailbox of the directory") {
+		t.Errorf("a map line naming an unknown mailbox: %v", err)
 	}
 }

@@ -25,7 +25,8 @@ import (
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` (name = value lines)"},
-		&cli.StringFlag{Name: "source", Value: "ews", Usage: "ews (Exchange 2007 SP1-2019, with AD) or graph (Exchange Online over Microsoft Graph)"},
+		&cli.StringFlag{Name: "source", Value: "ews", Usage: "ews (Exchange 2007 SP1-2019, with AD), graph (Exchange Online over Microsoft Graph) or pst (PST/OST files, with AD)"},
+		&cli.StringFlag{Name: "pst-map", Usage: "pst: CSV `FILE` of lines FILE-or-FOLDER,MAILBOX[,root|archive|FOLDER]"},
 		&cli.StringFlag{Name: "ews-url", Usage: "EWS endpoint, `URL` https://host/EWS/Exchange.asmx"},
 		&cli.StringFlag{Name: "admin-user", Usage: "admin account with impersonation rights (DOMAIN\\user or UPN)"},
 		&cli.StringFlag{Name: "password-file", Usage: "`FILE` holding the admin password (or set IEM_EWS_PASSWORD)"},
@@ -157,6 +158,9 @@ func connect(ctx context.Context, cfg *settings.Export, snap *directory.Snapshot
 	if src != nil {
 		return src, nil
 	}
+	if cfg.Source == "pst" {
+		return pstSource(cfg.PST, snap)
+	}
 	eopt := cfg.EWS
 	eopt.Logger, eopt.Gate = log, gate
 	if eopt.AlwaysTrust {
@@ -211,6 +215,9 @@ func runExport(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writ
 	// so that each shard's archive imports on its own with every group
 	// member's account present; only the shard's own mailboxes are exported.
 	all := selected
+	if cfg.Source == "pst" {
+		selected = mapped(selected, cfg.PST)
+	}
 	selected = cfg.Shard.Filter(selected)
 	if len(selected) == 0 && !cfg.Shard.First() {
 		return cliutil.Usagef("shard", "shard %d/%d holds none of the selected mailboxes: use fewer shards", cfg.Shard.Index, cfg.Shard.Count)
@@ -228,6 +235,9 @@ func runExport(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writ
 	}
 	if src, err = connect(ctx, cfg, snap, src, log, gate); err != nil {
 		return err
+	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
 	}
 
 	if folder == nil {

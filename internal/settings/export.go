@@ -23,6 +23,7 @@ type Export struct {
 	Source             string // ews or graph
 	EWS                exchange.Options
 	Graph              Graph
+	PST                []PSTMapping // --source pst: the files and the mailboxes they belong to
 	Directory          *directory.Options
 	DirectoryFile      string
 	Selector           directory.Selector
@@ -57,12 +58,19 @@ func ExportSettings(c Values, needArchive bool) (*Export, error) {
 		if cfg.Directory, cfg.DirectoryFile, err = Directory(c); err != nil {
 			return nil, err
 		}
+	case "pst": // PST/OST files, the directory from AD or an LDIF file
+		if cfg.PST, err = PSTMap(c.String("pst-map")); err != nil {
+			return nil, err
+		}
+		if cfg.Directory, cfg.DirectoryFile, err = Directory(c); err != nil {
+			return nil, err
+		}
 	case "graph": // the directory comes from Graph too
 		if cfg.Graph, err = GraphSource(c); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, cliutil.Usagef("source", "%q is not ews or graph", cfg.Source)
+		return nil, cliutil.Usagef("source", "%q is not ews, graph or pst", cfg.Source)
 	}
 	cfg.Selector = directory.Selector{Mailboxes: c.StringSlice("mailbox"), Groups: c.StringSlice("group")}
 	if p := c.String("mailboxes-from"); p != "" {
