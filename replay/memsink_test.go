@@ -248,6 +248,23 @@ func (b *memMailbox) AppendBatch(_ context.Context, folder []string, msgs []Mess
 	return res, nil
 }
 
+func (b *memMailbox) UpdateFlags(_ context.Context, folder []string, uid imap.UID, add, remove []imap.Flag) error {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	f := b.t.folder(b.account, folder, false)
+	if f == nil {
+		return errors.New("NO no such folder")
+	}
+	for _, msg := range f.msgs {
+		if msg.uid == uid {
+			msg.flags = slices.DeleteFunc(msg.flags, func(fl imap.Flag) bool { return slices.Contains(remove, fl) || slices.Contains(add, fl) })
+			msg.flags = append(msg.flags, add...)
+			b.t.writes++
+		}
+	}
+	return nil
+}
+
 func (b *memMailbox) SetFlags(_ context.Context, folder []string, uids []imap.UID, flags []imap.Flag) error {
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
