@@ -19,13 +19,8 @@ import (
 // format.MaxKeywordLen bytes, but not one byte more.
 func TestCategoryKeywordsDovecot(t *testing.T) {
 	t.Parallel()
-	d := testbed.StartDovecot(t, "alice")
 	ctx := context.Background()
-	m := dial(t, d, "", d.Users[0].Name, 1)
-	folder := []string{"Kategorien"}
-	if _, err := m.EnsureFolder(ctx, folder); err != nil {
-		t.Fatal(err)
-	}
+	_, m, folder := aliceFolder(t, "Kategorien")
 	kws, tooLong := format.MailKeywords(`["Red Category","Projekt Ä","Follow-up"]`)
 	if len(tooLong) > 0 {
 		t.Fatalf("MailKeywords left out %q", tooLong)
@@ -78,4 +73,17 @@ func wantFlags(t *testing.T, m *Mailbox, folder []string, want ...imap.Flag) {
 	if !slices.Equal(fl, want) {
 		t.Errorf("flags %q, want %q", fl, want)
 	}
+}
+
+// aliceFolder starts a Dovecot with the user alice and returns it, her
+// mailbox (one connection) and the folder name, created.
+func aliceFolder(t *testing.T, name string) (*testbed.Dovecot, *Mailbox, []string) {
+	t.Helper()
+	d := testbed.StartDovecot(t, "alice")
+	m := dial(t, d, "", d.Users[0].Name, 1)
+	folder := []string{name}
+	if _, err := m.EnsureFolder(context.Background(), folder); err != nil {
+		t.Fatal(err)
+	}
+	return d, m, folder
 }
