@@ -34,9 +34,10 @@ import (
 //
 //   - mail, read over IMAP as the administrator acting as each account:
 //     every source message exactly once, byte for byte, in the folder its
-//     source folder maps to, with \Seen iff read, \Flagged iff flagged and
-//     INTERNALDATE equal to the received time; no other folder and no other
-//     message;
+//     source folder maps to, with \Seen iff read, \Flagged iff flagged,
+//     no other flag but category keywords (format.KeywordCategory decodes
+//     them), and INTERNALDATE equal to the received time; no other folder
+//     and no other message;
 //   - contacts, distribution lists, events, tasks and notes, read from the
 //     emulator's WebDAV store and parsed: one resource per source item,
 //     semantically equal; every other collection empty;
@@ -53,9 +54,9 @@ import (
 // everything stored, not only what a PROPFIND would list.
 //
 // Not compared, as the emulators cannot show them or iem does not carry
-// them: message categories (exported as an archive attribute, not written
-// as IMAP keywords — the test requires no flags besides \Seen and
-// \Flagged); the effect of an edit on MIME content (ewstest keeps an
+// them: which categories a message has (ewstest.ItemSnapshot does not
+// show them; replay's and imapsink's tests check the keywords exactly);
+// the effect of an edit on MIME content (ewstest keeps an
 // edited message's MIME, so an edit proves only that it is not
 // duplicated); event bodies, reminders and time zones beyond the instants
 // they give; contact fields the emulator does not generate.
@@ -77,9 +78,9 @@ func TestEqualityAfterEveryRound(t *testing.T) {
 			t.Fatalf("import round %d: exit %d\n%s", round, c, out)
 		}
 		n := b.assertEqual(t, round)
-		t.Logf("round %d equal: %d accounts (%d groups, %d members), %d mail folders, %d messages (bytes, flags, date), "+
+		t.Logf("round %d equal: %d accounts (%d groups, %d members), %d mail folders, %d messages (bytes, flags, date; %d category keywords), "+
 			"%d GroupWare items (%d contacts and lists, %d events, %d tasks, %d notes), %d permissions",
-			round, n.accounts, n.groups, n.members, n.folders, n.messages, n.contacts+n.events+n.tasks+n.notes,
+			round, n.accounts, n.groups, n.members, n.folders, n.messages, n.keywords, n.contacts+n.events+n.tasks+n.notes,
 			n.contacts, n.events, n.tasks, n.notes, n.perms)
 		if t.Failed() {
 			t.FailNow()
@@ -122,7 +123,7 @@ func changeMore(t *testing.T, org *ewstest.Org, round int) {
 
 // counts are what one comparison covered.
 type counts struct {
-	accounts, groups, members, folders, messages, contacts, events, tasks, notes, perms int
+	accounts, groups, members, folders, messages, keywords, contacts, events, tasks, notes, perms int
 }
 
 // wantMessage is one source message as the target must hold it.
@@ -691,8 +692,11 @@ func (b *bed) assertMail(t *testing.T, round int, email string, w *wantAccount, 
 			}
 			gotSeen, gotFlagged := slices.Contains(m.Flags, imap.FlagSeen), slices.Contains(m.Flags, imap.FlagFlagged)
 			other := slices.DeleteFunc(slices.Clone(m.Flags), func(f imap.Flag) bool { return f == imap.FlagSeen || f == imap.FlagFlagged })
+			kws := len(other)
+			other = slices.DeleteFunc(other, func(f imap.Flag) bool { _, err := format.KeywordCategory(string(f)); return err == nil })
+			n.keywords += kws - len(other)
 			if gotSeen != wm.seen || gotFlagged != wm.flagged || len(other) > 0 {
-				t.Errorf("round %d: %s %q: message %s (source %s): flags %v, want \\Seen %t \\Flagged %t and no other",
+				t.Errorf("round %d: %s %q: message %s (source %s): flags %v, want \\Seen %t \\Flagged %t and no other but category keywords",
 					round, email, folder, id, wm.id, m.Flags, wm.seen, wm.flagged)
 			}
 			if !m.InternalDate.Truncate(time.Second).Equal(wm.date.Truncate(time.Second)) {

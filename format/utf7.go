@@ -18,7 +18,15 @@ var mb64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 // UTF-7. Hierarchy delimiters are not special: "/" is printable ASCII and is
 // kept as is, so callers encode one path segment at a time. Invalid UTF-8 is
 // encoded as U+FFFD.
-func EncodeIMAPUTF7(s string) string {
+func EncodeIMAPUTF7(s string) string { return encodeUTF7(s, notPrintable) }
+
+// notPrintable is what modified UTF-7 shifts in a mailbox name: all but
+// printable US-ASCII.
+func notPrintable(r rune) bool { return r < 0x20 || r > 0x7e }
+
+// encodeUTF7 encodes s in modified UTF-7, shifting the runes for which
+// shift is true; it must be true for all but printable US-ASCII.
+func encodeUTF7(s string, shift func(rune) bool) string {
 	var b strings.Builder
 	var run []uint16
 	flush := func() {
@@ -35,7 +43,7 @@ func EncodeIMAPUTF7(s string) string {
 		run = run[:0]
 	}
 	for _, r := range s {
-		if r >= 0x20 && r <= 0x7e {
+		if !shift(r) {
 			flush()
 			if r == '&' {
 				b.WriteString("&-")
@@ -56,12 +64,16 @@ func EncodeIMAPUTF7(s string) string {
 // encoded printable ASCII, adjacent shift sequences and unpaired surrogates,
 // so that every accepted name has exactly one encoding and
 // EncodeIMAPUTF7(DecodeIMAPUTF7(s)) == s.
-func DecodeIMAPUTF7(s string) (string, error) {
+func DecodeIMAPUTF7(s string) (string, error) { return decodeUTF7(s, notPrintable) }
+
+// decodeUTF7 decodes what encodeUTF7 encoded with the same shift: a raw
+// byte must be one shift keeps, an encoded rune one it shifts.
+func decodeUTF7(s string, shift func(rune) bool) (string, error) {
 	var b strings.Builder
 	lastShiftEnd := -1
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < 0x20 || c > 0x7e {
+		if c != '&' && shift(rune(c)) {
 			return "", fmt.Errorf("%w: byte 0x%02x at %d in %q", ErrInvalidName, c, i, s)
 		}
 		if c != '&' {
@@ -107,7 +119,7 @@ func DecodeIMAPUTF7(s string) (string, error) {
 					return "", fmt.Errorf("%w: unpaired surrogate in %q", ErrInvalidName, s)
 				}
 				k++
-			case r >= 0x20 && r <= 0x7e:
+			case !shift(r):
 				return "", fmt.Errorf("%w: encoded printable ascii in %q", ErrInvalidName, s)
 			}
 			b.WriteRune(r)

@@ -446,7 +446,11 @@ func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, err
 	return out, nil
 }
 
-// flagsOf maps an entry's attributes to IMAP flags.
+// flagsOf maps an entry's attributes to IMAP flags: read as \Seen,
+// Exchange's follow-up flag as \Flagged, draft as \Draft, and the
+// categories as keywords (format.MailKeywords: sorted, so that the same
+// categories give the same flag string; a name whose keyword is too long
+// is left out).
 func flagsOf(e *archive.Entry) []imap.Flag {
 	var fl []imap.Flag
 	if e.Attrs["read"] == "1" {
@@ -458,7 +462,29 @@ func flagsOf(e *archive.Entry) []imap.Flag {
 	if e.Attrs["draft"] == "1" {
 		fl = append(fl, imap.FlagDraft)
 	}
+	kws, _ := format.MailKeywords(e.Attrs["categories"])
+	for _, kw := range kws {
+		fl = append(fl, imap.Flag(kw))
+	}
 	return fl
+}
+
+// flagChanges returns the flags to add and to remove to go from the flag
+// string a run recorded (flagString) to want. Only those are stored, so
+// that flags set on the target meanwhile (by the user, or \Answered) stay.
+func flagChanges(recorded string, want []imap.Flag) (add, remove []imap.Flag) {
+	had := strings.Fields(recorded)
+	for _, f := range want {
+		if !slices.Contains(had, string(f)) {
+			add = append(add, f)
+		}
+	}
+	for _, f := range had {
+		if !slices.Contains(want, imap.Flag(f)) {
+			remove = append(remove, imap.Flag(f))
+		}
+	}
+	return add, remove
 }
 
 func flagString(fl []imap.Flag) string {
@@ -601,7 +627,8 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 			}
 			want := flagString(flagsOf(e))
 			if prev.Flags != want {
-				if err := mb.SetFlags(ctx, prev.Folder, []imap.UID{imap.UID(prev.UID)}, flagsOf(e)); err != nil {
+				add, remove := flagChanges(prev.Flags, flagsOf(e))
+				if err := mb.UpdateFlags(ctx, prev.Folder, imap.UID(prev.UID), add, remove); err != nil {
 					st.Failed["flags not set"]++
 					log.Warn("flags not set", "id", e.ID, "err", err)
 					continue

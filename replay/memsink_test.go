@@ -248,7 +248,19 @@ func (b *memMailbox) AppendBatch(_ context.Context, folder []string, msgs []Mess
 	return res, nil
 }
 
+func (b *memMailbox) UpdateFlags(_ context.Context, folder []string, uid imap.UID, add, remove []imap.Flag) error {
+	return b.store(folder, []imap.UID{uid}, func(msg *memMsg) {
+		msg.flags = slices.DeleteFunc(msg.flags, func(fl imap.Flag) bool { return slices.Contains(remove, fl) || slices.Contains(add, fl) })
+		msg.flags = append(msg.flags, add...)
+	})
+}
+
 func (b *memMailbox) SetFlags(_ context.Context, folder []string, uids []imap.UID, flags []imap.Flag) error {
+	return b.store(folder, uids, func(msg *memMsg) { msg.flags = slices.Clone(flags) })
+}
+
+// store changes the flags of the messages uids of a folder with set.
+func (b *memMailbox) store(folder []string, uids []imap.UID, set func(*memMsg)) error {
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
 	f := b.t.folder(b.account, folder, false)
@@ -257,7 +269,7 @@ func (b *memMailbox) SetFlags(_ context.Context, folder []string, uids []imap.UI
 	}
 	for _, msg := range f.msgs {
 		if slices.Contains(uids, msg.uid) {
-			msg.flags = slices.Clone(flags)
+			set(msg)
 			b.t.writes++
 		}
 	}

@@ -111,6 +111,9 @@ type Mailbox interface {
 	AppendBatch(ctx context.Context, folder []string, msgs []Message, skipExisting bool) ([]Appended, error)
 	// SetFlags sets the flags of messages.
 	SetFlags(ctx context.Context, folder []string, uids []imap.UID, flags []imap.Flag) error
+	// UpdateFlags adds flags to and removes flags from a message (UID
+	// STORE +FLAGS, -FLAGS), leaving its other flags as they are.
+	UpdateFlags(ctx context.Context, folder []string, uid imap.UID, add, remove []imap.Flag) error
 	Delete(ctx context.Context, folder []string, uid imap.UID) error
 	// Find looks a message up by Message-ID, or by date and size.
 	Find(ctx context.Context, folder []string, messageID string, date time.Time, size int64) (imap.UID, bool, error)

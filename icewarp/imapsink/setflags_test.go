@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/iemproject/iem/internal/testbed"
 )
 
 func TestUIDSets(t *testing.T) {
@@ -63,14 +62,9 @@ func TestUIDSets(t *testing.T) {
 // group's flags and no other message changes.
 func TestSetFlagsMany(t *testing.T) {
 	t.Parallel()
-	d := testbed.StartDovecot(t, "alice")
 	ctx := context.Background()
+	d, m, folder := aliceFolder(t, "Many")
 	user := d.Users[0].Name
-	m := dial(t, d, "", user, 1)
-	folder := []string{"Many"}
-	if _, err := m.EnsureFolder(ctx, folder); err != nil {
-		t.Fatal(err)
-	}
 	var msgs []Message
 	for i := range 30 {
 		msgs = append(msgs, msgOf(fmt.Sprintf("many-%d@x", i), 200, date0.Add(time.Duration(i)*time.Minute), "$Old"))

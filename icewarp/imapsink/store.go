@@ -20,6 +20,30 @@ func (m *Mailbox) SetFlags(ctx context.Context, folder []string, uid imap.UID, f
 	})
 }
 
+// UpdateFlags adds flags to and removes flags from the message uid in the
+// folder (UID STORE +FLAGS.SILENT, then -FLAGS.SILENT; either is left out
+// when it has no flags), leaving its other flags as they are: for an
+// already imported message whose keywords or read state changed at the
+// source. \Recent is dropped: it cannot be set.
+func (m *Mailbox) UpdateFlags(ctx context.Context, folder []string, uid imap.UID, add, remove []imap.Flag) error {
+	name, err := m.FolderName(folder)
+	if err != nil {
+		return err
+	}
+	add, remove = settable(add), settable(remove)
+	return m.with(ctx, "imap store", func(ctx context.Context, cn *conn, _ int) error {
+		for _, sf := range []*imap.StoreFlags{{Op: imap.StoreFlagsAdd, Silent: true, Flags: add}, {Op: imap.StoreFlagsDel, Silent: true, Flags: remove}} {
+			if len(sf.Flags) == 0 {
+				continue
+			}
+			if err := m.store(cn, name, imap.UIDSetNum(uid), sf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // SetFlagsMany replaces the flags of the messages uids in the folder with
 // the same flags: one UID STORE FLAGS.SILENT per 8,000 bytes of UID set
 // (usually one for the whole folder) instead of a round trip per message.

@@ -12,6 +12,18 @@
 // private formats. This package never opens, creates or changes those
 // index files.
 //
+// # Keywords (Outlook categories)
+//
+// Categories become IMAP keywords (format.CategoryKeyword) and, like
+// \Seen and \Flagged, are set over IMAP after the refresh, in the same
+// UID STORE (replay's path mode), never written here. What is known of how
+// IceWarp keeps them on disk (shared/research/icewarp.md): the per-folder
+// files flags.dat and flagsext.dat exist, their formats are unknown
+// (VERIFIED names, §1.5); that flagsext.dat ("extended flags") holds the
+// keywords is INFERRED from its name alone; the file-name flag encoding behind
+// C_System_Services_IMAP_FileNameFlags is not public (§1.4, §8). So IMAP
+// is the only documented way to give a file-written message keywords.
+//
 // # Where the mail path is
 //
 // The mail root is the server variable C_System_Storage_Dir_MailPath:

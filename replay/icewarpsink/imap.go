@@ -75,6 +75,12 @@ func (m *mailbox) SetFlags(ctx context.Context, folder []string, uids []imap.UID
 	return m.mb.SetFlagsMany(ctx, folder, uids, flags)
 }
 
+// UpdateFlags adds and removes flags of one message (UID STORE +FLAGS,
+// -FLAGS).
+func (m *mailbox) UpdateFlags(ctx context.Context, folder []string, uid imap.UID, add, remove []imap.Flag) error {
+	return m.mb.UpdateFlags(ctx, folder, uid, add, remove)
+}
+
 func (m *mailbox) Delete(ctx context.Context, folder []string, uid imap.UID) error {
 	return m.mb.Delete(ctx, folder, uid)
 }

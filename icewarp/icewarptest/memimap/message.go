@@ -266,7 +266,14 @@ func matchEntity(e *gomessage.Entity, pattern string, includeHeader bool) bool {
 	}
 }
 
+// canonicalFlag is the key of a flag: system flags are matched without
+// regard to case; keywords (Outlook categories, format.CategoryKeyword)
+// keep their spelling, so that FETCH FLAGS shows them as they were
+// stored, as Dovecot does (icewarp/imapsink TestCategoryKeywordsDovecot).
 func canonicalFlag(flag imap.Flag) imap.Flag {
+	if !strings.HasPrefix(string(flag), `\`) {
+		return flag
+	}
 	return imap.Flag(strings.ToLower(string(flag)))
 }
 
