@@ -66,14 +66,21 @@ func newBed(t *testing.T, opt ewstest.OrgOptions, sopt *ewstest.Options) *bed {
 	}
 	t.Cleanup(ews.Close)
 	dir := t.TempDir()
+	iw := startIceWarp(t, dir)
+	writeBedFiles(t, dir, ews, "public-folders-group = Public Folders\n", iw.AdminPassword(),
+		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\n", iw.URL(), iw.AdminEmail(), iw.IMAPAddr()))
+	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+}
+
+// startIceWarp starts the IceWarp emulator with its mail path in dir.
+func startIceWarp(t *testing.T, dir string) *icewarptest.Server {
+	t.Helper()
 	iw, err := icewarptest.Start(&icewarptest.Options{MailRoot: filepath.Join(dir, "mail")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { iw.Close() })
-	writeBedFiles(t, dir, ews, "public-folders-group = Public Folders\n", iw.AdminPassword(),
-		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\n", iw.URL(), iw.AdminEmail(), iw.IMAPAddr()))
-	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+	return iw
 }
 
 // writeBedFiles writes what the commands read: the directory (ad.ldf),
