@@ -57,7 +57,15 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
+	// One record per "go" line from the parent: the kill then lands
+	// within the record the parent let through, however loaded the
+	// machine is (a free-running writer could finish the stream before
+	// the parent's 20 kills).
+	permits := bufio.NewReader(os.Stdin)
 	for i := next; i < crashItems; i++ {
+		if _, err := permits.ReadString('\n'); err != nil {
+			os.Exit(0) // the parent is gone
+		}
 		h, body := crashItem(i)
 		if err := rw.WriteHeader(&h); err != nil {
 			fmt.Println("error", err)
@@ -93,10 +101,12 @@ func TestSIGKILLRecovery(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "IEM_CRASH_DIR="+dir)
 		out, _ := cmd.StdoutPipe()
+		permit, _ := cmd.StdinPipe()
 		cmd.Stderr = io.Discard
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		io.WriteString(permit, "go\n")
 		killAfter := 1 + rng.IntN(12)
 		extra := time.Duration(rng.IntN(3000)) * time.Microsecond
 		last := -1
@@ -116,13 +126,15 @@ func TestSIGKILLRecovery(t *testing.T) {
 				last = n
 			}
 			seen++
+			io.WriteString(permit, "go\n") // the next record
 			if seen == killAfter {
-				time.Sleep(extra) // land somewhere inside the next record
+				time.Sleep(extra) // land somewhere inside (or after) that record
 				cmd.Process.Signal(syscall.SIGKILL)
 				kills++
 				break
 			}
 		}
+		permit.Close()
 		cmd.Wait()
 		if closed {
 			break

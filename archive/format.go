@@ -49,7 +49,7 @@ var (
 // Kind is the kind of an entry (SPEC.md §4).
 type Kind uint8
 
-// Entry kinds. Values ≥ 14 are unknown to this version and passed through.
+// Entry kinds. Values ≥ 15 are unknown to this version and passed through.
 const (
 	KindMessage          Kind = 1
 	KindContact          Kind = 2
@@ -64,12 +64,16 @@ const (
 	KindTombstone        Kind = 11
 	KindState            Kind = 12
 	KindDistributionList Kind = 13
+	// KindSettings is a mailbox's settings (out-of-office, ...): one per
+	// mailbox, a JSON [format.MailboxSettings].
+	KindSettings Kind = 14
 )
 
 var kindNames = map[Kind]string{
 	KindMessage: "message", KindContact: "contact", KindEvent: "event", KindTask: "task", KindNote: "note",
 	KindFolder: "folder", KindMailbox: "mailbox", KindGroup: "group", KindPublicFolder: "public-folder",
 	KindDelta: "delta", KindTombstone: "tombstone", KindState: "state", KindDistributionList: "distribution-list",
+	KindSettings: "settings",
 }
 
 func (k Kind) String() string {

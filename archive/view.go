@@ -19,6 +19,8 @@ func keyOf(e *Entry) viewKey {
 	switch e.Kind {
 	case KindMailbox:
 		return viewKey{"mailbox", e.Mailbox, ""}
+	case KindSettings:
+		return viewKey{"settings", e.Mailbox, ""}
 	case KindGroup:
 		return viewKey{"group", "", e.ID}
 	case KindPublicFolder:

@@ -578,18 +578,26 @@ func (c *Client) doTree(ctx context.Context, op string, h soap.Header, build fun
 		if resp.StatusCode != http.StatusOK {
 			return &HTTPError{Status: resp.StatusCode}
 		}
-		msgs := first.Child("ResponseMessages")
-		if msgs == nil {
+		var msgs []*soap.Node
+		switch {
+		case first.Child("ResponseMessages") != nil:
+			msgs = first.Child("ResponseMessages").Children
+		case first.Child("ResponseMessage") != nil || first.Attr("ResponseClass") != "":
+			// The operations outside the item and folder schema answer
+			// with one message beside their payload, or as the response
+			// element itself [V MS-OXWOOF 4.2 GetUserOofSettingsResponse].
+			msgs = []*soap.Node{first}
+		default:
 			return fmt.Errorf("exchange: %s response without ResponseMessages", op)
 		}
-		for _, m := range msgs.Children {
+		for _, m := range msgs {
 			// Throttling inside a 200 response retries the request
 			// [V ews.md §3.1 B EWSRS soap.rs].
 			if e := messageError(m); e != nil && e.transient() {
 				return e
 			}
 		}
-		if err := fn(body, msgs.Children); err != nil {
+		if err := fn(body, msgs); err != nil {
 			return callbackError{err}
 		}
 		return nil
@@ -619,6 +627,9 @@ func parseFault(f *soap.Node) *Error {
 // messageError returns the error of a response message, or nil on Success
 // and Warning [V ews.md §3.1 B, C, D].
 func messageError(m *soap.Node) *Error {
+	if rm := m.Child("ResponseMessage"); rm != nil && m.Attr("ResponseClass") == "" {
+		m = rm
+	}
 	if m.Attr("ResponseClass") != "Error" {
 		return nil
 	}

@@ -152,6 +152,15 @@ func (s *Source) Permissions(ctx context.Context, mailbox, folderID string) (*fo
 }
 
 // PublicFolders walks the public folder tree.
+// MailboxSettings reads the mailbox's out-of-office reply.
+func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.MailboxSettings, error) {
+	oof, err := s.c.GetUserOofSettings(ctx, mailbox)
+	if err != nil {
+		return nil, fmt.Errorf("out-of-office: %w", err)
+	}
+	return &format.MailboxSettings{OutOfOffice: oof}, nil
+}
+
 func (s *Source) PublicFolders(ctx context.Context, fn func(export.PublicFolder) error) error {
 	return s.c.PublicFolders(ctx, func(pf PublicFolder) error {
 		return fn(export.PublicFolder{Folder: exportFolder(pf.Folder), Path: pf.Path})

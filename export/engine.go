@@ -222,7 +222,7 @@ func (e *engine) viewIndex() map[viewKey][]*archive.Entry {
 		e.keysOf = map[string][]viewKey{}
 		for _, ent := range e.view.Entries() {
 			k := viewKey{ent.Kind, ent.Mailbox, ent.ID}
-			if ent.Kind == archive.KindMailbox {
+			if ent.Kind == archive.KindMailbox || ent.Kind == archive.KindSettings {
 				k.id = ""
 			}
 			if e.idx[k] == nil {
@@ -366,6 +366,10 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		st.Folders++
 	}
 
+	if err := e.exportSettings(ctx, log, st, mbx); err != nil {
+		return err
+	}
+
 	var export []*folderRecord
 	for _, id := range ids {
 		if f := folders[id]; f.Type != "SearchFolder" && len(f.Path) > 0 {
@@ -390,6 +394,27 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		return err
 	}
 	return e.checkpoint()
+}
+
+// exportSettings writes the mailbox's settings entry when the Source
+// reads settings and they changed since the archived ones.
+func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *MailboxStats, mbx string) error {
+	ss, ok := e.src.(SettingsSource)
+	if !ok {
+		return nil
+	}
+	set, err := ss.MailboxSettings(ctx, mbx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("mailbox settings not read", "err", err)
+		st.Skipped["settings not read: "+err.Error()]++
+		return nil
+	}
+	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
+	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
+	return err
 }
 
 // folderPath returns the display names from below the root down to id.

@@ -58,6 +58,15 @@ type PublicSource interface {
 	PublicItems(ctx context.Context, folderID string, fn func(ItemRef) error) error
 }
 
+// A SettingsSource also reads what a mailbox has besides its items (the
+// out-of-office reply, ...). The engine writes it as the mailbox's
+// settings entry when it changed; an error leaves the archived settings as
+// they were and is counted in the summary as skipped, the mailbox goes on.
+type SettingsSource interface {
+	Source
+	MailboxSettings(ctx context.Context, mailbox string) (*format.MailboxSettings, error)
+}
+
 // Sentinel errors a Source reports (wrapped with [MarkerRejected] and
 // [Unreadable], which keep the Source's own error text).
 var (

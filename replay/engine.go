@@ -80,6 +80,7 @@ type Engine struct {
 	openEntry  map[*archive.Entry]*archive.Folder
 	byMailbox  map[string][]*archive.Entry
 	mailboxRec map[string]directory.Mailbox
+	settings   map[string]*archive.Entry // the settings entry of each mailbox that has one
 	groups     []directory.Group
 	pfEmail    string
 }
@@ -147,9 +148,14 @@ type MailboxStats struct {
 	Written           map[string]int `json:"written,omitempty"`
 	Permissions       int            `json:"permissions"`
 	PermissionsFailed map[string]int `json:"permissionsFailed,omitempty"`
-	Bytes             int64          `json:"bytes"`
-	Seconds           float64        `json:"seconds"`
-	Err               string         `json:"error,omitempty"`
+	// Settings names the mailbox settings set on the target
+	// ("out-of-office"); NotMoved counts what of them the target cannot
+	// hold, by reason.
+	Settings []string       `json:"settings,omitempty"`
+	NotMoved map[string]int `json:"notMoved,omitempty"`
+	Bytes    int64          `json:"bytes"`
+	Seconds  float64        `json:"seconds"`
+	Err      string         `json:"error,omitempty"`
 
 	job *progress.Job // the mailbox's progress line (nil: none)
 }
@@ -159,7 +165,8 @@ func (im *Engine) statsFor(mbx string) *MailboxStats {
 	defer im.statsMu.Unlock()
 	s, ok := im.stats[mbx]
 	if !ok {
-		s = &MailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{}, Written: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Skipped: map[string]int{}, Failed: map[string]int{}, PermissionsFailed: map[string]int{},
+			Written: map[string]int{}, NotMoved: map[string]int{}}
 		im.stats[mbx] = s
 	}
 	return s
@@ -182,6 +189,7 @@ func (im *Engine) index() error {
 	im.openEntry = map[*archive.Entry]*archive.Folder{}
 	im.byMailbox = map[string][]*archive.Entry{}
 	im.mailboxRec = map[string]directory.Mailbox{}
+	im.settings = map[string]*archive.Entry{}
 	for _, s := range im.sources {
 		for _, e := range s.view.Entries() {
 			im.openEntry[e] = s.folder
@@ -198,6 +206,8 @@ func (im *Engine) index() error {
 					return err
 				}
 				im.groups = append(im.groups, g)
+			case archive.KindSettings:
+				im.settings[e.Mailbox] = e
 			case archive.KindDelta, archive.KindState, archive.KindTombstone:
 			default:
 				im.byMailbox[e.Mailbox] = append(im.byMailbox[e.Mailbox], e)
@@ -561,6 +571,12 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 				}
 				st.Permissions++
 			}
+		}
+	}
+
+	if source != "" {
+		if err := im.applySettings(ctx, log, st, source, target); err != nil {
+			return err
 		}
 	}
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/iemproject/iem/format"
 )
 
 // Sinks are where the engine writes. Accounts and Mail are required for
@@ -66,6 +68,13 @@ type Accounts interface {
 }
 
 // Mail opens the mail store of one account (IMAP).
+// Responders is an Accounts sink that also sets auto-responders (the
+// IceWarp admin API does); without it out-of-office replies are reported
+// as not moved.
+type Responders interface {
+	SetResponder(ctx context.Context, account string, r format.Responder) error
+}
+
 type Mail interface {
 	Open(ctx context.Context, account string) (Mailbox, error)
 }

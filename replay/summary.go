@@ -42,13 +42,14 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 	}
 	var items int
 	var bytes int64
-	kinds := map[string]int{}
+	kinds, settings := map[string]int{}, map[string]int{}
 	for _, s := range im.Stats() {
 		sk, fa, pf := report.Sum(s.Skipped), report.Sum(s.Failed), report.Sum(s.PermissionsFailed)
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
-			Counts:   []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
-			Problems: append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...)})
+			Counts: []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
+			Problems: append(append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...),
+				report.ProblemsOf("not moved", s.NotMoved)...)})
 		if fa > 0 || s.Err != "" {
 			partial = true
 		}
@@ -56,6 +57,9 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 		bytes += s.Bytes
 		for k, n := range s.Written {
 			kinds[k] += n
+		}
+		for _, k := range s.Settings {
+			settings[k]++
 		}
 	}
 	if err := rep.Table(w); err != nil {
@@ -67,6 +71,13 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 			parts = append(parts, fmt.Sprintf("%d × %s", kinds[k], k))
 		}
 		fmt.Fprintf(w, "written: %s\n", strings.Join(parts, ", "))
+	}
+	if len(settings) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(settings)) {
+			parts = append(parts, fmt.Sprintf("%d × %s", settings[k], k))
+		}
+		fmt.Fprintf(w, "settings set: %s\n", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(w, "import: %d mailboxes, %d items written (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
 		len(rep.Rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))

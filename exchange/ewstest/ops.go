@@ -53,6 +53,8 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 		render, f = s.findItem(r)
 	case "GetItem":
 		render, f, streaming = s.getItem(r)
+	case "GetUserOofSettingsRequest":
+		render, f = s.getUserOofSettings(r)
 	default:
 		f = &opFault{"ErrorInvalidRequest", "The request is invalid: operation " + r.op + " is not supported by ewstest."}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iemproject/iem/format"
 )
 
 // RecipientType is the mailbox kind, as AD's msExchRecipientTypeDetails
@@ -59,6 +61,9 @@ type User struct {
 	LegacyDN    string   // legacyExchangeDN
 	Type        RecipientType
 	Disabled    bool // shared and room mailboxes sit on disabled accounts [V ews.md §5.2]
+	// OutOfOffice is the automatic reply GetUserOofSettings returns (nil:
+	// disabled, never set).
+	OutOfOffice *format.OutOfOffice
 
 	root *Folder // "root"; msgfolderroot is its child
 	dist map[string]*Folder
@@ -187,6 +192,7 @@ func Generate(seed int64, opt OrgOptions) *Org {
 	for _, u := range o.Users {
 		o.buildMailbox(u, opt)
 	}
+	o.Users[0].OutOfOffice = demoOutOfOffice(o.base)
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
 	o.buildPublic(opt)
 	return o

@@ -569,14 +569,18 @@ func reset(rw http.ResponseWriter) {
 // differ by version": VIEWPOINT find_folder_response.xml, PYEX fixtures].
 func envelope(b *w, p Personality, op string, fn func()) {
 	major, minor, mb, nb, ver := p.info()
+	resp, open, closing := op+"Response", "<m:ResponseMessages>", "</m:ResponseMessages>"
+	if name, ok := bareResponses[op]; ok {
+		resp, open, closing = name, "", ""
+	}
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
 	if p == Exchange2007SP1 {
 		b.WriteString(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>`)
 		b.printf(`<t:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" MinorBuildNumber="%d" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"/>`, major, minor, mb, nb)
 		b.WriteString(`</soap:Header><soap:Body>`)
-		b.WriteString(`<` + op + `Response xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages>`)
+		b.WriteString(`<` + resp + ` xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages">` + open)
 		fn()
-		b.WriteString(`</m:ResponseMessages></` + op + `Response></soap:Body></soap:Envelope>`)
+		b.WriteString(closing + `</` + resp + `></soap:Body></soap:Envelope>`)
 		return
 	}
 	b.WriteString(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>`)
@@ -586,10 +590,15 @@ func envelope(b *w, p Personality, op string, fn func()) {
 	}
 	b.WriteString(` xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types" xmlns="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>`)
 	b.WriteString(`</s:Header><s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`)
-	b.WriteString(`<m:` + op + `Response xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>`)
+	b.WriteString(`<m:` + resp + ` xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">` + open)
 	fn()
-	b.WriteString(`</m:ResponseMessages></m:` + op + `Response></s:Body></s:Envelope>`)
+	b.WriteString(closing + `</m:` + resp + `></s:Body></s:Envelope>`)
 }
+
+// bareResponses names the responses of the operations that answer with
+// one ResponseMessage beside their payload instead of a ResponseMessages
+// list [V MS-OXWOOF 4.2 GetUserOofSettingsResponse].
+var bareResponses = map[string]string{"GetUserOofSettingsRequest": "GetUserOofSettingsResponse"}
 
 // fault writes an HTTP 500 SOAP fault [V ews.md §3.1 A EXLIB test_error_server_busy;
 // impersonation faults: issue OfficeDev/ews-managed-api#223].

@@ -2,7 +2,9 @@ package icewarpsink
 
 import (
 	"context"
+	"strconv"
 
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/replay"
 )
@@ -50,4 +52,19 @@ func (a *Accounts) SetFolderPermissions(ctx context.Context, owner string, folde
 		p[i] = icewarp.Permission{Account: g.Account, Rights: g.Rights}
 	}
 	return a.admin.SetFolderPermissions(ctx, owner, icewarp.GroupwareFolderID(davFolder(folder)), p)
+}
+
+// SetResponder sets the account's auto-responder through its account
+// properties (setaccountproperties): U_Respond (mode), U_RespondBetweenFrom
+// and U_RespondBetweenTo ("YYYY/MM/DD", as IceWarp's WebClient stores
+// them), U_ResponderContent (the text). Names and meanings: IceWarp's API
+// constants (icewarp.md §2.4 [CONST]) and the WebClient's responder form,
+// which reads and writes exactly these properties.
+func (a *Accounts) SetResponder(ctx context.Context, account string, r format.Responder) error {
+	return a.admin.SetAccountProperties(ctx, account, map[string]string{
+		"U_Respond":            strconv.Itoa(r.Mode),
+		"U_RespondBetweenFrom": r.From,
+		"U_RespondBetweenTo":   r.Till,
+		"U_ResponderContent":   r.Content,
+	})
 }

@@ -228,12 +228,14 @@ func cases() []testCase {
 				{Kind: 12, Mailbox: mb, ID: "AAMkADmsg1", Attrs: [][2]string{{"flag", "flagged"}, {"read", ""}}},
 				{Kind: 13, Mailbox: mb, Folder: "AAMkADcontacts", ID: "AAMkADdl1",
 					Attrs: [][2]string{{"class", "IPM.DistList"}}, Body: vcard("Sales team", "sales@example.com")},
-				{Kind: 14, Mailbox: mb, ID: "future-1", Attrs: [][2]string{{"x-future", "1"}, {"zeta", ""}},
+				{Kind: 14, Mailbox: mb, ID: mb,
+					Body: []byte(`{"outOfOffice":{"state":"scheduled","externalAudience":"all","start":"2026-12-21T00:00:00Z","end":"2027-01-04T00:00:00Z","internalReply":"Back on 4 January.","externalReply":"Back on 4 January."}}`)},
+				{Kind: 15, Mailbox: mb, ID: "future-1", Attrs: [][2]string{{"x-future", "1"}, {"zeta", ""}},
 					Body: []byte("a kind this reader does not know: pass it through")},
 				{Kind: 255, Mailbox: mb, ID: "future-255", Body: a.bytes(20)},
 			}
 			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: es})
-			return success(a, "kinds 1 to 13, then unknown kinds 14 (with attrs) and 255, which a reader passes through")
+			return success(a, "kinds 1 to 14, then unknown kinds 15 (with attrs) and 255, which a reader passes through")
 		}},
 		{name: "success_large_body", build: func() *vector {
 			a := newArchive("large", nil)
