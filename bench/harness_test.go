@@ -51,6 +51,7 @@ func BenchmarkHarness(b *testing.B) {
 		{"path", h.importPath},
 		{"large", h.largeItem},
 		{"scale", h.largeMailbox},
+		{"pst", h.pstRead},
 	} {
 		if len(only) == 0 || only[m.name] {
 			m.run()
