@@ -413,3 +413,117 @@ func TestGraphThrottleStorm(t *testing.T) {
 		t.Errorf("after the storm the archive holds %v, a clean export %v", got, want)
 	}
 }
+
+// graphReadable are the folder classes the Graph source reads.
+var graphReadable = []string{"IPF.Note", "IPF.Contact", "IPF.Appointment"}
+
+// orgState is what the org holds in the folders Graph reads, by REST id:
+// "folder" for folders, else the item's change key and read state.
+func orgState(org *ewstest.Org) map[string]string {
+	rest := strings.NewReplacer("+", "-", "/", "_")
+	st := map[string]string{}
+	for _, u := range org.Users {
+		for _, f := range org.Folders(u.SMTP) {
+			if !slices.Contains(graphReadable, f.Class) {
+				continue
+			}
+			st[u.SMTP+" "+rest.Replace(f.ID)] = "folder"
+			for _, it := range f.Items {
+				if it.Type == "Message" || it.Type == "Contact" || it.Type == "CalendarItem" {
+					st[u.SMTP+" "+rest.Replace(it.ID)] = fmt.Sprintf("%s read=%v", it.ChangeKey, it.IsRead)
+				}
+			}
+		}
+	}
+	return st
+}
+
+// TestGraphRound2ExactChanges: after changes (new, edited, moved, deleted,
+// read-state and follow-up-flag changes, a new contact, a changed event,
+// a new folder), round 2 over Graph archives exactly those: a new version
+// of each new or changed item, a state entry for each read-state change,
+// a tombstone for each item gone from its folder, a folder entry for each
+// new folder, and nothing else.
+func TestGraphRound2ExactChanges(t *testing.T) {
+	b := newGraphBed(t, 2)
+	out, err := b.export()
+	mustOK(t, "graph export round 1", out, err)
+	org := b.graph.Org
+	before := orgState(org)
+	org.Mutate(2)
+	for _, u := range org.Users {
+		sent := org.FolderItems(u.SMTP, "sentitems")
+		if len(sent) < 2 || !org.SetFlag(u.SMTP, sent[0], 2) {
+			t.Fatalf("%s: no sent message to flag", u.SMTP)
+		}
+	}
+	after := orgState(org)
+	want := map[string]bool{}
+	for k, v := range after {
+		switch old, ok := before[k]; {
+		case !ok && v == "folder":
+			want["folder "+k] = true
+		case !ok || v != "folder" && strings.Fields(old)[0] != strings.Fields(v)[0]:
+			want["item "+k] = true
+		case old != v:
+			want["state "+k] = true
+		}
+	}
+	for k, v := range before {
+		if _, ok := after[k]; !ok && v != "folder" {
+			want["tombstone "+k] = true
+		}
+	}
+	out, err = b.export()
+	mustOK(t, "graph export round 2", out, err)
+	f, err := archive.OpenFolder(b.arch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := map[string]bool{}
+	last := f.LastRound()
+	f.Walk(func(e *archive.Entry) error {
+		if e.Round != last {
+			return nil
+		}
+		k := e.Mailbox + " " + e.ID
+		switch e.Kind {
+		case archive.KindMessage, archive.KindContact, archive.KindEvent:
+			k = "item " + k
+		case archive.KindState, archive.KindTombstone, archive.KindFolder:
+			k = e.Kind.String() + " " + k
+		default:
+			return nil // delta markers, the directory
+		}
+		if got[k] {
+			t.Errorf("round 2 archived %s twice", k)
+		}
+		got[k] = true
+		return nil
+	})
+	var missing, extra []string
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing)+len(extra) > 0 || len(want) < 10 {
+		t.Errorf("round 2 over Graph: %d changes in the org; not archived %v; archived but not changed %v", len(want), missing, extra)
+	}
+	kinds := map[string]int{}
+	for k := range want {
+		kinds[strings.Fields(k)[0]]++
+	}
+	t.Logf("round 2 archived exactly the %d changes: %v", len(want), kinds)
+	if kinds["state"] == 0 || kinds["tombstone"] == 0 || kinds["folder"] == 0 {
+		t.Errorf("the changes lack a kind: %v", kinds)
+	}
+}
