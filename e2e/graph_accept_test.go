@@ -2,10 +2,16 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -525,5 +531,85 @@ func TestGraphRound2ExactChanges(t *testing.T) {
 	t.Logf("round 2 archived exactly the %d changes: %v", len(want), kinds)
 	if kinds["state"] == 0 || kinds["tombstone"] == 0 || kinds["folder"] == 0 {
 		t.Errorf("the changes lack a kind: %v", kinds)
+	}
+}
+
+// selfSignedPEM is a new RSA key and certificate in one PEM file: an app
+// certificate that is not the registered one.
+func selfSignedPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "not the registered app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+}
+
+// TestGraphBadInputWritesNothing: over certificate credentials, a wrong
+// tenant, an unknown client id, a certificate that is not the registered
+// one, an http:// Graph endpoint and an app without one of its
+// application permissions each exit 2 with a message naming the setting,
+// and leave every file of the test bed as it was (no archive, no log).
+// The registered certificate exports.
+func TestGraphBadInputWritesNothing(t *testing.T) {
+	b := newGraphBed(t, 1)
+	g := b.graph
+	login := strings.TrimSuffix(g.Authority(), "/"+g.Tenant())
+	good := write(t, b.dir, "app.pem", string(g.KeyPEM())+string(g.CertificatePEM()))
+	bad := write(t, b.dir, "other.pem", string(selfSignedPEM(t)))
+	conf := write(t, b.dir, "cert.conf", fmt.Sprintf("source = graph\ntenant = %s\nclient-id = %s\ncertificate-file = %s\ngraph-endpoint = %s\nlogin-endpoint = %s\nlog-level = warn\n",
+		g.Tenant(), g.ClientID(), good, g.GraphURL(), login))
+	run := func(arch string, extra ...string) (string, error) {
+		cmd := b.command("iem-export", append([]string{"run", "--config", conf, "--archive", arch}, extra...)...)
+		cmd.Env = append(cmd.Env, b.env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		field string
+		want  string // also in the message
+	}{
+		{"wrong tenant", []string{"--tenant", "fabrikam.onmicrosoft.com"}, "--tenant", ""},
+		{"unknown client id", []string{"--client-id", "00000000-0000-0000-0000-000000000001"}, "--client-id", ""},
+		{"certificate not registered", []string{"--certificate-file", bad}, "--certificate-file", ""},
+		{"http endpoint", []string{"--graph-endpoint", "http://" + strings.TrimPrefix(g.GraphURL(), "https://")}, "--graph-endpoint", "https"},
+		{"missing permission", nil, "--client-id", "Mail.Read"},
+	}
+	for _, tc := range cases {
+		if tc.name == "missing permission" {
+			g.Revoke("Mail.Read")
+		}
+		before := tree(t, b.dir)
+		out, err := run(b.arch, tc.args...)
+		if exitCode(err) != 2 || !strings.Contains(out, tc.field) || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: exit %d, want 2 naming %s %s:\n%s", tc.name, exitCode(err), tc.field, tc.want, out)
+		}
+		if diff := sameTree(before, tree(t, b.dir)); len(diff) > 0 {
+			t.Errorf("%s: the run wrote %v", tc.name, diff)
+		}
+		if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, g.ClientSecret()) {
+			t.Errorf("%s: the output shows a key or the secret", tc.name)
+		}
+	}
+	// The same settings with the registered certificate and every
+	// permission export.
+	ok := newGraphBed(t, 1)
+	okPEM := write(t, ok.dir, "app.pem", string(ok.graph.KeyPEM())+string(ok.graph.CertificatePEM()))
+	out, err := ok.export("--certificate-file", okPEM, "--client-secret-file", "")
+	mustOK(t, "export with the registered certificate", out, err)
+	if n := archivedItems(t, ok.arch); len(n) == 0 {
+		t.Error("the export with the registered certificate archived nothing")
 	}
 }
