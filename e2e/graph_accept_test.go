@@ -51,11 +51,7 @@ func newDualBed(t *testing.T, users int) *dualBed {
 
 // exportGraph runs iem-export over Graph into the Graph archive.
 func (d *dualBed) exportGraph(extra ...string) (string, error) {
-	args := append([]string{"run", "--config", filepath.Join(d.dir, "graph.conf"), "--archive", d.graphArc}, extra...)
-	cmd := d.command("iem-export", args...)
-	cmd.Env = append(cmd.Env, d.env...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return d.runGraph(d.env, filepath.Join(d.dir, "graph.conf"), d.graphArc, extra...)
 }
 
 // archiveContent is the logical view of an archive, keyed so that two
@@ -67,14 +63,8 @@ func (d *dualBed) exportGraph(extra ...string) (string, error) {
 // attributes.
 func archiveContent(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	f, err := archive.OpenFolder(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openVerified(t, dir)
 	defer f.Close()
-	if err := f.Verify(); err != nil {
-		t.Fatal(err)
-	}
 	entries := f.View().Entries()
 	paths := map[string]string{}
 	for _, e := range entries {
@@ -569,12 +559,6 @@ func TestGraphBadInputWritesNothing(t *testing.T) {
 	bad := write(t, b.dir, "other.pem", string(selfSignedPEM(t)))
 	conf := write(t, b.dir, "cert.conf", fmt.Sprintf("source = graph\ntenant = %s\nclient-id = %s\ncertificate-file = %s\ngraph-endpoint = %s\nlogin-endpoint = %s\nlog-level = warn\n",
 		g.Tenant(), g.ClientID(), good, g.GraphURL(), login))
-	run := func(arch string, extra ...string) (string, error) {
-		cmd := b.command("iem-export", append([]string{"run", "--config", conf, "--archive", arch}, extra...)...)
-		cmd.Env = append(cmd.Env, b.env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
 	cases := []struct {
 		name  string
 		args  []string
@@ -592,7 +576,7 @@ func TestGraphBadInputWritesNothing(t *testing.T) {
 			g.Revoke("Mail.Read")
 		}
 		before := tree(t, b.dir)
-		out, err := run(b.arch, tc.args...)
+		out, err := b.runGraph(b.env, conf, b.arch, tc.args...)
 		if exitCode(err) != 2 || !strings.Contains(out, tc.field) || !strings.Contains(out, tc.want) {
 			t.Errorf("%s: exit %d, want 2 naming %s %s:\n%s", tc.name, exitCode(err), tc.field, tc.want, out)
 		}

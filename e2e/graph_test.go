@@ -62,9 +62,14 @@ func writeGraphConf(t *testing.T, dir, conf string, g *graphtest.Server) []strin
 }
 
 func (b *graphBed) export(extra ...string) (string, error) {
-	args := append([]string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}, extra...)
-	cmd := b.command("iem-export", args...)
-	cmd.Env = append(cmd.Env, b.env...)
+	return b.runGraph(b.env, filepath.Join(b.dir, "export.conf"), b.arch, extra...)
+}
+
+// runGraph runs iem-export run with the settings conf into arch, in the
+// environment env (trusting the Graph emulator).
+func (b *bed) runGraph(env []string, conf, arch string, extra ...string) (string, error) {
+	cmd := b.command("iem-export", append([]string{"run", "--config", conf, "--archive", arch}, extra...)...)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -180,14 +185,8 @@ func TestGraphExportSurvivesSIGKILL(t *testing.T) {
 // version stored twice.
 func archivedItems(t *testing.T, dir string) map[string]int {
 	t.Helper()
-	f, err := archive.OpenFolder(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openVerified(t, dir)
 	defer f.Close()
-	if err := f.Verify(); err != nil {
-		t.Fatal(err)
-	}
 	n := map[string]int{}
 	for _, e := range f.View().Entries() {
 		switch e.Kind {
@@ -207,4 +206,19 @@ func archivedItems(t *testing.T, dir string) map[string]int {
 		return nil
 	})
 	return n
+}
+
+// openVerified opens the archive folder dir and verifies it; the caller
+// closes it.
+func openVerified(t *testing.T, dir string) *archive.Folder {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return f
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/export"
 )
 
 // TestEngineRound2LikeEWS: after the same Org.Mutate, round 2 over Graph
@@ -16,22 +17,7 @@ import (
 // change), not a lost change (it was counted unchanged, its new read
 // state never archived) nor a new message version.
 func TestEngineRound2LikeEWS(t *testing.T) {
-	b := newEngineBed(t, ewstest.Generate(5, ewstest.OrgOptions{Users: 2}))
-	org := ewstest.Generate(5, ewstest.OrgOptions{Users: 2})
-	ews, err := ewstest.Start(org, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ews.Close)
-	c, err := exchange.New(exchange.Options{URL: ews.URL(), Username: ews.Username(), Password: ews.Password(), TrustCert: ews.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := b.src.Directory(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ewsSrc, ewsDir := exchange.NewSource(c, snap), t.TempDir()
+	b, org, ewsSrc, ewsDir := newTwinBeds(t, 5, 2)
 	b.run(t, "")
 	runExport(t, org, ewsSrc, ewsDir, "")
 	b.org.Mutate(6)
@@ -47,4 +33,27 @@ func TestEngineRound2LikeEWS(t *testing.T) {
 			t.Errorf("round 2: %d %s entries over Graph, %d over EWS", gk[k], k, wk[k])
 		}
 	}
+}
+
+// newTwinBeds returns a Graph engine bed on a generated org and the EWS
+// Source over an EWS emulator of a second copy of it (same seed), with
+// the archive folder for that Source.
+func newTwinBeds(t *testing.T, seed int64, users int) (*engineBed, *ewstest.Org, export.Source, string) {
+	t.Helper()
+	b := newEngineBed(t, ewstest.Generate(seed, ewstest.OrgOptions{Users: users}))
+	org := ewstest.Generate(seed, ewstest.OrgOptions{Users: users})
+	ews, err := ewstest.Start(org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ews.Close)
+	c, err := exchange.New(exchange.Options{URL: ews.URL(), Username: ews.Username(), Password: ews.Password(), TrustCert: ews.Fingerprint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := b.src.Directory(context.Background()) // the same users and groups
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, org, exchange.NewSource(c, snap), t.TempDir()
 }
