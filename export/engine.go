@@ -553,25 +553,35 @@ func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *Mailbox
 		}
 		st.Deleted++
 	}
+	flagged := map[string]bool{}
 	for _, c := range flags {
-		if _, ok := e.view.Item(mbx, c.Ref.ID); !ok {
-			continue
-		}
 		read := "0"
 		if c.IsRead {
 			read = "1"
+		}
+		// A read state the archive already holds is not a change (a
+		// Source may report the state of every updated item: Graph).
+		if prev, ok := e.view.Item(mbx, c.Ref.ID); !ok || prev.Attrs["read"] == read {
+			continue
 		}
 		if err := e.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: f.ID, ID: c.Ref.ID,
 			Attrs: map[string]string{"read": read}}, nil); err != nil {
 			return err
 		}
 		st.Flags++
+		flagged[c.Ref.ID] = true
 	}
 
 	// Fetch what is new or changed, grouped by how GetItem must fetch it.
 	byKind := map[ItemKind][]ItemRef{}
 	for _, c := range creates {
 		if prev, ok := e.view.Item(mbx, c.Ref.ID); ok && prev.ChangeKey == c.Ref.Version {
+			if flagged[c.Ref.ID] {
+				// Reported as updated, with the same version: its only
+				// change was the read state, counted as a flag change.
+				st.Found--
+				continue
+			}
 			st.Unchanged++
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/graph"
@@ -161,22 +160,7 @@ func lastRoundKinds(t *testing.T, dir string) map[archive.Kind]int {
 // same org (same seed), and round 2 after the same Org.Mutate as many
 // changed ones.
 func TestEngineGroupwareLikeEWS(t *testing.T) {
-	b := newEngineBed(t, ewstest.Generate(5, ewstest.OrgOptions{Users: 2}))
-	org := ewstest.Generate(5, ewstest.OrgOptions{Users: 2})
-	ews, err := ewstest.Start(org, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ews.Close)
-	c, err := exchange.New(exchange.Options{URL: ews.URL(), Username: ews.Username(), Password: ews.Password(), TrustCert: ews.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := b.src.Directory(context.Background()) // the same users and groups
-	if err != nil {
-		t.Fatal(err)
-	}
-	ewsSrc, ewsDir := exchange.NewSource(c, snap), t.TempDir()
+	b, org, ewsSrc, ewsDir := newTwinBeds(t, 5, 2)
 	for round := 1; round <= 2; round++ {
 		if round == 2 {
 			b.org.Mutate(6)

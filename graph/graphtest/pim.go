@@ -27,8 +27,9 @@ func pimFolder(fs []folderView, dist string) *folderView {
 // (resources/contact): givenName, surname, companyName, emailAddresses,
 // businessPhones].
 func contactJSON(it ewstest.ItemSnapshot) map[string]any {
-	return withETag(map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID), "displayName": it.Subject,
-		"givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
+	return withETag(map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID),
+		// displayName and fileAs as the EWS emulator serves DisplayName and FileAs.
+		"displayName": it.GivenName + " " + it.Surname, "fileAs": it.Surname + ", " + it.GivenName, "givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
 		"emailAddresses": []any{map[string]any{"address": it.Email, "name": it.Subject}}, "businessPhones": []string{it.Phone}})
 }
 
