@@ -364,6 +364,7 @@ func (im *Engine) writePasswordReport() error {
 type folderInfo struct {
 	path []string // target path
 	typ  string   // IceWarp folder type letter: M, C, E, T, N, J
+	role string   // distinguished folder id ("sentitems", …) or ""
 	acl  *format.ACL
 	skip bool
 }
@@ -415,6 +416,7 @@ func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, err
 		} else {
 			t := format.FolderTarget(r.Distinguished, r.DisplayName, &format.FolderOptions{IceWarpNames: im.iceNames})
 			fi.skip = t.Skip || parent != nil && parent.skip
+			fi.role = t.Role
 			if parent != nil {
 				fi.path = append(append([]string(nil), parent.path...), t.Name)
 			} else if t.Name != "" {
@@ -562,6 +564,10 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 				st.Permissions++
 			}
 		}
+	}
+
+	if err := im.setDefaultFolders(ctx, log, source, target, folders); err != nil {
+		return err
 	}
 
 	// Mail, grouped by target folder, appended in pipelined batches or

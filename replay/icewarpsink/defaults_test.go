@@ -1,0 +1,174 @@
+package icewarpsink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iemproject/iem/archive"
+	"github.com/iemproject/iem/icewarp"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/icewarp/imapsink"
+	"github.com/iemproject/iem/icewarp/mailpath"
+	"github.com/iemproject/iem/internal/archivetest"
+	"github.com/iemproject/iem/replay"
+)
+
+var _ replay.DefaultFolderSetter = (*PathDefaults)(nil)
+
+// mailboxFolders are the well-known folders of an English and a German
+// Exchange mailbox: distinguished folder id → display name.
+var mailboxFolders = map[string]map[string]string{
+	"alice@example.com": {"inbox": "Inbox", "sentitems": "Sent Items", "drafts": "Drafts",
+		"deleteditems": "Deleted Items", "junkemail": "Junk E-mail"},
+	"hans@example.com": {"inbox": "Posteingang", "sentitems": "Gesendete Elemente", "drafts": "Entwürfe",
+		"deleteditems": "Gelöschte Elemente", "junkemail": "Junk-E-Mail"},
+}
+
+// importBed writes an archive of the mailboxes of mailboxFolders (one
+// message in each Sent folder) and imports it in path mode into a fresh
+// emulator; setDefaults false leaves Sinks.Defaults out.
+func importBed(t *testing.T, setDefaults bool) (*icewarptest.Server, *replay.Engine, *Files) {
+	t.Helper()
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "archive")
+	if err := os.Mkdir(arch, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	archivetest.Write(t, arch, "defaults test", func(r *archivetest.Round) {
+		for mbx, fs := range mailboxFolders {
+			r.Mailbox(mbx)
+			r.PutJSON(&archive.Header{Kind: archive.KindFolder, Mailbox: mbx, ID: "root"},
+				replay.FolderRecord{ID: "root", DisplayName: "Top of Information Store", Distinguished: "msgfolderroot"})
+			for role, name := range fs {
+				r.PutJSON(&archive.Header{Kind: archive.KindFolder, Mailbox: mbx, ID: role},
+					replay.FolderRecord{ID: role, ParentID: "root", DisplayName: name, Path: []string{name}, Class: "IPF.Note", Distinguished: role})
+			}
+			body := fmt.Sprintf("From: %s\r\nMessage-ID: <sent-%s>\r\nSubject: sent\r\n\r\nx\r\n", mbx, mbx)
+			r.Put(&archive.Header{Kind: archive.KindMessage, Mailbox: mbx, Folder: "sentitems", ID: "s1",
+				Received: time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC), Attrs: map[string]string{"message-id": "<sent-" + mbx + ">", "read": "1"}},
+				[]byte(body))
+		}
+	})
+	iw, err := icewarptest.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	ctx := context.Background()
+	admin, err := icewarp.New(icewarp.Options{URL: iw.URL(), Username: iw.AdminEmail(), Password: iw.AdminPassword()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.OpenFolder(arch, &archive.FolderOptions{Existing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	im, err := replay.New([]*archive.Folder{f}, replay.Options{PasswordReport: filepath.Join(dir, "pw.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := replay.OpenLedger(filepath.Join(dir, "ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	if _, err := led.UseFor(replay.Target{API: iw.URL(), IMAP: iw.IMAPAddr(), MailPath: iw.MailRoot()}, false); err != nil {
+		t.Fatal(err)
+	}
+	store, err := mailpath.Open(iw.MailRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.Ledger, im.Sinks = led, replay.Sinks{Accounts: NewAccounts(admin, ""),
+		Mail: NewMail(imapsink.Options{Addr: iw.IMAPAddr(), TLS: imapsink.TLSNone, AdminUser: iw.AdminEmail(), AdminPassword: iw.AdminPassword()})}
+	files := NewFiles(admin, store)
+	im.Sinks.Files = files
+	if setDefaults {
+		im.Sinks.Defaults = files.Defaults()
+	}
+	if err := im.CreateAccounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Run(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range im.Stats() {
+		if s.Err != "" || s.Appended != 1 {
+			t.Fatalf("%s: %+v", s.Mailbox, s)
+		}
+	}
+	return iw, im, files
+}
+
+// TestWebClientSendAfterImport: after a path-mode import, a message sent
+// from the WebClient lands in the folder that was Exchange's sentitems
+// ("Sent Items", also for the German mailbox, found by distinguished id),
+// no "Sent" folder appears, the mail path holds nothing the checker
+// rejects, and iem-import check finds the default folders where they
+// should be. Without Sinks.Defaults the WebClient makes a second "Sent"
+// and check reports the account, which proves both can fail.
+func TestWebClientSendAfterImport(t *testing.T) {
+	iw, im, _ := importBed(t, true)
+	var out bytes.Buffer
+	if err := im.Check(context.Background(), &out); err != nil || strings.Contains(out.String(), "default folder") {
+		t.Errorf("check: %v\n%s", err, out.String())
+	}
+	for mbx := range mailboxFolders {
+		before := iw.MailFolders(mbx)
+		got, err := iw.WebClientSend(mbx, []byte("From: "+mbx+"\r\nSubject: hello\r\n\r\nsent from the WebClient\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "Sent Items" {
+			t.Errorf("%s: the WebClient saved its sent message in %q, want \"Sent Items\"", mbx, got)
+		}
+		if n, err := iw.MailboxStatus(mbx, "Sent Items"); err != nil || n != 2 {
+			t.Errorf("%s: Sent Items holds %d messages (%v), want the imported one and the new one", mbx, n, err)
+		}
+		if after := iw.MailFolders(mbx); !slices.Equal(before, after) || slices.Contains(after, "Sent") {
+			t.Errorf("%s: folders %q before sending, %q after; want no new folder", mbx, before, after)
+		}
+		d, err := iw.DefaultFolders(mbx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"sent": "Sent Items", "drafts": "Drafts", "trash": "Deleted Items", "spam": "Junk E-mail"}
+		for k, v := range want {
+			if d[k] != v {
+				t.Errorf("%s: default folder %s = %q, want %q", mbx, k, d[k], v)
+			}
+		}
+	}
+	if probs, err := iw.MailPathProblems(); err != nil || len(probs) > 0 {
+		t.Errorf("mail path problems: %v, %v", probs, err)
+	}
+
+	iw2, im2, files2 := importBed(t, false)
+	im2.Sinks.Defaults = files2.Defaults()
+	out.Reset()
+	err := im2.Check(context.Background(), &out)
+	for _, line := range []string{`~ alice@example.com default folder sent: not set, want "Sent Items"`,
+		`~ hans@example.com default folder trash: not set, want "Deleted Items"`, "check: 8 default folders do not point where they should"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("check without default folders set: no line %q in\n%s", line, out.String())
+		}
+	}
+	if !errors.Is(err, replay.ErrDifferences) {
+		t.Errorf("check without default folders set: %v, want ErrDifferences", err)
+	}
+	if got, err := iw2.WebClientSend("alice@example.com", []byte("Subject: x\r\n\r\nx\r\n")); err != nil || got != "Sent" {
+		t.Errorf("without default folders the WebClient saved in %q (%v), want IceWarp's own \"Sent\"", got, err)
+	}
+}
