@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/replay"
 )
@@ -21,11 +22,7 @@ func (p *PathDefaults) SetDefaultFolders(ctx context.Context, account string, d 
 	if err != nil {
 		return err
 	}
-	set := map[string]string{}
-	for k, folder := range d {
-		set[k] = mailpath.DefaultFolderValue(account, folder)
-	}
-	return p.f.store.SetDefaultFolders(dir, set)
+	return p.f.store.SetDefaultFolders(dir, defaultValues(account, d))
 }
 
 func (p *PathDefaults) DefaultFolders(ctx context.Context, account string) (replay.DefaultFolders, error) {
@@ -50,4 +47,35 @@ func parseDefaults(account string, m map[string]string) replay.DefaultFolders {
 		}
 	}
 	return d
+}
+
+// WebClientDefaults is replay.DefaultFolderSetter without the mail path:
+// the account's WebClient settings through a WebClient session the
+// administrator opens for it (icewarp.Admin.SetWebClientDefaultFolders;
+// the chain is VERIFIED from IceWarp staff scripts, the set request is
+// INFERRED).
+type WebClientDefaults struct{ admin *icewarp.Admin }
+
+// NewWebClientDefaults returns the default-folder setter over the admin API.
+func NewWebClientDefaults(admin *icewarp.Admin) *WebClientDefaults { return &WebClientDefaults{admin} }
+
+func (w *WebClientDefaults) SetDefaultFolders(ctx context.Context, account string, d replay.DefaultFolders) error {
+	return w.admin.SetWebClientDefaultFolders(ctx, account, defaultValues(account, d))
+}
+
+func (w *WebClientDefaults) DefaultFolders(ctx context.Context, account string) (replay.DefaultFolders, error) {
+	m, err := w.admin.WebClientDefaultFolders(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return parseDefaults(account, m), nil
+}
+
+// defaultValues writes folder paths as settings.xml values.
+func defaultValues(account string, d replay.DefaultFolders) map[string]string {
+	set := map[string]string{}
+	for k, folder := range d {
+		set[k] = mailpath.DefaultFolderValue(account, folder)
+	}
+	return set
 }

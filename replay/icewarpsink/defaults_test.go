@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/icewarp"
 	"github.com/iemproject/iem/icewarp/icewarptest"
@@ -33,9 +37,11 @@ var mailboxFolders = map[string]map[string]string{
 }
 
 // importBed writes an archive of the mailboxes of mailboxFolders (one
-// message in each Sent folder) and imports it in path mode into a fresh
-// emulator; setDefaults false leaves Sinks.Defaults out.
-func importBed(t *testing.T, setDefaults bool) (*icewarptest.Server, *replay.Engine, *Files) {
+// message in each Sent folder) and imports it into a fresh emulator: mode
+// "path" (files, settings.xml written directly), "imap" (APPEND, the
+// default folders through a WebClient session), "none" (path mode without
+// Sinks.Defaults).
+func importBed(t *testing.T, mode string) (*icewarptest.Server, *replay.Engine, *Files) {
 	t.Helper()
 	dir := t.TempDir()
 	arch := filepath.Join(dir, "archive")
@@ -63,13 +69,7 @@ func importBed(t *testing.T, setDefaults bool) (*icewarptest.Server, *replay.Eng
 	}
 	t.Cleanup(func() { iw.Close() })
 	ctx := context.Background()
-	admin, err := icewarp.New(icewarp.Options{URL: iw.URL(), Username: iw.AdminEmail(), Password: iw.AdminPassword()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.Login(ctx); err != nil {
-		t.Fatal(err)
-	}
+	admin := loginAdmin(t, iw)
 	f, err := archive.OpenFolder(arch, &archive.FolderOptions{Existing: true})
 	if err != nil {
 		t.Fatal(err)
@@ -94,9 +94,13 @@ func importBed(t *testing.T, setDefaults bool) (*icewarptest.Server, *replay.Eng
 	im.Ledger, im.Sinks = led, replay.Sinks{Accounts: NewAccounts(admin, ""),
 		Mail: NewMail(imapsink.Options{Addr: iw.IMAPAddr(), TLS: imapsink.TLSNone, AdminUser: iw.AdminEmail(), AdminPassword: iw.AdminPassword()})}
 	files := NewFiles(admin, store)
-	im.Sinks.Files = files
-	if setDefaults {
-		im.Sinks.Defaults = files.Defaults()
+	switch mode {
+	case "path":
+		im.Sinks.Files, im.Sinks.Defaults = files, files.Defaults()
+	case "imap":
+		im.Sinks.Defaults = NewWebClientDefaults(admin)
+	case "none":
+		im.Sinks.Files = files
 	}
 	if err := im.CreateAccounts(ctx); err != nil {
 		t.Fatal(err)
@@ -120,7 +124,14 @@ func importBed(t *testing.T, setDefaults bool) (*icewarptest.Server, *replay.Eng
 // should be. Without Sinks.Defaults the WebClient makes a second "Sent"
 // and check reports the account, which proves both can fail.
 func TestWebClientSendAfterImport(t *testing.T) {
-	iw, im, _ := importBed(t, true)
+	for _, mode := range []string{"path", "imap"} {
+		t.Run(mode, func(t *testing.T) { testWebClientSend(t, mode) })
+	}
+	t.Run("none", testNoDefaults)
+}
+
+func testWebClientSend(t *testing.T, mode string) {
+	iw, im, _ := importBed(t, mode)
 	var out bytes.Buffer
 	if err := im.Check(context.Background(), &out); err != nil || strings.Contains(out.String(), "default folder") {
 		t.Errorf("check: %v\n%s", err, out.String())
@@ -151,13 +162,19 @@ func TestWebClientSendAfterImport(t *testing.T) {
 			}
 		}
 	}
+	if got := specialUse(t, iw, "hans@example.com"); got[imap.MailboxAttrSent] != "Sent Items" || got[imap.MailboxAttrTrash] != "Deleted Items" ||
+		got[imap.MailboxAttrJunk] != "Junk E-mail" || got[imap.MailboxAttrDrafts] != "Drafts" {
+		t.Errorf("LIST RETURN (SPECIAL-USE) = %v", got)
+	}
 	if probs, err := iw.MailPathProblems(); err != nil || len(probs) > 0 {
 		t.Errorf("mail path problems: %v, %v", probs, err)
 	}
+}
 
-	iw2, im2, files2 := importBed(t, false)
+func testNoDefaults(t *testing.T) {
+	iw2, im2, files2 := importBed(t, "none")
 	im2.Sinks.Defaults = files2.Defaults()
-	out.Reset()
+	var out bytes.Buffer
 	err := im2.Check(context.Background(), &out)
 	for _, line := range []string{`~ alice@example.com default folder sent: not set, want "Sent Items"`,
 		`~ hans@example.com default folder trash: not set, want "Deleted Items"`, "check: 8 default folders do not point where they should"} {
@@ -171,4 +188,43 @@ func TestWebClientSendAfterImport(t *testing.T) {
 	if got, err := iw2.WebClientSend("alice@example.com", []byte("Subject: x\r\n\r\nx\r\n")); err != nil || got != "Sent" {
 		t.Errorf("without default folders the WebClient saved in %q (%v), want IceWarp's own \"Sent\"", got, err)
 	}
+}
+
+// specialUse lists an account's folders with RETURN (SPECIAL-USE) over
+// IMAP (AUTHENTICATE PLAIN as the administrator) and returns the folder of
+// each attribute.
+func specialUse(t *testing.T, iw *icewarptest.Server, user string) map[imap.MailboxAttr]string {
+	t.Helper()
+	c, err := imapclient.DialInsecure(iw.IMAPAddr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Authenticate(sasl.NewPlainClient(user, iw.AdminEmail(), iw.AdminPassword())); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.List("", "*", &imap.ListOptions{ReturnSpecialUse: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[imap.MailboxAttr]string{}
+	for _, l := range list {
+		for _, a := range l.Attrs {
+			out[a] = l.Mailbox
+		}
+	}
+	return out
+}
+
+// loginAdmin logs in to the emulator's admin API.
+func loginAdmin(t *testing.T, iw *icewarptest.Server) *icewarp.Admin {
+	t.Helper()
+	admin, err := icewarp.New(icewarp.Options{URL: iw.URL(), Username: iw.AdminEmail(), Password: iw.AdminPassword()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return admin
 }
