@@ -34,6 +34,9 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if src != "" {
+			im.adoptDefaults(ctx, target, folders)
+		}
 		want := map[string]map[string]int{} // folder → message-id → count
 		paths := map[string][]string{}
 		gwWant := map[string]map[string]bool{} // GroupWare folder → resource names

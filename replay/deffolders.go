@@ -100,3 +100,35 @@ func (im *Engine) checkDefaults(ctx context.Context, w io.Writer, source, target
 	}
 	return bad
 }
+
+// adoptDefaults, with --icewarp-folder-names, files the well-known folders
+// into the account's own IceWarp default folders where it has them set
+// (named by IceWarp in the account's language, e.g. Czech "Odesláno"
+// [V icewarp.md §1.7: SS22 admin languages; MS imapsync.sh]), so that
+// their mail merges into that folder instead of an English "Sent" beside
+// it. Subfolders move along. Where the account has none set, IceWarp's
+// English names stay (format.FolderTarget). Outlook names (the default)
+// are never changed: the default folders are pointed at them instead.
+func (im *Engine) adoptDefaults(ctx context.Context, target string, folders map[string]*folderInfo) {
+	if !im.iceNames || im.Sinks.Defaults == nil || target == "" {
+		return
+	}
+	have, err := im.Sinks.Defaults.DefaultFolders(ctx, target)
+	if err != nil {
+		im.log.Warn("default folders not read; IceWarp's English names are used", "account", target, "err", err)
+		return
+	}
+	for _, fi := range folders {
+		key, ok := defaultRoles[fi.role]
+		to := have[key]
+		if !ok || fi.typ != "M" || len(fi.path) != 1 || len(to) == 0 || slices.Equal(to, fi.path) {
+			continue
+		}
+		from := fi.path
+		for _, o := range folders {
+			if len(o.path) >= len(from) && slices.Equal(o.path[:len(from)], from) {
+				o.path = append(slices.Clone(to), o.path[len(from):]...)
+			}
+		}
+	}
+}

@@ -523,6 +523,9 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	if err != nil {
 		return err
 	}
+	if source != "" {
+		im.adoptDefaults(ctx, target, folders)
+	}
 	mb, err := im.Sinks.Mail.Open(ctx, target)
 	if err != nil {
 		return fmt.Errorf("imap %s: %w", target, err)

@@ -42,6 +42,12 @@ var mailboxFolders = map[string]map[string]string{
 // default folders through a WebClient session), "none" (path mode without
 // Sinks.Defaults).
 func importBed(t *testing.T, mode string) (*icewarptest.Server, *replay.Engine, *Files) {
+	return importBedOpt(t, mode, false, nil)
+}
+
+// importBedOpt is importBed with --icewarp-folder-names (iceNames) and a
+// hook before that runs once the accounts exist.
+func importBedOpt(t *testing.T, mode string, iceNames bool, before func(*icewarptest.Server, *icewarp.Admin)) (*icewarptest.Server, *replay.Engine, *Files) {
 	t.Helper()
 	dir := t.TempDir()
 	arch := filepath.Join(dir, "archive")
@@ -75,7 +81,7 @@ func importBed(t *testing.T, mode string) (*icewarptest.Server, *replay.Engine, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	im, err := replay.New([]*archive.Folder{f}, replay.Options{PasswordReport: filepath.Join(dir, "pw.csv")})
+	im, err := replay.New([]*archive.Folder{f}, replay.Options{PasswordReport: filepath.Join(dir, "pw.csv"), IceWarpNames: iceNames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +110,9 @@ func importBed(t *testing.T, mode string) (*icewarptest.Server, *replay.Engine, 
 	}
 	if err := im.CreateAccounts(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if before != nil {
+		before(iw, admin)
 	}
 	if err := im.Run(ctx, 2); err != nil {
 		t.Fatal(err)
@@ -227,4 +236,54 @@ func loginAdmin(t *testing.T, iw *icewarptest.Server) *icewarp.Admin {
 		t.Fatal(err)
 	}
 	return admin
+}
+
+// TestIceWarpNamesMergeIntoLocalDefaults: with --icewarp-folder-names, an
+// account whose IceWarp default folders are Czech ("Odesláno", "Koš",
+// set and used before the import) gets Exchange's Sent Items and Deleted
+// Items merged into them, with no English "Sent" or "Trash" beside them;
+// its Drafts, which it has not set, and the other account's folders get
+// IceWarp's English names; check finds everything in place.
+func TestIceWarpNamesMergeIntoLocalDefaults(t *testing.T) {
+	for _, mode := range []string{"path", "imap"} {
+		t.Run(mode, func(t *testing.T) {
+			const hans, alice = "hans@example.com", "alice@example.com"
+			iw, im, _ := importBedOpt(t, mode, true, func(iw *icewarptest.Server, admin *icewarp.Admin) {
+				err := NewWebClientDefaults(admin).SetDefaultFolders(context.Background(), hans,
+					replay.DefaultFolders{"sent": {"Odesláno"}, "trash": {"Koš"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := iw.WebClientSend(hans, []byte("Subject: before\r\n\r\nx\r\n")); err != nil || got != "Odesláno" {
+					t.Fatalf("WebClientSend before the import: %q, %v", got, err)
+				}
+			})
+			if n, err := iw.MailboxStatus(hans, "Odesláno"); err != nil || n != 2 {
+				t.Errorf("Odesláno holds %d messages (%v), want the one sent before and the imported one", n, err)
+			}
+			folders := iw.MailFolders(hans)
+			for _, f := range []string{"Sent", "Trash", "Sent Items", "Deleted Items"} {
+				if slices.Contains(folders, f) {
+					t.Errorf("hans has a folder %q beside his Czech default folders: %q", f, folders)
+				}
+			}
+			if !slices.Contains(folders, "Koš") || !slices.Contains(folders, "Drafts") || !slices.Contains(folders, "Spam") {
+				t.Errorf("hans's folders = %q", folders)
+			}
+			if n, err := iw.MailboxStatus(alice, "Sent"); err != nil || n != 1 {
+				t.Errorf("alice's Sent holds %d messages (%v), want 1", n, err)
+			}
+			d, err := iw.DefaultFolders(hans)
+			if err != nil || d["sent"] != "Odesláno" || d["trash"] != "Koš" || d["drafts"] != "Drafts" {
+				t.Errorf("hans's default folders = %v, %v", d, err)
+			}
+			// The message sent before the import is the one line only on
+			// the target; nothing is missing and no default folder is off.
+			var out bytes.Buffer
+			im.Check(context.Background(), &out)
+			if !strings.Contains(out.String(), "check: 2 same, 0 missing on target, 1 extra") || strings.Contains(out.String(), "~") {
+				t.Errorf("check:\n%s", out.String())
+			}
+		})
+	}
 }
