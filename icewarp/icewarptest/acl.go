@@ -93,7 +93,8 @@ func literalSuffix(line []byte) (int64, bool) {
 	return n, true
 }
 
-var aclCommands = map[string]bool{"SETACL": true, "DELETEACL": true, "GETACL": true, "LISTRIGHTS": true, "MYRIGHTS": true}
+var aclCommands = map[string]bool{"SETACL": true, "DELETEACL": true, "GETACL": true, "LISTRIGHTS": true, "MYRIGHTS": true,
+	"XLIST": true} // XLIST: webclient.go
 
 var imapCommands = map[string]bool{
 	"CAPABILITY": true, "NOOP": true, "LOGOUT": true, "STARTTLS": true, "AUTHENTICATE": true, "LOGIN": true,
@@ -237,7 +238,12 @@ func (a *aclConn) handleACL(toks []string) {
 		}
 	}
 	tag, cmd, args := toks[0], strings.ToUpper(toks[1]), toks[2:]
-	resp := a.aclResponse(tag, cmd, args)
+	var resp string
+	if cmd == "XLIST" {
+		resp = a.xlistResponse(tag, args)
+	} else {
+		resp = a.aclResponse(tag, cmd, args)
+	}
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	a.Conn.Write([]byte(resp))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/xmltree"
 )
@@ -275,4 +276,45 @@ func (s *Server) mergeSettings(a *account, set map[string]string) error {
 		return err
 	}
 	return os.WriteFile(s.settingsPath(a), data, 0o600)
+}
+
+// xlistResponse answers XLIST "" "*" [V MS fix_imapindex.sh sends `. xlist
+// "" "*"` to IceWarp]: every folder of the account, INBOX as \Inbox and
+// the WebClient's default folders as \Sent, \Drafts, \Trash, \Junk
+// (INFERRED: icewarp.md §4 says XLIST flags follow default_folders; the
+// flag names are RFC 6154's). Only the pattern "*" is served.
+func (a *aclConn) xlistResponse(tag string, args []string) string {
+	if len(args) != 2 || args[1] != "*" {
+		return tag + " BAD XLIST: only XLIST \"\" \"*\" is emulated\r\n"
+	}
+	a.mu.Lock()
+	sess := a.sess
+	a.mu.Unlock()
+	s := a.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess == nil || sess.acct == nil {
+		return tag + " BAD not authenticated\r\n"
+	}
+	d, err := s.defaultFolders(sess.acct)
+	if err != nil {
+		return tag + " NO " + err.Error() + "\r\n"
+	}
+	flags := map[string][]string{"INBOX": {`\Inbox`}}
+	for k, f := range d {
+		flags[f] = append(flags[f], string(specialUse[k]))
+	}
+	var b strings.Builder
+	for _, f := range slices.Sorted(maps.Keys(sess.acct.folders)) {
+		attrs := []string{`\HasNoChildren`}
+		for g := range sess.acct.folders {
+			if strings.HasPrefix(g, f+"/") {
+				attrs[0] = `\HasChildren`
+				break
+			}
+		}
+		fl := slices.Sorted(slices.Values(flags[f]))
+		fmt.Fprintf(&b, "* XLIST (%s) \"/\" %s\r\n", strings.Join(append(attrs, fl...), " "), quote(format.EncodeIMAPUTF7(f)))
+	}
+	return b.String() + tag + " OK XLIST completed\r\n"
 }

@@ -1,10 +1,13 @@
 package icewarpsink
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,6 +178,10 @@ func testWebClientSend(t *testing.T, mode string) {
 		got[imap.MailboxAttrJunk] != "Junk E-mail" || got[imap.MailboxAttrDrafts] != "Drafts" {
 		t.Errorf("LIST RETURN (SPECIAL-USE) = %v", got)
 	}
+	if x := xlist(t, iw, "hans@example.com"); !slices.Contains(x, `* XLIST (\HasNoChildren \Sent) "/" "Sent Items"`) ||
+		!slices.Contains(x, `* XLIST (\HasNoChildren \Inbox) "/" "INBOX"`) || !slices.Contains(x, `* XLIST (\HasNoChildren \Junk) "/" "Junk E-mail"`) {
+		t.Errorf("XLIST = %q", x)
+	}
 	if probs, err := iw.MailPathProblems(); err != nil || len(probs) > 0 {
 		t.Errorf("mail path problems: %v, %v", probs, err)
 	}
@@ -285,5 +292,43 @@ func TestIceWarpNamesMergeIntoLocalDefaults(t *testing.T) {
 				t.Errorf("check:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// xlist sends XLIST "" "*" as the administrator on behalf of user
+// (AUTHENTICATE PLAIN, icewarp.md §4) and returns the untagged lines.
+func xlist(t *testing.T, iw *icewarptest.Server, user string) []string {
+	t.Helper()
+	conn, err := net.Dial("tcp", iw.IMAPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	read := func() string {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimRight(line, "\r\n")
+	}
+	read() // greeting
+	fmt.Fprintf(conn, "a AUTHENTICATE PLAIN\r\n")
+	if l := read(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("AUTHENTICATE: %s", l)
+	}
+	fmt.Fprintf(conn, "%s\r\n", base64.StdEncoding.EncodeToString([]byte(user+"\x00"+iw.AdminEmail()+"\x00"+iw.AdminPassword())))
+	for l := read(); !strings.HasPrefix(l, "a "); l = read() {
+	}
+	fmt.Fprintf(conn, "b XLIST \"\" \"*\"\r\n")
+	var out []string
+	for l := read(); ; l = read() {
+		if strings.HasPrefix(l, "b ") {
+			if !strings.HasPrefix(l, "b OK") {
+				t.Fatalf("XLIST: %s", l)
+			}
+			return out
+		}
+		out = append(out, l)
 	}
 }
