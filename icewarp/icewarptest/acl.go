@@ -249,21 +249,29 @@ func (a *aclConn) handleACL(toks []string) {
 	a.Conn.Write([]byte(resp))
 }
 
+// lockAccount returns the session's account (nil before it is
+// authenticated) and the server, whose s.mu it holds on return.
+func (a *aclConn) lockAccount() (*account, *Server) {
+	a.mu.Lock()
+	var acct *account
+	if a.sess != nil {
+		acct = a.sess.acct
+	}
+	a.mu.Unlock()
+	a.srv.mu.Lock()
+	return acct, a.srv
+}
+
 func (a *aclConn) aclResponse(tag, cmd string, args []string) string {
 	want := map[string]int{"SETACL": 3, "DELETEACL": 2, "GETACL": 1, "LISTRIGHTS": 2, "MYRIGHTS": 1}[cmd]
 	if len(args) != want {
 		return tag + " BAD " + cmd + " wants " + strconv.Itoa(want) + " arguments\r\n"
 	}
-	a.mu.Lock()
-	sess := a.sess
-	a.mu.Unlock()
-	s := a.srv
-	s.mu.Lock()
+	acct, s := a.lockAccount()
 	defer s.mu.Unlock()
-	if sess == nil || sess.acct == nil {
+	if acct == nil {
 		return tag + " BAD not authenticated\r\n"
 	}
-	acct := sess.acct
 	wire := args[0]
 	name, err := format.DecodeIMAPUTF7(wire)
 	if err != nil {

@@ -287,16 +287,12 @@ func (a *aclConn) xlistResponse(tag string, args []string) string {
 	if len(args) != 2 || args[1] != "*" {
 		return tag + " BAD XLIST: only XLIST \"\" \"*\" is emulated\r\n"
 	}
-	a.mu.Lock()
-	sess := a.sess
-	a.mu.Unlock()
-	s := a.srv
-	s.mu.Lock()
+	acct, s := a.lockAccount()
 	defer s.mu.Unlock()
-	if sess == nil || sess.acct == nil {
+	if acct == nil {
 		return tag + " BAD not authenticated\r\n"
 	}
-	d, err := s.defaultFolders(sess.acct)
+	d, err := s.defaultFolders(acct)
 	if err != nil {
 		return tag + " NO " + err.Error() + "\r\n"
 	}
@@ -305,9 +301,9 @@ func (a *aclConn) xlistResponse(tag string, args []string) string {
 		flags[f] = append(flags[f], string(specialUse[k]))
 	}
 	var b strings.Builder
-	for _, f := range slices.Sorted(maps.Keys(sess.acct.folders)) {
+	for _, f := range slices.Sorted(maps.Keys(acct.folders)) {
 		attrs := []string{`\HasNoChildren`}
-		for g := range sess.acct.folders {
+		for g := range acct.folders {
 			if strings.HasPrefix(g, f+"/") {
 				attrs[0] = `\HasChildren`
 				break
