@@ -117,7 +117,8 @@ func child(n *xmltree.Node, local string) *xmltree.Node {
 // SetDefaultFolders merges the entries into the account's settings.xml
 // (MergeDefaultFolders) and replaces the file crash-safely: a temporary
 // file in ~webmail, fsynced, renamed over the old one, the directory
-// fsynced; a crash leaves the old file or the new one, never half of one.
+// fsynced; a crash leaves the old file or the new one, never half of one
+// (and at most a temporary file, which the next call removes).
 // Unchanged entries leave the file untouched.
 func (s *Store) SetDefaultFolders(accountDir string, set map[string]string) error {
 	acct, err := s.AccountDir(accountDir)
@@ -125,6 +126,11 @@ func (s *Store) SetDefaultFolders(accountDir string, set map[string]string) erro
 		return err
 	}
 	p := filepath.Join(acct, filepath.FromSlash(SettingsFile))
+	// What an interrupted write left: never IceWarp's, always ours.
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".iem-*.tmp"))
+	for _, l := range left {
+		os.Remove(l)
+	}
 	old, err := os.ReadFile(p)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mailpath: read settings: %w", err)

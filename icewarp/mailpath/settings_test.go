@@ -9,7 +9,8 @@ import (
 
 // TestSetDefaultFolders merges <default_folders> into an existing
 // settings.xml: the other settings stay, an entry already there is
-// replaced, none is duplicated, no temporary file is left, and a second
+// replaced, none is duplicated, no temporary file is left (nor one an
+// interrupted merge left), and a second
 // call with the same entries leaves the file as it is.
 func TestSetDefaultFolders(t *testing.T) {
 	root := t.TempDir()
@@ -25,6 +26,10 @@ func TestSetDefaultFolders(t *testing.T) {
 </settings>
 `
 	if err := os.WriteFile(p, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A temporary file an interrupted merge left.
+	if err := os.WriteFile(filepath.Join(acct, "~webmail", ".iem-123.tmp"), []byte("<settings><default"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(root)
