@@ -55,13 +55,23 @@ func (im *Engine) setDefaultFolders(ctx context.Context, log *slog.Logger, sourc
 	if len(d) == 0 {
 		return nil
 	}
+	st := im.statsFor(source)
 	if err := im.Sinks.Defaults.SetDefaultFolders(ctx, target, d); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		im.Tell(fmt.Sprintf("%s: default folders not set (set Sent, Drafts, Trash by hand): %v", target, err), "mailbox", source)
+		im.statsMu.Lock()
+		st.DefaultFoldersError = err.Error()
+		im.statsMu.Unlock()
 		return nil
 	}
+	im.statsMu.Lock()
+	st.DefaultFolders = map[string]string{}
+	for k, p := range d {
+		st.DefaultFolders[k] = strings.Join(p, "/")
+	}
+	im.statsMu.Unlock()
 	log.Info("default folders set", "sent", strings.Join(d["sent"], "/"), "drafts", strings.Join(d["drafts"], "/"),
 		"trash", strings.Join(d["trash"], "/"), "spam", strings.Join(d["spam"], "/"))
 	return nil

@@ -74,6 +74,14 @@ func TestDefaultFoldersRefused(t *testing.T) {
 		} else if len(md.set) != 1 || strings.Join(md.set[alice]["sent"], "/") != "Sent Items" {
 			t.Errorf("default folders set = %v, want alice's sent alone", md.set)
 		}
+		for _, st := range im.Stats() {
+			if st.Mailbox != alice {
+				continue
+			}
+			if fail != nil && st.DefaultFoldersError != fail.Error() || fail == nil && st.DefaultFolders["sent"] != "Sent Items" {
+				t.Errorf("fail=%v: stats %+v", fail, st)
+			}
+		}
 		led.Close()
 		done()
 	}

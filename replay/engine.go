@@ -147,9 +147,13 @@ type MailboxStats struct {
 	Written           map[string]int `json:"written,omitempty"`
 	Permissions       int            `json:"permissions"`
 	PermissionsFailed map[string]int `json:"permissionsFailed,omitempty"`
-	Bytes             int64          `json:"bytes"`
-	Seconds           float64        `json:"seconds"`
-	Err               string         `json:"error,omitempty"`
+	// DefaultFolders are the account's default folders iem set (key →
+	// folder); DefaultFoldersError why the target refused them.
+	DefaultFolders      map[string]string `json:"defaultFolders,omitempty"`
+	DefaultFoldersError string            `json:"defaultFoldersError,omitempty"`
+	Bytes               int64             `json:"bytes"`
+	Seconds             float64           `json:"seconds"`
+	Err                 string            `json:"error,omitempty"`
 
 	job *progress.Job // the mailbox's progress line (nil: none)
 }
