@@ -153,9 +153,13 @@ type MailboxStats struct {
 	// hold, by reason.
 	Settings []string       `json:"settings,omitempty"`
 	NotMoved map[string]int `json:"notMoved,omitempty"`
-	Bytes    int64          `json:"bytes"`
-	Seconds  float64        `json:"seconds"`
-	Err      string         `json:"error,omitempty"`
+	// DefaultFolders are the account's default folders iem set (key →
+	// folder); DefaultFoldersError why the target refused them.
+	DefaultFolders      map[string]string `json:"defaultFolders,omitempty"`
+	DefaultFoldersError string            `json:"defaultFoldersError,omitempty"`
+	Bytes               int64             `json:"bytes"`
+	Seconds             float64           `json:"seconds"`
+	Err                 string            `json:"error,omitempty"`
 
 	job *progress.Job // the mailbox's progress line (nil: none)
 }
@@ -374,6 +378,7 @@ func (im *Engine) writePasswordReport() error {
 type folderInfo struct {
 	path []string // target path
 	typ  string   // IceWarp folder type letter: M, C, E, T, N, J
+	role string   // distinguished folder id ("sentitems", …) or ""
 	acl  *format.ACL
 	skip bool
 }
@@ -425,6 +430,7 @@ func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, err
 		} else {
 			t := format.FolderTarget(r.Distinguished, r.DisplayName, &format.FolderOptions{IceWarpNames: im.iceNames})
 			fi.skip = t.Skip || parent != nil && parent.skip
+			fi.role = t.Role
 			if parent != nil {
 				fi.path = append(append([]string(nil), parent.path...), t.Name)
 			} else if t.Name != "" {
@@ -531,6 +537,9 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	if err != nil {
 		return err
 	}
+	if source != "" {
+		im.adoptDefaults(ctx, target, folders)
+	}
 	mb, err := im.Sinks.Mail.Open(ctx, target)
 	if err != nil {
 		return fmt.Errorf("imap %s: %w", target, err)
@@ -578,6 +587,9 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 		if err := im.applySettings(ctx, log, st, source, target); err != nil {
 			return err
 		}
+	}
+	if err := im.setDefaultFolders(ctx, log, source, target, folders); err != nil {
+		return err
 	}
 
 	// Mail, grouped by target folder, appended in pipelined batches or

@@ -46,6 +46,9 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 	for _, s := range im.Stats() {
 		sk, fa, pf := report.Sum(s.Skipped), report.Sum(s.Failed), report.Sum(s.PermissionsFailed)
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
+		if s.DefaultFoldersError != "" {
+			problems = append(problems, report.ProblemsOf("default folders not set", map[string]int{s.DefaultFoldersError: 1})...)
+		}
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts: []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
 			Problems: append(append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...),

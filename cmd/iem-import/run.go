@@ -198,7 +198,8 @@ func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
 		if err != nil {
 			return cliutil.Usagef("mail-path", "%v", err)
 		}
-		im.Sinks.Files = icewarpsink.NewFiles(admin, store)
+		files := icewarpsink.NewFiles(admin, store)
+		im.Sinks.Files, im.Sinks.Defaults = files, files.Defaults()
 	}
 	if err := im.CreateAccounts(ctx); err != nil {
 		return err
