@@ -25,15 +25,18 @@ import (
 // through contacts delta, each turned into a vCard by format's converter
 // (pim.go, ewsxml.go); calendars likewise, their events (series masters
 // with recurrence) listed each round and turned into iCalendar
-// (calendar.go, eventxml.go). Not done yet (issue 17): modified and
-// deleted occurrences, tasks (Fetch of that kind skips the item) and
-// permissions (Graph has no folder permissions for mail [graph.md §6];
-// calendar permissions are not in the emulator), so Permissions returns nil.
+// (calendar.go, eventxml.go); Microsoft To Do lists are task folders whose
+// tasks delta feeds format's VTODO converter (todo.go, taskxml.go). Not
+// done yet (issue 17): modified and deleted occurrences and calendar
+// permissions (Graph has no folder permissions for mail [graph.md §6]),
+// so Permissions returns nil.
 type Source struct {
 	c *Client
 	// kinds maps mailbox+"\x00"+folder id to the item kind of the
 	// non-mail folders Hierarchy listed, so Changes runs their delta.
 	kinds sync.Map
+	// lists maps mailbox+"\x00"+task id to its To Do list (todo.go).
+	lists sync.Map
 }
 
 // NewSource returns the export Source over c.
@@ -178,6 +181,9 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 	if err := s.calendars(ctx, mailbox, h, kind); err != nil {
 		return nil, err
 	}
+	if err := s.todoLists(ctx, mailbox, h, kind); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -188,6 +194,8 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 		return s.contactChanges(ctx, mailbox, folderID, mark, fn)
 	case export.KindCalendar:
 		return s.eventChanges(ctx, mailbox, folderID, mark, fn)
+	case export.KindTask:
+		return s.taskChanges(ctx, mailbox, folderID, mark, fn)
 	}
 	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
 }
@@ -197,7 +205,7 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
 	for _, r := range refs {
 		if fetch := map[export.ItemKind]func(context.Context, string, export.ItemRef) (*export.Item, error){
-			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent}[kind]; fetch != nil {
+			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent, export.KindTask: s.fetchTask}[kind]; fetch != nil {
 			x, err := fetch(ctx, mailbox, r)
 			if err == nil {
 				err = fn(x)

@@ -2,6 +2,9 @@ package graph_test
 
 import (
 	"context"
+	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,14 +45,14 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
 }
 
-// mailCount counts the messages, contacts and events of the org's user mailboxes.
+// mailCount counts the messages, contacts, events and tasks of the org's user mailboxes.
 func (b *engineBed) mailCount() int {
 	n := 0
 	for _, u := range b.org.Users {
 		for _, f := range b.org.Folders(u.SMTP) {
 			for _, it := range f.Items {
 				if (f.Class == "IPF.Note" && it.Type == "Message") || (f.Class == "IPF.Contact" && it.Type == "Contact") ||
-					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") {
+					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") || (f.Class == "IPF.Task" && it.Type == "Task") {
 					n++
 				}
 			}
@@ -105,7 +108,7 @@ func TestEngineRounds(t *testing.T) {
 	want := b.mailCount()
 	s := b.run(t, "")
 	if s.Exported != want || want == 0 {
-		t.Fatalf("round 1 exported %d, want the %d messages, contacts and events of the org", s.Exported, want)
+		t.Fatalf("round 1 exported %d, want the %d messages, contacts, events and tasks of the org", s.Exported, want)
 	}
 	b.org.Mutate(2)
 	s = b.run(t, "")
@@ -185,10 +188,83 @@ func TestEngineGroupwareLikeEWS(t *testing.T) {
 		b.run(t, "")
 		runExport(t, org, ewsSrc, ewsDir, "")
 		got, want := lastRoundKinds(t, b.dir), lastRoundKinds(t, ewsDir)
-		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent} {
+		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent, archive.KindTask} {
 			if got[k] != want[k] || (round == 1 && want[k] == 0) {
 				t.Errorf("round %d: %d %s entries over Graph, %d over EWS", round, got[k], k, want[k])
 			}
+		}
+		if round == 1 {
+			sameProps(t, archive.KindTask, b.dir, ewsDir, "SUMMARY", "STATUS", "DUE", "DESCRIPTION")
+		}
+	}
+}
+
+// lastRoundBodies returns the bodies of the last round's entries of kind
+// k by item id in its EWS form (Graph's REST ids differ only in the base64
+// alphabet).
+func lastRoundBodies(t *testing.T, dir string, k archive.Kind) map[string]string {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	last := f.LastRound()
+	err = f.Walk(func(e *archive.Entry) error {
+		if e.Round != last || e.Kind != k {
+			return nil
+		}
+		rc, err := f.Open(e)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		out[strings.NewReplacer("-", "+", "_", "/").Replace(e.ID)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// props returns the unfolded content lines of body whose property name is
+// one of names, sorted (a VEVENT's order of EXDATEs and overrides is not
+// meaningful).
+func props(body string, names ...string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n ", ""), "\r\n\t", ""), "\r\n") {
+		name := l
+		if i := strings.IndexAny(l, ";:"); i >= 0 {
+			name = l[:i]
+		}
+		if slices.Contains(names, name) {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameProps checks that every entry of kind k in the EWS archive has an
+// entry of the same id in the Graph archive with the same lines of the
+// named properties.
+func sameProps(t *testing.T, k archive.Kind, graphDir, ewsDir string, names ...string) {
+	t.Helper()
+	got, want := lastRoundBodies(t, graphDir, k), lastRoundBodies(t, ewsDir, k)
+	if len(want) == 0 {
+		t.Fatalf("no %s entries over EWS", k)
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Errorf("%s %s: in the EWS archive, not in the Graph one", k, id)
+			continue
+		}
+		if gp, wp := props(g, names...), props(w, names...); !slices.Equal(gp, wp) {
+			t.Errorf("%s %s: Graph %q, EWS %q", k, id, gp, wp)
 		}
 	}
 }
