@@ -3,6 +3,7 @@ package graph
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file maps a Graph event to the EWS CalendarItem XML that
@@ -106,8 +107,11 @@ func (b *xmlBuilder) recurrence(rec object) {
 	b.close("Recurrence")
 }
 
-// calendarXML renders the event as the EWS CalendarItem format reads.
-func (c object) calendarXML() []byte {
+// calendarXML renders the event as the EWS CalendarItem format reads; a
+// series master's cancelled occurrences (their original starts, found by
+// series.go) become DeletedOccurrences, as EWS lists them [V ews.md §4.3
+// deletedoccurrence.md].
+func (c object) calendarXML(deleted ...time.Time) []byte {
 	var b xmlBuilder
 	b.open("CalendarItem")
 	b.itemID(c.str("id"))
@@ -164,6 +168,18 @@ func (c object) calendarXML() []byte {
 	}
 	if rec := c.obj("recurrence"); rec != nil {
 		b.recurrence(rec)
+	}
+	// originalStart: the start an occurrence or exception had in its
+	// series [I: Microsoft Learn resources/event, DateTimeOffset in UTC].
+	b.text("OriginalStart", c.str("originalStart"))
+	if len(deleted) > 0 {
+		b.open("DeletedOccurrences")
+		for _, d := range deleted {
+			b.open("DeletedOccurrence")
+			b.text("Start", d.UTC().Format(time.RFC3339))
+			b.close("DeletedOccurrence")
+		}
+		b.close("DeletedOccurrences")
 	}
 	b.close("CalendarItem")
 	return b.Bytes()

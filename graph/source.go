@@ -26,10 +26,11 @@ import (
 // (pim.go, ewsxml.go); calendars likewise, their events (series masters
 // with recurrence) listed each round and turned into iCalendar
 // (calendar.go, eventxml.go); Microsoft To Do lists are task folders whose
-// tasks delta feeds format's VTODO converter (todo.go, taskxml.go). Not
-// done yet (issue 17): modified and deleted occurrences and calendar
-// permissions (Graph has no folder permissions for mail [graph.md §6]),
-// so Permissions returns nil.
+// tasks delta feeds format's VTODO converter (todo.go, taskxml.go). A
+// series master is read with its exceptions and cancelled occurrences
+// (series.go); calendars carry their calendarPermissions as ACLs
+// (calperm.go). Graph has no folder permissions for mail and contacts
+// [graph.md §6].
 type Source struct {
 	c *Client
 	// kinds maps mailbox+"\x00"+folder id to the item kind of the
@@ -255,6 +256,11 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 	return nil
 }
 
-// Permissions returns nil: Graph has no API for mail folder permissions
-// [graph.md §6], and calendar permissions are not emulated yet.
-func (s *Source) Permissions(context.Context, string, string) (*format.ACL, error) { return nil, nil }
+// Permissions returns a calendar's permissions (calperm.go); Graph has no
+// API for mail and contact folder permissions [graph.md §6].
+func (s *Source) Permissions(ctx context.Context, mailbox, folderID string) (*format.ACL, error) {
+	if k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k == export.KindCalendar {
+		return s.calendarPermissions(ctx, mailbox, folderID)
+	}
+	return nil, nil
+}

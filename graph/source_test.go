@@ -2,16 +2,22 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-ical"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/graph/graphtest"
 	"github.com/iemproject/iem/internal/retry"
@@ -195,6 +201,8 @@ func TestEngineGroupwareLikeEWS(t *testing.T) {
 		}
 		if round == 1 {
 			sameProps(t, archive.KindTask, b.dir, ewsDir, "SUMMARY", "STATUS", "DUE", "DESCRIPTION")
+			sameEvents(t, b.dir, ewsDir)
+			sameCalendarACLs(t, b.dir, ewsDir)
 		}
 	}
 }
@@ -266,5 +274,114 @@ func sameProps(t *testing.T, k archive.Kind, graphDir, ewsDir string, names ...s
 		if gp, wp := props(g, names...), props(w, names...); !slices.Equal(gp, wp) {
 			t.Errorf("%s %s: Graph %q, EWS %q", k, id, gp, wp)
 		}
+	}
+}
+
+// sameEvents checks that every event of the EWS archive has one of the
+// same id in the Graph archive with the same VEVENTs: summary, start,
+// RECURRENCE-ID and EXDATE instants, and rule (without UNTIL: the Graph
+// emulator's events are in UTC, the EWS ones in Europe/Berlin, so the
+// series end is written in a different zone).
+func sameEvents(t *testing.T, graphDir, ewsDir string) {
+	t.Helper()
+	got, want := lastRoundBodies(t, graphDir, archive.KindEvent), lastRoundBodies(t, ewsDir, archive.KindEvent)
+	overrides := 0
+	for id, w := range want {
+		gs, ws := eventSemantics(t, got[id]), eventSemantics(t, w)
+		if !slices.Equal(gs, ws) {
+			t.Errorf("event %s: Graph %q, EWS %q", id, gs, ws)
+		}
+		overrides += strings.Count(w, "RECURRENCE-ID")
+	}
+	if len(want) == 0 || overrides == 0 {
+		t.Fatalf("%d events, %d overrides over EWS: nothing to compare", len(want), overrides)
+	}
+}
+
+// eventSemantics describes each VEVENT of an iCalendar body, sorted.
+func eventSemantics(t *testing.T, body string) []string {
+	t.Helper()
+	if body == "" {
+		return nil
+	}
+	cal, err := ical.NewDecoder(strings.NewReader(body)).Decode()
+	if err != nil {
+		t.Fatalf("%v in\n%s", err, body)
+	}
+	instant := func(p ical.Prop) string {
+		tm, err := p.DateTime(time.UTC)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Value, err)
+		}
+		return strconv.FormatInt(tm.Unix(), 10)
+	}
+	var out []string
+	for _, c := range cal.Children {
+		if c.Name != ical.CompEvent {
+			continue
+		}
+		d := []string{"SUMMARY=" + c.Props.Get(ical.PropSummary).Value, "DTSTART=" + instant(*c.Props.Get(ical.PropDateTimeStart))}
+		if p := c.Props.Get(ical.PropRecurrenceID); p != nil {
+			d = append(d, "RECURRENCE-ID="+instant(*p))
+		}
+		for _, p := range c.Props[ical.PropExceptionDates] {
+			d = append(d, "EXDATE="+instant(p))
+		}
+		if p := c.Props.Get(ical.PropRecurrenceRule); p != nil {
+			var parts []string
+			for _, part := range strings.Split(p.Value, ";") {
+				if !strings.HasPrefix(part, "UNTIL=") {
+					parts = append(parts, part)
+				}
+			}
+			d = append(d, "RRULE="+strings.Join(parts, ";"))
+		}
+		out = append(out, strings.Join(d, " "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameCalendarACLs checks that each calendar folder of the EWS archive
+// has the same ACL entries in the Graph archive (grantee and level; the
+// rights of a Graph role come from format's level table, the EWS
+// emulator's are its own), but for those of level None (Graph has no
+// Anonymous entry).
+func sameCalendarACLs(t *testing.T, graphDir, ewsDir string) {
+	t.Helper()
+	acls := func(dir string) map[string][]string {
+		out := map[string][]string{}
+		for id, body := range lastRoundBodies(t, dir, archive.KindFolder) {
+			var fr struct {
+				Class string      `json:"class"`
+				ACL   *format.ACL `json:"acl"`
+			}
+			if err := json.Unmarshal([]byte(body), &fr); err != nil {
+				t.Fatal(err)
+			}
+			if fr.Class != "IPF.Appointment" || fr.ACL == nil {
+				continue
+			}
+			var es []string
+			for _, e := range fr.ACL.Entries {
+				if e.Level != "None" {
+					es = append(es, fmt.Sprintf("%s %s %s", e.Grantee.Kind, e.Grantee.Address, e.Level))
+				}
+			}
+			slices.Sort(es)
+			out[id] = es
+		}
+		return out
+	}
+	got, want := acls(graphDir), acls(ewsDir)
+	entries := 0
+	for id, w := range want {
+		entries += len(w)
+		if g, ok := got[id]; !ok || !slices.Equal(g, w) {
+			t.Errorf("calendar %s ACL: Graph %q, EWS %q", id, g, w)
+		}
+	}
+	if entries == 0 {
+		t.Fatal("no calendar ACL entries over EWS: nothing to compare")
 	}
 }
