@@ -131,9 +131,9 @@ type mailFolder struct {
 
 func mailboxPath(mailbox string) string { return "users/" + url.PathEscape(mailbox) }
 
-// Hierarchy runs mailFolders/delta (hidden folders included) and resolves
+// hierarchy runs mailFolders/delta (hidden folders included) and resolves
 // the well-known folders' ids; msgfolderroot is the inbox's parent.
-func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*export.Hierarchy, error) {
+func (s *Source) hierarchy(ctx context.Context, mailbox string, mark []byte) (*export.Hierarchy, error) {
 	h := &export.Hierarchy{Roles: map[string]string{}}
 	for _, role := range wellKnown {
 		var f mailFolder

@@ -1,10 +1,12 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,8 +96,11 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 	}
 	var sum export.MailboxStats
 	for _, r := range res.Stats {
-		if (r.Err != "") != (r.Mailbox == blocked) {
+		if r.Err != "" {
 			t.Errorf("mailbox %s: error %q", r.Mailbox, r.Err)
+		}
+		if (r.NotReadable[graph.ReasonBlocked] == 1) != (r.Mailbox == blocked) {
+			t.Errorf("mailbox %s: not readable %v", r.Mailbox, r.NotReadable)
 		}
 		sum.Exported += r.Exported
 		sum.Deleted += r.Deleted
@@ -134,13 +139,59 @@ func TestEngineRounds(t *testing.T) {
 }
 
 // TestEngineBlocked: a mailbox the application access policy blocks (403)
-// fails in its own row; the other mailboxes are exported.
+// is listed as not readable in its own row, not failed, and the other
+// mailboxes are exported; the summary lists it, the folders whose
+// permissions Graph cannot read and the organisation's public folders and
+// archives as not readable through Graph, and the round is not partial.
 func TestEngineBlocked(t *testing.T) {
 	b := newEngineBed(t, ewstest.Generate(3, ewstest.OrgOptions{Users: 2}))
 	blocked := b.org.Users[0].SMTP
 	b.srv.Block(blocked, true)
-	if s := b.run(t, blocked); s.Exported == 0 {
-		t.Errorf("nothing exported beside the blocked mailbox: %+v", s)
+	f, err := archive.OpenFolder(b.dir, &archive.FolderOptions{Writer: "graph test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var boxes []string
+	for _, u := range b.org.Users {
+		boxes = append(boxes, u.SMTP)
+	}
+	res, err := export.Run(context.Background(), b.src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := 0
+	for _, r := range res.Stats {
+		exported += r.Exported
+		switch {
+		case r.Err != "":
+			t.Errorf("%s: error %q", r.Mailbox, r.Err)
+		case r.Mailbox == blocked && (r.NotReadable[graph.ReasonBlocked] != 1 || r.Found != 0):
+			t.Errorf("blocked %s: %+v", r.Mailbox, r)
+		case r.Mailbox != blocked && r.NotReadable[graph.ReasonFolderPermissions] == 0:
+			t.Errorf("%s: no folder permissions listed as not readable: %v", r.Mailbox, r.NotReadable)
+		}
+	}
+	if exported == 0 {
+		t.Error("nothing exported beside the blocked mailbox")
+	}
+	if f, n, err := b.src.CountMailbox(context.Background(), blocked); f != 0 || n != 0 || err != nil {
+		t.Errorf("plan of the blocked mailbox: %d folders, %d items, %v; want nothing and no error", f, n, err)
+	}
+	var out bytes.Buffer
+	partial, err := export.WriteSummary(&out, res, export.SummaryOptions{Folder: f, ArchiveDir: b.dir, Started: time.Now(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if partial {
+		t.Errorf("round partial:\n%s", out.String())
+	}
+	for _, want := range []string{"not read " + blocked + ": 1 × " + graph.ReasonBlocked, graph.ReasonFolderPermissions,
+		"not read the organisation: " + graph.ReasonPublicFolders, "not read the organisation: " + graph.ReasonArchives} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
