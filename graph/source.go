@@ -201,9 +201,17 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
 }
 
-// Fetch reads each message's properties and, when the engine opens it,
-// streams its MIME.
+// Fetch reads the messages' properties in JSON batches (batch.go) and,
+// when the engine opens one, streams its MIME.
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
+	var metas map[string]*message
+	var metaErrs map[string]error
+	if kind == export.KindMail {
+		var err error
+		if metas, metaErrs, err = s.messages(ctx, mailbox, refs); err != nil {
+			return err
+		}
+	}
 	for _, r := range refs {
 		if fetch := map[export.ItemKind]func(context.Context, string, export.ItemRef) (*export.Item, error){
 			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent, export.KindTask: s.fetchTask}[kind]; fetch != nil {
@@ -224,7 +232,7 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 			}
 			continue
 		}
-		m, err := s.c.Message(ctx, mailbox, r.ID)
+		m, err := metas[r.ID], metaErrs[r.ID]
 		var gerr *Error
 		switch {
 		case errors.As(err, &gerr) && gerr.Status == http.StatusNotFound:
