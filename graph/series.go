@@ -74,8 +74,10 @@ func (s *Source) seriesParts(ctx context.Context, mailbox string, ev object, opt
 	evEnd := parseDateTime(utcTime(ev.obj("end")))
 	evStart := parseDateTime(utcTime(ev.obj("start")))
 	dur := max(evEnd.Sub(evStart), time.Minute)
+	// $top: fewer pages for a long series [I: the instances call takes
+	// OData $top, as collections do (GDOC concepts/paging.md)].
 	q := url.Values{"startDateTime": {expected[0].UTC().Format(time.RFC3339)},
-		"endDateTime": {expected[len(expected)-1].Add(dur).UTC().Format(time.RFC3339)}}
+		"endDateTime": {expected[len(expected)-1].Add(dur).UTC().Format(time.RFC3339)}, "$top": {"500"}}
 	seen := map[int64]bool{}
 	var exceptions [][]byte
 	_, err = Pages(ctx, s.c, mailboxPath(mailbox)+"/events/"+url.PathEscape(ev.str("id"))+"/instances?"+q.Encode(), func(o object) error {

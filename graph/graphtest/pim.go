@@ -74,7 +74,10 @@ func eventJSON(it ewstest.ItemSnapshot) map[string]any {
 	}
 	m := map[string]any{"@odata.type": "#microsoft.graph.event", "id": restID(it.ID), "iCalUId": it.UID, "subject": it.Subject,
 		"start": dt(it.Start), "end": dt(it.End), "isAllDay": it.AllDay, "type": typ, "location": map[string]any{"displayName": it.Location},
-		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att)}
+		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att),
+		// changeKey: the item's, which changes with its occurrences too
+		// [I: Microsoft Learn resources/event changeKey], so the etag does.
+		"changeKey": it.ChangeKey}
 	if it.Recurring {
 		m["recurrence"] = map[string]any{
 			"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []string{strings.ToLower(it.Start.Weekday().String())}},
