@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/xml"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,15 @@ func (c object) calendarXML(deleted ...time.Time) []byte {
 	}
 	b.text("Start", utcTime(c.obj("start")))
 	b.text("End", utcTime(c.obj("end")))
+	// The zone the event was made in, a Windows zone name as EWS's
+	// StartTimeZone Id, so format writes local times with a VTIMEZONE and
+	// a series repeats at its local time across DST [I: Microsoft Learn
+	// resources/event originalStartTimeZone, originalEndTimeZone].
+	if z := c.str("originalStartTimeZone"); z != "" {
+		b.WriteString(`<StartTimeZone Id="`)
+		xml.EscapeText(&b, []byte(z))
+		b.WriteString(`"/>`)
+	}
 	if v, ok := c["isAllDay"].(bool); ok {
 		b.text("IsAllDayEvent", strconv.FormatBool(v))
 	}

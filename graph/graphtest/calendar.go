@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"time"
+	_ "time/tzdata" // Europe/Berlin without a host zoneinfo database
 
 	"github.com/iemproject/iem/exchange/ewstest"
 )
@@ -11,14 +12,19 @@ import (
 // Series instances and calendar permissions.
 
 // weekly is the recurrence of the org's series (eventJSON): every week
-// from the start through the range's endDate, ten weeks on.
+// at the start's local time in the series' zone (orgZone), through the
+// range's endDate, ten weeks on.
 func weekly(master ewstest.ItemSnapshot) []time.Time {
 	end := master.Start.Add(10 * 7 * 24 * time.Hour).Format("2006-01-02")
+	local := master.Start.In(berlin)
 	var out []time.Time
-	for t := master.Start; t.Format("2006-01-02") <= end; t = t.Add(7 * 24 * time.Hour) {
-		out = append(out, t)
+	for k := 0; ; k++ {
+		t := local.AddDate(0, 0, 7*k)
+		if t.Format("2006-01-02") > end {
+			return out
+		}
+		out = append(out, t.UTC())
 	}
-	return out
 }
 
 // instances returns the occurrences and exceptions of a series master

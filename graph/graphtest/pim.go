@@ -77,15 +77,23 @@ func eventJSON(it ewstest.ItemSnapshot) map[string]any {
 		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att),
 		// changeKey: the item's, which changes with its occurrences too
 		// [I: Microsoft Learn resources/event changeKey], so the etag does.
-		"changeKey": it.ChangeKey}
+		"changeKey": it.ChangeKey,
+		// The EWS emulator's events are made in W. Europe Standard Time
+		// (its StartTimeZone) [I: resources/event originalStartTimeZone].
+		"originalStartTimeZone": orgZone, "originalEndTimeZone": orgZone}
 	if it.Recurring {
 		m["recurrence"] = map[string]any{
 			"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []string{strings.ToLower(it.Start.Weekday().String())}},
 			"range": map[string]any{"type": "endDate", "startDate": it.Start.Format("2006-01-02"),
-				"endDate": it.Start.Add(10 * 7 * 24 * time.Hour).Format("2006-01-02")}}
+				"endDate": it.Start.Add(10 * 7 * 24 * time.Hour).Format("2006-01-02"), "recurrenceTimeZone": orgZone}}
 	}
 	return withETag(m)
 }
+
+// orgZone is the Windows zone of the org's events, berlin its IANA rules.
+const orgZone = "W. Europe Standard Time"
+
+var berlin, _ = time.LoadLocation("Europe/Berlin")
 
 // calendarJSON renders a calendar [I: Microsoft Learn resources/calendar].
 func calendarJSON(f folderView, def bool) map[string]any {
