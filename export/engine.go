@@ -76,6 +76,10 @@ type MailboxStats struct {
 	Seconds   float64        `json:"seconds"`
 	Err       string         `json:"error,omitempty"`
 
+	// NotReadable counts, by reason, what the Source cannot read of the
+	// mailbox (notreadable.go); not items, so not in Found.
+	NotReadable map[string]int `json:"notReadable,omitempty"`
+
 	job *progress.Job // this mailbox's progress line
 }
 
@@ -84,7 +88,8 @@ func (e *engine) statsFor(mbx string) *MailboxStats {
 	defer e.statsMu.Unlock()
 	s, ok := e.stats[mbx]
 	if !ok {
-		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{},
+			NotReadable: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
@@ -276,8 +281,15 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		log.Warn("hierarchy sync state rejected; syncing from scratch")
 		hier, err = e.src.Hierarchy(ctx, mbx, nil)
 	}
+	if nr, ok := notReadableMailbox(st, err); ok {
+		log.Warn("mailbox not readable", "reason", nr.Reason, "err", nr.Err)
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	for r, n := range hier.NotReadable {
+		st.NotReadable[r] += n
 	}
 	changes, roles := hier.Changes, hier.Roles
 

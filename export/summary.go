@@ -41,6 +41,7 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 	var tot MailboxStats
 	for _, s := range res.Stats {
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
+		problems = append(problems, report.ProblemsOf(NotReadKind, s.NotReadable)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts:   []int{s.Found, s.Exported, s.Unchanged, report.Sum(s.Filtered), report.Sum(s.Skipped), report.Sum(s.Failed), s.Deleted, s.Flags},
 			Problems: append(problems, report.ProblemsOf("filtered", s.Filtered)...)})
@@ -49,6 +50,12 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 	}
 	if err := rep.Table(w); err != nil {
 		return false, err
+	}
+	for _, r := range res.NotReadable {
+		fmt.Fprintf(w, "%-8s the organisation: %s\n", NotReadKind, r)
+	}
+	if len(res.NotReadable) > 0 {
+		rep.Fields = map[string]any{"notReadable": res.NotReadable}
 	}
 	rate := float64(tot.Exported) / took.Seconds()
 	fmt.Fprintf(w, "round %d: %d mailboxes, %d items exported (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",

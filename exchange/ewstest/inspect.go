@@ -59,6 +59,9 @@ type ItemSnapshot struct {
 	OriginalStart      time.Time
 	DeletedOccurrences []time.Time
 
+	// Body is the item's text body (tasks, events), "" for messages.
+	Body string
+
 	// Tasks.
 	Status          string
 	PercentComplete int
@@ -121,7 +124,7 @@ func (it *Item) snapshot() ItemSnapshot {
 		GivenName: it.given, Surname: it.surname, Company: it.company, Email: it.email, Phone: it.phone,
 		Members: slices.Clone(it.members), UID: it.uid, Start: it.start, End: it.end, AllDay: it.allDay,
 		Recurring: it.recurring, Location: it.location, OriginalStart: it.originalStart,
-		DeletedOccurrences: slices.Clone(it.deletedOcc), Status: it.status, PercentComplete: it.percent, Due: it.due}
+		DeletedOccurrences: slices.Clone(it.deletedOcc), Status: it.status, PercentComplete: it.percent, Due: it.due, Body: it.body}
 	if it.organizer != nil {
 		s.Organizer = it.organizer.SMTP
 	}

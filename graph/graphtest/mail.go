@@ -134,7 +134,7 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 		default:
 			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(rest, "/")+"'.")
 		}
-	case e.pim(w, r, fs, rest):
+	case e.todo(w, r, fs, rest), e.calendarExtra(w, r, fs, rest), e.pim(w, r, fs, rest):
 	case rest[0] == "messages" && len(rest) >= 2:
 		e.message(w, r, u, rest[1], rest[2:])
 	default:

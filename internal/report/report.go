@@ -127,14 +127,15 @@ func (r *Report) Bytes() int64 {
 	return n
 }
 
-// Partial reports whether any mailbox has failed items or stopped early.
+// Partial reports whether any mailbox has failed items or stopped early;
+// filtered items and what the Source cannot read ("not read") do not count.
 func (r *Report) Partial() bool {
 	for _, row := range r.Rows {
 		if row.Err != "" {
 			return true
 		}
 		for _, p := range row.Problems {
-			if p.Kind != "filtered" && p.Count > 0 {
+			if p.Kind != "filtered" && p.Kind != "not read" && p.Count > 0 {
 				return true
 			}
 		}
