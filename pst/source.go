@@ -85,6 +85,8 @@ type sourceFile struct {
 	f    *File
 	// keywords is the property id of the named property Keywords (categories), 0 when none.
 	keywords uint16
+	// names maps the numeric named properties to the file's property ids.
+	names map[namedKey]uint16
 }
 
 var _ export.Source = (*Source)(nil)
@@ -125,11 +127,14 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 			s.Close()
 			return nil, fmt.Errorf("pst: %s: %w", p, err)
 		}
-		sf := &sourceFile{id: id, path: p, f: f}
+		sf := &sourceFile{id: id, path: p, f: f, names: map[namedKey]uint16{}}
 		if names, _ := f.NamedProps(); names != nil {
 			for pid, np := range names {
 				if np.GUID == psPublicStrings && np.Name == "Keywords" {
 					sf.keywords = pid
+				}
+				if np.Name == "" {
+					sf.names[namedKey{np.GUID, np.LID}] = pid
 				}
 			}
 		}
@@ -526,8 +531,8 @@ func sortedKeys(m map[string]entry) []string {
 }
 
 // Fetch reads each message when the engine opens it; mail becomes RFC 5322 through
-// [Message.EML] with its flags as attributes. Contacts, calendar items and tasks are
-// skipped ("pst <kind> not converted"): their converters read EWS items.
+// [Message.EML] with its flags as attributes; contacts, distribution lists, calendar
+// items and tasks go through the converters of package format (items.go).
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
 	if err := s.checkMailbox(mailbox); err != nil {
 		return err
@@ -555,7 +560,8 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 			}
 			x.Modified = propTime(m.Props, PidLastModified)
 		}
-		x.Open = func() (*export.Content, error) { return s.convert(sf, kind, m, merr) }
+		id := r.ID
+		x.Open = func() (*export.Content, error) { return s.convert(sf, id, kind, m, merr) }
 		if err := fn(x); err != nil {
 			return err
 		}
@@ -566,18 +572,16 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 // errRTFOnly is why a message whose only body is RTF is recorded as rebuilt.
 var errRTFOnly = errors.New("pst: the only body is compressed RTF, kept as the attachment rtf-body.rtf")
 
-var kindNames = map[export.ItemKind]string{export.KindContact: "contact", export.KindCalendar: "calendar item", export.KindTask: "task"}
-
-func (s *Source) convert(sf *sourceFile, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
+func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
 	if m == nil {
 		return nil, export.Fail("pst message unreadable", merr)
-	}
-	if kind != export.KindMail {
-		return nil, export.Skip("pst "+kindNames[kind]+" not converted", nil)
 	}
 	var resolve func(string) (string, bool)
 	if s.dir != nil {
 		resolve = s.dir.ResolveSMTP
+	}
+	if kind != export.KindMail {
+		return s.convertItem(sf, id, kind, m, merr)
 	}
 	b, err := m.EMLResolving(resolve)
 	if err != nil && merr == nil {
