@@ -54,8 +54,9 @@ const maxRTF = 64 << 20
 // EML returns the message as RFC 5322 bytes: the stored transport headers when present
 // (without their Content-* and MIME-Version fields, which describe the body rebuilt
 // here), else headers rebuilt from the properties; the text and HTML bodies as
-// multipart/alternative; an RTF-only body (PidTagRtfCompressed, no text or HTML) as an
-// "rtf-body.rtf" attachment, like readpst; every attachment byte for byte, inline ones
+// multipart/alternative; an RTF-only body (PidTagRtfCompressed, no text or HTML) as the
+// HTML or text it encapsulates (rtf.go), else as its text and, like readpst, an
+// "rtf-body.rtf" attachment; every attachment byte for byte, inline ones
 // with their Content-ID, embedded messages as message/rfc822.
 func (m *Message) EML() ([]byte, error) { return m.EMLResolving(nil) }
 
@@ -82,13 +83,17 @@ func (m *Message) write(w *bytes.Buffer, depth int, resolve func(string) (string
 	text, html := m.body(PidBody, PidMessageCodepage, PidInternetCodepage), m.body(PidHTML, PidInternetCodepage, PidMessageCodepage)
 	var extra []Attachment
 	if m.RTFOnly() {
-		if p, ok := m.Props.Get(PidRTFCompressed); ok {
-			rtf, err := DecompressRTF(p.Value)
-			if err != nil {
-				keep(err)
-			} else {
-				extra = append(extra, Attachment{Props: Props{}, Data: rtf})
-			}
+		rtf, kind, err := m.rtfBody()
+		keep(err)
+		switch {
+		case err != nil:
+		case kind == rtfHTML:
+			html = body{rtfDecode(rtf, true), "utf-8"}
+		case kind == rtfText:
+			text = body{rtfDecode(rtf, false), "utf-8"}
+		default: // no faithful HTML: the text, and the RTF as it is
+			text = body{rtfDecode(rtf, false), "utf-8"}
+			extra = append(extra, Attachment{Props: Props{}, Data: rtf})
 		}
 	}
 	atts := append(append([]Attachment(nil), m.Attachments...), extra...)
@@ -166,8 +171,32 @@ func writeMIMEHeader(w *bytes.Buffer, h textproto.MIMEHeader) {
 	}
 }
 
-// RTFOnly tells whether the message's only body is its compressed RTF, which EML keeps
-// as the attachment rtf-body.rtf.
+// rtfBody decompresses the message's RTF body and says what it encapsulates.
+func (m *Message) rtfBody() ([]byte, rtfKind, error) {
+	p, ok := m.Props.Get(PidRTFCompressed)
+	if !ok {
+		return nil, rtfNative, nil
+	}
+	rtf, err := DecompressRTF(p.Value)
+	if err != nil {
+		return nil, rtfNative, err
+	}
+	return rtf, rtfEncapsulation(rtf), nil
+}
+
+// RTFUnfaithful tells whether the message's only body is an RTF body that does not
+// encapsulate HTML or text: EML writes its extracted text and keeps the RTF as the
+// attachment rtf-body.rtf.
+func (m *Message) RTFUnfaithful() bool {
+	if !m.RTFOnly() {
+		return false
+	}
+	_, kind, err := m.rtfBody()
+	return err == nil && kind == rtfNative
+}
+
+// RTFOnly tells whether the message's only body is its compressed RTF: EML writes the
+// HTML or text it encapsulates, else its text with the RTF as the attachment rtf-body.rtf.
 func (m *Message) RTFOnly() bool {
 	_, rtf := m.Props.Get(PidRTFCompressed)
 	_, text := m.Props.Get(PidBody)

@@ -569,8 +569,9 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 	return nil
 }
 
-// errRTFOnly is why a message whose only body is RTF is recorded as rebuilt.
-var errRTFOnly = errors.New("pst: the only body is compressed RTF, kept as the attachment rtf-body.rtf")
+// errRTFOnly is why a message whose only body is RTF without encapsulated HTML or text
+// is recorded as rebuilt (counted in the round's summary under this reason).
+var errRTFOnly = &export.Problem{Reason: "pst RTF-only body: text extracted, RTF kept as rtf-body.rtf"}
 
 func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
 	if m == nil {
@@ -592,7 +593,7 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	switch {
 	case merr != nil: // parts of the message could not be read: what could is archived
 		c.Rebuilt, c.RebuiltWhy = true, merr
-	case m.RTFOnly():
+	case m.RTFUnfaithful():
 		c.Rebuilt, c.RebuiltWhy = true, errRTFOnly
 	}
 	return c, nil

@@ -134,7 +134,7 @@ func (r *Report) Partial() bool {
 			return true
 		}
 		for _, p := range row.Problems {
-			if p.Kind != "filtered" && p.Count > 0 {
+			if p.Kind != "filtered" && p.Kind != "rebuilt" && p.Count > 0 { // rebuilt items are exported
 				return true
 			}
 		}
