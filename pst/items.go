@@ -485,7 +485,7 @@ func (s *Source) convertItem(sf *sourceFile, id string, kind export.ItemKind, m 
 		problems = append(problems, merr.Error())
 	}
 	if len(problems) > 0 {
-		c.Rebuilt, c.RebuiltWhy = true, errors.New("pst: "+strings.Join(problems, "; "))
+		c.Rebuilt, c.RebuiltWhy = true, &export.Problem{Reason: "pst " + kindName(kind) + " converted with losses", Err: errors.New(strings.Join(problems, "; "))}
 	}
 	return c, nil
 }

@@ -146,6 +146,20 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 // Close closes the files.
 func (s *Source) Close() error { return closeFiles(s.files) }
 
+// PasswordFiles lists the files that have a PST password ([File.Password]): they are
+// exported anyway, and the caller says so.
+func (s *Source) PasswordFiles() []string {
+	var out []string
+	for _, sf := range s.files {
+		sf.mu.Lock()
+		if sf.f.Password() {
+			out = append(out, sf.path)
+		}
+		sf.mu.Unlock()
+	}
+	return out
+}
+
 // closeFiles closes files and returns the first error.
 func closeFiles(files []*sourceFile) error {
 	var err error
