@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -128,6 +129,7 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 			return nil, fmt.Errorf("pst: %s: %w", p, err)
 		}
 		sf := &sourceFile{id: id, path: p, f: f, names: map[namedKey]uint16{}}
+		f.streamLock = &sf.mu
 		if names, _ := f.NamedProps(); names != nil {
 			for pid, np := range names {
 				if np.GUID == psPublicStrings && np.Name == "Keywords" {
@@ -598,11 +600,19 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	if kind != export.KindMail {
 		return s.convertItem(sf, id, kind, m, merr)
 	}
-	b, err := m.EMLResolving(resolve)
+	if err := m.checkStreams(0); err != nil && merr == nil {
+		merr = err
+	}
+	r, streamed, err := m.EMLStream(resolve)
 	if err != nil && merr == nil {
 		merr = err
 	}
-	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}, Data: b}
+	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}}
+	if streamed { // attachments of more than a block stream into the archive
+		c.Body = r
+	} else if c.Data, err = io.ReadAll(r); err != nil && merr == nil {
+		merr = err
+	}
 	format.MailAttrs(c.Attrs, sf.meta(m))
 	switch {
 	case merr != nil: // parts of the message could not be read: what could is archived
