@@ -69,12 +69,15 @@ type MailboxStats struct {
 	Filtered  map[string]int `json:"filtered,omitempty"`
 	Skipped   map[string]int `json:"skipped,omitempty"`
 	Failed    map[string]int `json:"failed,omitempty"`
-	Deleted   int            `json:"deleted"`
-	Flags     int            `json:"flagChanges"`
-	Folders   int            `json:"folders"`
-	Bytes     int64          `json:"bytes"`
-	Seconds   float64        `json:"seconds"`
-	Err       string         `json:"error,omitempty"`
+	// Rebuilt counts the items exported but rebuilt from properties (Content.Rebuilt), by
+	// the Reason of a RebuiltWhy that is a *Problem, else "rebuilt from properties".
+	Rebuilt map[string]int `json:"rebuilt,omitempty"`
+	Deleted int            `json:"deleted"`
+	Flags   int            `json:"flagChanges"`
+	Folders int            `json:"folders"`
+	Bytes   int64          `json:"bytes"`
+	Seconds float64        `json:"seconds"`
+	Err     string         `json:"error,omitempty"`
 
 	// NotReadable counts, by reason, what the Source cannot read of the
 	// mailbox (notreadable.go); not items, so not in Found.
@@ -89,7 +92,7 @@ func (e *engine) statsFor(mbx string) *MailboxStats {
 	s, ok := e.stats[mbx]
 	if !ok {
 		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{},
-			NotReadable: map[string]int{}}
+			NotReadable: map[string]int{}, Rebuilt: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
@@ -680,6 +683,11 @@ func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *f
 	if c.Rebuilt {
 		h.Attrs["rebuilt"] = "1"
 		log.Warn("message rebuilt from properties", "folder", f.DisplayName, "id", it.ID, "err", c.RebuiltWhy)
+		reason := "rebuilt from properties"
+		if errors.As(c.RebuiltWhy, &p) {
+			reason = p.Reason
+		}
+		st.Rebuilt[reason]++
 	}
 	if c.Body != nil {
 		return e.doneStream(st, h, c.Body)

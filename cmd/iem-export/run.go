@@ -159,7 +159,7 @@ func connect(ctx context.Context, cfg *settings.Export, snap *directory.Snapshot
 		return src, nil
 	}
 	if cfg.Source == "pst" {
-		return pstSource(cfg.PST, snap)
+		return pstSource(cfg.PST, snap, log)
 	}
 	eopt := cfg.EWS
 	eopt.Logger, eopt.Gate = log, gate

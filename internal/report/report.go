@@ -135,7 +135,8 @@ func (r *Report) Partial() bool {
 			return true
 		}
 		for _, p := range row.Problems {
-			if p.Kind != "filtered" && p.Kind != "not read" && p.Count > 0 {
+			// rebuilt items are exported; not read is what the source cannot read
+			if p.Kind != "filtered" && p.Kind != "not read" && p.Kind != "rebuilt" && p.Count > 0 {
 				return true
 			}
 		}
