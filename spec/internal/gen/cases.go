@@ -244,7 +244,7 @@ func cases() []testCase {
 				folderEntry(mb, "AAMkADinbox", "Inbox"),
 				{Kind: 6, Mailbox: mb, ID: "AAMkADarcinbox", ChangeKey: "AQAAABYAAAA",
 					Attrs: [][2]string{{"class", "IPF.Note"}, {"distinguished", "archiveinbox"}, {"name", "Inbox"}, {"path", `["Inbox"]`}, {"side", "archive"}},
-					Body: []byte(`{"id":"AAMkADarcinbox","path":["Inbox"],"class":"IPF.Note","distinguished":"archiveinbox","side":"archive"}`)},
+					Body:  []byte(`{"id":"AAMkADarcinbox","path":["Inbox"],"class":"IPF.Note","distinguished":"archiveinbox","side":"archive"}`)},
 				{Kind: 6, Mailbox: mb, ID: "AAMkADarc2019", ChangeKey: "AQAAABYAAAA",
 					Attrs: [][2]string{{"class", "IPF.Note"}, {"name", "2019"}, {"path", `["2019"]`}, {"side", "archive"}},
 					Body: []byte(`{"id":"AAMkADarc2019","path":["2019"],"class":"IPF.Note","side":"archive",` +
