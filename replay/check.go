@@ -24,6 +24,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 	}
 	sort.Strings(mbxs)
 	same, missing, extra, errs := 0, 0, 0, 0
+	var arch archiveCheck
 	for _, src := range mbxs {
 		target := im.mapAddr(src)
 		if src == "" {
@@ -44,6 +45,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 			}
 			k := strings.Join(fi.path, "/")
 			paths[k] = fi.path
+			arch.folder(k, fi)
 			if e.Kind != archive.KindMessage {
 				if ct := contentType(e.Kind); ct != "" && fi.typ != "M" && im.Sinks.Groupware != nil {
 					if gwWant[k] == nil {
@@ -57,6 +59,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				want[k] = map[string]int{}
 			}
 			want[k][bareMessageID(e.Attrs["message-id"])]++
+			arch.want(k)
 		}
 		same, missing, extra, errs = im.checkGroupware(ctx, w, target, paths, gwWant, same, missing, extra, errs)
 		mb, err := im.Sinks.Mail.Open(ctx, target)
@@ -85,6 +88,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				switch g := got[id]; {
 				case g == n:
 					same += n
+					arch.same(k, n)
 					fmt.Fprintf(w, "= %s/%s %s\n", target, k, id)
 				case g < n:
 					missing += n - g
@@ -103,6 +107,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		}
 		mb.Close()
 	}
+	arch.print(w)
 	fmt.Fprintf(w, "check: %d same, %d missing on target, %d extra or duplicated on target, %d errors\n", same, missing, extra, errs)
 	if missing+extra+errs > 0 {
 		return ErrDifferences
