@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/iemproject/iem/exchange/ewstest"
+)
+
+// archiveCounts returns the messages of each archive folder of email on
+// the IceWarp emulator, below prefix.
+func (b *bed) archiveCounts(t *testing.T, email, prefix string) map[string]uint32 {
+	t.Helper()
+	out := map[string]uint32{}
+	for _, f := range b.iw.MailFolders(email) {
+		if !strings.HasPrefix(f, prefix+"/") {
+			continue
+		}
+		n, err := b.iw.MailboxStatus(email, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(f, prefix+"/")] = n
+	}
+	return out
+}
+
+// TestArchiveMailboxes: the archive mailboxes of a 2016 server move with
+// their mailboxes, below Archive/ (IMAP) or a folder of the operator's
+// choice (path mode), are counted apart by export, import, plan and check,
+// take a later round's changes, and a rerun writes nothing; a 2007 server
+// is not asked for archives and every summary says so; --archive-mailbox
+// skip leaves them out.
+func TestArchiveMailboxes(t *testing.T) {
+	opt := ewstest.OrgOptions{Users: 3, Archives: 2}
+	archived := []string{"alice@example.com", "bob@example.com"}
+	perFolder := 4 // OrgOptions.MessagesPerFolder's default
+
+	t.Run("Exchange2016", func(t *testing.T) {
+		b := newBed(t, opt, &ewstest.Options{Personality: ewstest.Exchange2016})
+		st := b.ews.Org.Stats()
+		out, err := b.export()
+		mustOK(t, "export", out, err)
+		if want := fmt.Sprintf("archive mailboxes: 2, %d items found, %d exported, %d folders written", st.ArchiveItems, st.ArchiveItems, st.ArchiveFolders); !strings.Contains(out, want) {
+			t.Fatalf("export summary lacks %q:\n%s", want, out)
+		}
+		plan, err := b.command("iem-import", "plan", "--archive", b.arch).CombinedOutput()
+		if want := fmt.Sprintf("plan: %d items of archive mailboxes, below Archive/", st.ArchiveItems); err != nil || !strings.Contains(string(plan), want) {
+			t.Fatalf("plan: %v, lacks %q:\n%s", err, want, plan)
+		}
+		out, err = b.importRun()
+		mustOK(t, "import", out, err)
+		if want := fmt.Sprintf("archive mailboxes: %d items of 2 mailboxes' archives, below Archive/", st.ArchiveItems); !strings.Contains(out, want) {
+			t.Fatalf("import summary lacks %q:\n%s", want, out)
+		}
+		b.assertExactlyOnce(t)
+		chk, _ := b.check()
+		if want := fmt.Sprintf("check: archive mailboxes: %d of %d messages same", st.ArchiveItems, st.ArchiveItems); !strings.Contains(chk, want) {
+			t.Errorf("check lacks %q", want)
+		}
+		for _, email := range archived {
+			got := b.archiveCounts(t, email, "Archive")
+			if got["Inbox"] != uint32(perFolder) || got["2019"] != uint32(perFolder) || got["2019/Projekte alt"] != uint32(perFolder) {
+				t.Errorf("%s archive folders on target: %v", email, got)
+			}
+		}
+		if got := b.archiveCounts(t, "carol@example.com", "Archive"); len(got) != 0 {
+			t.Errorf("carol has no archive, but the target has %v", got)
+		}
+		out, err = b.importRun()
+		mustOK(t, "import rerun", out, err)
+		if !strings.Contains(out, " 0 items written") {
+			t.Fatalf("rerun wrote items:\n%s", out)
+		}
+
+		// Round 2: one archive message more, one fewer in 2019.
+		b.ews.NextRound(2)
+		out, err = b.export()
+		mustOK(t, "export round 2", out, err)
+		out, err = b.importRun()
+		mustOK(t, "import round 2", out, err)
+		b.assertExactlyOnce(t)
+		for _, email := range archived {
+			got := b.archiveCounts(t, email, "Archive")
+			if got["Inbox"] != uint32(perFolder+1) || got["2019"] != uint32(perFolder-1) {
+				t.Errorf("round 2: %s archive folders on target: %v", email, got)
+			}
+		}
+		out, err = b.importRun()
+		mustOK(t, "import rerun 2", out, err)
+		if !strings.Contains(out, " 0 items written") {
+			t.Fatalf("rerun wrote items:\n%s", out)
+		}
+	})
+
+	t.Run("Exchange2016PathModeOwnFolder", func(t *testing.T) {
+		b := newBed(t, opt, &ewstest.Options{Personality: ewstest.Exchange2016})
+		out, err := b.export()
+		mustOK(t, "export", out, err)
+		out, err = b.importRun("--mail-mode", "path", "--mail-path", b.iw.MailRoot(), "--archive-mailbox", "Old mail/Online archive")
+		mustOK(t, "import", out, err)
+		chk, err := b.command("iem-import", "check", "--config", b.dir+"/import.conf", "--archive", b.arch,
+			"--archive-mailbox", "Old mail/Online archive").CombinedOutput()
+		if exitCode(err) != 0 || !strings.Contains(string(chk), " 0 missing on target, 0 extra or duplicated on target, 0 errors") {
+			t.Fatalf("check: exit %d\n%s", exitCode(err), chk)
+		}
+		for _, email := range archived {
+			if got := b.archiveCounts(t, email, "Old mail/Online archive"); got["2019/Projekte alt"] != uint32(perFolder) {
+				t.Errorf("%s archive folders on target: %v", email, got)
+			}
+			if got := b.archiveCounts(t, email, "Archive"); len(got) != 0 {
+				t.Errorf("%s: archive also under Archive/: %v", email, got)
+			}
+		}
+		if err := b.iw.CheckMailPath(); err != nil {
+			t.Errorf("mail path: %v", err)
+		}
+	})
+
+	t.Run("Exchange2016Skip", func(t *testing.T) {
+		b := newBed(t, opt, &ewstest.Options{Personality: ewstest.Exchange2016})
+		out, err := b.export()
+		mustOK(t, "export", out, err)
+		out, err = b.importRun("--archive-mailbox", "skip")
+		mustOK(t, "import", out, err)
+		if !strings.Contains(out, "archive mailbox left out (--archive-mailbox skip)") {
+			t.Errorf("import summary does not say the archives were left out:\n%s", out)
+		}
+		for _, email := range archived {
+			for _, f := range b.iw.MailFolders(email) {
+				if strings.Contains(f, "Projekte alt") {
+					t.Errorf("%s: archive folder %s imported despite skip", email, f)
+				}
+			}
+		}
+	})
+
+	t.Run("Exchange2007SP1", func(t *testing.T) {
+		b := newBed(t, opt, &ewstest.Options{Personality: ewstest.Exchange2007SP1})
+		out, err := b.export()
+		mustOK(t, "export", out, err)
+		n := len(b.ews.Org.Users)
+		if want := fmt.Sprintf("archive mailboxes not asked for on %d mailboxes: archive mailboxes need Exchange 2010 SP1 or later; the server speaks Exchange2007_SP1", n); !strings.Contains(out, want) {
+			t.Fatalf("export summary lacks %q:\n%s", want, out)
+		}
+		if strings.Contains(out, "archive mailboxes: ") {
+			t.Errorf("a 2007 export reports archives:\n%s", out)
+		}
+		b.mustImportOnce(t)
+		for _, email := range archived {
+			if got := b.archiveCounts(t, email, "Archive"); len(got) != 0 {
+				t.Errorf("%s: archive folders from a 2007 server: %v", email, got)
+			}
+		}
+	})
+}
