@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/icewarp/icewarptest"
+	"github.com/iemproject/iem/internal/testbed"
 )
 
 // archiveCounts returns the messages of each archive folder of email on
@@ -34,7 +38,7 @@ func (b *bed) archiveCounts(t *testing.T, email, prefix string) map[string]uint3
 // skip leaves them out.
 func TestArchiveMailboxes(t *testing.T) {
 	opt := ewstest.OrgOptions{Users: 3, Archives: 2}
-	archived := []string{"alice@example.com", "bob@example.com"}
+	archived := []string{"alice@example.com", "bob@example.com"} // Archives: 2
 	perFolder := 4 // OrgOptions.MessagesPerFolder's default
 
 	t.Run("Exchange2016", func(t *testing.T) {
@@ -133,6 +137,45 @@ func TestArchiveMailboxes(t *testing.T) {
 					t.Errorf("%s: archive folder %s imported despite skip", email, f)
 				}
 			}
+		}
+	})
+
+	t.Run("Exchange2016Dovecot", func(t *testing.T) {
+		d := testbed.StartDovecot(t)
+		dopt := opt
+		dopt.Domain = fmt.Sprintf("arch%d.example.com", os.Getpid()%10000)
+		org := ewstest.Generate(7, dopt)
+		ews, err := ewstest.Start(org, &ewstest.Options{Personality: ewstest.Exchange2016})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ews.Close)
+		iw, err := icewarptest.Start(&icewarptest.Options{AdminEmail: d.MasterUser, AdminPassword: d.MasterPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { iw.Close() })
+		dir := t.TempDir()
+		writeBedFiles(t, dir, ews, "", d.MasterPassword,
+			fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\n", iw.URL(), d.MasterUser, d.Addr))
+		b := &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+		st := org.Stats()
+		out, err := b.export()
+		mustOK(t, "export", out, err)
+		b.mustImportOnce(t)
+		// check lists each target folder in Dovecot: the archive's
+		// messages are there, below Archive/, once.
+		chk, _ := b.check()
+		if want := fmt.Sprintf("check: archive mailboxes: %d of %d messages same", st.ArchiveItems, st.ArchiveItems); !strings.Contains(chk, want) {
+			t.Errorf("check lacks %q:\n%s", want, chk)
+		}
+		if !strings.Contains(chk, "= alice@"+dopt.Domain+"/Archive/2019/Projekte alt ") {
+			t.Errorf("check shows no message in Archive/2019/Projekte alt")
+		}
+		out, err = b.importRun()
+		mustOK(t, "import rerun", out, err)
+		if !strings.Contains(out, " 0 items written") {
+			t.Fatalf("rerun wrote items:\n%s", out)
 		}
 	})
 
