@@ -39,7 +39,7 @@ func (b *bed) archiveCounts(t *testing.T, email, prefix string) map[string]uint3
 func TestArchiveMailboxes(t *testing.T) {
 	opt := ewstest.OrgOptions{Users: 3, Archives: 2}
 	archived := []string{"alice@example.com", "bob@example.com"} // Archives: 2
-	perFolder := 4 // OrgOptions.MessagesPerFolder's default
+	perFolder := 4                                               // OrgOptions.MessagesPerFolder's default
 
 	t.Run("Exchange2016", func(t *testing.T) {
 		b := newBed(t, opt, &ewstest.Options{Personality: ewstest.Exchange2016})
