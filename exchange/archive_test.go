@@ -141,3 +141,19 @@ func TestArchiveMailbox2007(t *testing.T) {
 		t.Errorf("a 2007 server was asked for archive folders:\n%s", e.log.String())
 	}
 }
+
+// TestArchiveMailbox2010: 2010 SP2 has archives but no archiveinbox id (a
+// 2013 SP1 one): the archive is exported whole without asking for it.
+func TestArchiveMailbox2010(t *testing.T) {
+	org := ewstest.Generate(1, ewstest.OrgOptions{Archives: 1})
+	e := start(t, ewstest.Exchange2010SP2, org, nil, nil)
+	dir := t.TempDir()
+	archiveRound(t, e, dir)
+	want := org.Stats()
+	if folders, items, _ := archiveEntries(t, dir, alice); folders != want.ArchiveFolders || items != want.ArchiveItems {
+		t.Fatalf("archive view: %d folders, %d items; want %d, %d", folders, items, want.ArchiveFolders, want.ArchiveItems)
+	}
+	if strings.Contains(e.log.String(), "ErrorSchemaValidation") {
+		t.Errorf("a 2010 server was asked for an id its schema lacks:\n%s", e.log.String())
+	}
+}
