@@ -48,6 +48,10 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 			Problems: append(problems, archiveProblems(s)...)})
 		tot.Exported += s.Exported
 		tot.Bytes += s.Bytes
+		if s.Archive != nil { // the round's totals include the archives
+			tot.Exported += s.Archive.Exported
+			tot.Bytes += s.Archive.Bytes
+		}
 	}
 	if err := rep.Table(w); err != nil {
 		return false, err
