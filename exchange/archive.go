@@ -80,3 +80,24 @@ func (s *Source) ArchiveHierarchy(ctx context.Context, mailbox string, mark []by
 	}
 	return h, nil
 }
+
+// archiveCount returns the folders and items of mailbox's archive mailbox
+// (0, 0 when it has none or the server cannot have one).
+func (s *Source) archiveCount(ctx context.Context, mailbox string) (folders, items int, err error) {
+	v, err := s.c.RequestVersion(ctx)
+	if err != nil || v < ArchiveVersion {
+		return 0, 0, err
+	}
+	changes, _, err := s.c.syncFolderHierarchy(ctx, mailbox, "archivemsgfolderroot", "")
+	var ee *Error
+	if errors.As(err, &ee) && ee.Code == CodeFolderNotFound {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("archive: %w", err)
+	}
+	for _, c := range changes {
+		items += c.Folder.TotalCount
+	}
+	return len(changes), items, nil
+}

@@ -157,3 +157,28 @@ func TestArchiveMailbox2010(t *testing.T) {
 		t.Errorf("a 2010 server was asked for an id its schema lacks:\n%s", e.log.String())
 	}
 }
+
+// TestArchiveMailboxPlan: the plan counts a mailbox's archive with it.
+func TestArchiveMailboxPlan(t *testing.T) {
+	org := ewstest.Generate(1, ewstest.OrgOptions{Archives: 1})
+	ctx := context.Background()
+	for _, p := range []ewstest.Personality{ewstest.Exchange2016, ewstest.Exchange2007SP1} {
+		src := exchange.NewSource(start(t, p, org, nil, nil).c, nil)
+		fa, ia, err := src.CountMailbox(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb, ib, err := src.CountMailbox(ctx, "bob@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := org.Stats()
+		wantF, wantI := st.ArchiveFolders, st.ArchiveItems
+		if p == ewstest.Exchange2007SP1 {
+			wantF, wantI = 0, 0
+		}
+		if fa-fb != wantF || ia-ib != wantI {
+			t.Errorf("%s: alice %d folders %d items, bob %d, %d; want alice's archive's %d, %d more", p, fa, ia, fb, ib, wantF, wantI)
+		}
+	}
+}
