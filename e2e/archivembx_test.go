@@ -72,11 +72,7 @@ func TestArchiveMailboxes(t *testing.T) {
 		if got := b.archiveCounts(t, "carol@example.com", "Archive"); len(got) != 0 {
 			t.Errorf("carol has no archive, but the target has %v", got)
 		}
-		out, err = b.importRun()
-		mustOK(t, "import rerun", out, err)
-		if !strings.Contains(out, " 0 items written") {
-			t.Fatalf("rerun wrote items:\n%s", out)
-		}
+		b.mustRerunNothing(t, "import rerun")
 
 		// Round 2: one archive message more, one fewer in 2019.
 		b.ews.NextRound(2)
@@ -91,11 +87,7 @@ func TestArchiveMailboxes(t *testing.T) {
 				t.Errorf("round 2: %s archive folders on target: %v", email, got)
 			}
 		}
-		out, err = b.importRun()
-		mustOK(t, "import rerun 2", out, err)
-		if !strings.Contains(out, " 0 items written") {
-			t.Fatalf("rerun wrote items:\n%s", out)
-		}
+		b.mustRerunNothing(t, "import rerun 2")
 	})
 
 	t.Run("Exchange2016PathModeOwnFolder", func(t *testing.T) {
@@ -145,20 +137,7 @@ func TestArchiveMailboxes(t *testing.T) {
 		dopt := opt
 		dopt.Domain = fmt.Sprintf("arch%d.example.com", os.Getpid()%10000)
 		org := ewstest.Generate(7, dopt)
-		ews, err := ewstest.Start(org, &ewstest.Options{Personality: ewstest.Exchange2016})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(ews.Close)
-		iw, err := icewarptest.Start(&icewarptest.Options{AdminEmail: d.MasterUser, AdminPassword: d.MasterPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { iw.Close() })
-		dir := t.TempDir()
-		writeBedFiles(t, dir, ews, "", d.MasterPassword,
-			fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\n", iw.URL(), d.MasterUser, d.Addr))
-		b := &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+		b := dovecotBed(t, d, org, &ewstest.Options{Personality: ewstest.Exchange2016})
 		st := org.Stats()
 		out, err := b.export()
 		mustOK(t, "export", out, err)
@@ -172,11 +151,7 @@ func TestArchiveMailboxes(t *testing.T) {
 		if !strings.Contains(chk, "= alice@"+dopt.Domain+"/Archive/2019/Projekte alt ") {
 			t.Errorf("check shows no message in Archive/2019/Projekte alt")
 		}
-		out, err = b.importRun()
-		mustOK(t, "import rerun", out, err)
-		if !strings.Contains(out, " 0 items written") {
-			t.Fatalf("rerun wrote items:\n%s", out)
-		}
+		b.mustRerunNothing(t, "import rerun")
 	})
 
 	t.Run("Exchange2007SP1", func(t *testing.T) {
@@ -197,4 +172,35 @@ func TestArchiveMailboxes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dovecotBed is a bed whose mail goes into the Dovecot d (master-user
+// login), with accounts made through the IceWarp emulator's admin API,
+// exporting org from an EWS emulator with sopt.
+func dovecotBed(t *testing.T, d *testbed.Dovecot, org *ewstest.Org, sopt *ewstest.Options) *bed {
+	t.Helper()
+	ews, err := ewstest.Start(org, sopt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ews.Close)
+	iw, err := icewarptest.Start(&icewarptest.Options{AdminEmail: d.MasterUser, AdminPassword: d.MasterPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iw.Close() })
+	dir := t.TempDir()
+	writeBedFiles(t, dir, ews, "", d.MasterPassword,
+		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\n", iw.URL(), d.MasterUser, d.Addr))
+	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+}
+
+// mustRerunNothing reruns the import, which must succeed and write nothing.
+func (b *bed) mustRerunNothing(t *testing.T, what string) {
+	t.Helper()
+	out, err := b.importRun()
+	mustOK(t, what, out, err)
+	if !strings.Contains(out, " 0 items written") {
+		t.Fatalf("%s wrote items:\n%s", what, out)
+	}
 }
