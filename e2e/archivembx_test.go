@@ -74,7 +74,8 @@ func TestArchiveMailboxes(t *testing.T) {
 		}
 		b.mustRerunNothing(t, "import rerun")
 
-		// Round 2: one archive message more, one fewer in 2019.
+		// Round 2: one archive message more, one fewer in 2019, and one
+		// moved from the primary's "Archiv " into 2019.
 		b.ews.NextRound(2)
 		out, err = b.export()
 		mustOK(t, "export round 2", out, err)
@@ -83,8 +84,11 @@ func TestArchiveMailboxes(t *testing.T) {
 		b.assertExactlyOnce(t)
 		for _, email := range archived {
 			got := b.archiveCounts(t, email, "Archive")
-			if got["Inbox"] != uint32(perFolder+1) || got["2019"] != uint32(perFolder-1) {
+			if got["Inbox"] != uint32(perFolder+1) || got["2019"] != uint32(perFolder) {
 				t.Errorf("round 2: %s archive folders on target: %v", email, got)
+			}
+			if n, err := b.iw.MailboxStatus(email, "Archiv "); err != nil || n != uint32(perFolder-1) {
+				t.Errorf("round 2: %s primary folder \"Archiv \" holds %d (%v), want %d: the moved message is not only in the archive", email, n, err, perFolder-1)
 			}
 		}
 		b.mustRerunNothing(t, "import rerun 2")

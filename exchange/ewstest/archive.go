@@ -90,16 +90,38 @@ func (o *Org) HasArchive(smtp string) bool {
 }
 
 // mutateArchive is a later round's change to an archive: one message more
-// in its Inbox and the oldest one of the older-mail folder deleted.
+// in its Inbox, the oldest one of the older-mail folder deleted, and the
+// oldest message of the primary's "Archiv " folder moved into the older-mail
+// folder, as an archive policy moves old mail (with a new id: ids change
+// on move [V ews.md §2.2 ews-identifiers-in-exchange.md]).
 func (o *Org) mutateArchive(u *User) {
 	if u.archive == nil {
 		return
 	}
 	o.addMessage(u, u.dist["archiveinbox"])
+	var old, src *Folder
 	for _, c := range u.dist["archivemsgfolderroot"].children {
-		if c.Name == "2019" && len(c.items) > 0 {
-			delete(o.items, c.items[0].ID)
-			c.items = c.items[1:]
+		if c.Name == "2019" {
+			old = c
 		}
+	}
+	for _, c := range u.dist["msgfolderroot"].children {
+		if c.Name == "Archiv " {
+			src = c
+		}
+	}
+	if len(old.items) > 0 {
+		delete(o.items, old.items[0].ID)
+		old.items = old.items[1:]
+	}
+	if len(src.items) > 0 {
+		mv := src.items[0]
+		src.items = src.items[1:]
+		delete(o.items, mv.ID)
+		mv.ID = o.newID("I")
+		mv.ck++
+		mv.folder = old
+		old.items = append(old.items, mv)
+		o.items[mv.ID] = mv
 	}
 }
