@@ -82,6 +82,10 @@ type MailboxStats struct {
 	// NotReadable counts, by reason, what the Source cannot read of the
 	// mailbox (notreadable.go); not items, so not in Found.
 	NotReadable map[string]int `json:"notReadable,omitempty"`
+	// Archive counts the archive mailbox (nil: none); ArchiveSkipped is
+	// why it was not asked for (the server version), if so.
+	Archive        *MailboxStats `json:"archive,omitempty"`
+	ArchiveSkipped string        `json:"archiveSkipped,omitempty"`
 
 	job *progress.Job // this mailbox's progress line
 }
@@ -260,29 +264,43 @@ type folderRecord struct {
 	Type          string      `json:"type,omitempty"`
 	Distinguished string      `json:"distinguished,omitempty"`
 	ACL           *format.ACL `json:"acl,omitempty"`
+	// Side is "" for the primary mailbox, SideArchive for its archive.
+	Side string `json:"side,omitempty"`
 }
 
-// exportMailbox runs one mailbox: hierarchy, folders, items, delta markers.
+// exportMailbox runs one mailbox: its folder tree, then its archive.
 func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 	st := e.statsFor(mbx)
 	st.job = e.prog.Job(mbx)
 	defer st.job.Done()
 	defer report.Time(&st.Seconds, &st.Err)(&err)
+	if err := e.exportTree(ctx, st, mbx, side{root: RoleRoot, hierarchy: e.src.Hierarchy}); err != nil {
+		return err
+	}
+	return e.exportArchive(ctx, st, mbx)
+}
+
+// exportTree runs one folder tree of a mailbox (the primary, or its
+// archive: sd): hierarchy, folders, items, delta markers.
+func (e *engine) exportTree(ctx context.Context, st *MailboxStats, mbx string, sd side) error {
 	log := e.log.With("mailbox", mbx)
+	if sd.name != "" {
+		log = log.With("side", sd.name)
+	}
 
 	// Folder hierarchy since the last round.
 	var hmarker []byte
-	if ent, ok := e.view.Delta(mbx, ""); ok {
+	if ent, ok := e.view.Delta(mbx, sd.marker); ok {
 		b, err := e.readBody(ent)
 		if err != nil {
 			return err
 		}
 		hmarker = b
 	}
-	hier, err := e.src.Hierarchy(ctx, mbx, hmarker)
+	hier, err := sd.hierarchy(ctx, mbx, hmarker)
 	if errors.Is(err, ErrMarkerRejected) {
 		log.Warn("hierarchy sync state rejected; syncing from scratch")
-		hier, err = e.src.Hierarchy(ctx, mbx, nil)
+		hier, err = sd.hierarchy(ctx, mbx, nil)
 	}
 	if nr, ok := notReadableMailbox(st, err); ok {
 		log.Warn("mailbox not readable", "reason", nr.Reason, "err", nr.Err)
@@ -305,7 +323,7 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 				return err
 			}
 			var fr folderRecord
-			if json.Unmarshal(b, &fr) == nil {
+			if json.Unmarshal(b, &fr) == nil && fr.Side == sd.name {
 				folders[fr.ID] = &fr
 			}
 		}
@@ -324,13 +342,13 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		default:
 			f := c.Folder
 			folders[f.ID] = &folderRecord{ID: f.ID, ParentID: f.ParentID, DisplayName: f.DisplayName,
-				Class: f.Class, Type: f.Type, Distinguished: roles[f.ID]}
+				Class: f.Class, Type: f.Type, Distinguished: roles[f.ID], Side: sd.name}
 			changed[f.ID] = true
 		}
 	}
 	rootID := ""
 	for id, r := range roles {
-		if r == RoleRoot {
+		if r == sd.root {
 			rootID = id
 		}
 	}
@@ -372,6 +390,9 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		if f.Distinguished != "" {
 			h.Attrs["distinguished"] = f.Distinguished
 		}
+		if sd.name != "" {
+			h.Attrs["side"] = sd.name
+		}
 		if prev != nil && !changed[id] {
 			continue
 		}
@@ -405,7 +426,7 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		// new marker and no fsync.
 		return nil
 	}
-	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, hier.Marker); err != nil {
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: sd.marker}, hier.Marker); err != nil {
 		return err
 	}
 	return e.checkpoint()

@@ -24,6 +24,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 	}
 	sort.Strings(mbxs)
 	same, missing, extra, errs, wrongDefaults := 0, 0, 0, 0, 0
+	var arch archiveCheck
 	for _, src := range mbxs {
 		target := im.mapAddr(src)
 		if src == "" {
@@ -47,6 +48,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 			}
 			k := strings.Join(fi.path, "/")
 			paths[k] = fi.path
+			arch.folder(k, fi)
 			if e.Kind != archive.KindMessage {
 				if ct := contentType(e.Kind); ct != "" && fi.typ != "M" && im.Sinks.Groupware != nil {
 					if gwWant[k] == nil {
@@ -60,6 +62,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				want[k] = map[string]int{}
 			}
 			want[k][bareMessageID(e.Attrs["message-id"])]++
+			arch.want(k)
 		}
 		same, missing, extra, errs = im.checkGroupware(ctx, w, target, paths, gwWant, same, missing, extra, errs)
 		wrongDefaults += im.checkDefaults(ctx, w, src, target, folders)
@@ -89,6 +92,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				switch g := got[id]; {
 				case g == n:
 					same += n
+					arch.same(k, n)
 					fmt.Fprintf(w, "= %s/%s %s\n", target, k, id)
 				case g < n:
 					missing += n - g
@@ -107,6 +111,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		}
 		mb.Close()
 	}
+	arch.print(w)
 	fmt.Fprintf(w, "check: %d same, %d missing on target, %d extra or duplicated on target, %d errors\n", same, missing, extra, errs)
 	if wrongDefaults > 0 {
 		fmt.Fprintf(w, "check: %d default folders do not point where they should\n", wrongDefaults)

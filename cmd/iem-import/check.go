@@ -42,7 +42,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.DomainMap, IceWarpNames: t.IceWarpNames})
+			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.DomainMap, IceWarpNames: t.IceWarpNames, ArchiveMailbox: t.ArchiveMailbox})
 			if err != nil {
 				return err
 			}

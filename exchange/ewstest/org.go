@@ -32,6 +32,9 @@ type OrgOptions struct {
 	Contacts          int    // per mailbox (default 3)
 	Events            int    // single events per mailbox, besides one recurring series and one all-day event (default 1)
 	Tasks             int    // per mailbox (default 2)
+	// Archives is how many of the ordinary users, from the first, have an
+	// archive mailbox (archive.go; default none).
+	Archives int
 }
 
 // Org is a generated Exchange organisation. Its exported fields describe
@@ -65,8 +68,9 @@ type User struct {
 	// disabled, never set).
 	OutOfOffice *format.OutOfOffice
 
-	root *Folder // "root"; msgfolderroot is its child
-	dist map[string]*Folder
+	root    *Folder // "root"; msgfolderroot is its child
+	archive *Folder // "archiveroot" of the archive mailbox, or nil
+	dist    map[string]*Folder
 }
 
 // Group is a mail-enabled distribution group.
@@ -90,6 +94,7 @@ type Folder struct {
 	owner      *User // nil for public folders
 	deleted    bool
 	ipmSubtree bool
+	inArchive  bool // below archivemsgfolderroot
 }
 
 // Permission is one folder ACL entry. User is "Default", "Anonymous" or
@@ -195,6 +200,9 @@ func Generate(seed int64, opt OrgOptions) *Org {
 	o.Users[0].OutOfOffice = demoOutOfOffice(o.base)
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
 	o.buildPublic(opt)
+	for _, u := range o.Users[:min(opt.Archives, opt.Users)] {
+		o.buildArchive(u, opt)
+	}
 	return o
 }
 
@@ -209,6 +217,7 @@ func (o *Org) newFolder(parent *Folder, owner *User, name, class, typ, dist stri
 	if parent != nil {
 		parent.children = append(parent.children, f)
 		f.ipmSubtree = parent.ipmSubtree || parent.dist == "msgfolderroot"
+		f.inArchive = parent.inArchive || parent.dist == "archivemsgfolderroot"
 	}
 	if dist != "" && owner != nil {
 		owner.dist[dist] = f
@@ -419,6 +428,7 @@ func (o *Org) AddPublicFolder(parent, name string) string {
 // Stats counts what the organisation holds.
 type Stats struct {
 	Mailboxes, Folders, Items, PublicFolders, PublicItems int
+	ArchiveFolders, ArchiveItems                          int // below archivemsgfolderroot
 }
 
 // Stats returns the current counts (folders and items of mailboxes
@@ -438,6 +448,9 @@ func (o *Org) Stats() Stats {
 		case f.ipmSubtree:
 			s.Folders++
 			s.Items += len(f.items)
+		case f.inArchive:
+			s.ArchiveFolders++
+			s.ArchiveItems += len(f.items)
 		}
 	}
 	s.Mailboxes = len(o.Users)
@@ -539,6 +552,7 @@ func (o *Org) Mutate(seed int64) {
 		}
 		nf := o.newFolder(u.dist["msgfolderroot"], u, fmt.Sprintf("Runde %d", o.round), "IPF.Note", "Folder", "")
 		o.addMessage(u, nf)
+		o.mutateArchive(u)
 	}
 	var ann *Folder
 	for _, f := range o.folders {
