@@ -65,6 +65,7 @@ type exportConsole struct {
 	snap     *directory.Snapshot
 	selected map[string]bool // the addresses picked; nil: all
 	run      *Run
+	started  chan struct{} // closed when a run starts, then replaced
 }
 
 // ServeExport serves the export side's console until ctx is done; the URL
@@ -78,9 +79,43 @@ func ServeExport(ctx context.Context, opt Options, side ExportSide, out io.Write
 	if err != nil {
 		return err
 	}
-	_ = e
-	io.WriteString(out, "iem-export console: open "+s.URL()+"\n(the link holds the access token; press Ctrl-C to stop the console)\n")
-	return s.Serve(ctx)
+	io.WriteString(out, "iem-export console: open "+s.URL()+"\n(the link holds the access token; Ctrl-C stops the console and interrupts a run cleanly)\n")
+	err = s.Serve(ctx)
+	e.mu.Lock()
+	run := e.run
+	e.mu.Unlock()
+	if run != nil {
+		run.Wait() // the run saw ctx end: it writes the items in hand and stops
+	}
+	return err
+}
+
+// ExportCommand is `iem-export console`: flags are those of `iem-export
+// run`, run its run.
+func ExportCommand(flags []cli.Flag, run func(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer) error) *cli.Command {
+	return &cli.Command{
+		Name:  "console",
+		Usage: "set up and run the export in a web browser (a local web console)",
+		Description: `Serves the steps of the export in a browser: archive folder, source, public folders,
+selection, review, run with a live dashboard, summary. Every field is checked as the
+command line checks it; the settings go to the --config file that ` + "`iem-export run --config`" + ` reads.
+A run started here runs in this process: closing the tab does not stop it.
+
+Examples:
+  iem-export console                                # http://127.0.0.1:PORT/?token=…
+  iem-export console --config /etc/iem/export.conf --listen 127.0.0.1:8080
+  iem-export console --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: "iem-export.conf", Usage: "read and write the settings in `FILE`"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "serve on `HOST:PORT` (not loopback: needs --tls-cert and --tls-key)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the certificate in PEM `FILE`"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert, PEM `FILE`"},
+		},
+		Action: func(c *cli.Context) error {
+			return ServeExport(c.Context, Options{Listen: c.String("listen"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key")},
+				ExportSide{Flags: flags, ConfigPath: c.String("config"), Run: run}, c.App.Writer)
+		},
+	}
 }
 
 // NewExport adds the export side's routes to s; the config at
@@ -91,7 +126,7 @@ func NewExport(ctx context.Context, s *Server, side ExportSide) (*exportConsole,
 		return nil, err
 	}
 	side.ConfigPath = abs
-	e := &exportConsole{side: side, srv: s, ctx: ctx, values: values{}}
+	e := &exportConsole{side: side, srv: s, ctx: ctx, values: values{}, started: make(chan struct{})}
 	if fileExists(abs) {
 		if e.values, err = readConfig(side.Flags, abs); err != nil {
 			return nil, err
@@ -300,6 +335,10 @@ func (e *exportConsole) check(step string) error {
 	cfg, err := settings.ExportSettings(c, false)
 	if err != nil {
 		return err
+	}
+	if step == "selection" && e.selected != nil && len(e.selected) == 0 {
+		// An empty list in the config would mean every mailbox.
+		return cliutil.Usagef("mailbox", "nothing is selected: pick the mailboxes or groups to export")
 	}
 	if step == "selection" && e.snap != nil {
 		_, err = settings.SelectMailboxes(e.snap, e.selector(cfg.Selector))

@@ -258,6 +258,8 @@ func (e *exportConsole) startRun(r *http.Request) (string, error) {
 		return "", err
 	}
 	e.run = run
+	close(e.started)
+	e.started = make(chan struct{})
 	return "started", nil
 }
 
@@ -338,8 +340,9 @@ func (e *exportConsole) current() RunState {
 
 func (e *exportConsole) state(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.current()) }
 
-// events streams the run's state (server-sent events) on every change,
-// at most four times a second, until the browser leaves.
+// events streams the state of the run (server-sent events) on every
+// change, at most four times a second, then of the next run, until the
+// browser leaves.
 func (e *exportConsole) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -352,33 +355,45 @@ func (e *exportConsole) events(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "data: %s\n\n", b)
 		fl.Flush()
 	}
-	e.mu.Lock()
-	run := e.run
-	e.mu.Unlock()
-	if run == nil {
-		send(RunState{Rows: []*Row{}})
-		<-r.Context().Done()
-		return
-	}
-	ch, cancel := run.subscribe()
-	defer cancel()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
 	for {
-		send(run.State())
-		if run.finished() {
-			<-r.Context().Done()
+		e.mu.Lock()
+		run, next := e.run, e.started
+		e.mu.Unlock()
+		if run == nil {
+			send(RunState{Rows: []*Row{}})
+		} else if !follow(r.Context(), run, send) {
 			return
 		}
 		select {
 		case <-r.Context().Done():
 			return
+		case <-next:
+		}
+	}
+}
+
+// follow sends run's state on each change until it has sent the final
+// one; false: the browser left first.
+func follow(ctx context.Context, run *Run, send func(RunState)) bool {
+	ch, cancel := run.subscribe()
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		fin := run.finished()
+		send(run.State())
+		if fin {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
 		case <-ch:
 		case <-run.done:
 		}
-		select { // coalesce a burst of events
-		case <-r.Context().Done():
-			return
+		select { // a burst of events is one update
+		case <-ctx.Done():
+			return false
 		case <-tick.C:
 		case <-run.done:
 		}
