@@ -37,6 +37,21 @@ type consoleClient struct {
 // own flags and run.
 func startConsole(t *testing.T, conf string) *consoleClient {
 	t.Helper()
+	s := serveConsole(t, conf)
+	jar, _ := cookiejar.New(nil)
+	cc := &consoleClient{t: t, c: &http.Client{Jar: jar}, base: strings.SplitN(s.URL(), "/?", 2)[0]}
+	body := cc.get(s.URL())
+	m := regexp.MustCompile(`name="csrf-token" content="([0-9a-f]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token in the first page:\n%s", body)
+	}
+	cc.csrf = m[1]
+	return cc
+}
+
+// serveConsole serves the console until the test ends.
+func serveConsole(t *testing.T, conf string) *console.Server {
+	t.Helper()
 	s, err := console.NewServer(console.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,15 +66,7 @@ func startConsole(t *testing.T, conf string) *consoleClient {
 		cancel()
 		<-done
 	})
-	jar, _ := cookiejar.New(nil)
-	cc := &consoleClient{t: t, c: &http.Client{Jar: jar}, base: strings.SplitN(s.URL(), "/?", 2)[0]}
-	body := cc.get(s.URL())
-	m := regexp.MustCompile(`name="csrf-token" content="([0-9a-f]+)"`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no CSRF token in the first page:\n%s", body)
-	}
-	cc.csrf = m[1]
-	return cc
+	return s
 }
 
 func (cc *consoleClient) get(u string) string {

@@ -49,7 +49,10 @@
   }
   async function validate(all) {
     for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+    const body = document.body.dataset;
+    body.pending = (body.pending | 0) + 1;
     const res = await post("/" + side + "/validate?step=" + form.dataset.validate, formData());
+    body.pending = body.pending - 1;
     for (const el of form.querySelectorAll('input[type="password"]')) {
       if (el.value) { el.value = ""; el.placeholder = "saved (not shown); type to replace"; }
     }
