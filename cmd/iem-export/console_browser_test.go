@@ -140,7 +140,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser(t)
 	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
 	conf := filepath.Join(dir, "export.conf")
-	s := serveConsole(t, conf)
+	s := serveConsole(t, conf, runExport)
 	base := strings.SplitN(s.URL(), "/?", 2)[0]
 	p := &page{t: t, ctx: ctx}
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +24,7 @@ import (
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
 	"github.com/iemproject/iem/internal/console"
+	"github.com/iemproject/iem/internal/progress"
 	"github.com/iemproject/iem/internal/settings"
 )
 
@@ -37,7 +40,13 @@ type consoleClient struct {
 // own flags and run.
 func startConsole(t *testing.T, conf string) *consoleClient {
 	t.Helper()
-	s := serveConsole(t, conf)
+	return startConsoleRun(t, conf, runExport)
+}
+
+// startConsoleRun is startConsole with run as the console's run.
+func startConsoleRun(t *testing.T, conf string, run func(context.Context, *settings.Export, io.Writer, io.Writer) error) *consoleClient {
+	t.Helper()
+	s := serveConsole(t, conf, run)
 	jar, _ := cookiejar.New(nil)
 	cc := &consoleClient{t: t, c: &http.Client{Jar: jar}, base: strings.SplitN(s.URL(), "/?", 2)[0]}
 	body := cc.get(s.URL())
@@ -50,14 +59,14 @@ func startConsole(t *testing.T, conf string) *consoleClient {
 }
 
 // serveConsole serves the console until the test ends.
-func serveConsole(t *testing.T, conf string) *console.Server {
+func serveConsole(t *testing.T, conf string, run func(context.Context, *settings.Export, io.Writer, io.Writer) error) *console.Server {
 	t.Helper()
 	s, err := console.NewServer(console.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := console.NewExport(ctx, s, console.ExportSide{Flags: runCommand().Flags, ConfigPath: conf, Run: runExport}); err != nil {
+	if _, err := console.NewExport(ctx, s, console.ExportSide{Flags: runCommand().Flags, ConfigPath: conf, Run: run}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
@@ -382,4 +391,101 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// setUpConsole enters the steps over HTTP: the archive, the source (pinned),
+// the whole directory, and saves.
+func setUpConsole(t *testing.T, cc *consoleClient, srv *ewstest.Server, dir string) {
+	t.Helper()
+	for _, step := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/export/validate?step=start", url.Values{"archive": {filepath.Join(dir, "archive")}}},
+		{"/export/connect", merge(consoleSource(srv, dir), url.Values{"pin": {"1"}})},
+		{"/export/save", url.Values{"jobs": {"1"}, "log-level": {"warn"}}},
+	} {
+		if a := cc.check(step.path, step.form); a.Message != "" {
+			t.Fatalf("%s: %+v", step.path, a)
+		}
+	}
+}
+
+// A stopGate holds the run's first item until the run is stopped, so
+// that the stop comes while a mailbox is being exported.
+type stopGate struct {
+	progress.Observer
+	ctx     context.Context
+	running chan struct{}
+	once    sync.Once
+}
+
+func (g *stopGate) JobAdded(name string, items int, bytes int64) {
+	g.Observer.JobAdded(name, items, bytes)
+	g.once.Do(func() {
+		close(g.running)
+		<-g.ctx.Done()
+	})
+}
+
+// TestConsoleStop stops a run from the console while a mailbox is being
+// exported: the run ends interrupted (exit 130) and the mailbox shows
+// stopped; the next run from the console continues the round, and the
+// archive then holds what a command-line export of the same org holds.
+func TestConsoleStop(t *testing.T) {
+	srv, dir := testOrg(t, ewstest.OrgOptions{}, nil)
+	running := make(chan struct{})
+	first := true
+	cc := startConsoleRun(t, filepath.Join(dir, "export.conf"), func(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer) error {
+		if first {
+			first = false
+			cfg.Watch = &stopGate{Observer: cfg.Watch, ctx: ctx, running: running}
+		}
+		return runExport(ctx, cfg, stdout, stderr)
+	})
+	setUpConsole(t, cc, srv, dir)
+	events := cc.events()
+	if a := cc.check("/export/run", nil); a.Message != "" {
+		t.Fatalf("run: %+v", a)
+	}
+	<-running
+	if a := cc.check("/export/stop", nil); a.Message != "" {
+		t.Fatalf("stop: %+v", a)
+	}
+	st := lastState(events)
+	stopped := 0
+	for _, r := range st.Rows {
+		if r.State == console.Stopped {
+			stopped++
+		}
+	}
+	if st.State != console.Interrupted || st.Exit != cliutil.ExitInterrupted || stopped != 1 {
+		t.Fatalf("after stop: %q exit %d, %d rows stopped: %+v", st.State, st.Exit, stopped, st.Rows)
+	}
+
+	if a := cc.check("/export/run", nil); a.Message != "" {
+		t.Fatalf("rerun: %+v", a)
+	}
+	if st = lastState(events); st.State != console.Done || st.Round != 1 {
+		t.Fatalf("the rerun ended %q, round %d: %s\n%s", st.State, st.Round, st.Message, st.Summary)
+	}
+	kinds, _ := countKinds(t, dir)
+	cliDir := t.TempDir()
+	if out, logs, err := runApp(t, "iem-export", "run", "--config", filepath.Join(dir, "export.conf"), "--archive", filepath.Join(cliDir, "archive")); err != nil {
+		t.Fatalf("CLI run: %v\n%s\n%s", err, out, logs)
+	}
+	want, _ := countKinds(t, cliDir)
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("stopped and continued from the console: %v; exported by the command line: %v", kinds, want)
+	}
+}
+
+// lastState follows the events to the end of the run.
+func lastState(events <-chan console.RunState) console.RunState {
+	for st := range events {
+		if st.State != "" && st.State != console.Running {
+			return st
+		}
+	}
+	return console.RunState{}
 }
