@@ -282,21 +282,11 @@ func TestConsoleRun(t *testing.T) {
 	if a := cc.check("/export/run", nil); a.Message != "" {
 		t.Fatalf("run: %+v", a)
 	}
-	var st console.RunState
-	sawRunning := false
-	for st = range events {
-		for _, r := range st.Rows {
-			sawRunning = sawRunning || r.State == console.Running
-		}
-		if st.State != "" && st.State != console.Running {
-			break
-		}
-	}
+	// (A short run may end within one coalesced update: the rows shown
+	// running are TestConsoleStop's.)
+	st := lastState(events)
 	if st.State != console.Done || st.Exit != 0 {
 		t.Fatalf("the run ended %q (exit %d): %s\n%s", st.State, st.Exit, st.Message, st.Summary)
-	}
-	if !sawRunning {
-		t.Errorf("no row was ever shown running")
 	}
 
 	// The same selection from the command line, into another archive.

@@ -37,6 +37,10 @@ type Row struct {
 	Total   int    `json:"total"` // items known so far
 	Bytes   int64  `json:"bytes"`
 	Reason  string `json:"reason,omitempty"` // why it failed
+	// Rate (items/s) and ETA while running, as the terminal line shows them.
+	Rate    float64 `json:"rate,omitempty"`
+	ETA     string  `json:"eta,omitempty"`
+	started time.Time
 }
 
 // RunState is what the dashboard shows: sent whole on every change.
@@ -103,7 +107,12 @@ func (r *Run) update(fn func()) {
 
 // JobStarted, JobFolder, JobAdded and JobDone receive the progress events
 // the terminal lines are drawn from.
-func (r *Run) JobStarted(name string) { r.update(func() { r.row(name).State = Running }) }
+func (r *Run) JobStarted(name string) {
+	r.update(func() {
+		row := r.row(name)
+		row.State, row.started = Running, time.Now()
+	})
+}
 
 func (r *Run) JobFolder(name, folder string, items int) {
 	r.update(func() {
@@ -173,6 +182,12 @@ func (r *Run) stateLocked() RunState {
 	st.Rows = make([]*Row, len(r.st.Rows))
 	for i, row := range r.st.Rows {
 		c := *row
+		if c.State == Running && c.Items > 0 {
+			c.Rate = float64(c.Items) / time.Since(c.started).Seconds()
+			if left := c.Total - c.Items; left > 0 {
+				c.ETA = time.Duration(float64(left) / c.Rate * float64(time.Second)).Round(time.Second).String()
+			}
+		}
 		st.Rows[i] = &c
 	}
 	if st.State == Running {

@@ -39,8 +39,10 @@ import (
 //go:embed web
 var webFS embed.FS
 
-// cookieName holds the access token after the first visit.
-const cookieName = "iem-console"
+// cookiePrefix names the cookie that holds the access token after the
+// first visit; the port follows, since browsers share cookies across the
+// ports of a host (two consoles side by side keep their own).
+const cookiePrefix = "iem-console-"
 
 // Options are where and how the console listens.
 type Options struct {
@@ -52,13 +54,14 @@ type Options struct {
 
 // A Server is the console's HTTP side: access token, CSRF, pages.
 type Server struct {
-	token string // in the printed URL; then the cookie
-	csrf  string // in every page; required on every state-changing request
-	mux   *http.ServeMux
-	tmpl  *template.Template
-	tls   *tls.Config
-	ln    net.Listener
-	url   string
+	token  string // in the printed URL; then the cookie
+	csrf   string // in every page; required on every state-changing request
+	mux    *http.ServeMux
+	tmpl   *template.Template
+	tls    *tls.Config
+	ln     net.Listener
+	url    string
+	cookie string
 }
 
 // randomToken returns 32 random bytes in hex.
@@ -128,6 +131,8 @@ func NewServer(opt Options) (*Server, error) {
 		scheme = "https"
 		s.ln = tls.NewListener(ln, s.tls)
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	s.cookie = cookiePrefix + port
 	host := ln.Addr().String()
 	if h, p, _ := net.SplitHostPort(opt.Listen); h != "" && h != "0.0.0.0" && h != "::" && p != "0" {
 		host = net.JoinHostPort(h, p)
@@ -170,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "wrong access token: open the URL the console printed when it started", http.StatusForbidden)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.token, Path: "/", HttpOnly: true,
+		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/", HttpOnly: true,
 			Secure: s.tls != nil, SameSite: http.SameSiteStrictMode})
 		q := r.URL.Query()
 		q.Del("token")
@@ -178,7 +183,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 		return
 	}
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(s.cookie)
 	if err != nil || !same(c.Value, s.token) {
 		http.Error(w, "no access token: open the URL the console printed when it started", http.StatusForbidden)
 		return

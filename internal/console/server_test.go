@@ -86,8 +86,11 @@ func TestAccessToken(t *testing.T) {
 		t.Errorf("with the cookie: status %d, want 200", got)
 	}
 	u, _ := url.Parse(base)
+	if len(c.Jar.Cookies(u)) == 0 {
+		t.Errorf("no cookie set")
+	}
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == cookieName && ck.Value != s.token {
+		if ck.Name == s.cookie && ck.Value != s.token {
 			t.Errorf("cookie %q, want the token", ck.Value)
 		}
 	}

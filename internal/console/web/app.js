@@ -169,7 +169,7 @@
         for (const r of st.rows) {
           const tr = document.createElement("tr");
           tr.dataset.mailbox = r.mailbox;
-          for (const [t, cls] of [[r.mailbox], [r.state, "state-" + r.state], [r.folder || ""], [r.total > r.items ? r.items + "/" + r.total : r.items], [mb(r.bytes)], [r.reason || ""]]) {
+          for (const [t, cls] of [[r.mailbox], [r.state, "state-" + r.state], [r.folder || ""], [r.total > r.items ? r.items + "/" + r.total : r.items], [mb(r.bytes)], [r.rate ? r.rate.toFixed(1) : ""], [r.eta || ""], [r.reason || ""]]) {
             const td = document.createElement("td");
             td.textContent = t;
             if (cls) td.className = cls;
