@@ -402,6 +402,7 @@ func TestGraphThrottleStorm(t *testing.T) {
 	if n := b.graph.Injected(graphtest.Fault429) + b.graph.Injected(graphtest.Fault503); n != storm || c.Throttled != storm || storm < 40 {
 		t.Errorf("%d 429s and 503s injected, %d sent; want %d (at least 40)", n, c.Throttled, storm)
 	}
+	checkMailboxConcurrency(t, c)
 	if c.EarlyRetries != 0 || c.HonouredWaits != c.Throttled {
 		t.Errorf("%d requests came back before their Retry-After, %d after it, of %d throttled", c.EarlyRetries, c.HonouredWaits, c.Throttled)
 	}
@@ -483,6 +484,7 @@ func TestGraphRound2ExactChanges(t *testing.T) {
 	}
 	out, err = b.export()
 	mustOK(t, "graph export round 2", out, err)
+	checkMailboxConcurrency(t, b.graph.Counters())
 	f, err := archive.OpenFolder(b.arch, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -607,4 +609,15 @@ func TestGraphBadInputWritesNothing(t *testing.T) {
 	if n := archivedItems(t, ok.arch); len(n) == 0 {
 		t.Error("the export with the registered certificate archived nothing")
 	}
+}
+
+// checkMailboxConcurrency: the export never had more requests in flight
+// to one mailbox than Outlook serves (graph.md §7), so the emulator never
+// answered "over its MailboxConcurrency limit".
+func checkMailboxConcurrency(t *testing.T, c graphtest.Counters) {
+	t.Helper()
+	if c.OverConcurrency != 0 || c.MaxInFlight < 1 || c.MaxInFlight > 4 {
+		t.Errorf("%d requests over the mailbox concurrency limit, at most %d in flight to one mailbox; want 0 and 1-4", c.OverConcurrency, c.MaxInFlight)
+	}
+	t.Logf("at most %d requests in flight to one mailbox", c.MaxInFlight)
 }

@@ -548,7 +548,8 @@ func (e *engine) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx string
 
 // syncConcurrency bounds the Source.Changes calls in flight per mailbox
 // (for EWS, SyncFolderItems: Exchange's default EWSMaxConcurrency is 27
-// per account; with --jobs 2 this stays far below it).
+// per account; for Graph, Outlook serves 4 requests at once per app and
+// mailbox, graph.md §7, and the emulator refuses a fifth).
 const syncConcurrency = 4
 
 // exportFolder takes the item changes of one folder since its delta marker
