@@ -29,7 +29,9 @@ func TestMailboxConcurrency(t *testing.T) {
 	if _, ok := e.enterMailbox(rec, "a@contoso.com"); ok {
 		t.Fatal("a fifth request in flight to one mailbox was admitted")
 	}
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusTooManyRequests ||
 		body.Error.Message != "Application is over its MailboxConcurrency limit." || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("refusal = %d %s %v, want 429 with the MailboxConcurrency message and a Retry-After", rec.Code, rec.Body, err)
