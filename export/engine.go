@@ -412,6 +412,9 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		st.Skipped["settings not read: "+err.Error()]++
 		return nil
 	}
+	for _, why := range set.NotRead {
+		st.Skipped[why]++
+	}
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
 	return err
