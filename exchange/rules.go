@@ -144,7 +144,7 @@ func ruleFolder(n *soap.Node) string {
 func (s *Source) inboxRules(ctx context.Context, mailbox string, set *format.MailboxSettings) error {
 	rules, err := s.c.GetInboxRules(ctx, mailbox)
 	if errors.Is(err, ErrNoInboxRules) {
-		set.NotRead = append(set.NotRead, "inbox rules: not asked, the server version has no GetInboxRules (Exchange 2010 SP1 and later)")
+		set.NotRead = append(set.NotRead, "inbox rules: the server version has no GetInboxRules (Exchange 2010 SP1 and later)")
 		return nil
 	}
 	if err != nil {

@@ -76,6 +76,11 @@ type MailboxStats struct {
 	Seconds   float64        `json:"seconds"`
 	Err       string         `json:"error,omitempty"`
 
+	// NotAsked counts what the source was not asked, by reason (e.g. the
+	// inbox rules of a server version without GetInboxRules): reported,
+	// not an item, and no reason for a partial round.
+	NotAsked map[string]int `json:"notAsked,omitempty"`
+
 	job *progress.Job // this mailbox's progress line
 }
 
@@ -84,7 +89,7 @@ func (e *engine) statsFor(mbx string) *MailboxStats {
 	defer e.statsMu.Unlock()
 	s, ok := e.stats[mbx]
 	if !ok {
-		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}, NotAsked: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
@@ -413,7 +418,7 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		return nil
 	}
 	for _, why := range set.NotRead {
-		st.Skipped[why]++
+		st.NotAsked[why]++
 	}
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)

@@ -43,7 +43,7 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts:   []int{s.Found, s.Exported, s.Unchanged, report.Sum(s.Filtered), report.Sum(s.Skipped), report.Sum(s.Failed), s.Deleted, s.Flags},
-			Problems: append(problems, report.ProblemsOf("filtered", s.Filtered)...)})
+			Problems: append(append(problems, report.ProblemsOf("filtered", s.Filtered)...), report.ProblemsOf(report.NotAsked, s.NotAsked)...)})
 		tot.Exported += s.Exported
 		tot.Bytes += s.Bytes
 	}

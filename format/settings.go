@@ -15,7 +15,7 @@ type MailboxSettings struct {
 	Rules []InboxRule `json:"rules,omitempty"`
 	// NotRead names what the source did not read and why (e.g. inbox
 	// rules on a server version without GetInboxRules); the export
-	// counts it as skipped. It is not archived.
+	// reports it as "not asked". It is not archived.
 	NotRead []string `json:"-"`
 }
 

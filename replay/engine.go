@@ -376,6 +376,7 @@ type folderInfo struct {
 	typ  string   // IceWarp folder type letter: M, C, E, T, N, J
 	acl  *format.ACL
 	skip bool
+	dist string // distinguished folder id ("inbox"), if any
 }
 
 // FolderRecord is the body of a folder or public-folder entry of the
@@ -419,7 +420,7 @@ func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, err
 		if r.ParentID != "" {
 			parent = resolve(r.ParentID, depth+1)
 		}
-		fi := &folderInfo{typ: format.FolderType(r.Class), acl: r.ACL}
+		fi := &folderInfo{typ: format.FolderType(r.Class), acl: r.ACL, dist: r.Distinguished}
 		if r.Group != "" || parent == nil && len(r.Path) > 1 { // public folder: path is complete
 			fi.path = append([]string(nil), r.Path...)
 		} else {
@@ -577,6 +578,11 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	if source != "" {
 		if err := im.applySettings(ctx, log, st, source, target); err != nil {
 			return err
+		}
+		if e := im.settings[source]; e != nil {
+			if err := im.applyRules(st, e, target, folders); err != nil {
+				return err
+			}
 		}
 	}
 

@@ -69,6 +69,10 @@ type Problem struct {
 	Count  int
 }
 
+// NotAsked is the problem kind of what a source was not asked because
+// its version cannot answer it: reported, but no reason for a partial run.
+const NotAsked = "not asked"
+
 // ProblemsOf turns a reason → count map into sorted problems of one kind.
 func ProblemsOf(kind string, m map[string]int) []Problem {
 	var ps []Problem
@@ -134,7 +138,7 @@ func (r *Report) Partial() bool {
 			return true
 		}
 		for _, p := range row.Problems {
-			if p.Kind != "filtered" && p.Count > 0 {
+			if p.Kind != "filtered" && p.Kind != NotAsked && p.Count > 0 {
 				return true
 			}
 		}

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/replay"
+)
+
+// TestInboxRulesMove exports the generated org's five inbox rules over
+// EWS and imports the mailbox: the rules are translated to a Sieve script
+// in the archive's reports (IceWarp's own rules format is not verified),
+// each rule is listed as not moved by name, the untranslatable one with
+// its reason, and the script's folder targets are folders the import
+// created on the target.
+func TestInboxRulesMove(t *testing.T) {
+	b := newBed(t, ewstest.OrgOptions{Users: 2}, &ewstest.Options{Personality: ewstest.Exchange2016})
+	owner := b.ews.Org.Users[0].SMTP
+	out, err := b.export()
+	mustOK(t, "export", out, err)
+	if n := b.ews.Requests("GetInboxRules"); n != 4 { // the two users, the shared and the room mailbox
+		t.Errorf("GetInboxRules asked %d times, want 4", n)
+	}
+	out, err = b.importRun()
+	mustOK(t, "import", out, err)
+	file := "rules-" + owner + ".sieve"
+	want := []string{
+		`not moved ` + owner + `: 1 × inbox rule 1 "Mail from Bob Müller": ` + replay.RulesNotVerified + file,
+		`not moved ` + owner + `: 1 × inbox rule 2 "Newsletters read": ` + replay.RulesNotVerified + file,
+		`not moved ` + owner + `: 1 × inbox rule 3 "Invoices to accounting": ` + replay.RulesNotVerified + file,
+		`not moved ` + owner + `: 1 × inbox rule 4 "Lottery \"wins\"": ` + replay.RulesNotVerified + file,
+		`not moved ` + owner + `: 1 × inbox rule 5 "Project Apollo": not translated: condition on the message header (Exchange searches the whole header, Sieve only named fields); assign categories Apollo (IceWarp takes no keywords from a rule)`,
+	}
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "inbox rule") {
+			got = append(got, strings.TrimSpace(l))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("summary lists the rules as\n%s\nwant\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
+	}
+	script, err := os.ReadFile(filepath.Join(b.arch, "reports", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`if address :is "from" "bob@example.com" {`, `addflag "\\Seen";`,
+		`redirect :copy "accounting@example.com";`, "if false {", "# Rule 5: Project Apollo\n# Not translated: "} {
+		if !strings.Contains(string(script), w) {
+			t.Errorf("script lacks %q:\n%s", w, script)
+		}
+	}
+	folders := b.iw.MailFolders(owner)
+	targets := regexp.MustCompile(`fileinto "([^"]+)";`).FindAllStringSubmatch(string(script), -1)
+	if len(targets) != 2 {
+		t.Errorf("%d fileinto, want 2 (move, delete):\n%s", len(targets), script)
+	}
+	for _, m := range targets {
+		if !slices.Contains(folders, m[1]) {
+			t.Errorf("fileinto %q: no such folder on the target %q", m[1], folders)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(b.arch, "reports", "rules-"+b.ews.Org.Users[1].SMTP+".sieve")); !os.IsNotExist(err) {
+		t.Errorf("a mailbox without rules has a script: %v", err)
+	}
+	if html, _ := filepath.Glob(filepath.Join(b.arch, "reports", "import-round-*.html")); len(html) == 0 {
+		t.Error("no HTML report")
+	} else if data, _ := os.ReadFile(html[0]); !strings.Contains(string(data), "Project Apollo") {
+		t.Errorf("the HTML report does not list the rule not moved")
+	}
+}
+
+// TestInboxRules2007 exports from Exchange 2007 SP1, which has no
+// GetInboxRules: it is not asked, and the summary says the rules were
+// skipped because of the server version.
+func TestInboxRules2007(t *testing.T) {
+	b := newBed(t, ewstest.OrgOptions{Users: 2}, &ewstest.Options{Personality: ewstest.Exchange2007SP1})
+	owner := b.ews.Org.Users[0].SMTP
+	out, err := b.export()
+	mustOK(t, "export", out, err)
+	if n := b.ews.Requests("GetInboxRules"); n != 0 {
+		t.Errorf("2007 SP1 was asked GetInboxRules %d times", n)
+	}
+	if w := "not asked " + owner + ": 1 × inbox rules: the server version has no GetInboxRules (Exchange 2010 SP1 and later)"; !strings.Contains(out, w) {
+		t.Errorf("summary lacks %q:\n%s", w, out)
+	}
+	out, err = b.importRun()
+	mustOK(t, "import", out, err)
+	if strings.Contains(out, "inbox rule") {
+		t.Errorf("import lists rules from a 2007 export:\n%s", out)
+	}
+}
