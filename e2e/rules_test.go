@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/internal/testbed"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -36,19 +38,17 @@ func TestInboxRulesMove(t *testing.T) {
 		`not moved ` + owner + `: 1 × inbox rule 4 "Lottery \"wins\"": ` + replay.RulesNotVerified + file,
 		`not moved ` + owner + `: 1 × inbox rule 5 "Project Apollo": not translated: condition on the message header (Exchange searches the whole header, Sieve only named fields); assign categories Apollo (IceWarp takes no keywords from a rule)`,
 	}
-	var got []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "inbox rule") {
-			got = append(got, strings.TrimSpace(l))
-		}
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("summary lists the rules as\n%s\nwant\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
-	}
+	ruleLines(t, out, want)
 	script, err := os.ReadFile(filepath.Join(b.arch, "reports", file))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("sievec", func(t *testing.T) {
+		sievec := testbed.Need(t, "sievec")
+		if out, err := exec.Command(sievec, filepath.Join(b.arch, "reports", file), filepath.Join(t.TempDir(), "rules.svbin")).CombinedOutput(); err != nil {
+			t.Errorf("sievec: %v\n%s", err, out)
+		}
+	})
 	for _, w := range []string{`if address :is "from" "bob@example.com" {`, `addflag "\\Seen";`,
 		`redirect :copy "accounting@example.com";`, "if false {", "# Rule 5: Project Apollo\n# Not translated: "} {
 		if !strings.Contains(string(script), w) {
@@ -72,6 +72,31 @@ func TestInboxRulesMove(t *testing.T) {
 		t.Error("no HTML report")
 	} else if data, _ := os.ReadFile(html[0]); !strings.Contains(string(data), "Project Apollo") {
 		t.Errorf("the HTML report does not list the rule not moved")
+	}
+
+	// Round 2: the user deleted the rule IceWarp cannot take.
+	b.ews.Org.SetInboxRules(owner, b.ews.Org.Users[0].InboxRules[:4])
+	out, err = b.export()
+	mustOK(t, "export round 2", out, err)
+	out, err = b.importRun()
+	mustOK(t, "import round 2", out, err)
+	ruleLines(t, out, want[:4])
+	if script, err = os.ReadFile(filepath.Join(b.arch, "reports", file)); err != nil || strings.Contains(string(script), "Apollo") {
+		t.Errorf("round 2 script still has the deleted rule (%v):\n%s", err, script)
+	}
+}
+
+// ruleLines checks that the summary out lists exactly the rules want.
+func ruleLines(t *testing.T, out string, want []string) {
+	t.Helper()
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "inbox rule") {
+			got = append(got, strings.TrimSpace(l))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("summary lists the rules as\n%s\nwant\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
 	}
 }
 
