@@ -50,7 +50,7 @@ func TestInboxRulesMove(t *testing.T) {
 		}
 	})
 	for _, w := range []string{`if address :is "from" "bob@example.com" {`, `addflag "\\Seen";`,
-		`redirect :copy "accounting@example.com";`, "if false {", "# Rule 5: Project Apollo\n# Not translated: "} {
+		`redirect :copy "accounting@example.com";`, "if false {", `address :is "to" ["` + owner + `", "` + b.ews.Org.Users[0].Aliases[0] + `"]`, "# Rule 5: Project Apollo\n# Not translated: "} {
 		if !strings.Contains(string(script), w) {
 			t.Errorf("script lacks %q:\n%s", w, script)
 		}

@@ -61,12 +61,12 @@ type RuleActions struct {
 
 // SieveTarget is what the Sieve translation needs from the target: the
 // IMAP path of an archived folder (false: the folder is not imported),
-// the path of the Deleted Items folder, and the mailbox's own address
-// (for "sent to me").
+// the path of the Deleted Items folder, and the mailbox's own addresses
+// on the target, primary first (for "sent to me").
 type SieveTarget struct {
 	Folder  func(id string) ([]string, bool)
 	Trash   []string
-	Me      string
+	Me      []string
 	Delim   string // IMAP hierarchy delimiter; "/" when empty
 	Account string // the target account, named in the script's header
 }
@@ -199,10 +199,10 @@ func (s *sieveRule) tests(c RuleTests, what string) []string {
 		out = append(out, `address :is ["to", "cc"] `+sieveList(c.SentToAddresses))
 	}
 	if c.SentToMe || c.SentOnlyToMe {
-		if s.t.Me == "" {
+		if len(s.t.Me) == 0 {
 			s.reasons = append(s.reasons, what+" on the mailbox's own address (the address is not known)")
 		} else {
-			out = append(out, `address :is "to" `+sieveString(s.t.Me))
+			out = append(out, `address :is "to" `+sieveList(s.t.Me))
 		}
 	}
 	if c.SentOnlyToMe {

@@ -36,7 +36,7 @@ func testRules() []InboxRule {
 }
 
 func testTarget() SieveTarget {
-	return SieveTarget{Account: "alice@example.com", Me: "alice@example.com", Trash: []string{"Deleted Items"},
+	return SieveTarget{Account: "alice@example.com", Me: []string{"alice@example.com"}, Trash: []string{"Deleted Items"},
 		Folder: func(id string) ([]string, bool) {
 			if id == "F-proj" {
 				return []string{"Inbox", "Projekte"}, true
@@ -112,7 +112,7 @@ if false {
 // mailbox's address, the rules that need them are left out, not widened.
 func TestRulesToSieveUnknowns(t *testing.T) {
 	tg := testTarget()
-	tg.Trash, tg.Me = nil, ""
+	tg.Trash, tg.Me = nil, nil
 	got, res := RulesToSieve(testRules()[4:5], tg)
 	if len(res) != 1 || res[0].Translated || strings.Contains(got, "if ") ||
 		!reflect.DeepEqual(res[0].Reasons, []string{"condition on the mailbox's own address (the address is not known)", "delete: the target has no Deleted Items folder"}) {

@@ -42,7 +42,13 @@ func (im *Engine) applyRules(st *MailboxStats, e *archive.Entry, target string, 
 			byRole[fi.dist] = fi.path
 		}
 	}
-	t := format.SieveTarget{Account: target, Me: target, Trash: byRole["deleteditems"],
+	me := []string{target}
+	for _, a := range im.mailboxRec[e.Mailbox].Aliases {
+		if ma := im.mapAddr(a); !strings.EqualFold(ma, target) {
+			me = append(me, ma)
+		}
+	}
+	t := format.SieveTarget{Account: target, Me: me, Trash: byRole["deleteditems"],
 		Folder: func(id string) ([]string, bool) {
 			if role, ok := strings.CutPrefix(id, "distinguished:"); ok {
 				p, ok := byRole[role]
