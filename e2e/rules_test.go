@@ -84,6 +84,23 @@ func TestInboxRulesMove(t *testing.T) {
 	if script, err = os.ReadFile(filepath.Join(b.arch, "reports", file)); err != nil || strings.Contains(string(script), "Apollo") {
 		t.Errorf("round 2 script still has the deleted rule (%v):\n%s", err, script)
 	}
+
+	// An archive folder that takes no script: the import warns, goes on,
+	// and does not claim a script it did not write.
+	reports := filepath.Join(b.arch, "reports")
+	if err := os.RemoveAll(reports); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(reports, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = b.importRun()
+	mustOK(t, "import without reports", out, err)
+	lost := make([]string, 4)
+	for i, w := range want[:4] {
+		lost[i] = strings.Replace(w, replay.RulesNotVerified+file, replay.RulesNotWritten, 1)
+	}
+	ruleLines(t, out, lost)
 }
 
 // ruleLines checks that the summary out lists exactly the rules want.
@@ -91,8 +108,8 @@ func ruleLines(t *testing.T, out string, want []string) {
 	t.Helper()
 	var got []string
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "inbox rule") {
-			got = append(got, strings.TrimSpace(l))
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "not moved ") && strings.Contains(l, "inbox rule") {
+			got = append(got, l)
 		}
 	}
 	if !slices.Equal(got, want) {

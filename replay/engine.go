@@ -580,7 +580,7 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 			return err
 		}
 		if e := im.settings[source]; e != nil {
-			if err := im.applyRules(st, e, target, folders); err != nil {
+			if err := im.applyRules(log, st, e, target, folders); err != nil {
 				return err
 			}
 		}

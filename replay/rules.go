@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,10 @@ import (
 // administrator to apply (docs/GUIDE.md, "Inbox rules").
 const RulesNotVerified = "IceWarp rules format not verified; Sieve script in reports/"
 
+// RulesNotWritten replaces RulesNotVerified when the archive folder took
+// no Sieve script (read-only, or no room).
+const RulesNotWritten = "IceWarp rules format not verified; the Sieve script could not be written to reports/ (see the log)"
+
 // applyRules translates the mailbox's inbox rules (its settings entry e,
 // SPEC.md §4 kind 14, "rules") to a Sieve script, written to the archive
 // folder's reports/rules-<target>.sieve, and counts every rule in
@@ -28,7 +33,7 @@ const RulesNotVerified = "IceWarp rules format not verified; Sieve script in rep
 // others with why they are not in the script. Folder targets are mapped
 // to the folders' target paths, as the import creates them. Writing the
 // script again on a rerun gives the same file, so no ledger record.
-func (im *Engine) applyRules(st *MailboxStats, e *archive.Entry, target string, folders map[string]*folderInfo) error {
+func (im *Engine) applyRules(log *slog.Logger, st *MailboxStats, e *archive.Entry, target string, folders map[string]*folderInfo) error {
 	var set format.MailboxSettings
 	if err := im.readJSON(e, &set); err != nil {
 		return fmt.Errorf("settings entry: %w", err)
@@ -63,15 +68,20 @@ func (im *Engine) applyRules(st *MailboxStats, e *archive.Entry, target string, 
 	script, res := format.RulesToSieve(set.Rules, t)
 	name := "rules-" + strings.NewReplacer("/", "_", "\\", "_", ":", "_").Replace(target) + ".sieve"
 	dir := filepath.Join(im.openEntry[e].Dir(), "reports")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("inbox rules: %w", err)
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), []byte(script), 0o600)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o600); err != nil {
-		return fmt.Errorf("inbox rules: %w", err)
+	if err != nil {
+		// As for the run's report: warn, and import all the same.
+		log.Warn("inbox rules: no Sieve script in the archive folder", "err", err)
 	}
 	for _, r := range res {
 		reason := RulesNotVerified + name
-		if !r.Translated {
+		switch {
+		case err != nil && r.Translated:
+			reason = RulesNotWritten
+		case !r.Translated:
 			reason = "not translated: " + strings.Join(r.Reasons, "; ")
 		}
 		st.NotMoved[format.RuleLabel(r.Rule)+": "+reason]++
