@@ -33,28 +33,43 @@ func newGraphBed(t *testing.T, users int) *graphBed {
 	t.Cleanup(g.Close)
 	dir := t.TempDir()
 	iw := startIceWarp(t, dir)
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	ca := write("graph-ca.pem", string(g.CertPEM()))
-	login := strings.TrimSuffix(g.Authority(), "/"+g.Tenant())
-	write("export.conf", fmt.Sprintf("source = graph\ntenant = %s\nclient-id = %s\nclient-secret-file = %s\ngraph-endpoint = %s\nlogin-endpoint = %s\nlog-level = warn\n",
-		g.Tenant(), g.ClientID(), write("graph.secret", g.ClientSecret()), g.GraphURL(), login))
-	write("iw.pw", iw.AdminPassword())
-	write("import.conf", fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\npassword-file = %s\nlog-level = warn\n",
+	env := writeGraphConf(t, dir, "export.conf", g)
+	write(t, dir, "iw.pw", iw.AdminPassword())
+	write(t, dir, "import.conf", fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\npassword-file = %s\nlog-level = warn\n",
 		iw.URL(), iw.AdminEmail(), iw.IMAPAddr(), filepath.Join(dir, "iw.pw")))
-	return &graphBed{bed: &bed{t: t, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}, graph: g,
-		env: []string{"SSL_CERT_FILE=" + ca}}
+	return &graphBed{bed: &bed{t: t, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}, graph: g, env: env}
+}
+
+// write writes dir/name (mode 0600) and returns its path.
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeGraphConf writes dir/conf, the export settings for the Graph
+// emulator g (client secret), and returns the environment trusting g.
+func writeGraphConf(t *testing.T, dir, conf string, g *graphtest.Server) []string {
+	t.Helper()
+	ca := write(t, dir, "graph-ca.pem", string(g.CertPEM()))
+	login := strings.TrimSuffix(g.Authority(), "/"+g.Tenant())
+	write(t, dir, conf, fmt.Sprintf("source = graph\ntenant = %s\nclient-id = %s\nclient-secret-file = %s\ngraph-endpoint = %s\nlogin-endpoint = %s\nlog-level = warn\n",
+		g.Tenant(), g.ClientID(), write(t, dir, "graph.secret", g.ClientSecret()), g.GraphURL(), login))
+	return []string{"SSL_CERT_FILE=" + ca}
 }
 
 func (b *graphBed) export(extra ...string) (string, error) {
-	args := append([]string{"run", "--config", filepath.Join(b.dir, "export.conf"), "--archive", b.arch}, extra...)
-	cmd := b.command("iem-export", args...)
-	cmd.Env = append(cmd.Env, b.env...)
+	return b.runGraph(b.env, filepath.Join(b.dir, "export.conf"), b.arch, extra...)
+}
+
+// runGraph runs iem-export run with the settings conf into arch, in the
+// environment env (trusting the Graph emulator).
+func (b *bed) runGraph(env []string, conf, arch string, extra ...string) (string, error) {
+	cmd := b.command("iem-export", append([]string{"run", "--config", conf, "--archive", arch}, extra...)...)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -170,14 +185,8 @@ func TestGraphExportSurvivesSIGKILL(t *testing.T) {
 // version stored twice.
 func archivedItems(t *testing.T, dir string) map[string]int {
 	t.Helper()
-	f, err := archive.OpenFolder(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openVerified(t, dir)
 	defer f.Close()
-	if err := f.Verify(); err != nil {
-		t.Fatal(err)
-	}
 	n := map[string]int{}
 	for _, e := range f.View().Entries() {
 		switch e.Kind {
@@ -197,4 +206,19 @@ func archivedItems(t *testing.T, dir string) map[string]int {
 		return nil
 	})
 	return n
+}
+
+// openVerified opens the archive folder dir and verifies it; the caller
+// closes it.
+func openVerified(t *testing.T, dir string) *archive.Folder {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return f
 }

@@ -871,19 +871,5 @@ func newDovecotOpBed(t *testing.T) *bed {
 	t.Helper()
 	d := testbed.StartDovecot(t)
 	orgOpt := ewstest.OrgOptions{Domain: fmt.Sprintf("op%d.example.com", os.Getpid()%10000), Users: 3, MessagesPerFolder: 8, Contacts: 2, Tasks: 1}
-	org := ewstest.Generate(14, orgOpt)
-	ews, err := ewstest.Start(org, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ews.Close)
-	iw, err := icewarptest.Start(&icewarptest.Options{AdminEmail: d.MasterUser, AdminPassword: d.MasterPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { iw.Close() })
-	dir := t.TempDir()
-	writeBedFiles(t, dir, ews, "", d.MasterPassword,
-		fmt.Sprintf("api-url = %s\nadmin-user = %s\nimap-addr = %s\nimap-tls = none\nimap-auth = master\n", iw.URL(), d.MasterUser, d.Addr))
-	return &bed{t: t, ews: ews, iw: iw, dir: dir, arch: filepath.Join(dir, "archive")}
+	return dovecotBed(t, d, ewstest.Generate(14, orgOpt), nil)
 }

@@ -74,6 +74,7 @@ var distinguished = map[string]bool{
 	"notes": true, "outbox": true, "sentitems": true, "tasks": true, "msgfolderroot": true, "publicfoldersroot": true,
 	"root": true, "junkemail": true, "searchfolders": true, "voicemail": true, "recoverableitemsroot": true,
 	"archiveroot": true, "archivemsgfolderroot": true, "recipientcache": true, "syncissues": true, "conflicts": true,
+	"archivedeleteditems": true, "archiveinbox": true,
 }
 
 // writeFolderID writes a FolderId, or a DistinguishedFolderId for the
@@ -110,6 +111,12 @@ func parseFolder(n *soap.Node) Folder {
 // Always use the same client version per mailbox: a state is bound to
 // its root [V ews.md §2.2 "Null and root are not treated the same"].
 func (c *Client) SyncFolderHierarchy(ctx context.Context, mailbox, state string) ([]FolderChange, string, error) {
+	return c.syncFolderHierarchy(ctx, mailbox, "msgfolderroot", state)
+}
+
+// syncFolderHierarchy syncs the tree below the distinguished folder root
+// (2010+; on 2007 always the whole tree below root).
+func (c *Client) syncFolderHierarchy(ctx context.Context, mailbox, root, state string) ([]FolderChange, string, error) {
 	h, v, err := c.prepare(ctx, mailbox)
 	if err != nil {
 		return nil, "", err
@@ -122,7 +129,9 @@ func (c *Client) SyncFolderHierarchy(ctx context.Context, mailbox, state string)
 			var b bytes.Buffer
 			b.WriteString(`<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape>`)
 			if v != Exchange2007SP1 {
-				b.WriteString(`<m:SyncFolderId><t:DistinguishedFolderId Id="msgfolderroot"/></m:SyncFolderId>`)
+				b.WriteString(`<m:SyncFolderId>`)
+				writeFolderID(&b, root)
+				b.WriteString(`</m:SyncFolderId>`)
 			}
 			if state != "" {
 				b.WriteString(`<m:SyncState>`)

@@ -12,7 +12,8 @@ import (
 var _ export.PlanSource = (*Source)(nil)
 
 // CountMailbox returns the folders of mailbox and the items the server
-// reports in them (FolderHierarchy TotalCount: one request).
+// reports in them (FolderHierarchy TotalCount: one request), with those of
+// its archive mailbox (archiveCount: one more on 2010 SP1 and later).
 func (s *Source) CountMailbox(ctx context.Context, mailbox string) (folders, items int, err error) {
 	changes, _, err := s.c.SyncFolderHierarchy(ctx, mailbox, "")
 	if err != nil {
@@ -21,7 +22,11 @@ func (s *Source) CountMailbox(ctx context.Context, mailbox string) (folders, ite
 	for _, c := range changes {
 		items += c.Folder.TotalCount
 	}
-	return len(changes), items, nil
+	af, ai, err := s.archiveCount(ctx, mailbox)
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(changes) + af, items + ai, nil
 }
 
 var errEnough = errors.New("enough items")

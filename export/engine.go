@@ -69,12 +69,23 @@ type MailboxStats struct {
 	Filtered  map[string]int `json:"filtered,omitempty"`
 	Skipped   map[string]int `json:"skipped,omitempty"`
 	Failed    map[string]int `json:"failed,omitempty"`
-	Deleted   int            `json:"deleted"`
-	Flags     int            `json:"flagChanges"`
-	Folders   int            `json:"folders"`
-	Bytes     int64          `json:"bytes"`
-	Seconds   float64        `json:"seconds"`
-	Err       string         `json:"error,omitempty"`
+	// Rebuilt counts the items exported but rebuilt from properties (Content.Rebuilt), by
+	// the Reason of a RebuiltWhy that is a *Problem, else "rebuilt from properties".
+	Rebuilt map[string]int `json:"rebuilt,omitempty"`
+	Deleted int            `json:"deleted"`
+	Flags   int            `json:"flagChanges"`
+	Folders int            `json:"folders"`
+	Bytes   int64          `json:"bytes"`
+	Seconds float64        `json:"seconds"`
+	Err     string         `json:"error,omitempty"`
+
+	// NotReadable counts, by reason, what the Source cannot read of the
+	// mailbox (notreadable.go); not items, so not in Found.
+	NotReadable map[string]int `json:"notReadable,omitempty"`
+	// Archive counts the archive mailbox (nil: none); ArchiveSkipped is
+	// why it was not asked for (the server version), if so.
+	Archive        *MailboxStats `json:"archive,omitempty"`
+	ArchiveSkipped string        `json:"archiveSkipped,omitempty"`
 
 	// NotAsked counts what the source was not asked, by reason (e.g. the
 	// inbox rules of a server version without GetInboxRules): reported,
@@ -89,7 +100,8 @@ func (e *engine) statsFor(mbx string) *MailboxStats {
 	defer e.statsMu.Unlock()
 	s, ok := e.stats[mbx]
 	if !ok {
-		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{}, NotAsked: map[string]int{}}
+		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{},
+			NotReadable: map[string]int{}, Rebuilt: map[string]int{}, NotAsked: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
@@ -257,32 +269,53 @@ type folderRecord struct {
 	Type          string      `json:"type,omitempty"`
 	Distinguished string      `json:"distinguished,omitempty"`
 	ACL           *format.ACL `json:"acl,omitempty"`
+	// Side is "" for the primary mailbox, SideArchive for its archive.
+	Side string `json:"side,omitempty"`
 }
 
-// exportMailbox runs one mailbox: hierarchy, folders, items, delta markers.
+// exportMailbox runs one mailbox: its folder tree, then its archive.
 func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 	st := e.statsFor(mbx)
 	st.job = e.prog.Job(mbx)
 	defer st.job.Done()
 	defer report.Time(&st.Seconds, &st.Err)(&err)
+	if err := e.exportTree(ctx, st, mbx, side{root: RoleRoot, hierarchy: e.src.Hierarchy}); err != nil {
+		return err
+	}
+	return e.exportArchive(ctx, st, mbx)
+}
+
+// exportTree runs one folder tree of a mailbox (the primary, or its
+// archive: sd): hierarchy, folders, items, delta markers.
+func (e *engine) exportTree(ctx context.Context, st *MailboxStats, mbx string, sd side) error {
 	log := e.log.With("mailbox", mbx)
+	if sd.name != "" {
+		log = log.With("side", sd.name)
+	}
 
 	// Folder hierarchy since the last round.
 	var hmarker []byte
-	if ent, ok := e.view.Delta(mbx, ""); ok {
+	if ent, ok := e.view.Delta(mbx, sd.marker); ok {
 		b, err := e.readBody(ent)
 		if err != nil {
 			return err
 		}
 		hmarker = b
 	}
-	hier, err := e.src.Hierarchy(ctx, mbx, hmarker)
+	hier, err := sd.hierarchy(ctx, mbx, hmarker)
 	if errors.Is(err, ErrMarkerRejected) {
 		log.Warn("hierarchy sync state rejected; syncing from scratch")
-		hier, err = e.src.Hierarchy(ctx, mbx, nil)
+		hier, err = sd.hierarchy(ctx, mbx, nil)
+	}
+	if nr, ok := notReadableMailbox(st, err); ok {
+		log.Warn("mailbox not readable", "reason", nr.Reason, "err", nr.Err)
+		return nil
 	}
 	if err != nil {
 		return err
+	}
+	for r, n := range hier.NotReadable {
+		st.NotReadable[r] += n
 	}
 	changes, roles := hier.Changes, hier.Roles
 
@@ -295,7 +328,7 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 				return err
 			}
 			var fr folderRecord
-			if json.Unmarshal(b, &fr) == nil {
+			if json.Unmarshal(b, &fr) == nil && fr.Side == sd.name {
 				folders[fr.ID] = &fr
 			}
 		}
@@ -314,13 +347,13 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		default:
 			f := c.Folder
 			folders[f.ID] = &folderRecord{ID: f.ID, ParentID: f.ParentID, DisplayName: f.DisplayName,
-				Class: f.Class, Type: f.Type, Distinguished: roles[f.ID]}
+				Class: f.Class, Type: f.Type, Distinguished: roles[f.ID], Side: sd.name}
 			changed[f.ID] = true
 		}
 	}
 	rootID := ""
 	for id, r := range roles {
-		if r == RoleRoot {
+		if r == sd.root {
 			rootID = id
 		}
 	}
@@ -362,6 +395,9 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		if f.Distinguished != "" {
 			h.Attrs["distinguished"] = f.Distinguished
 		}
+		if sd.name != "" {
+			h.Attrs["side"] = sd.name
+		}
 		if prev != nil && !changed[id] {
 			continue
 		}
@@ -395,7 +431,7 @@ func (e *engine) exportMailbox(ctx context.Context, mbx string) (err error) {
 		// new marker and no fsync.
 		return nil
 	}
-	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx}, hier.Marker); err != nil {
+	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: sd.marker}, hier.Marker); err != nil {
 		return err
 	}
 	return e.checkpoint()
@@ -561,25 +597,35 @@ func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *Mailbox
 		}
 		st.Deleted++
 	}
+	flagged := map[string]bool{}
 	for _, c := range flags {
-		if _, ok := e.view.Item(mbx, c.Ref.ID); !ok {
-			continue
-		}
 		read := "0"
 		if c.IsRead {
 			read = "1"
+		}
+		// A read state the archive already holds is not a change (a
+		// Source may report the state of every updated item: Graph).
+		if prev, ok := e.view.Item(mbx, c.Ref.ID); !ok || prev.Attrs["read"] == read {
+			continue
 		}
 		if err := e.put(&archive.Header{Kind: archive.KindState, Mailbox: mbx, Folder: f.ID, ID: c.Ref.ID,
 			Attrs: map[string]string{"read": read}}, nil); err != nil {
 			return err
 		}
 		st.Flags++
+		flagged[c.Ref.ID] = true
 	}
 
 	// Fetch what is new or changed, grouped by how GetItem must fetch it.
 	byKind := map[ItemKind][]ItemRef{}
 	for _, c := range creates {
 		if prev, ok := e.view.Item(mbx, c.Ref.ID); ok && prev.ChangeKey == c.Ref.Version {
+			if flagged[c.Ref.ID] {
+				// Reported as updated, with the same version: its only
+				// change was the read state, counted as a flag change.
+				st.Found--
+				continue
+			}
 			st.Unchanged++
 			continue
 		}
@@ -666,6 +712,11 @@ func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *f
 	if c.Rebuilt {
 		h.Attrs["rebuilt"] = "1"
 		log.Warn("message rebuilt from properties", "folder", f.DisplayName, "id", it.ID, "err", c.RebuiltWhy)
+		reason := "rebuilt from properties"
+		if errors.As(c.RebuiltWhy, &p) {
+			reason = p.Reason
+		}
+		st.Rebuilt[reason]++
 	}
 	if c.Body != nil {
 		return e.doneStream(st, h, c.Body)

@@ -50,6 +50,7 @@ type memItem struct {
 	body               string
 	read               bool
 	problem            error // returned by Open
+	rebuilt            error // Content.RebuiltWhy, when set
 }
 
 func newMemSource(addrs ...string) *memSource {
@@ -196,7 +197,7 @@ func (s *memSource) Fetch(_ context.Context, mailbox string, kind export.ItemKin
 				return fmt.Errorf("mem: %s fetched as kind %d", r.ID, kind)
 			}
 			x.Class, x.Received = it.class, it.received
-			body, problem, read := it.body, it.problem, it.read
+			body, problem, read, rebuilt := it.body, it.problem, it.read, it.rebuilt
 			x.Open = func() (*export.Content, error) {
 				if problem != nil {
 					return nil, problem
@@ -208,6 +209,7 @@ func (s *memSource) Fetch(_ context.Context, mailbox string, kind export.ItemKin
 				if kind == export.KindContact {
 					c.Kind, c.Attrs = archive.KindContact, nil
 				}
+				c.Rebuilt, c.RebuiltWhy = rebuilt != nil, rebuilt
 				if len(body) > 10 {
 					c.Body = strings.NewReader(body) // as a stream
 				} else {

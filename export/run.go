@@ -42,6 +42,9 @@ type Result struct {
 	Interrupted bool
 	// Stats holds one row per mailbox (and "public folders"), by name.
 	Stats []*MailboxStats
+	// NotReadable lists what the Source cannot read of the organisation
+	// ([OrgNotReadable]).
+	NotReadable []string
 }
 
 // PublicFoldersRow is the Mailbox of the public folders' summary row.
@@ -84,6 +87,9 @@ func Run(ctx context.Context, src Source, opt Options) (*Result, error) {
 		return res, err
 	}
 	runErr := e.runMailboxes(ctx, opt.Mailboxes, max(opt.Jobs, 1))
+	if o, ok := src.(OrgNotReadable); ok {
+		res.NotReadable = o.NotReadable()
+	}
 	if ps, ok := src.(PublicSource); ok && runErr == nil && opt.PublicFoldersGroup != "" {
 		runErr = e.exportPublicFolders(ctx, ps, opt.PublicFoldersGroup)
 	}

@@ -143,6 +143,9 @@ type Hierarchy struct {
 	// paths are relative to.
 	Roles  map[string]string
 	Marker []byte
+	// NotReadable counts, by reason, the parts of the mailbox the Source
+	// cannot read (notreadable.go).
+	NotReadable map[string]int
 }
 
 // RoleRoot is the role of the folder that folder paths start below.

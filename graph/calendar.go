@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/iemproject/iem/archive"
 	"github.com/iemproject/iem/export"
@@ -68,11 +69,24 @@ func (s *Source) eventChanges(ctx context.Context, mailbox, calendarID string, m
 }
 
 // fetchEvent reads one event and converts it to iCalendar with
-// format.CalendarToICal over the EWS XML built from its JSON.
+// format.CalendarToICal over the EWS XML built from its JSON; a series
+// master with its exceptions (RECURRENCE-ID overrides) and cancelled
+// occurrences (EXDATE), read by seriesParts.
 func (s *Source) fetchEvent(ctx context.Context, mailbox string, r export.ItemRef) (*export.Item, error) {
+	opt := &format.CalendarOptions{Owner: mailbox}
 	return s.fetchPIM(ctx, mailbox, "events", r, "IPM.Appointment", "calendar item", func(ev object) (*export.Content, error) {
+		var deleted []time.Time
+		var exceptions [][]byte
+		if ev.str("type") == "seriesMaster" {
+			var err error
+			// Not a Problem: the series' marker must not record it as
+			// archived, so the mailbox stops and the next round retries.
+			if deleted, exceptions, err = s.seriesParts(ctx, mailbox, ev, opt); err != nil {
+				return nil, err
+			}
+		}
 		return converted(archive.KindEvent, "calendar", func(b *bytes.Buffer) error {
-			cal, _, err := format.CalendarToICal(ev.calendarXML(), nil, nil, &format.CalendarOptions{Owner: mailbox})
+			cal, _, err := format.CalendarToICal(ev.calendarXML(deleted...), exceptions, nil, opt)
 			if err != nil {
 				return err
 			}

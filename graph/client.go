@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,25 +111,29 @@ func (c *Client) Open(ctx context.Context, path string) (io.ReadCloser, error) {
 	var body io.ReadCloser
 	err := retry.Do(ctx, c.policy, "graph GET", func(ctx context.Context) error {
 		var err error
-		body, err = c.once(ctx, c.url(path), true)
+		body, err = c.once(ctx, http.MethodGet, c.url(path), nil, true)
 		return err
 	})
 	return body, err
 }
 
-func (c *Client) once(ctx context.Context, u string, refresh bool) (io.ReadCloser, error) {
+// once sends one request (a JSON body for POST); 401 refreshes the token once.
+func (c *Client) once(ctx context.Context, method, u string, payload []byte, refresh bool) (io.ReadCloser, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, retry.Temporary(fmt.Errorf("graph: GET %s: %w", u, err))
+		return nil, retry.Temporary(fmt.Errorf("graph: %s %s: %w", method, u, err))
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp.Body, nil
@@ -139,7 +144,7 @@ func (c *Client) once(ctx context.Context, u string, refresh bool) (io.ReadClose
 	case http.StatusUnauthorized:
 		if refresh {
 			c.tokens.Invalidate(tok)
-			return c.once(ctx, u, false)
+			return c.once(ctx, method, u, payload, false)
 		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return nil, retry.After(gerr, retryAfter(resp.Header.Get("Retry-After")))

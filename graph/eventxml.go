@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"encoding/xml"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file maps a Graph event to the EWS CalendarItem XML that
@@ -106,8 +108,11 @@ func (b *xmlBuilder) recurrence(rec object) {
 	b.close("Recurrence")
 }
 
-// calendarXML renders the event as the EWS CalendarItem format reads.
-func (c object) calendarXML() []byte {
+// calendarXML renders the event as the EWS CalendarItem format reads; a
+// series master's cancelled occurrences (their original starts, found by
+// series.go) become DeletedOccurrences, as EWS lists them [V ews.md §4.3
+// deletedoccurrence.md].
+func (c object) calendarXML(deleted ...time.Time) []byte {
 	var b xmlBuilder
 	b.open("CalendarItem")
 	b.itemID(c.str("id"))
@@ -121,6 +126,15 @@ func (c object) calendarXML() []byte {
 	}
 	b.text("Start", utcTime(c.obj("start")))
 	b.text("End", utcTime(c.obj("end")))
+	// The zone the event was made in, a Windows zone name as EWS's
+	// StartTimeZone Id, so format writes local times with a VTIMEZONE and
+	// a series repeats at its local time across DST [I: Microsoft Learn
+	// resources/event originalStartTimeZone, originalEndTimeZone].
+	if z := c.str("originalStartTimeZone"); z != "" {
+		b.WriteString(`<StartTimeZone Id="`)
+		xml.EscapeText(&b, []byte(z))
+		b.WriteString(`"/>`)
+	}
 	if v, ok := c["isAllDay"].(bool); ok {
 		b.text("IsAllDayEvent", strconv.FormatBool(v))
 	}
@@ -164,6 +178,18 @@ func (c object) calendarXML() []byte {
 	}
 	if rec := c.obj("recurrence"); rec != nil {
 		b.recurrence(rec)
+	}
+	// originalStart: the start an occurrence or exception had in its
+	// series [I: Microsoft Learn resources/event, DateTimeOffset in UTC].
+	b.text("OriginalStart", c.str("originalStart"))
+	if len(deleted) > 0 {
+		b.open("DeletedOccurrences")
+		for _, d := range deleted {
+			b.open("DeletedOccurrence")
+			b.text("Start", d.UTC().Format(time.RFC3339))
+			b.close("DeletedOccurrence")
+		}
+		b.close("DeletedOccurrences")
 	}
 	b.close("CalendarItem")
 	return b.Bytes()

@@ -65,23 +65,35 @@ func (s *Source) contactFolders(ctx context.Context, mailbox string, h *export.H
 // contactChanges runs contacts delta of a contact folder; the deltaLink is
 // the marker [V graph.md §5 GDOC contact-delta.md].
 func (s *Source) contactChanges(ctx context.Context, mailbox, folderID string, mark []byte, fn func(export.ItemChange) error) ([]byte, error) {
+	return s.deltaChanges(ctx, mailboxPath(mailbox)+"/contactFolders/"+url.PathEscape(folderID)+"/contacts/delta?$select=id",
+		mark, export.KindContact, "contact delta", nil, fn)
+}
+
+// deltaChanges runs the delta round at first (nil mark) or from mark (a
+// deltaLink) and calls fn per change of items of kind k; seen (if set) is
+// called with each created or updated id. A refused deltaLink matches
+// [export.ErrMarkerRejected]; what names the call in errors.
+func (s *Source) deltaChanges(ctx context.Context, first string, mark []byte, k export.ItemKind, what string,
+	seen func(id string), fn func(export.ItemChange) error) ([]byte, error) {
 	path := string(mark)
 	kind := export.Update
 	if mark == nil {
-		path = mailboxPath(mailbox) + "/contactFolders/" + url.PathEscape(folderID) + "/contacts/delta?$select=id"
-		kind = export.Create
+		path, kind = first, export.Create
 	}
 	delta, err := Pages(ctx, s.c, path, func(m deltaMessage) error {
 		if m.Removed != nil {
-			return fn(export.ItemChange{Kind: export.Delete, Ref: export.ItemRef{ID: m.ID, Kind: export.KindContact}})
+			return fn(export.ItemChange{Kind: export.Delete, Ref: export.ItemRef{ID: m.ID, Kind: k}})
 		}
-		return fn(export.ItemChange{Kind: kind, Ref: export.ItemRef{ID: m.ID, Version: m.ETag, Kind: export.KindContact}})
+		if seen != nil {
+			seen(m.ID)
+		}
+		return fn(export.ItemChange{Kind: kind, Ref: export.ItemRef{ID: m.ID, Version: m.ETag, Kind: k}})
 	})
 	if err != nil {
 		if mark != nil && rejected(err) {
 			return nil, export.MarkerRejected(err)
 		}
-		return nil, fmt.Errorf("contact delta: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return []byte(delta), nil
 }

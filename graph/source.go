@@ -25,15 +25,19 @@ import (
 // through contacts delta, each turned into a vCard by format's converter
 // (pim.go, ewsxml.go); calendars likewise, their events (series masters
 // with recurrence) listed each round and turned into iCalendar
-// (calendar.go, eventxml.go). Not done yet (issue 17): modified and
-// deleted occurrences, tasks (Fetch of that kind skips the item) and
-// permissions (Graph has no folder permissions for mail [graph.md §6];
-// calendar permissions are not in the emulator), so Permissions returns nil.
+// (calendar.go, eventxml.go); Microsoft To Do lists are task folders whose
+// tasks delta feeds format's VTODO converter (todo.go, taskxml.go). A
+// series master is read with its exceptions and cancelled occurrences
+// (series.go); calendars carry their calendarPermissions as ACLs
+// (calperm.go). Graph has no folder permissions for mail and contacts
+// [graph.md §6].
 type Source struct {
 	c *Client
 	// kinds maps mailbox+"\x00"+folder id to the item kind of the
 	// non-mail folders Hierarchy listed, so Changes runs their delta.
 	kinds sync.Map
+	// lists maps mailbox+"\x00"+task id to its To Do list (todo.go).
+	lists sync.Map
 }
 
 // NewSource returns the export Source over c.
@@ -127,9 +131,9 @@ type mailFolder struct {
 
 func mailboxPath(mailbox string) string { return "users/" + url.PathEscape(mailbox) }
 
-// Hierarchy runs mailFolders/delta (hidden folders included) and resolves
+// hierarchy runs mailFolders/delta (hidden folders included) and resolves
 // the well-known folders' ids; msgfolderroot is the inbox's parent.
-func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*export.Hierarchy, error) {
+func (s *Source) hierarchy(ctx context.Context, mailbox string, mark []byte) (*export.Hierarchy, error) {
 	h := &export.Hierarchy{Roles: map[string]string{}}
 	for _, role := range wellKnown {
 		var f mailFolder
@@ -178,6 +182,9 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 	if err := s.calendars(ctx, mailbox, h, kind); err != nil {
 		return nil, err
 	}
+	if err := s.todoLists(ctx, mailbox, h, kind); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -188,16 +195,26 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 		return s.contactChanges(ctx, mailbox, folderID, mark, fn)
 	case export.KindCalendar:
 		return s.eventChanges(ctx, mailbox, folderID, mark, fn)
+	case export.KindTask:
+		return s.taskChanges(ctx, mailbox, folderID, mark, fn)
 	}
 	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
 }
 
-// Fetch reads each message's properties and, when the engine opens it,
-// streams its MIME.
+// Fetch reads the messages' properties in JSON batches (batch.go) and,
+// when the engine opens one, streams its MIME.
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
+	var metas map[string]*message
+	var metaErrs map[string]error
+	if kind == export.KindMail {
+		var err error
+		if metas, metaErrs, err = s.messages(ctx, mailbox, refs); err != nil {
+			return err
+		}
+	}
 	for _, r := range refs {
 		if fetch := map[export.ItemKind]func(context.Context, string, export.ItemRef) (*export.Item, error){
-			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent}[kind]; fetch != nil {
+			export.KindContact: s.fetchContact, export.KindCalendar: s.fetchEvent, export.KindTask: s.fetchTask}[kind]; fetch != nil {
 			x, err := fetch(ctx, mailbox, r)
 			if err == nil {
 				err = fn(x)
@@ -215,7 +232,7 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 			}
 			continue
 		}
-		m, err := s.c.Message(ctx, mailbox, r.ID)
+		m, err := metas[r.ID], metaErrs[r.ID]
 		var gerr *Error
 		switch {
 		case errors.As(err, &gerr) && gerr.Status == http.StatusNotFound:
@@ -247,6 +264,11 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 	return nil
 }
 
-// Permissions returns nil: Graph has no API for mail folder permissions
-// [graph.md §6], and calendar permissions are not emulated yet.
-func (s *Source) Permissions(context.Context, string, string) (*format.ACL, error) { return nil, nil }
+// Permissions returns a calendar's permissions (calperm.go); Graph has no
+// API for mail and contact folder permissions [graph.md §6].
+func (s *Source) Permissions(ctx context.Context, mailbox, folderID string) (*format.ACL, error) {
+	if k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k == export.KindCalendar {
+		return s.calendarPermissions(ctx, mailbox, folderID)
+	}
+	return nil, nil
+}

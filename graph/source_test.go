@@ -1,14 +1,24 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-ical"
+
 	"github.com/iemproject/iem/archive"
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/ewstest"
 	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/format"
 	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/graph/graphtest"
 	"github.com/iemproject/iem/internal/retry"
@@ -42,14 +52,14 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
 }
 
-// mailCount counts the messages, contacts and events of the org's user mailboxes.
+// mailCount counts the messages, contacts, events and tasks of the org's user mailboxes.
 func (b *engineBed) mailCount() int {
 	n := 0
 	for _, u := range b.org.Users {
 		for _, f := range b.org.Folders(u.SMTP) {
 			for _, it := range f.Items {
 				if (f.Class == "IPF.Note" && it.Type == "Message") || (f.Class == "IPF.Contact" && it.Type == "Contact") ||
-					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") {
+					(f.Class == "IPF.Appointment" && it.Type == "CalendarItem") || (f.Class == "IPF.Task" && it.Type == "Task") {
 					n++
 				}
 			}
@@ -85,8 +95,11 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 	}
 	var sum export.MailboxStats
 	for _, r := range res.Stats {
-		if (r.Err != "") != (r.Mailbox == blocked) {
+		if r.Err != "" {
 			t.Errorf("mailbox %s: error %q", r.Mailbox, r.Err)
+		}
+		if (r.NotReadable[graph.ReasonBlocked] == 1) != (r.Mailbox == blocked) {
+			t.Errorf("mailbox %s: not readable %v", r.Mailbox, r.NotReadable)
 		}
 		sum.Exported += r.Exported
 		sum.Deleted += r.Deleted
@@ -105,7 +118,7 @@ func TestEngineRounds(t *testing.T) {
 	want := b.mailCount()
 	s := b.run(t, "")
 	if s.Exported != want || want == 0 {
-		t.Fatalf("round 1 exported %d, want the %d messages, contacts and events of the org", s.Exported, want)
+		t.Fatalf("round 1 exported %d, want the %d messages, contacts, events and tasks of the org", s.Exported, want)
 	}
 	b.org.Mutate(2)
 	s = b.run(t, "")
@@ -125,13 +138,59 @@ func TestEngineRounds(t *testing.T) {
 }
 
 // TestEngineBlocked: a mailbox the application access policy blocks (403)
-// fails in its own row; the other mailboxes are exported.
+// is listed as not readable in its own row, not failed, and the other
+// mailboxes are exported; the summary lists it, the folders whose
+// permissions Graph cannot read and the organisation's public folders and
+// archives as not readable through Graph, and the round is not partial.
 func TestEngineBlocked(t *testing.T) {
 	b := newEngineBed(t, ewstest.Generate(3, ewstest.OrgOptions{Users: 2}))
 	blocked := b.org.Users[0].SMTP
 	b.srv.Block(blocked, true)
-	if s := b.run(t, blocked); s.Exported == 0 {
-		t.Errorf("nothing exported beside the blocked mailbox: %+v", s)
+	f, err := archive.OpenFolder(b.dir, &archive.FolderOptions{Writer: "graph test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var boxes []string
+	for _, u := range b.org.Users {
+		boxes = append(boxes, u.SMTP)
+	}
+	res, err := export.Run(context.Background(), b.src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := 0
+	for _, r := range res.Stats {
+		exported += r.Exported
+		switch {
+		case r.Err != "":
+			t.Errorf("%s: error %q", r.Mailbox, r.Err)
+		case r.Mailbox == blocked && (r.NotReadable[graph.ReasonBlocked] != 1 || r.Found != 0):
+			t.Errorf("blocked %s: %+v", r.Mailbox, r)
+		case r.Mailbox != blocked && r.NotReadable[graph.ReasonFolderPermissions] == 0:
+			t.Errorf("%s: no folder permissions listed as not readable: %v", r.Mailbox, r.NotReadable)
+		}
+	}
+	if exported == 0 {
+		t.Error("nothing exported beside the blocked mailbox")
+	}
+	if f, n, err := b.src.CountMailbox(context.Background(), blocked); f != 0 || n != 0 || err != nil {
+		t.Errorf("plan of the blocked mailbox: %d folders, %d items, %v; want nothing and no error", f, n, err)
+	}
+	var out bytes.Buffer
+	partial, err := export.WriteSummary(&out, res, export.SummaryOptions{Folder: f, ArchiveDir: b.dir, Started: time.Now(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if partial {
+		t.Errorf("round partial:\n%s", out.String())
+	}
+	for _, want := range []string{"not read " + blocked + ": 1 × " + graph.ReasonBlocked, graph.ReasonFolderPermissions,
+		"not read the organisation: " + graph.ReasonPublicFolders, "not read the organisation: " + graph.ReasonArchives} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
@@ -161,22 +220,7 @@ func lastRoundKinds(t *testing.T, dir string) map[archive.Kind]int {
 // same org (same seed), and round 2 after the same Org.Mutate as many
 // changed ones.
 func TestEngineGroupwareLikeEWS(t *testing.T) {
-	b := newEngineBed(t, ewstest.Generate(5, ewstest.OrgOptions{Users: 2}))
-	org := ewstest.Generate(5, ewstest.OrgOptions{Users: 2})
-	ews, err := ewstest.Start(org, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ews.Close)
-	c, err := exchange.New(exchange.Options{URL: ews.URL(), Username: ews.Username(), Password: ews.Password(), TrustCert: ews.Fingerprint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := b.src.Directory(context.Background()) // the same users and groups
-	if err != nil {
-		t.Fatal(err)
-	}
-	ewsSrc, ewsDir := exchange.NewSource(c, snap), t.TempDir()
+	b, org, ewsSrc, ewsDir := newTwinBeds(t, 5, 2)
 	for round := 1; round <= 2; round++ {
 		if round == 2 {
 			b.org.Mutate(6)
@@ -185,10 +229,187 @@ func TestEngineGroupwareLikeEWS(t *testing.T) {
 		b.run(t, "")
 		runExport(t, org, ewsSrc, ewsDir, "")
 		got, want := lastRoundKinds(t, b.dir), lastRoundKinds(t, ewsDir)
-		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent} {
+		for _, k := range []archive.Kind{archive.KindContact, archive.KindEvent, archive.KindTask} {
 			if got[k] != want[k] || (round == 1 && want[k] == 0) {
 				t.Errorf("round %d: %d %s entries over Graph, %d over EWS", round, got[k], k, want[k])
 			}
 		}
+		if round == 1 {
+			sameProps(t, archive.KindTask, b.dir, ewsDir, "SUMMARY", "STATUS", "DUE", "DESCRIPTION")
+			sameEvents(t, b.dir, ewsDir)
+			sameCalendarACLs(t, b.dir, ewsDir)
+		}
+	}
+}
+
+// lastRoundBodies returns the bodies of the last round's entries of kind
+// k by item id in its EWS form (Graph's REST ids differ only in the base64
+// alphabet).
+func lastRoundBodies(t *testing.T, dir string, k archive.Kind) map[string]string {
+	t.Helper()
+	f, err := archive.OpenFolder(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	last := f.LastRound()
+	err = f.Walk(func(e *archive.Entry) error {
+		if e.Round != last || e.Kind != k {
+			return nil
+		}
+		rc, err := f.Open(e)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		out[strings.NewReplacer("-", "+", "_", "/").Replace(e.ID)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// props returns the unfolded content lines of body whose property name is
+// one of names, sorted (a VEVENT's order of EXDATEs and overrides is not
+// meaningful).
+func props(body string, names ...string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n ", ""), "\r\n\t", ""), "\r\n") {
+		name := l
+		if i := strings.IndexAny(l, ";:"); i >= 0 {
+			name = l[:i]
+		}
+		if slices.Contains(names, name) {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameProps checks that every entry of kind k in the EWS archive has an
+// entry of the same id in the Graph archive with the same lines of the
+// named properties.
+func sameProps(t *testing.T, k archive.Kind, graphDir, ewsDir string, names ...string) {
+	t.Helper()
+	got, want := lastRoundBodies(t, graphDir, k), lastRoundBodies(t, ewsDir, k)
+	if len(want) == 0 {
+		t.Fatalf("no %s entries over EWS", k)
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Errorf("%s %s: in the EWS archive, not in the Graph one", k, id)
+			continue
+		}
+		if gp, wp := props(g, names...), props(w, names...); !slices.Equal(gp, wp) {
+			t.Errorf("%s %s: Graph %q, EWS %q", k, id, gp, wp)
+		}
+	}
+}
+
+// sameEvents checks that every event of the EWS archive has one of the
+// same id in the Graph archive with the same VEVENTs: summary, start,
+// RECURRENCE-ID and EXDATE instants, rule, and TZID of the start.
+func sameEvents(t *testing.T, graphDir, ewsDir string) {
+	t.Helper()
+	got, want := lastRoundBodies(t, graphDir, archive.KindEvent), lastRoundBodies(t, ewsDir, archive.KindEvent)
+	overrides := 0
+	for id, w := range want {
+		gs, ws := eventSemantics(t, got[id]), eventSemantics(t, w)
+		if !slices.Equal(gs, ws) {
+			t.Errorf("event %s: Graph %q, EWS %q", id, gs, ws)
+		}
+		overrides += strings.Count(w, "RECURRENCE-ID")
+	}
+	if len(want) == 0 || overrides == 0 {
+		t.Fatalf("%d events, %d overrides over EWS: nothing to compare", len(want), overrides)
+	}
+}
+
+// eventSemantics describes each VEVENT of an iCalendar body, sorted.
+func eventSemantics(t *testing.T, body string) []string {
+	t.Helper()
+	if body == "" {
+		return nil
+	}
+	cal, err := ical.NewDecoder(strings.NewReader(body)).Decode()
+	if err != nil {
+		t.Fatalf("%v in\n%s", err, body)
+	}
+	instant := func(p ical.Prop) string {
+		tm, err := p.DateTime(time.UTC)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Value, err)
+		}
+		return strconv.FormatInt(tm.Unix(), 10)
+	}
+	var out []string
+	for _, c := range cal.Children {
+		if c.Name != ical.CompEvent {
+			continue
+		}
+		dt := c.Props.Get(ical.PropDateTimeStart)
+		d := []string{"SUMMARY=" + c.Props.Get(ical.PropSummary).Value, "DTSTART=" + instant(*dt), "TZID=" + dt.Params.Get(ical.ParamTimezoneID)}
+		if p := c.Props.Get(ical.PropRecurrenceID); p != nil {
+			d = append(d, "RECURRENCE-ID="+instant(*p))
+		}
+		for _, p := range c.Props[ical.PropExceptionDates] {
+			d = append(d, "EXDATE="+instant(p))
+		}
+		if p := c.Props.Get(ical.PropRecurrenceRule); p != nil {
+			d = append(d, "RRULE="+p.Value)
+		}
+		out = append(out, strings.Join(d, " "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameCalendarACLs checks that each calendar folder of the EWS archive
+// has the same ACL entries in the Graph archive (grantee and level; the
+// rights of a Graph role come from format's level table, the EWS
+// emulator's are its own), but for those of level None (Graph has no
+// Anonymous entry).
+func sameCalendarACLs(t *testing.T, graphDir, ewsDir string) {
+	t.Helper()
+	acls := func(dir string) map[string][]string {
+		out := map[string][]string{}
+		for id, body := range lastRoundBodies(t, dir, archive.KindFolder) {
+			var fr struct {
+				Class string      `json:"class"`
+				ACL   *format.ACL `json:"acl"`
+			}
+			if err := json.Unmarshal([]byte(body), &fr); err != nil {
+				t.Fatal(err)
+			}
+			if fr.Class != "IPF.Appointment" || fr.ACL == nil {
+				continue
+			}
+			var es []string
+			for _, e := range fr.ACL.Entries {
+				if e.Level != "None" {
+					es = append(es, fmt.Sprintf("%s %s %s", e.Grantee.Kind, e.Grantee.Address, e.Level))
+				}
+			}
+			slices.Sort(es)
+			out[id] = es
+		}
+		return out
+	}
+	got, want := acls(graphDir), acls(ewsDir)
+	entries := 0
+	for id, w := range want {
+		entries += len(w)
+		if g, ok := got[id]; !ok || !slices.Equal(g, w) {
+			t.Errorf("calendar %s ACL: Graph %q, EWS %q", id, g, w)
+		}
+	}
+	if entries == 0 {
+		t.Fatal("no calendar ACL entries over EWS: nothing to compare")
 	}
 }

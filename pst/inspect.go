@@ -2,10 +2,12 @@ package pst
 
 // Report is what Inspect finds in a file: the first thing to run on a PST of unknown origin.
 type Report struct {
-	Format   Format
-	Version  uint16
-	Client   string // "SM" PST, "SO" OST
-	Crypt    Crypt
+	Format  Format
+	Version uint16
+	Client  string // "SM" PST, "SO" OST
+	Crypt   Crypt
+	// Password: the store holds a PST password (PidTagPstPassword, see File.Password).
+	Password bool
 	Root     *FolderReport
 	Items    int      // messages listed in all contents tables
 	Problems []string // what could not be read, each naming the node or block and why
@@ -35,7 +37,7 @@ func Inspect(path string) (*Report, error) {
 
 // Inspect reports on an open file.
 func (f *File) Inspect() *Report {
-	r := &Report{Format: f.Format, Version: f.Version, Client: f.Client, Crypt: f.Crypt}
+	r := &Report{Format: f.Format, Version: f.Version, Client: f.Client, Crypt: f.Crypt, Password: f.Password()}
 	bad := func(err error) { r.Problems = append(r.Problems, err.Error()) }
 	root, err := f.Folders(bad)
 	if err != nil {
@@ -72,4 +74,24 @@ func (f *File) Inspect() *Report {
 		r.Problems = append(r.Problems, errf("file", 0, 0, -1, "%d pages or blocks failed their CRC check (read anyway)", f.CRCErrors).Error())
 	}
 	return r
+}
+
+// pidPstPassword is PidTagPstPassword on the message store ([MS-PST] 2.4.3.1 [I]):
+// the CRC-32 of the password Outlook asks for, 0 when none is set.
+const pidPstPassword = 0x67FF
+
+// Password tells whether the PST has a password. The password is only a check value
+// Outlook compares what the user types with; the data is not encrypted with it (the
+// encodings are bCryptMethod's, keyless or keyed by the block id; research/pst.md §1,
+// §5 "password CRC" on the store), so the file is read and exported anyway, as readpst
+// does [I: readpst reads such files without asking; not checked on a protected file
+// here]. OST files are left out: the Outlook.com OSTs here store 0xFFFFFFFF, which
+// Outlook shows no password for [I].
+func (f *File) Password() bool {
+	if f.Client == "SO" {
+		return false
+	}
+	ps, _ := f.NodePC(NIDMessageStore)
+	p, ok := ps.Get(pidPstPassword)
+	return ok && p.Int() != 0
 }

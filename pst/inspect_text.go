@@ -14,6 +14,9 @@ func (r *Report) WriteText(w io.Writer, name string) {
 		kind = "OST"
 	}
 	fmt.Fprintf(w, "%s: %s %s (wVer %d), encoding %s, %d items\n", name, r.Format, kind, r.Version, r.Crypt, r.Items)
+	if r.Password {
+		fmt.Fprintln(w, "password: set (PidTagPstPassword); it is a check Outlook makes, not encryption: the items are readable and are exported anyway")
+	}
 	var walk func(f *FolderReport, depth int)
 	walk = func(f *FolderReport, depth int) {
 		label := f.Name

@@ -157,6 +157,9 @@ const (
 type Property struct {
 	Tag   uint32
 	Value []byte
+	// Lazy, when not 0, is the BID of the multi-block data tree holding the value, which
+	// was not read (an attachment's bytes, streamed by [File.DataReader]); Value is nil.
+	Lazy uint64
 }
 
 // ID and Type split the tag.
@@ -322,13 +325,17 @@ func (h *heap) pc() (Props, error) {
 		if sz > 0 && sz <= 4 {
 			var b [4]byte
 			le.PutUint32(b[:], v)
-			ps[tag] = Property{tag, b[:sz]}
+			ps[tag] = Property{Tag: tag, Value: b[:sz]}
 			continue
 		}
 		if typ == PtObject && v&0x1F != 0 { // an object names its subnode; its reader opens it
-			ps[tag] = Property{tag, le.AppendUint32(nil, v)}
+			ps[tag] = Property{Tag: tag, Value: le.AppendUint32(nil, v)}
 			continue
 		} // else a heap item: the subnode nid, then the object's size ([MS-PST] 2.3.3.5)
+		if n, ok := h.sub[v]; ok && id == PidAttachData && typ == PtBinary && v&0x1F != 0 && n.Data&2 != 0 {
+			ps[tag] = Property{Tag: tag, Lazy: n.Data} // more than one block: streamed when written
+			continue
+		}
 		val, err := h.hnid(v)
 		if err != nil {
 			if firstErr == nil {
@@ -336,7 +343,7 @@ func (h *heap) pc() (Props, error) {
 			}
 			continue
 		}
-		ps[tag] = Property{tag, val}
+		ps[tag] = Property{Tag: tag, Value: val}
 	}
 	return ps, firstErr
 }
@@ -405,7 +412,7 @@ func (f *File) Table(n Node) ([]Props, error) {
 				typ := uint16(c.tag)
 				cell := r[c.off : c.off+c.cb]
 				if sz := fixedSize(typ); sz > 0 && sz <= 8 { // stored in the cell ([MS-PST] 2.3.4.4.1)
-					ps[c.tag] = Property{c.tag, cell}
+					ps[c.tag] = Property{Tag: c.tag, Value: cell}
 					continue
 				}
 				if c.cb < 4 {
@@ -418,7 +425,7 @@ func (f *File) Table(n Node) ([]Props, error) {
 					}
 					continue
 				}
-				ps[c.tag] = Property{c.tag, val}
+				ps[c.tag] = Property{Tag: c.tag, Value: val}
 			}
 			rows = append(rows, ps)
 		}

@@ -1,6 +1,10 @@
 package pst
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+)
 
 // Message is a message object ([MS-PST] 2.4.5): its property context, its recipient
 // table rows and its attachments.
@@ -17,6 +21,26 @@ type Attachment struct {
 	Props    Props
 	Data     []byte
 	Embedded *Message
+	// lazy is the data tree of bytes too big for one block, not read into Data but
+	// streamed from f when the message is written (EMLStream).
+	lazy uint64
+	f    *File
+}
+
+// Bytes returns the attachment's bytes, reading them when they were left in the file.
+func (a Attachment) Bytes() ([]byte, error) {
+	if a.lazy == 0 {
+		return a.Data, nil
+	}
+	return io.ReadAll(a.reader())
+}
+
+// reader streams the attachment's bytes.
+func (a Attachment) reader() io.Reader {
+	if a.lazy == 0 {
+		return bytes.NewReader(a.Data)
+	}
+	return a.f.DataReader(a.lazy, a.f.streamLock)
 }
 
 // Subnode nids of a message ([MS-PST] 2.4.5.1) and attachment properties ([MS-OXPROPS]).
@@ -94,7 +118,7 @@ func (f *File) attachment(n Node, depth int) (*Attachment, error) {
 	}
 	method, _ := ps.Get(PidAttachMethod)
 	if data.Type() != PtObject || method.Int() != attachEmbedded {
-		a.Data = data.Value
+		a.Data, a.lazy, a.f = data.Value, data.Lazy, f
 		return a, err
 	}
 	// PtypObject: the value names the subnode holding the embedded message ([MS-PST] 2.4.6.2.3).
@@ -114,4 +138,30 @@ func (f *File) attachment(n Node, depth int) (*Attachment, error) {
 		err = e
 	}
 	return a, err
+}
+
+// checkStreams reads the attachments left in the file (and those of embedded
+// messages) once, block by block, so that a damaged one is found before the message
+// is streamed: its readable bytes are then read into Data and the first error returned.
+func (m *Message) checkStreams(depth int) error {
+	var first error
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if a.Embedded != nil && depth < 8 {
+			if err := a.Embedded.checkStreams(depth + 1); err != nil && first == nil {
+				first = err
+			}
+		}
+		if a.lazy == 0 {
+			continue
+		}
+		if _, err := io.Copy(io.Discard, a.reader()); err != nil {
+			a.Data, _ = io.ReadAll(a.reader())
+			a.lazy = 0
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
 }

@@ -14,7 +14,8 @@ func TestMessages(t *testing.T) {
 			recips += len(m.Recipients)
 			for _, a := range m.Attachments {
 				atts++
-				bytes += len(a.Data)
+				b, _ := a.Bytes()
+				bytes += len(b)
 			}
 		})
 		t.Logf("%d messages, %d recipients, %d attachments of %d bytes", msgs, recips, atts, bytes)

@@ -54,8 +54,9 @@ const maxRTF = 64 << 20
 // EML returns the message as RFC 5322 bytes: the stored transport headers when present
 // (without their Content-* and MIME-Version fields, which describe the body rebuilt
 // here), else headers rebuilt from the properties; the text and HTML bodies as
-// multipart/alternative; an RTF-only body (PidTagRtfCompressed, no text or HTML) as an
-// "rtf-body.rtf" attachment, like readpst; every attachment byte for byte, inline ones
+// multipart/alternative; an RTF-only body (PidTagRtfCompressed, no text or HTML) as the
+// HTML or text it encapsulates (rtf.go), else as its text and, like readpst, an
+// "rtf-body.rtf" attachment; every attachment byte for byte, inline ones
 // with their Content-ID, embedded messages as message/rfc822.
 func (m *Message) EML() ([]byte, error) { return m.EMLResolving(nil) }
 
@@ -63,12 +64,41 @@ func (m *Message) EML() ([]byte, error) { return m.EMLResolving(nil) }
 // of rebuilt headers to SMTP addresses, as [directory.Snapshot.ResolveSMTP] does; an
 // address it cannot map is written as an empty group named after the person.
 func (m *Message) EMLResolving(resolve func(string) (string, bool)) ([]byte, error) {
-	var b bytes.Buffer
-	err := m.write(&b, 0, resolve)
-	return b.Bytes(), err
+	r, _, err := m.EMLStream(resolve)
+	b, rerr := io.ReadAll(r)
+	if err == nil {
+		err = rerr
+	}
+	return b, err
 }
 
-func (m *Message) write(w *bytes.Buffer, depth int, resolve func(string) (string, bool)) error {
+// EMLStream is EMLResolving as a stream: the bytes of attachments left in the file
+// (more than one block) are read and base64-encoded as the stream is read, so memory
+// holds one block of each, not the attachment. streamed tells whether any is.
+func (m *Message) EMLStream(resolve func(string) (string, bool)) (r io.Reader, streamed bool, err error) {
+	var w segments
+	err = m.write(&w, 0, resolve)
+	return w.reader(), len(w.parts) > 0, err
+}
+
+// segments collects a message as bytes and, between them, readers of streamed
+// attachments.
+type segments struct {
+	bytes.Buffer
+	parts []io.Reader
+}
+
+// stream appends r after what was written so far.
+func (w *segments) stream(r io.Reader) {
+	w.parts = append(w.parts, bytes.NewReader(bytes.Clone(w.Bytes())), r)
+	w.Reset()
+}
+
+func (w *segments) reader() io.Reader {
+	return io.MultiReader(append(w.parts, bytes.NewReader(w.Bytes()))...)
+}
+
+func (m *Message) write(w *segments, depth int, resolve func(string) (string, bool)) error {
 	if depth > 8 {
 		return errors.New("pst: embedded messages nested deeper than 8")
 	}
@@ -78,23 +108,27 @@ func (m *Message) write(w *bytes.Buffer, depth int, resolve func(string) (string
 			firstErr = e
 		}
 	}
-	writeHeaders(w, m.headers(resolve))
+	writeHeaders(&w.Buffer, m.headers(resolve))
 	text, html := m.body(PidBody, PidMessageCodepage, PidInternetCodepage), m.body(PidHTML, PidInternetCodepage, PidMessageCodepage)
 	var extra []Attachment
 	if m.RTFOnly() {
-		if p, ok := m.Props.Get(PidRTFCompressed); ok {
-			rtf, err := DecompressRTF(p.Value)
-			if err != nil {
-				keep(err)
-			} else {
-				extra = append(extra, Attachment{Props: Props{}, Data: rtf})
-			}
+		rtf, kind, err := m.rtfBody()
+		keep(err)
+		switch {
+		case err != nil:
+		case kind == rtfHTML:
+			html = body{rtfDecode(rtf, true), "utf-8"}
+		case kind == rtfText:
+			text = body{rtfDecode(rtf, false), "utf-8"}
+		default: // no faithful HTML: the text, and the RTF as it is
+			text = body{rtfDecode(rtf, false), "utf-8"}
+			extra = append(extra, Attachment{Props: Props{}, Data: rtf})
 		}
 	}
 	atts := append(append([]Attachment(nil), m.Attachments...), extra...)
 	bh, body := bodyPart(text, html)
 	if len(atts) == 0 {
-		writeMIMEHeader(w, bh)
+		writeMIMEHeader(&w.Buffer, bh)
 		w.WriteString("\r\n")
 		w.Write(body)
 		return firstErr
@@ -105,14 +139,15 @@ func (m *Message) write(w *bytes.Buffer, depth int, resolve func(string) (string
 	pw.Write(body)
 	for i, a := range atts {
 		h := a.header(i, len(m.Attachments))
-		pw, _ := mw.CreatePart(h)
-		if a.Embedded != nil {
-			var sub bytes.Buffer
-			keep(a.Embedded.write(&sub, depth+1, resolve))
-			pw.Write(sub.Bytes())
-			continue
+		mw.CreatePart(h) // a part's body goes straight to w: written here
+		switch {
+		case a.Embedded != nil:
+			keep(a.Embedded.write(w, depth+1, resolve))
+		case a.lazy != 0:
+			w.stream(&base64Lines{src: a.reader()})
+		default:
+			writeBase64(w, a.Data)
 		}
-		writeBase64(pw, a.Data)
 	}
 	mw.Close()
 	return firstErr
@@ -166,8 +201,32 @@ func writeMIMEHeader(w *bytes.Buffer, h textproto.MIMEHeader) {
 	}
 }
 
-// RTFOnly tells whether the message's only body is its compressed RTF, which EML keeps
-// as the attachment rtf-body.rtf.
+// rtfBody decompresses the message's RTF body and says what it encapsulates.
+func (m *Message) rtfBody() ([]byte, rtfKind, error) {
+	p, ok := m.Props.Get(PidRTFCompressed)
+	if !ok {
+		return nil, rtfNative, nil
+	}
+	rtf, err := DecompressRTF(p.Value)
+	if err != nil {
+		return nil, rtfNative, err
+	}
+	return rtf, rtfEncapsulation(rtf), nil
+}
+
+// RTFUnfaithful tells whether the message's only body is an RTF body that does not
+// encapsulate HTML or text: EML writes its extracted text and keeps the RTF as the
+// attachment rtf-body.rtf.
+func (m *Message) RTFUnfaithful() bool {
+	if !m.RTFOnly() {
+		return false
+	}
+	_, kind, err := m.rtfBody()
+	return err == nil && kind == rtfNative
+}
+
+// RTFOnly tells whether the message's only body is its compressed RTF: EML writes the
+// HTML or text it encapsulates, else its text with the RTF as the attachment rtf-body.rtf.
 func (m *Message) RTFOnly() bool {
 	_, rtf := m.Props.Get(PidRTFCompressed)
 	_, text := m.Props.Get(PidBody)
@@ -228,6 +287,34 @@ func writeQP(w io.Writer, s string) {
 	q.Write([]byte(s))
 	q.Close()
 	io.WriteString(w, "\r\n")
+}
+
+// base64Lines encodes src as base64 in lines of 76 characters, as writeBase64 does,
+// reading 57 bytes a line.
+type base64Lines struct {
+	src io.Reader
+	out []byte
+	err error
+}
+
+func (b *base64Lines) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		var in [57 * 64]byte
+		n, err := io.ReadFull(b.src, in[:])
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		b.err = err
+		var buf bytes.Buffer
+		writeBase64(&buf, in[:n])
+		b.out = buf.Bytes()
+	}
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n, nil
 }
 
 func writeBase64(w io.Writer, p []byte) {

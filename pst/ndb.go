@@ -13,6 +13,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync"
 )
 
 // Format is the file variant, from wVer of the header ([MS-PST] 2.2.2.6).
@@ -114,6 +115,9 @@ type File struct {
 	nbt, bbt bref
 	// CRCErrors counts pages and blocks whose CRC did not match; they are read anyway.
 	CRCErrors int
+	// streamLock, when set, is held around the block reads of attachments streamed
+	// after the message was read (the Source's lock of the file).
+	streamLock sync.Locker
 }
 
 type bref struct {
@@ -472,28 +476,43 @@ func (f *File) block(bid uint64) ([]byte, error) {
 // listing data blocks ([MS-PST] 2.2.2.8.3.1, 2.2.2.8.3.2). It returns the data blocks
 // in order; the heap-on-node needs them apart.
 func (f *File) Data(bid uint64) ([][]byte, error) {
+	bids, err := f.leafBlocks(bid)
+	var out [][]byte
+	total := int64(0)
+	for _, b := range bids {
+		p, berr := f.block(b)
+		if berr != nil {
+			return out, berr
+		}
+		total += int64(len(p))
+		if total > f.size*8 { // 4K blocks inflate; nothing can justify more
+			return out, errf("block", 0, b, -1, "data tree larger than the file can hold")
+		}
+		out = append(out, p)
+	}
+	return out, err
+}
+
+// leafBlocks lists the data blocks of the data tree rooted at bid, reading only its
+// XBLOCKs and XXBLOCKs; on an error, the blocks listed before it.
+func (f *File) leafBlocks(bid uint64) ([]uint64, error) {
 	if bid == 0 { // a node without data
 		return nil, nil
 	}
-	var out [][]byte
-	total := int64(0)
+	var out []uint64
 	reads, maxReads := 0, f.size/64+1 // every block takes at least 64 bytes of the file
 	var walk func(bid uint64, depth int) error
 	walk = func(bid uint64, depth int) error {
 		if reads++; int64(reads) > maxReads {
 			return errf("block", 0, bid, -1, "data tree lists more blocks than the file can hold")
 		}
+		if bid&2 == 0 {
+			out = append(out, bid)
+			return nil
+		}
 		p, err := f.block(bid)
 		if err != nil {
 			return err
-		}
-		if bid&2 == 0 {
-			total += int64(len(p))
-			if total > f.size*8 { // 4K blocks inflate; nothing can justify more
-				return errf("block", 0, bid, -1, "data tree larger than the file can hold")
-			}
-			out = append(out, p)
-			return nil
 		}
 		if len(p) < 8 || p[0] != 0x01 || depth >= 2 {
 			return errf("block", 0, bid, -1, "not an XBLOCK/XXBLOCK (btype %x) or nested too deep", firstByte(p))
@@ -516,10 +535,61 @@ func (f *File) Data(bid uint64) ([][]byte, error) {
 		}
 		return nil
 	}
-	if err := walk(bid, 0); err != nil {
-		return out, err
+	err := walk(bid, 0)
+	return out, err
+}
+
+// DataReader streams the data tree rooted at bid one block at a time: memory holds the
+// list of block ids and one block, whatever the size of the value. lock (nil: none)
+// is held around each block read, for files shared by goroutines.
+func (f *File) DataReader(bid uint64, lock sync.Locker) io.Reader {
+	return &dataReader{f: f, root: bid, lock: lock}
+}
+
+type dataReader struct {
+	f      *File
+	root   uint64
+	lock   sync.Locker
+	listed bool
+	bids   []uint64
+	cur    []byte
+	total  int64
+	err    error
+}
+
+func (r *dataReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		if r.lock != nil {
+			r.lock.Lock()
+		}
+		if !r.listed {
+			r.listed = true
+			r.bids, r.err = r.f.leafBlocks(r.root)
+		}
+		if len(r.bids) > 0 {
+			var err error
+			r.cur, err = r.f.block(r.bids[0])
+			r.bids = r.bids[1:]
+			r.total += int64(len(r.cur))
+			if err == nil && r.total > r.f.size*8 {
+				err = errf("block", 0, r.root, -1, "data tree larger than the file can hold")
+			}
+			if err != nil {
+				r.cur, r.bids, r.err = nil, nil, err
+			}
+		} else if r.err == nil {
+			r.err = io.EOF
+		}
+		if r.lock != nil {
+			r.lock.Unlock()
+		}
 	}
-	return out, nil
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
 }
 
 func firstByte(p []byte) byte {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -85,6 +86,8 @@ type sourceFile struct {
 	f    *File
 	// keywords is the property id of the named property Keywords (categories), 0 when none.
 	keywords uint16
+	// names maps the numeric named properties to the file's property ids.
+	names map[namedKey]uint16
 }
 
 var _ export.Source = (*Source)(nil)
@@ -125,11 +128,15 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 			s.Close()
 			return nil, fmt.Errorf("pst: %s: %w", p, err)
 		}
-		sf := &sourceFile{id: id, path: p, f: f}
+		sf := &sourceFile{id: id, path: p, f: f, names: map[namedKey]uint16{}}
+		f.streamLock = &sf.mu
 		if names, _ := f.NamedProps(); names != nil {
 			for pid, np := range names {
 				if np.GUID == psPublicStrings && np.Name == "Keywords" {
 					sf.keywords = pid
+				}
+				if np.Name == "" {
+					sf.names[namedKey{np.GUID, np.LID}] = pid
 				}
 			}
 		}
@@ -140,6 +147,20 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 
 // Close closes the files.
 func (s *Source) Close() error { return closeFiles(s.files) }
+
+// PasswordFiles lists the files that have a PST password ([File.Password]): they are
+// exported anyway, and the caller says so.
+func (s *Source) PasswordFiles() []string {
+	var out []string
+	for _, sf := range s.files {
+		sf.mu.Lock()
+		if sf.f.Password() {
+			out = append(out, sf.path)
+		}
+		sf.mu.Unlock()
+	}
+	return out
+}
 
 // closeFiles closes files and returns the first error.
 func closeFiles(files []*sourceFile) error {
@@ -526,8 +547,8 @@ func sortedKeys(m map[string]entry) []string {
 }
 
 // Fetch reads each message when the engine opens it; mail becomes RFC 5322 through
-// [Message.EML] with its flags as attributes. Contacts, calendar items and tasks are
-// skipped ("pst <kind> not converted"): their converters read EWS items.
+// [Message.EML] with its flags as attributes; contacts, distribution lists, calendar
+// items and tasks go through the converters of package format (items.go).
 func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind, refs []export.ItemRef, fn func(*export.Item) error) error {
 	if err := s.checkMailbox(mailbox); err != nil {
 		return err
@@ -555,7 +576,8 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 			}
 			x.Modified = propTime(m.Props, PidLastModified)
 		}
-		x.Open = func() (*export.Content, error) { return s.convert(sf, kind, m, merr) }
+		id := r.ID
+		x.Open = func() (*export.Content, error) { return s.convert(sf, id, kind, m, merr) }
 		if err := fn(x); err != nil {
 			return err
 		}
@@ -563,32 +585,39 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 	return nil
 }
 
-// errRTFOnly is why a message whose only body is RTF is recorded as rebuilt.
-var errRTFOnly = errors.New("pst: the only body is compressed RTF, kept as the attachment rtf-body.rtf")
+// errRTFOnly is why a message whose only body is RTF without encapsulated HTML or text
+// is recorded as rebuilt (counted in the round's summary under this reason).
+var errRTFOnly = &export.Problem{Reason: "pst RTF-only body: text extracted, RTF kept as rtf-body.rtf"}
 
-var kindNames = map[export.ItemKind]string{export.KindContact: "contact", export.KindCalendar: "calendar item", export.KindTask: "task"}
-
-func (s *Source) convert(sf *sourceFile, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
+func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Message, merr error) (*export.Content, error) {
 	if m == nil {
 		return nil, export.Fail("pst message unreadable", merr)
-	}
-	if kind != export.KindMail {
-		return nil, export.Skip("pst "+kindNames[kind]+" not converted", nil)
 	}
 	var resolve func(string) (string, bool)
 	if s.dir != nil {
 		resolve = s.dir.ResolveSMTP
 	}
-	b, err := m.EMLResolving(resolve)
+	if kind != export.KindMail {
+		return s.convertItem(sf, id, kind, m, merr)
+	}
+	if err := m.checkStreams(0); err != nil && merr == nil {
+		merr = err
+	}
+	r, streamed, err := m.EMLStream(resolve)
 	if err != nil && merr == nil {
 		merr = err
 	}
-	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}, Data: b}
+	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}}
+	if streamed { // attachments of more than a block stream into the archive
+		c.Body = r
+	} else if c.Data, err = io.ReadAll(r); err != nil && merr == nil {
+		merr = err
+	}
 	format.MailAttrs(c.Attrs, sf.meta(m))
 	switch {
 	case merr != nil: // parts of the message could not be read: what could is archived
 		c.Rebuilt, c.RebuiltWhy = true, merr
-	case m.RTFOnly():
+	case m.RTFUnfaithful():
 		c.Rebuilt, c.RebuiltWhy = true, errRTFOnly
 	}
 	return c, nil

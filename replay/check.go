@@ -23,7 +23,8 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		mbxs = append(mbxs, m)
 	}
 	sort.Strings(mbxs)
-	same, missing, extra, errs := 0, 0, 0, 0
+	same, missing, extra, errs, wrongDefaults := 0, 0, 0, 0, 0
+	var arch archiveCheck
 	for _, src := range mbxs {
 		target := im.mapAddr(src)
 		if src == "" {
@@ -33,6 +34,9 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		folders, err := im.folders(entries)
 		if err != nil {
 			return err
+		}
+		if src != "" {
+			im.adoptDefaults(ctx, target, folders)
 		}
 		want := map[string]map[string]int{} // folder → message-id → count
 		paths := map[string][]string{}
@@ -44,6 +48,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 			}
 			k := strings.Join(fi.path, "/")
 			paths[k] = fi.path
+			arch.folder(k, fi)
 			if e.Kind != archive.KindMessage {
 				if ct := contentType(e.Kind); ct != "" && fi.typ != "M" && im.Sinks.Groupware != nil {
 					if gwWant[k] == nil {
@@ -57,8 +62,10 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				want[k] = map[string]int{}
 			}
 			want[k][bareMessageID(e.Attrs["message-id"])]++
+			arch.want(k)
 		}
 		same, missing, extra, errs = im.checkGroupware(ctx, w, target, paths, gwWant, same, missing, extra, errs)
+		wrongDefaults += im.checkDefaults(ctx, w, src, target, folders)
 		mb, err := im.Sinks.Mail.Open(ctx, target)
 		if err != nil {
 			fmt.Fprintf(w, "! %s: %v\n", target, err)
@@ -85,6 +92,7 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 				switch g := got[id]; {
 				case g == n:
 					same += n
+					arch.same(k, n)
 					fmt.Fprintf(w, "= %s/%s %s\n", target, k, id)
 				case g < n:
 					missing += n - g
@@ -103,8 +111,12 @@ func (im *Engine) Check(ctx context.Context, w io.Writer) error {
 		}
 		mb.Close()
 	}
+	arch.print(w)
 	fmt.Fprintf(w, "check: %d same, %d missing on target, %d extra or duplicated on target, %d errors\n", same, missing, extra, errs)
-	if missing+extra+errs > 0 {
+	if wrongDefaults > 0 {
+		fmt.Fprintf(w, "check: %d default folders do not point where they should\n", wrongDefaults)
+	}
+	if missing+extra+errs+wrongDefaults > 0 {
 		return ErrDifferences
 	}
 	return nil

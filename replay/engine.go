@@ -45,6 +45,10 @@ type Options struct {
 	// IceWarpNames maps Sent Items, Deleted Items, Junk E-mail to
 	// IceWarp's Sent, Trash, Spam.
 	IceWarpNames bool
+	// ArchiveMailbox is where archive mailboxes go: a folder path
+	// ("Archive/2019"; "" is DefaultArchiveFolder) or ArchiveSkip
+	// (ParseArchiveMailbox).
+	ArchiveMailbox string
 	// Log receives the run's log; nil discards it.
 	Log *slog.Logger
 	// Notice receives notices for the operator ("iem-import: …"),
@@ -63,26 +67,28 @@ type Engine struct {
 	Sinks  Sinks
 	Ledger *Ledger
 
-	sources    []source
-	prog       *progress.Progress // nil: no progress shown
-	domainMap  map[string]string
-	passwords  map[string]string
-	report     string // CSV of generated passwords
-	rebuild    bool
-	iceNames   bool
-	log        *slog.Logger
-	notice     io.Writer    // notices for the operator, printed whatever the log level (nil: log only)
-	fileLog    *slog.Logger // the run's log file alone, for notices (nil: log)
-	statsMu    sync.Mutex
-	noticeMu   sync.Mutex // jobs tell from their goroutines; the writer need not be safe
-	stats      map[string]*MailboxStats
-	newPass    [][2]string
-	openEntry  map[*archive.Entry]*archive.Folder
-	byMailbox  map[string][]*archive.Entry
-	mailboxRec map[string]directory.Mailbox
-	settings   map[string]*archive.Entry // the settings entry of each mailbox that has one
-	groups     []directory.Group
-	pfEmail    string
+	sources   []source
+	prog      *progress.Progress // nil: no progress shown
+	domainMap map[string]string
+	passwords map[string]string
+	report    string // CSV of generated passwords
+	rebuild   bool
+	iceNames  bool
+	// archivePath is the folder archive mailboxes go below (nil: left out).
+	archivePath []string
+	log         *slog.Logger
+	notice      io.Writer    // notices for the operator, printed whatever the log level (nil: log only)
+	fileLog     *slog.Logger // the run's log file alone, for notices (nil: log)
+	statsMu     sync.Mutex
+	noticeMu    sync.Mutex // jobs tell from their goroutines; the writer need not be safe
+	stats       map[string]*MailboxStats
+	newPass     [][2]string
+	openEntry   map[*archive.Entry]*archive.Folder
+	byMailbox   map[string][]*archive.Entry
+	mailboxRec  map[string]directory.Mailbox
+	settings    map[string]*archive.Entry // the settings entry of each mailbox that has one
+	groups      []directory.Group
+	pfEmail     string
 }
 
 // New returns an engine over the logical views of the archive folders,
@@ -93,6 +99,10 @@ func New(folders []*archive.Folder, opt Options) (*Engine, error) {
 		stats: map[string]*MailboxStats{}}
 	if im.log == nil {
 		im.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if im.archivePath, err = ParseArchiveMailbox(opt.ArchiveMailbox); err != nil {
+		return nil, fmt.Errorf("archive mailbox: %w", err)
 	}
 	if im.domainMap == nil {
 		im.domainMap = map[string]string{}
@@ -153,9 +163,16 @@ type MailboxStats struct {
 	// hold, by reason.
 	Settings []string       `json:"settings,omitempty"`
 	NotMoved map[string]int `json:"notMoved,omitempty"`
-	Bytes    int64          `json:"bytes"`
-	Seconds  float64        `json:"seconds"`
-	Err      string         `json:"error,omitempty"`
+	// DefaultFolders are the account's default folders iem set (key →
+	// folder); DefaultFoldersError why the target refused them.
+	DefaultFolders      map[string]string `json:"defaultFolders,omitempty"`
+	DefaultFoldersError string            `json:"defaultFoldersError,omitempty"`
+	Bytes               int64             `json:"bytes"`
+	Seconds             float64           `json:"seconds"`
+	Err                 string            `json:"error,omitempty"`
+	// Archive counts the items of the archive mailbox among InArchive
+	// (those left out with --archive-mailbox skip are Skipped).
+	Archive int `json:"archive,omitempty"`
 
 	job *progress.Job // the mailbox's progress line (nil: none)
 }
@@ -374,9 +391,11 @@ func (im *Engine) writePasswordReport() error {
 type folderInfo struct {
 	path []string // target path
 	typ  string   // IceWarp folder type letter: M, C, E, T, N, J
+	role string   // distinguished folder id ("sentitems", …) or ""
 	acl  *format.ACL
 	skip bool
-	dist string // distinguished folder id ("inbox"), if any
+	// archive: a folder of the archive mailbox (or the archive's folder).
+	archive bool
 }
 
 // FolderRecord is the body of a folder or public-folder entry of the
@@ -390,6 +409,8 @@ type FolderRecord struct {
 	Distinguished string      `json:"distinguished,omitempty"`
 	ACL           *format.ACL `json:"acl,omitempty"`
 	Group         string      `json:"group,omitempty"`
+	// Side is "archive" for a folder of the archive mailbox.
+	Side string `json:"side,omitempty"`
 }
 
 // folders maps the archived folders of a mailbox to target paths, by
@@ -420,12 +441,14 @@ func (im *Engine) folders(entries []*archive.Entry) (map[string]*folderInfo, err
 		if r.ParentID != "" {
 			parent = resolve(r.ParentID, depth+1)
 		}
-		fi := &folderInfo{typ: format.FolderType(r.Class), acl: r.ACL, dist: r.Distinguished}
+		parent = im.archiveParent(r, recs, parent)
+		fi := &folderInfo{typ: format.FolderType(r.Class), acl: r.ACL, archive: r.Side == sideArchive}
 		if r.Group != "" || parent == nil && len(r.Path) > 1 { // public folder: path is complete
 			fi.path = append([]string(nil), r.Path...)
 		} else {
-			t := format.FolderTarget(r.Distinguished, r.DisplayName, &format.FolderOptions{IceWarpNames: im.iceNames})
+			t := format.FolderTarget(archiveRole(r), r.DisplayName, &format.FolderOptions{IceWarpNames: im.iceNames})
 			fi.skip = t.Skip || parent != nil && parent.skip
+			fi.role = t.Role
 			if parent != nil {
 				fi.path = append(append([]string(nil), parent.path...), t.Name)
 			} else if t.Name != "" {
@@ -532,6 +555,9 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	if err != nil {
 		return err
 	}
+	if source != "" {
+		im.adoptDefaults(ctx, target, folders)
+	}
 	mb, err := im.Sinks.Mail.Open(ctx, target)
 	if err != nil {
 		return fmt.Errorf("imap %s: %w", target, err)
@@ -585,6 +611,9 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 			}
 		}
 	}
+	if err := im.setDefaultFolders(ctx, log, source, target, folders); err != nil {
+		return err
+	}
 
 	// Mail, grouped by target folder, appended in pipelined batches or
 	// written as files (path mode).
@@ -612,6 +641,11 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 		inView[e.ID] = true
 		st.InArchive++
 		fi, ok := folders[e.Folder]
+		if countArchive(st, e, fi) {
+			st.job.Add(1, 0)
+			added++
+			continue
+		}
 		if !ok || fi.skip || len(fi.path) == 0 {
 			st.Skipped["folder not migrated (system or unknown folder)"]++
 			st.job.Add(1, 0)

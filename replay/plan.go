@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/iemproject/iem/archive"
@@ -14,6 +15,7 @@ import (
 type planRow struct {
 	mailbox                                   string
 	create, update, flags, same, skip, delete int
+	archive                                   int // of the archive mailbox, not skipped
 }
 
 // Plan compares the archive's logical view with the ledger, the way run
@@ -46,6 +48,9 @@ func (im *Engine) Plan(w io.Writer, led *Ledger) error {
 			if !ok || fi.skip || len(fi.path) == 0 || e.Kind != archive.KindMessage && contentType(e.Kind) == "" {
 				row.skip++
 				continue
+			}
+			if fi.archive {
+				row.archive++
 			}
 			var prev applied
 			known := false
@@ -82,9 +87,13 @@ func (im *Engine) Plan(w io.Writer, led *Ledger) error {
 		t.same += r.same
 		t.skip += r.skip
 		t.delete += r.delete
+		t.archive += r.archive
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "plan: %d mailboxes: %d to create, %d to update, %d flag changes, %d unchanged, %d skipped, %d to delete\n",
 		len(rows), t.create, t.update, t.flags, t.same, t.skip, t.delete)
+	if t.archive > 0 {
+		fmt.Fprintf(w, "plan: %d items of archive mailboxes, below %s/\n", t.archive, strings.Join(im.archivePath, "/"))
+	}
 	return nil
 }

@@ -43,8 +43,8 @@ func (im *Engine) applyRules(log *slog.Logger, st *MailboxStats, e *archive.Entr
 	}
 	byRole := map[string][]string{}
 	for _, fi := range folders {
-		if fi.dist != "" && !fi.skip && fi.typ == "M" {
-			byRole[fi.dist] = fi.path
+		if fi.role != "" && !fi.archive && !fi.skip && fi.typ == "M" {
+			byRole[fi.role] = fi.path
 		}
 	}
 	me := []string{target}

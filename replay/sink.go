@@ -22,6 +22,9 @@ type Sinks struct {
 	// Groupware, if nil, leaves contacts, calendars, tasks and notes
 	// out (counted as skipped).
 	Groupware Groupware
+	// Defaults, if set, points each account's Sent, Drafts, Trash and
+	// Spam at the folders that were Exchange's (deffolders.go).
+	Defaults DefaultFolderSetter
 }
 
 // Account is a user account to create.

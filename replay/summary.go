@@ -43,9 +43,17 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 	var items int
 	var bytes int64
 	kinds, settings := map[string]int{}, map[string]int{}
+	archItems, archBoxes := 0, 0
 	for _, s := range im.Stats() {
+		if s.Archive > 0 {
+			archItems += s.Archive
+			archBoxes++
+		}
 		sk, fa, pf := report.Sum(s.Skipped), report.Sum(s.Failed), report.Sum(s.PermissionsFailed)
 		problems := append(report.ProblemsOf("skipped", s.Skipped), report.ProblemsOf("failed", s.Failed)...)
+		if s.DefaultFoldersError != "" {
+			problems = append(problems, report.ProblemsOf("default folders not set", map[string]int{s.DefaultFoldersError: 1})...)
+		}
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts: []int{s.InArchive, s.Appended, s.Updated, s.Unchanged, s.Found, s.Deleted, sk, fa, s.Permissions, pf},
 			Problems: append(append(problems, report.ProblemsOf("permissions not set", s.PermissionsFailed)...),
@@ -79,6 +87,7 @@ func (im *Engine) WriteSummary(w io.Writer, opt SummaryOptions) (partial bool, e
 		}
 		fmt.Fprintf(w, "settings set: %s\n", strings.Join(parts, ", "))
 	}
+	printArchive(w, archItems, archBoxes, im.archivePath)
 	fmt.Fprintf(w, "import: %d mailboxes, %d items written (%.1f MB) in %s, %.0f items/s, %s waiting on server back-off\n",
 		len(rep.Rows), items, float64(bytes)/1e6, took.Round(time.Millisecond), float64(items)/took.Seconds(), waited.Round(time.Millisecond))
 	reports := filepath.Join(opt.ArchiveDir, "reports")

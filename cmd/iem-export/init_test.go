@@ -203,7 +203,7 @@ func TestCompletion(t *testing.T) {
 			script, _, err := runApp(t, "iem-export", "completion", "bash")
 			return []byte(script), err
 		}, []cmdtest.Completion{
-			{Words: "iem-export ''", Want: "init run plan repair pst completion"},
+			{Words: "iem-export ''", Want: "init run plan repair pst console completion"},
 			{Words: "iem-export run --ews", Want: "--ews-url"},
 			{Words: "iem-export init --", Want: "--config"},
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/console"
 )
 
 // main runs the command on os.Args. The first signal asks the run to
@@ -34,6 +35,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 Each run writes ARCHIVE/reports/export-round-N.html (and .json) and ARCHIVE/logs/export-<time>.log.
 The migration guide is docs/GUIDE.md.`,
-		Commands: []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), pstCommand()},
+		Commands: []*cli.Command{initCommand(), runCommand(), planCommand(), repairCommand(), pstCommand(),
+			console.ExportCommand(runCommand().Flags, runExport)},
 	}, stdout, stderr)
 }

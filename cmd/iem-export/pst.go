@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -46,8 +47,9 @@ Example: iem-export pst inspect /srv/exmerge/*.pst`,
 
 // pstSource opens the mapped files as one Source: a set of files per
 // mailbox and folder they go under. A mailbox not in the directory is a
-// usage error naming the map's line.
-func pstSource(maps []settings.PSTMapping, snap *directory.Snapshot) (*pst.Sources, error) {
+// usage error naming the map's line. A file with a PST password is exported
+// anyway (the password is a check, not encryption) and logged as such.
+func pstSource(maps []settings.PSTMapping, snap *directory.Snapshot, log *slog.Logger) (*pst.Sources, error) {
 	type set struct{ mailbox, folder string }
 	files := map[set][]string{}
 	var order []set
@@ -72,6 +74,9 @@ func pstSource(maps []settings.PSTMapping, snap *directory.Snapshot) (*pst.Sourc
 			return nil, err
 		}
 		srcs = append(srcs, s)
+		for _, p := range s.PasswordFiles() {
+			log.Warn("PST file has a password (PidTagPstPassword): a check Outlook makes, not encryption; exported anyway", "file", p)
+		}
 	}
 	return pst.Combine(snap, srcs...)
 }

@@ -159,7 +159,7 @@ func connect(ctx context.Context, cfg *settings.Export, snap *directory.Snapshot
 		return src, nil
 	}
 	if cfg.Source == "pst" {
-		return pstSource(cfg.PST, snap)
+		return pstSource(cfg.PST, snap, log)
 	}
 	eopt := cfg.EWS
 	eopt.Logger, eopt.Gate = log, gate
@@ -177,7 +177,7 @@ func connect(ctx context.Context, cfg *settings.Export, snap *directory.Snapshot
 func runExport(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer) error {
 	started := time.Now()
 	gate := &retry.Gate{}
-	out, err := cliutil.StartSession(stderr, cfg.Progress, progress.Options{Throttled: gate.Waited, Verb: "exported"}, cfg.LogLevel, cfg.LogFormat)
+	out, err := cliutil.StartSession(stderr, cfg.Progress, progress.Options{Throttled: gate.Waited, Verb: "exported", Observer: cfg.Watch}, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}

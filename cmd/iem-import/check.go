@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/replay"
 	"github.com/iemproject/iem/replay/icewarpsink"
 )
@@ -15,8 +18,10 @@ func checkCommand() *cli.Command {
 		Name:  "check",
 		Usage: "compare archive and target per folder (rclone style: = same, + missing on target, - only on target, * differs, ! error)",
 		Description: `Lists every folder of the target over IMAP (and WebDAV) and compares it with the
-archive's view: one line per folder on stdout, then the totals. Exit 0 when nothing
-is missing, extra or duplicated.
+archive's view: one line per folder on stdout, then the totals. Each account's
+default folders (Sent, Drafts, Trash, Spam) are read through the admin API and a
+"~" line names each one that does not point at the folder that was Exchange's.
+Exit 0 when nothing is missing, extra, duplicated or pointing elsewhere.
 
 Examples:
   iem-import check --config iem-import.conf
@@ -37,11 +42,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.DomainMap, IceWarpNames: t.IceWarpNames})
+			im, err := replay.New(folders, replay.Options{Log: log, DomainMap: t.DomainMap, IceWarpNames: t.IceWarpNames, ArchiveMailbox: t.ArchiveMailbox})
 			if err != nil {
 				return err
 			}
 			im.Sinks = sinks
+			closeAdmin := checkDefaultsSink(c.Context, t, &im.Sinks, log)
+			defer closeAdmin()
 			if err := im.Check(c.Context, c.App.Writer); errors.Is(err, replay.ErrDifferences) {
 				return cliutil.ErrPartial // exit 3
 			} else {
@@ -49,4 +56,20 @@ Examples:
 			}
 		},
 	}
+}
+
+// checkDefaultsSink sets the reader of the accounts' default folders
+// (icewarpsink.DefaultsForCheck) and returns what logs out.
+func checkDefaultsSink(ctx context.Context, t *settings.Target, sinks *replay.Sinks, log *slog.Logger) func() {
+	mailPath := ""
+	if t.Mode == "path" {
+		mailPath = t.MailPath
+	}
+	aopt := t.API
+	aopt.Logger = log
+	d, done := icewarpsink.DefaultsForCheck(ctx, aopt, mailPath, log)
+	if d != nil {
+		sinks.Defaults = d
+	}
+	return done
 }

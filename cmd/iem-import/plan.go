@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/replay"
 )
 
@@ -25,6 +26,7 @@ Examples:
 			&cli.StringFlag{Name: "ledger", Usage: "ledger `FILE` (default ARCHIVE/iem-import.ledger)"},
 			&cli.StringSliceFlag{Name: "domain-map", Usage: "map a source domain to a target domain: `OLD=NEW` (repeatable)"},
 			&cli.BoolFlag{Name: "icewarp-folder-names", Usage: "as for run"},
+			archiveMailboxFlag,
 		),
 		Action: func(c *cli.Context) error {
 			if p := c.String("config"); p != "" {
@@ -42,7 +44,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			im, err := replay.New(folders, replay.Options{DomainMap: domainMap, IceWarpNames: c.Bool("icewarp-folder-names")})
+			archiveMbx, err := settings.ArchiveMailbox(c)
+			if err != nil {
+				return err
+			}
+			im, err := replay.New(folders, replay.Options{DomainMap: domainMap, IceWarpNames: c.Bool("icewarp-folder-names"), ArchiveMailbox: archiveMbx})
 			if err != nil {
 				return err
 			}

@@ -44,12 +44,16 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "server-id", Usage: "path mode: LocalServerID prefix of message file names (path.dat line 4; empty on a single server)"},
 		&cli.StringFlag{Name: "public-folders-group", Value: "Public Folders", Usage: "IceWarp group that receives the public folders"},
 		&cli.BoolFlag{Name: "icewarp-folder-names", Usage: "map Sent Items, Deleted Items, Junk E-mail to IceWarp's Sent, Trash, Spam"},
+		archiveMailboxFlag,
 		&cli.IntFlag{Name: "jobs", Value: 2, Usage: "mailboxes imported in parallel"},
 		&cli.StringFlag{Name: "ledger", Usage: "ledger `FILE` of what was applied (default ARCHIVE/iem-import.ledger)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 	)
 }
+
+var archiveMailboxFlag = &cli.StringFlag{Name: "archive-mailbox", Value: "Archive",
+	Usage: "folder `PATH` the archive mailboxes go below, or skip to leave them out"}
 
 func runCommand() *cli.Command {
 	return &cli.Command{
@@ -146,7 +150,7 @@ func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
 		pwReport = filepath.Join(t.ArchiveDir, "iem-passwords.csv")
 	}
 	im, err := replay.New(folders, replay.Options{DomainMap: t.DomainMap, Passwords: passwords, PasswordReport: pwReport,
-		Rebuild: c.Bool("rebuild"), IceWarpNames: t.IceWarpNames, Log: log, Notice: out.Notice, FileLog: out.FileLog, Progress: out.Progress})
+		Rebuild: c.Bool("rebuild"), IceWarpNames: t.IceWarpNames, ArchiveMailbox: t.ArchiveMailbox, Log: log, Notice: out.Notice, FileLog: out.FileLog, Progress: out.Progress})
 	if err != nil {
 		return err
 	}
@@ -198,7 +202,8 @@ func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
 		if err != nil {
 			return cliutil.Usagef("mail-path", "%v", err)
 		}
-		im.Sinks.Files = icewarpsink.NewFiles(admin, store)
+		files := icewarpsink.NewFiles(admin, store)
+		im.Sinks.Files, im.Sinks.Defaults = files, files.Defaults()
 	}
 	if err := im.CreateAccounts(ctx); err != nil {
 		return err

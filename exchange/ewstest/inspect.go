@@ -31,6 +31,9 @@ type ItemSnapshot struct {
 	IsRead    bool
 	Flag      int // PR_FLAG_STATUS: 2 flagged, 1 complete
 	MessageID string
+	// Categories and Importance as EWS serves them (Importance "" is Normal).
+	Categories []string
+	Importance string
 	// MIME is the stored MIME, shared with the org (which only ever replaces
 	// it whole): read it, never write to it. Nil for rendered kinds and
 	// large messages. Not copied, since the Graph emulator snapshots a
@@ -55,6 +58,9 @@ type ItemSnapshot struct {
 	Occurrences        []ItemSnapshot // modified occurrences, with OriginalStart
 	OriginalStart      time.Time
 	DeletedOccurrences []time.Time
+
+	// Body is the item's text body (tasks, events), "" for messages.
+	Body string
 
 	// Tasks.
 	Status          string
@@ -114,11 +120,11 @@ func (o *Org) Item(smtp string, match func(id string) bool) (ItemSnapshot, strin
 
 func (it *Item) snapshot() ItemSnapshot {
 	s := ItemSnapshot{ID: it.ID, ChangeKey: ck(it.ck), Type: it.Type, Class: it.Class, Subject: it.Subject, Received: it.Received,
-		IsRead: it.IsRead, Flag: it.Flag, MessageID: it.MessageID, MIME: slices.Clip(it.mime), LargeSize: it.largeSize, LargeSeed: it.largeSeed,
+		IsRead: it.IsRead, Flag: it.Flag, MessageID: it.MessageID, Categories: slices.Clone(it.Categories), Importance: it.Importance, MIME: slices.Clip(it.mime), LargeSize: it.largeSize, LargeSeed: it.largeSeed,
 		GivenName: it.given, Surname: it.surname, Company: it.company, Email: it.email, Phone: it.phone,
 		Members: slices.Clone(it.members), UID: it.uid, Start: it.start, End: it.end, AllDay: it.allDay,
 		Recurring: it.recurring, Location: it.location, OriginalStart: it.originalStart,
-		DeletedOccurrences: slices.Clone(it.deletedOcc), Status: it.status, PercentComplete: it.percent, Due: it.due}
+		DeletedOccurrences: slices.Clone(it.deletedOcc), Status: it.status, PercentComplete: it.percent, Due: it.due, Body: it.body}
 	if it.organizer != nil {
 		s.Organizer = it.organizer.SMTP
 	}

@@ -40,6 +40,10 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 	var render func(b *w)
 	var f *opFault
 	streaming := false
+	if af := archiveIDFault(r); af != nil {
+		s.fault(rw, r.personality, af.code, af.msg, 0)
+		return
+	}
 	switch r.op {
 	case "GetFolder":
 		render, f = s.getFolder(r)

@@ -32,6 +32,9 @@ type OrgOptions struct {
 	Contacts          int    // per mailbox (default 3)
 	Events            int    // single events per mailbox, besides one recurring series and one all-day event (default 1)
 	Tasks             int    // per mailbox (default 2)
+	// Archives is how many of the ordinary users, from the first, have an
+	// archive mailbox (archive.go; default none).
+	Archives int
 }
 
 // Org is a generated Exchange organisation. Its exported fields describe
@@ -67,8 +70,9 @@ type User struct {
 	// InboxRules are the rules GetInboxRules returns (2010 SP1 and later).
 	InboxRules []format.InboxRule
 
-	root *Folder // "root"; msgfolderroot is its child
-	dist map[string]*Folder
+	root    *Folder // "root"; msgfolderroot is its child
+	archive *Folder // "archiveroot" of the archive mailbox, or nil
+	dist    map[string]*Folder
 }
 
 // Group is a mail-enabled distribution group.
@@ -92,6 +96,7 @@ type Folder struct {
 	owner      *User // nil for public folders
 	deleted    bool
 	ipmSubtree bool
+	inArchive  bool // below archivemsgfolderroot
 }
 
 // Permission is one folder ACL entry. User is "Default", "Anonymous" or
@@ -200,6 +205,9 @@ func Generate(seed int64, opt OrgOptions) *Org {
 	}
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
 	o.buildPublic(opt)
+	for _, u := range o.Users[:min(opt.Archives, opt.Users)] {
+		o.buildArchive(u, opt)
+	}
 	return o
 }
 
@@ -214,6 +222,7 @@ func (o *Org) newFolder(parent *Folder, owner *User, name, class, typ, dist stri
 	if parent != nil {
 		parent.children = append(parent.children, f)
 		f.ipmSubtree = parent.ipmSubtree || parent.dist == "msgfolderroot"
+		f.inArchive = parent.inArchive || parent.dist == "archivemsgfolderroot"
 	}
 	if dist != "" && owner != nil {
 		owner.dist[dist] = f
@@ -424,6 +433,7 @@ func (o *Org) AddPublicFolder(parent, name string) string {
 // Stats counts what the organisation holds.
 type Stats struct {
 	Mailboxes, Folders, Items, PublicFolders, PublicItems int
+	ArchiveFolders, ArchiveItems                          int // below archivemsgfolderroot
 }
 
 // Stats returns the current counts (folders and items of mailboxes
@@ -443,6 +453,9 @@ func (o *Org) Stats() Stats {
 		case f.ipmSubtree:
 			s.Folders++
 			s.Items += len(f.items)
+		case f.inArchive:
+			s.ArchiveFolders++
+			s.ArchiveItems += len(f.items)
 		}
 	}
 	s.Mailboxes = len(o.Users)
@@ -544,6 +557,7 @@ func (o *Org) Mutate(seed int64) {
 		}
 		nf := o.newFolder(u.dist["msgfolderroot"], u, fmt.Sprintf("Runde %d", o.round), "IPF.Note", "Folder", "")
 		o.addMessage(u, nf)
+		o.mutateArchive(u)
 	}
 	var ann *Folder
 	for _, f := range o.folders {

@@ -111,7 +111,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) issue() string {
 	b := make([]byte, 24)
 	rand.Read(b)
-	tok := "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString(b) + "."
+	tok := "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + e.tokenPayload(b) + "."
 	e.mu.Lock()
 	e.tokens[tok] = time.Now().Add(e.opt.TokenTTL)
 	e.mu.Unlock()

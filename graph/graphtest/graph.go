@@ -20,6 +20,9 @@ func (e *Emulator) graph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	segs := splitPath(strings.TrimPrefix(r.URL.Path, "/v1.0/"))
+	if !e.permitted(w, segs) {
+		return
+	}
 	if len(segs) == 1 && segs[0] == "$batch" && r.Method == http.MethodPost {
 		e.batch(w, r)
 		return

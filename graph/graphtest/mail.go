@@ -134,7 +134,7 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 		default:
 			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(rest, "/")+"'.")
 		}
-	case e.pim(w, r, fs, rest):
+	case e.todo(w, r, fs, rest), e.calendarExtra(w, r, fs, rest), e.pim(w, r, fs, rest):
 	case rest[0] == "messages" && len(rest) >= 2:
 		e.message(w, r, u, rest[1], rest[2:])
 	default:
@@ -143,8 +143,10 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 }
 
 // messageJSON renders a message with the fields an export selects
-// [V graph.md §4.3 GDOC message-get.md]. Categories and importance are not
-// in ewstest's snapshot yet [I: left empty/normal].
+// [V graph.md §4.3 GDOC message-get.md]: categories and importance as the
+// EWS emulator serves them (importance in lower camel case, "normal" when
+// unset), sentDateTime a minute before the received time as its
+// DateTimeSent.
 func messageJSON(it ewstest.ItemSnapshot, folder string) map[string]any {
 	flag := "notFlagged"
 	switch it.Flag {
@@ -160,8 +162,9 @@ func messageJSON(it ewstest.ItemSnapshot, folder string) map[string]any {
 	fmt.Fprintf(h, "%s|%s", it.ID, it.ChangeKey)
 	return map[string]any{"@odata.type": "#microsoft.graph.message", "@odata.etag": fmt.Sprintf(`W/"CQAAABYAAA%x"`, h.Sum64()),
 		"id": restID(it.ID), "subject": it.Subject, "isRead": it.IsRead, "flag": map[string]any{"flagStatus": flag},
-		"categories": []string{}, "receivedDateTime": it.Received.UTC().Format(time.RFC3339), "internetMessageId": it.MessageID,
-		"parentFolderId": folder, "isDraft": false, "importance": "normal"}
+		"categories": nonNilStrings(it.Categories), "receivedDateTime": it.Received.UTC().Format(time.RFC3339),
+		"sentDateTime": it.Received.Add(-time.Minute).UTC().Format(time.RFC3339), "internetMessageId": it.MessageID,
+		"parentFolderId": folder, "isDraft": false, "importance": importance(it.Importance)}
 }
 
 // message serves GET /users/{id}/messages/{id} and .../$value (the MIME,

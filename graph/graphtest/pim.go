@@ -27,8 +27,9 @@ func pimFolder(fs []folderView, dist string) *folderView {
 // (resources/contact): givenName, surname, companyName, emailAddresses,
 // businessPhones].
 func contactJSON(it ewstest.ItemSnapshot) map[string]any {
-	return withETag(map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID), "displayName": it.Subject,
-		"givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
+	return withETag(map[string]any{"@odata.type": "#microsoft.graph.contact", "id": restID(it.ID),
+		// displayName and fileAs as the EWS emulator serves DisplayName and FileAs.
+		"displayName": it.GivenName + " " + it.Surname, "fileAs": it.Surname + ", " + it.GivenName, "givenName": it.GivenName, "surname": it.Surname, "companyName": it.Company,
 		"emailAddresses": []any{map[string]any{"address": it.Email, "name": it.Subject}}, "businessPhones": []string{it.Phone}})
 }
 
@@ -52,12 +53,7 @@ func contactFolder(fs []folderView, key string) *folderView {
 	if key == "contacts" {
 		return pimFolder(fs, "contacts")
 	}
-	for i := range fs {
-		if fs[i].snap.Class == "IPF.Contact" && restID(fs[i].snap.ID) == key {
-			return &fs[i]
-		}
-	}
-	return nil
+	return folderOf(fs, "IPF.Contact", key)
 }
 
 // eventJSON renders an event with start/end as dateTimeTimeZone in UTC
@@ -75,23 +71,61 @@ func eventJSON(it ewstest.ItemSnapshot) map[string]any {
 	}
 	var att []any
 	for _, a := range it.Attendees {
-		att = append(att, map[string]any{"type": "required", "emailAddress": map[string]any{"address": a}})
+		// Every attendee of the org has accepted, as the EWS emulator
+		// serves them (ResponseType Accept) [I: Microsoft Learn
+		// resources/attendee: type, status {response, time}, emailAddress;
+		// resources/responsestatus: accepted]. Their names are filled by
+		// Emulator.eventJSON.
+		att = append(att, map[string]any{"type": "required", "emailAddress": map[string]any{"address": a},
+			"status": map[string]any{"response": "accepted", "time": "0001-01-01T00:00:00Z"}})
 	}
 	m := map[string]any{"@odata.type": "#microsoft.graph.event", "id": restID(it.ID), "iCalUId": it.UID, "subject": it.Subject,
 		"start": dt(it.Start), "end": dt(it.End), "isAllDay": it.AllDay, "type": typ, "location": map[string]any{"displayName": it.Location},
-		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att)}
+		"organizer": map[string]any{"emailAddress": map[string]any{"address": it.Organizer}}, "attendees": nonNil(att),
+		// changeKey: the item's, which changes with its occurrences too
+		// [I: Microsoft Learn resources/event changeKey], so the etag does.
+		"changeKey": it.ChangeKey,
+		// The EWS emulator's events are made in W. Europe Standard Time
+		// (its StartTimeZone) [I: resources/event originalStartTimeZone].
+		"originalStartTimeZone": orgZone, "originalEndTimeZone": orgZone}
 	if it.Recurring {
 		m["recurrence"] = map[string]any{
 			"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []string{strings.ToLower(it.Start.Weekday().String())}},
 			"range": map[string]any{"type": "endDate", "startDate": it.Start.Format("2006-01-02"),
-				"endDate": it.Start.Add(10 * 7 * 24 * time.Hour).Format("2006-01-02")}}
+				"endDate": it.Start.Add(10 * 7 * 24 * time.Hour).Format("2006-01-02"), "recurrenceTimeZone": orgZone}}
 	}
 	return withETag(m)
 }
 
+// orgZone is the Windows zone of the org's events, berlin its IANA rules.
+const orgZone = "W. Europe Standard Time"
+
+var berlin, _ = time.LoadLocation("Europe/Berlin")
+
 // calendarJSON renders a calendar [I: Microsoft Learn resources/calendar].
 func calendarJSON(f folderView, def bool) map[string]any {
 	return map[string]any{"id": restID(f.snap.ID), "name": f.snap.Path[len(f.snap.Path)-1], "isDefaultCalendar": def}
+}
+
+// folderList writes the collection of the folders of class, each as render makes it.
+func (e *Emulator) folderList(w http.ResponseWriter, r *http.Request, fs []folderView, class, ctx string, render func(folderView) map[string]any) {
+	var items []any
+	for _, f := range fs {
+		if f.snap.Class == class {
+			items = append(items, render(f))
+		}
+	}
+	e.collection(w, r, ctx, items, 10)
+}
+
+// folderOf returns the folder of class with REST id id, or nil.
+func folderOf(fs []folderView, class, id string) *folderView {
+	for i := range fs {
+		if fs[i].snap.Class == class && restID(fs[i].snap.ID) == id {
+			return &fs[i]
+		}
+	}
+	return nil
 }
 
 // findItem returns the item of type typ with REST id id in any folder.
@@ -114,13 +148,7 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 	deltaCall := false
 	switch {
 	case len(rest) == 1 && rest[0] == "contactFolders":
-		var items []any
-		for _, f := range fs {
-			if f.snap.Class == "IPF.Contact" {
-				items = append(items, contactFolderJSON(f))
-			}
-		}
-		e.collection(w, r, "Collection(contactFolder)", items, 10)
+		e.folderList(w, r, fs, "IPF.Contact", "Collection(contactFolder)", contactFolderJSON)
 		return true
 	case len(rest) == 2 && rest[0] == "contactFolders":
 		if f := contactFolder(fs, rest[1]); f != nil {
@@ -134,7 +162,7 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 		// Learn api/contact-get, api/event-get].
 		typ, render := "Contact", contactJSON
 		if rest[0] == "events" {
-			typ, render = "CalendarItem", eventJSON
+			typ, render = "CalendarItem", e.eventJSON
 		}
 		if it := findItem(fs, typ, rest[1]); it != nil {
 			writeJSON(w, render(*it))
@@ -153,18 +181,13 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 		e.collection(w, r, "Collection(calendar)", items, 10)
 		return true
 	case len(rest) == 3 && rest[0] == "calendars" && rest[2] == "events":
-		for i := range fs {
-			if fs[i].snap.Class == "IPF.Appointment" && restID(fs[i].snap.ID) == rest[1] {
-				f = &fs[i]
-			}
-		}
-		render = eventJSON
+		f, render = folderOf(fs, "IPF.Appointment", rest[1]), e.eventJSON
 	case len(rest) == 1 && rest[0] == "contacts":
 		f, render = pimFolder(fs, "contacts"), contactJSON
 	case len(rest) >= 3 && rest[0] == "contactFolders" && rest[2] == "contacts":
 		f, render, deltaCall = contactFolder(fs, rest[1]), contactJSON, len(rest) == 4 && rest[3] == "delta"
 	case len(rest) == 1 && rest[0] == "events", len(rest) == 2 && rest[0] == "calendar" && rest[1] == "events":
-		f, render = pimFolder(fs, "calendar"), eventJSON
+		f, render = pimFolder(fs, "calendar"), e.eventJSON
 	default:
 		return false
 	}

@@ -55,6 +55,7 @@ type Emulator struct {
 	faults   []Fault
 	injected map[FaultKind]int
 	blocked  map[string]bool // mailboxes the access policy blocks
+	revoked  map[string]bool // application permissions taken away (permissions.go)
 	throttle map[string]time.Time
 	counters Counters
 	base     string // https://host:port

@@ -93,7 +93,8 @@ func literalSuffix(line []byte) (int64, bool) {
 	return n, true
 }
 
-var aclCommands = map[string]bool{"SETACL": true, "DELETEACL": true, "GETACL": true, "LISTRIGHTS": true, "MYRIGHTS": true}
+var aclCommands = map[string]bool{"SETACL": true, "DELETEACL": true, "GETACL": true, "LISTRIGHTS": true, "MYRIGHTS": true,
+	"XLIST": true} // XLIST: webclient.go
 
 var imapCommands = map[string]bool{
 	"CAPABILITY": true, "NOOP": true, "LOGOUT": true, "STARTTLS": true, "AUTHENTICATE": true, "LOGIN": true,
@@ -237,10 +238,28 @@ func (a *aclConn) handleACL(toks []string) {
 		}
 	}
 	tag, cmd, args := toks[0], strings.ToUpper(toks[1]), toks[2:]
-	resp := a.aclResponse(tag, cmd, args)
+	var resp string
+	if cmd == "XLIST" {
+		resp = a.xlistResponse(tag, args)
+	} else {
+		resp = a.aclResponse(tag, cmd, args)
+	}
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	a.Conn.Write([]byte(resp))
+}
+
+// lockAccount returns the session's account (nil before it is
+// authenticated) and the server, whose s.mu it holds on return.
+func (a *aclConn) lockAccount() (*account, *Server) {
+	a.mu.Lock()
+	var acct *account
+	if a.sess != nil {
+		acct = a.sess.acct
+	}
+	a.mu.Unlock()
+	a.srv.mu.Lock()
+	return acct, a.srv
 }
 
 func (a *aclConn) aclResponse(tag, cmd string, args []string) string {
@@ -248,16 +267,11 @@ func (a *aclConn) aclResponse(tag, cmd string, args []string) string {
 	if len(args) != want {
 		return tag + " BAD " + cmd + " wants " + strconv.Itoa(want) + " arguments\r\n"
 	}
-	a.mu.Lock()
-	sess := a.sess
-	a.mu.Unlock()
-	s := a.srv
-	s.mu.Lock()
+	acct, s := a.lockAccount()
 	defer s.mu.Unlock()
-	if sess == nil || sess.acct == nil {
+	if acct == nil {
 		return tag + " BAD not authenticated\r\n"
 	}
-	acct := sess.acct
 	wire := args[0]
 	name, err := format.DecodeIMAPUTF7(wire)
 	if err != nil {

@@ -217,6 +217,8 @@ func (s *Server) handle(cmd string, req *iqRequest) string {
 		result, fail = s.inheritFolderPermissions(p)
 	case "getaccountfolderlist":
 		result, fail = s.folderList(p)
+	case "impersonatewebclient":
+		result, fail = s.impersonateWebClient(p)
 	default:
 		return errResponse("invalid_command") // uid [V SS22 admin languages data.xml]; emitted here INFERRED
 	}

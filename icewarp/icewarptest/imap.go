@@ -23,7 +23,8 @@ import (
 // [V MS fix_imapindex.sh "user\0admin\0pass"; imapsync_sasl.sh].
 //
 // ACL commands (RFC 4314) are answered by a connection wrapper (acl.go).
-// Not emulated: XLIST and SPECIAL-USE. Messages written in path mode
+// SPECIAL-USE (RFC 6154) marks the WebClient's default folders
+// (webclient.go), read at login. Not emulated: XLIST. Messages written in path mode
 // appear after the account is refreshed; messages appended over IMAP stay in
 // memory and are not written to the mail path.
 func (s *Server) newIMAPServer() *imapserver.Server {
@@ -35,7 +36,7 @@ func (s *Server) newIMAPServer() *imapserver.Server {
 			}
 			return sess, nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}, imap.CapSpecialUse: {}},
 		InsecureAuth: true,
 		Logger:       discardLogger{},
 	})
@@ -73,7 +74,7 @@ func (sess *imapSession) Login(username, password string) error {
 		return imapserver.ErrAuthFailed
 	}
 	sess.acct, sess.UserSession = a, memimap.NewUserSession(a.user)
-	return nil
+	return s.applySpecialUse(a)
 }
 
 func (sess *imapSession) AuthenticateMechanisms() []string { return []string{sasl.Plain} }
@@ -98,7 +99,7 @@ func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed, Text: "no such account"}
 		}
 		sess.acct, sess.UserSession = a, memimap.NewUserSession(a.user)
-		return nil
+		return s.applySpecialUse(a)
 	}), nil
 }
 

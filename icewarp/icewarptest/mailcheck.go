@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/iemproject/iem/internal/xmltree"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -317,7 +318,7 @@ func (s *Server) MailPathProblems() ([]Problem, error) {
 		}
 		seen[a][inRel] = true
 		if sf, ok := a.seeded[inRel]; ok {
-			if data, err := os.ReadFile(p); err != nil || !bytes.Equal(data, sf.data) {
+			if data, err := os.ReadFile(p); err != nil || !bytes.Equal(data, sf.data) && !settingsKept(inRel, sf.data, data) {
 				add(ProblemIndexTouched, rel)
 			}
 			return nil
@@ -365,4 +366,36 @@ func bareLF(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// settingsKept tells whether a changed ~webmail/settings.xml is still the
+// WebClient's settings: well-formed, root <settings>, every element of the
+// seeded file still there. The importer may merge <default_folders> into it
+// (icewarp.md §1.7); anything else written into ~webmail stays a problem.
+func settingsKept(rel string, seed, data []byte) bool {
+	if rel != "~webmail/settings.xml" {
+		return false
+	}
+	parse := func(b []byte) *xmltree.Node {
+		doc, err := xmltree.Parse(bytes.NewReader(b), xmltree.Options{OneRoot: true, MaxDepth: 64})
+		if err != nil {
+			return nil
+		}
+		return doc.Root()
+	}
+	old, cur := parse(seed), parse(data)
+	if old == nil || cur == nil || cur.Local != "settings" {
+		return false
+	}
+	var kept func(o, c *xmltree.Node) bool
+	kept = func(o, c *xmltree.Node) bool {
+		for _, oc := range o.Elems() {
+			cc := c.Child(oc.Local)
+			if cc == nil || !kept(oc, cc) {
+				return false
+			}
+		}
+		return true
+	}
+	return kept(old, cur)
 }

@@ -76,6 +76,7 @@ type Server struct {
 	faults   []*Fault
 	calls    []string
 	dav      map[string]*davCollection // by "email/Folder"
+	wc       webClientState
 }
 
 type domain struct {
@@ -145,6 +146,7 @@ func Start(opt *Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/icewarpapi/", s.serveAPI)
 	mux.HandleFunc("/webdav/", s.serveDAV)
+	mux.HandleFunc("/webmail/", s.serveWebClient)
 	s.httpLn, err = net.Listen("tcp", s.opt.Addr)
 	if err != nil {
 		s.cleanup()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/internal/retry"
@@ -26,8 +27,13 @@ func CheckGraph(ctx context.Context, cred graph.Credentials, endpoint string, hc
 	if err != nil {
 		return nil, Usagef("graph-endpoint", "%v", err)
 	}
-	if _, err := ts.Token(ctx); err != nil {
+	tok, err := ts.Token(ctx)
+	if err != nil {
 		return nil, GraphUsage(err, "login-endpoint")
+	}
+	if missing := graph.MissingPermissions(tok); len(missing) > 0 {
+		return nil, Usagef("client-id", "the app lacks the application permission %s: grant it (of %s), with admin consent",
+			strings.Join(missing, ", "), GraphPermissions)
 	}
 	var page struct {
 		Value []json.RawMessage `json:"value"`

@@ -47,3 +47,27 @@ func TestCheckGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckGraphMissingPermission: an app without one of the application
+// permissions is refused before anything is read, naming --client-id and
+// the permission.
+func TestCheckGraphMissingPermission(t *testing.T) {
+	for _, perm := range graphtest.Permissions {
+		srv, err := graphtest.Start(ewstest.Generate(1, ewstest.OrgOptions{}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Revoke(perm)
+		login := strings.TrimSuffix(srv.Authority(), "/"+srv.Tenant())
+		cred := graph.Credentials{Login: login, Tenant: srv.Tenant(), ClientID: srv.ClientID(), Secret: srv.ClientSecret()}
+		_, err = CheckGraph(context.Background(), cred, srv.GraphURL(), srv.Client(), retry.Policy{})
+		var ue *UsageError
+		if !errors.As(err, &ue) || ue.Field != "client-id" || !strings.Contains(err.Error(), perm) {
+			t.Errorf("without %s: %v, want a usage error naming --client-id and the permission", perm, err)
+		}
+		if n := srv.Counters().GraphRequests; n != 0 {
+			t.Errorf("without %s: %d Graph requests before the refusal", perm, n)
+		}
+		srv.Close()
+	}
+}

@@ -42,6 +42,17 @@ type Options struct {
 	Throttled func() time.Duration
 	// Verb names what an item done is ("exported", "imported").
 	Verb string
+	// Observer, when set, also receives every job event the lines show
+	// (the web console's dashboard); its methods must not block.
+	Observer Observer
+}
+
+// An Observer receives the events of each job as they happen, by job name.
+type Observer interface {
+	JobStarted(name string)
+	JobFolder(name, folder string, items int)
+	JobAdded(name string, items int, bytes int64)
+	JobDone(name string)
 }
 
 // IsTerminal reports whether w is a terminal (live lines fit).
@@ -220,6 +231,9 @@ func (p *Progress) Job(name string) *Job {
 	p.mu.Lock()
 	p.jobs[j] = true
 	p.mu.Unlock()
+	if p.opt.Observer != nil {
+		p.opt.Observer.JobStarted(name)
+	}
 	return j
 }
 
@@ -234,6 +248,9 @@ func (j *Job) Folder(folder string, items int) {
 	if j.bar != nil {
 		j.bar.SetTotal(t, false)
 	}
+	if o := j.p.opt.Observer; o != nil {
+		o.JobFolder(j.name, folder, items)
+	}
 }
 
 // Add counts n items done with their bytes.
@@ -245,6 +262,9 @@ func (j *Job) Add(n int, bytes int64) {
 	j.bytes.Add(bytes)
 	if j.bar != nil {
 		j.bar.IncrBy(n)
+	}
+	if o := j.p.opt.Observer; o != nil {
+		o.JobAdded(j.name, n, bytes)
 	}
 }
 
@@ -258,6 +278,9 @@ func (j *Job) Done() {
 	p.mu.Lock()
 	delete(p.jobs, j)
 	p.mu.Unlock()
+	if p.opt.Observer != nil {
+		p.opt.Observer.JobDone(j.name)
+	}
 	if j.bar != nil {
 		j.bar.SetTotal(-1, true)
 		return

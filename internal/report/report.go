@@ -131,14 +131,17 @@ func (r *Report) Bytes() int64 {
 	return n
 }
 
-// Partial reports whether any mailbox has failed items or stopped early.
+// Partial reports whether any mailbox has failed items or stopped early;
+// filtered items and what the Source cannot read ("not read") do not count.
 func (r *Report) Partial() bool {
 	for _, row := range r.Rows {
 		if row.Err != "" {
 			return true
 		}
 		for _, p := range row.Problems {
-			if p.Kind != "filtered" && p.Kind != NotAsked && p.Count > 0 {
+			// rebuilt items are exported; not read is what the source cannot read;
+			// not asked is what the server version has no operation for
+			if p.Kind != "filtered" && p.Kind != "not read" && p.Kind != "rebuilt" && p.Kind != NotAsked && p.Count > 0 {
 				return true
 			}
 		}

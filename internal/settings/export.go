@@ -16,6 +16,7 @@ import (
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/progress"
 )
 
 // Export is the validated form of iem-export's settings.
@@ -39,6 +40,9 @@ type Export struct {
 	LogFormat          string
 	Summary            string
 	Progress           bool
+	// Watch, set by a front end that shows the run itself (the web
+	// console), receives the progress events the terminal lines show.
+	Watch progress.Observer
 }
 
 // ExportSettings reads iem-export's settings and checks every field
@@ -91,22 +95,34 @@ func ExportSettings(c Values, needArchive bool) (*Export, error) {
 	if !needArchive {
 		return cfg, nil
 	}
+	if err := ArchiveSettings(c, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ArchiveSettings reads and checks the archive settings of a run into cfg
+// (archive, volume-size, the keys, summary-json, progress): the part of
+// [ExportSettings] a front end can check before the source is known.
+func ArchiveSettings(c Values, cfg *Export) error {
+	cfg.ArchiveDir = c.String("archive")
 	if cfg.ArchiveDir == "" {
-		return nil, cliutil.Usagef("archive", "required: the folder the archive is written to")
+		return cliutil.Usagef("archive", "required: the folder the archive is written to")
 	}
 	if st, err := os.Stat(cfg.ArchiveDir); err == nil && !st.IsDir() {
-		return nil, cliutil.Usagef("archive", "%s exists and is not a folder", cfg.ArchiveDir)
+		return cliutil.Usagef("archive", "%s exists and is not a folder", cfg.ArchiveDir)
 	}
 	cfg.VolumeSize = c.Int64("volume-size")
 	if cfg.VolumeSize < 1<<20 {
-		return nil, cliutil.Usagef("volume-size", "%d bytes is below the minimum of 1 MiB", cfg.VolumeSize)
+		return cliutil.Usagef("volume-size", "%d bytes is below the minimum of 1 MiB", cfg.VolumeSize)
 	}
+	var err error
 	if cfg.Recipients, cfg.Identities, err = ArchiveKeys(c); err != nil {
-		return nil, err
+		return err
 	}
 	cfg.Summary = c.String("summary-json")
 	cfg.Progress = c.Bool("progress")
-	return cfg, nil
+	return nil
 }
 
 // SelectorFromFile adds the addresses listed in file (one per line, '#'

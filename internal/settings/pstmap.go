@@ -41,6 +41,7 @@ func PSTMap(path string) ([]PSTMapping, error) {
 	r.Comment, r.FieldsPerRecord, r.TrimLeadingSpace = '#', -1, true
 	var out []PSTMapping
 	seen := map[string]int{}
+	var infos []mappedFile
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -68,6 +69,15 @@ func PSTMap(path string) ([]PSTMapping, error) {
 			if prev, ok := seen[file]; ok {
 				return nil, bad("%s is already mapped on line %d", file, prev)
 			}
+			// The same file under another name (a link, another mount path):
+			// exporting it twice would duplicate every item.
+			st, _ := os.Stat(file)
+			for _, o := range infos {
+				if st != nil && os.SameFile(st, o.info) {
+					return nil, bad("%s is the same file as %s, mapped on line %d", file, o.file, o.line)
+				}
+			}
+			infos = append(infos, mappedFile{file, st, line})
 			seen[file] = line
 			m := PSTMapping{File: file, Mailbox: strings.ToLower(strings.TrimSpace(rec[1])), Line: line}
 			switch where {
@@ -84,6 +94,13 @@ func PSTMap(path string) ([]PSTMapping, error) {
 		return nil, cliutil.Usagef("pst-map", "%s maps no file", path)
 	}
 	return out, nil
+}
+
+// mappedFile is a file of the map already read, to find it under another name.
+type mappedFile struct {
+	file string
+	info os.FileInfo
+	line int
 }
 
 // pstFiles is the file named, or the .pst and .ost files of the folder

@@ -145,7 +145,8 @@ func TestImportTarget(t *testing.T) {
 		t.Errorf("endpoints derived from --host: %+v", tg)
 	}
 	for field, bad := range map[string]string{"archive": filepath.Join(dir, "missing"), "admin-user": "", "imap-tls": "ssl",
-		"imap-auth": "kerberos", "mail-mode": "maildir", "domain-map": "example.com", "server-id": "x1", "mail-owner": "icewarp"} {
+		"imap-auth": "kerberos", "mail-mode": "maildir", "domain-map": "example.com", "server-id": "x1", "mail-owner": "icewarp",
+		"archive-mailbox": "Archive//2019"} {
 		f := form{}
 		for k, v := range good {
 			f[k] = v

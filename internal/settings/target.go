@@ -13,6 +13,7 @@ import (
 	"github.com/iemproject/iem/icewarp/imapsink"
 	"github.com/iemproject/iem/icewarp/mailpath"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/replay"
 	"github.com/iemproject/iem/replay/icewarpsink"
 )
 
@@ -33,9 +34,11 @@ type Target struct {
 	Ledger             string
 	PublicFoldersGroup string
 	IceWarpNames       bool
-	LogLevel           string
-	LogFormat          string
-	ArchiveDir         string
+	// ArchiveMailbox is --archive-mailbox, checked (replay.Options.ArchiveMailbox).
+	ArchiveMailbox string
+	LogLevel       string
+	LogFormat      string
+	ArchiveDir     string
 }
 
 // ImportTarget reads iem-import's settings and checks every field before
@@ -44,6 +47,10 @@ func ImportTarget(c Values) (*Target, error) {
 	t := &Target{Jobs: c.Int("jobs"), PublicFoldersGroup: c.String("public-folders-group"), IceWarpNames: c.Bool("icewarp-folder-names"),
 		LogLevel: c.String("log-level"), LogFormat: c.String("log-format")}
 	if _, err := cliutil.Logger(io.Discard, t.LogLevel, t.LogFormat); err != nil {
+		return nil, err
+	}
+	var err error
+	if t.ArchiveMailbox, err = ArchiveMailbox(c); err != nil {
 		return nil, err
 	}
 	dirs := c.StringSlice("archive")
@@ -174,4 +181,15 @@ func ImportTarget(c Values) (*Target, error) {
 		t.Ledger = filepath.Join(t.ArchiveDir, "iem-import.ledger")
 	}
 	return t, nil
+}
+
+// ArchiveMailbox reads --archive-mailbox (config key archive-mailbox):
+// where the archive mailboxes go, a folder path ("" is replay's default,
+// Archive) or "skip".
+func ArchiveMailbox(c Values) (string, error) {
+	v := c.String("archive-mailbox")
+	if _, err := replay.ParseArchiveMailbox(v); err != nil {
+		return "", cliutil.Usagef("archive-mailbox", "%v", err)
+	}
+	return v, nil
 }

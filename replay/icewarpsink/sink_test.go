@@ -35,13 +35,7 @@ func TestSinksOnEmulator(t *testing.T) {
 	}
 	defer iw.Close()
 	ctx := context.Background()
-	admin, err := icewarp.New(icewarp.Options{URL: iw.URL(), Username: iw.AdminEmail(), Password: iw.AdminPassword()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.Login(ctx); err != nil {
-		t.Fatal(err)
-	}
+	admin := loginAdmin(t, iw)
 	acc := NewAccounts(admin, "")
 	const user = "alice@example.com"
 	if err := acc.EnsureDomain(ctx, "example.com"); err != nil {

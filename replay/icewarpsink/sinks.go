@@ -27,6 +27,9 @@ type SinkOptions struct {
 // an IceWarp server; Files, for path mode, is left to the caller (NewFiles).
 func NewSinks(opt SinkOptions) (replay.Sinks, error) {
 	sinks := replay.Sinks{Accounts: NewAccounts(opt.Admin, opt.PublicFoldersGroup), Mail: NewMail(opt.IMAP)}
+	if opt.Admin != nil {
+		sinks.Defaults = NewWebClientDefaults(opt.Admin) // path mode: Files.Defaults instead
+	}
 	if opt.WebDAV != "" {
 		gw, err := NewGroupware(opt.WebDAV, opt.Layout, opt.User, opt.Password, opt.TLS, opt.Log, opt.Gate)
 		if err != nil {

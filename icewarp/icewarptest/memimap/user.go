@@ -202,3 +202,15 @@ func (u *User) Namespace() (*imap.NamespaceData, error) {
 		Personal: []imap.NamespaceDescriptor{{Delim: mailboxDelim}},
 	}, nil
 }
+
+// SetSpecialUse replaces the special-use attributes (RFC 6154) of the
+// user's mailboxes: the named ones get theirs, all others none.
+func (u *User) SetSpecialUse(byName map[string][]imap.MailboxAttr) {
+	u.mutex.Lock()
+	defer u.mutex.Unlock()
+	for name, mbox := range u.mailboxes {
+		mbox.mutex.Lock()
+		mbox.specialUse = byName[name]
+		mbox.mutex.Unlock()
+	}
+}

@@ -237,6 +237,29 @@ func cases() []testCase {
 			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: es})
 			return success(a, "kinds 1 to 14, then unknown kinds 15 (with attrs) and 255, which a reader passes through")
 		}},
+		{name: "success_archive_side", build: func() *vector {
+			a := newArchive("archive-side", nil)
+			mb := "alice@example.com"
+			m := a.message(mb, "AAMkADarc1", 400)
+			m.Folder = "AAMkADarc2019"
+			es := []entry{
+				folderEntry(mb, "AAMkADinbox", "Inbox"),
+				{Kind: 6, Mailbox: mb, ID: "AAMkADarcinbox", ChangeKey: "AQAAABYAAAA",
+					Attrs: [][2]string{{"class", "IPF.Note"}, {"distinguished", "archiveinbox"}, {"name", "Inbox"}, {"path", `["Inbox"]`}, {"side", "archive"}},
+					Body:  []byte(`{"id":"AAMkADarcinbox","path":["Inbox"],"class":"IPF.Note","distinguished":"archiveinbox","side":"archive"}`)},
+				{Kind: 6, Mailbox: mb, ID: "AAMkADarc2019", ChangeKey: "AQAAABYAAAA",
+					Attrs: [][2]string{{"class", "IPF.Note"}, {"name", "2019"}, {"path", `["2019"]`}, {"side", "archive"}},
+					Body: []byte(`{"id":"AAMkADarc2019","path":["2019"],"class":"IPF.Note","side":"archive",` +
+						`"acl":[{"who":"bob@example.com","rights":"read"}]}`)},
+				m,
+				{Kind: 10, Mailbox: mb, Folder: "AAMkADarc2019", Body: a.bytes(48)},
+				{Kind: 10, Mailbox: mb, Body: a.bytes(40)},
+				{Kind: 10, Mailbox: mb, Folder: "#archive", Body: a.bytes(44)},
+			}
+			a.add(volSpec{Round: 1, Part: 1, Final: true, Entries: es})
+			return success(a, "a mailbox with its archive mailbox (SPEC.md §4 side): an archive folder tree (side=archive, "+
+				"paths below the archive's root), a message in it, and the archive hierarchy's delta marker under Folder #archive beside the primary's")
+		}},
 		{name: "success_large_body", build: func() *vector {
 			a := newArchive("large", nil)
 			big := entry{Kind: 1, Mailbox: "alice@example.com", Folder: "AAMkADinbox", ID: "AAMkADbig",
