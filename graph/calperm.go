@@ -52,6 +52,16 @@ func (s *Source) calendarPermissions(ctx context.Context, mailbox, calendarID st
 			b.text("DisplayName", p.EmailAddress.Name)
 		}
 		b.close("UserId")
+		if r, ok := freeBusyRights(level); ok {
+			b.text("CanCreateItems", "false")
+			b.text("CanCreateSubFolders", "false")
+			b.text("IsFolderOwner", "false")
+			b.text("IsFolderVisible", "false")
+			b.text("IsFolderContact", "false")
+			b.text("EditItems", "None")
+			b.text("DeleteItems", "None")
+			b.text("ReadItems", r)
+		}
 		b.text("CalendarPermissionLevel", level)
 		b.close("CalendarPermission")
 		return nil
@@ -66,4 +76,17 @@ func (s *Source) calendarPermissions(ctx context.Context, mailbox, calendarID st
 		return nil, export.Unreadable(err)
 	}
 	return &acl, nil
+}
+
+// freeBusyRights returns the ReadItems of the two free/busy levels, whose
+// rights Graph's role alone does not spell out: they see free/busy (time,
+// or time with subject and location) and nothing of the folder, so the
+// folder is not visible, as Exchange reports these levels' individual
+// rights over EWS (the EWS emulator's permission table) [I: Exchange's
+// AvailabilityOnly and LimitedDetails roles are the free/busy rights
+// without FolderVisible; format's level table has them visible, an
+// inference of its own].
+func freeBusyRights(level string) (string, bool) {
+	r, ok := map[string]string{"FreeBusyTimeOnly": "TimeOnly", "FreeBusyTimeAndSubjectAndLocation": "TimeAndSubjectAndLocation"}[level]
+	return r, ok
 }
