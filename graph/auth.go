@@ -1,28 +1,38 @@
 // Package graph is the Microsoft Graph Source: it reads Exchange Online
 // mailboxes and the directory through Graph (issue 17). This file gets the
-// app-only access token (OAuth 2.0 client credentials).
+// app-only access token (OAuth 2.0 client credentials, graph.md §2) through
+// the Microsoft Authentication Library for Go (MSAL,
+// github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential):
+// a confidential client with the secret or the certificate
+// (confidential.NewCredFromCert: MSAL signs the client assertion), the
+// login endpoint plus tenant as the authority, and MSAL's token cache,
+// which hands out the cached token and fetches a new one when it expires
+// within 5 minutes (MSAL's storage.AccessToken.Validate).
+//
+// Instance discovery: MSAL skips it for the hosts it knows (the global and
+// national clouds' login hosts, MSAL's aadTrustedHostList) and, for any
+// other host, asks login.microsoftonline.com/common/discovery/instance, not
+// the authority itself. A --login-endpoint outside that list (the emulator,
+// a cloud MSAL does not list yet) is the user's explicit choice, so it is
+// taken as given with confidential.WithInstanceDiscovery(false), as MSAL for
+// Python does with validate_authority=False; MSAL then reads
+// AUTHORITY/v2.0/.well-known/openid-configuration for the token endpoint.
 package graph
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
 // DefaultLogin is the login endpoint of the global cloud.
@@ -39,25 +49,22 @@ type Credentials struct {
 	Scope    string // default https://graph.microsoft.com/.default
 }
 
-// A TokenSource hands out a cached access token and renews it shortly
+// A TokenSource hands out a cached access token, renewed by MSAL shortly
 // before it expires. It is safe for concurrent use. Its errors never hold
 // the secret or the assertion.
 type TokenSource struct {
-	cred   Credentials
-	client *http.Client
-	key    *rsa.PrivateKey
-	x5t    string
-	now    func() time.Time
+	cred      Credentials
+	authority string
+	mcred     confidential.Credential
+	opts      []confidential.Option
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	mu   sync.Mutex
+	app  confidential.Client
+	last string // the token app handed out last
 }
 
-// renewBefore is how long before expiry a token is renewed.
-const renewBefore = 5 * time.Minute
-
 // NewTokenSource checks the credentials and loads the certificate, if any.
+// It sends nothing.
 func NewTokenSource(cred Credentials, client *http.Client) (*TokenSource, error) {
 	if cred.Login == "" {
 		cred.Login = DefaultLogin
@@ -77,17 +84,54 @@ func NewTokenSource(cred Credentials, client *http.Client) (*TokenSource, error)
 	if client == nil {
 		client = http.DefaultClient
 	}
-	ts := &TokenSource{cred: cred, client: client, now: time.Now}
+	ts := &TokenSource{cred: cred, authority: strings.TrimRight(cred.Login, "/") + "/" + url.PathEscape(cred.Tenant)}
+	var err error
 	if cred.CertFile != "" {
-		data, err := os.ReadFile(cred.CertFile)
-		if err != nil {
-			return nil, fmt.Errorf("graph: certificate: %w", err)
-		}
-		if ts.key, ts.x5t, err = parseCertPEM(data); err != nil {
-			return nil, fmt.Errorf("graph: certificate %s: %w", cred.CertFile, err)
-		}
+		ts.mcred, err = certCredential(cred.CertFile)
+	} else {
+		ts.mcred, err = confidential.NewCredFromSecret(cred.Secret)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ts.opts = []confidential.Option{confidential.WithHTTPClient(client)}
+	if !strings.EqualFold(strings.TrimRight(cred.Login, "/"), DefaultLogin) {
+		ts.opts = append(ts.opts, confidential.WithInstanceDiscovery(false))
+	}
+	if ts.app, err = ts.newApp(); err != nil {
+		return nil, err
 	}
 	return ts, nil
+}
+
+// certCredential loads a PEM file holding the RSA private key and its
+// certificate (MSAL picks the certificate matching the key).
+func certCredential(file string) (confidential.Credential, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return confidential.Credential{}, fmt.Errorf("graph: certificate: %w", err)
+	}
+	certs, key, err := confidential.CertFromPEM(data, "")
+	if err == nil && (len(certs) == 0 || key == nil) {
+		err = errors.New("need an RSA private key and a certificate in PEM")
+	}
+	var c confidential.Credential
+	if err == nil {
+		c, err = confidential.NewCredFromCert(certs, key)
+	}
+	if err != nil {
+		return c, fmt.Errorf("graph: certificate %s: %w", file, err)
+	}
+	return c, nil
+}
+
+// newApp is a confidential client with an empty token cache.
+func (ts *TokenSource) newApp() (confidential.Client, error) {
+	app, err := confidential.New(ts.authority, ts.cred.ClientID, ts.mcred, ts.opts...)
+	if err != nil {
+		return app, fmt.Errorf("graph: --login-endpoint/--tenant: %w", err)
+	}
+	return app, nil
 }
 
 // httpsOnly refuses an endpoint that is not https, naming the flag.
@@ -99,129 +143,35 @@ func httpsOnly(field, endpoint string) error {
 	return nil
 }
 
-// parseCertPEM returns the RSA key and the certificate's SHA-1 thumbprint
-// (base64url, the JWT x5t header) from a PEM file holding both.
-func parseCertPEM(data []byte) (*rsa.PrivateKey, string, error) {
-	var key *rsa.PrivateKey
-	var cert *x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		switch {
-		case b.Type == "CERTIFICATE" && cert == nil:
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, "", err
-			}
-			cert = c
-		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
-			k, err := parseKey(b)
-			if err != nil {
-				return nil, "", err
-			}
-			key = k
-		}
-	}
-	if key == nil || cert == nil {
-		return nil, "", errors.New("need an RSA private key and a certificate in PEM")
-	}
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok || !pub.Equal(&key.PublicKey) {
-		return nil, "", errors.New("the private key does not belong to the certificate")
-	}
-	sum := sha1.Sum(cert.Raw)
-	return key, base64.RawURLEncoding.EncodeToString(sum[:]), nil
-}
-
-func parseKey(b *pem.Block) (*rsa.PrivateKey, error) {
-	if b.Type == "RSA PRIVATE KEY" {
-		return x509.ParsePKCS1PrivateKey(b.Bytes)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("the private key is not RSA")
-	}
-	return rk, nil
-}
-
-func (ts *TokenSource) tokenURL() string {
-	return strings.TrimRight(ts.cred.Login, "/") + "/" + url.PathEscape(ts.cred.Tenant) + "/oauth2/v2.0/token"
-}
-
-// Token returns a valid access token, fetching a new one when the cached
-// one is missing or expires soon.
+// Token returns a valid access token: MSAL's cached one, or a new one when
+// it is missing or expires soon.
 func (ts *TokenSource) Token(ctx context.Context) (string, error) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.token != "" && ts.now().Before(ts.expires.Add(-renewBefore)) {
-		return ts.token, nil
+	app := ts.app
+	ts.mu.Unlock()
+	res, err := app.AcquireTokenByCredential(ctx, []string{ts.cred.Scope})
+	if err != nil {
+		return "", tokenError(err)
 	}
-	return ts.fetch(ctx)
+	ts.mu.Lock()
+	ts.last = res.AccessToken
+	ts.mu.Unlock()
+	return res.AccessToken, nil
 }
 
-// Invalidate drops the cached token (after a 401) so the next Token call
-// fetches a new one.
+// Invalidate drops the cached token (after a 401: Graph refused a token
+// MSAL still holds valid) so the next Token call fetches a new one. MSAL
+// has no call to evict an app token, so the client is replaced by one with
+// an empty cache.
 func (ts *TokenSource) Invalidate(token string) {
 	ts.mu.Lock()
-	if ts.token == token {
-		ts.token = ""
+	defer ts.mu.Unlock()
+	if token == "" || ts.last != token {
+		return
 	}
-	ts.mu.Unlock()
-}
-
-func (ts *TokenSource) fetch(ctx context.Context) (string, error) {
-	form := url.Values{
-		"client_id":  {ts.cred.ClientID},
-		"scope":      {ts.cred.Scope},
-		"grant_type": {"client_credentials"},
+	if app, err := ts.newApp(); err == nil { // it worked with the same arguments in NewTokenSource
+		ts.app, ts.last = app, ""
 	}
-	if ts.key != nil {
-		a, err := ts.assertion()
-		if err != nil {
-			return "", err
-		}
-		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-		form.Set("client_assertion", a)
-	} else {
-		form.Set("client_secret", ts.cred.Secret)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.tokenURL(), strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("graph: token: %w", err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		Codes       []int  `json:"error_codes"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("graph: token: HTTP %d: %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		te := &TokenError{Status: resp.StatusCode, Code: body.Error, Description: body.Description}
-		if len(body.Codes) > 0 {
-			te.AADSTS = body.Codes[0]
-		}
-		return "", te
-	}
-	ts.token = body.AccessToken
-	ts.expires = ts.now().Add(time.Duration(body.ExpiresIn) * time.Second)
-	return ts.token, nil
 }
 
 // A TokenError is the login endpoint refusing the credentials: the OAuth
@@ -240,28 +190,28 @@ func (e *TokenError) Error() string {
 	return fmt.Sprintf("graph: token: HTTP %d: %s: %s", e.Status, e.Code, e.Description)
 }
 
-// assertion is the RS256-signed JWT client assertion (RFC 7523).
-func (ts *TokenSource) assertion() (string, error) {
-	now := ts.now()
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", err
+// tokenError turns MSAL's error into a TokenError when the login endpoint
+// answered with an OAuth error body: MSAL returns errors.CallErr holding
+// the response, whose body it has already read and put back. That covers
+// the token request and the openid-configuration request before it (an
+// unknown tenant fails there with AADSTS90002).
+func tokenError(err error) error {
+	var ce msalerrors.CallErr
+	if errors.As(err, &ce) && ce.Resp != nil && ce.Resp.Body != nil {
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+			Codes       []int  `json:"error_codes"`
+		}
+		data, _ := io.ReadAll(io.LimitReader(ce.Resp.Body, 1<<20))
+		if json.Unmarshal(data, &body) == nil && body.Error != "" {
+			te := &TokenError{Status: ce.Resp.StatusCode, Code: body.Error, Description: body.Description}
+			if len(body.Codes) > 0 {
+				te.AADSTS = body.Codes[0]
+			}
+			return te
+		}
+		return fmt.Errorf("graph: token: HTTP %d from %s", ce.Resp.StatusCode, ce.Req.URL.Redacted())
 	}
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "x5t": ts.x5t})
-	claims, _ := json.Marshal(map[string]any{
-		"aud": ts.tokenURL(),
-		"iss": ts.cred.ClientID,
-		"sub": ts.cred.ClientID,
-		"jti": hex.EncodeToString(jti),
-		"nbf": now.Unix(),
-		"exp": now.Add(10 * time.Minute).Unix(),
-	})
-	enc := base64.RawURLEncoding
-	signed := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	sum := sha256.Sum256([]byte(signed))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, ts.key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", fmt.Errorf("graph: sign assertion: %w", err)
-	}
-	return signed + "." + enc.EncodeToString(sig), nil
+	return fmt.Errorf("graph: token: %w", err)
 }

@@ -2,23 +2,12 @@ package graph
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,6 +28,7 @@ func server(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) 
 		n := tokens.Add(1)
 		fmt.Fprintf(w, tokenJSON, n)
 	})
+	mux.HandleFunc("GET /tenant/v2.0/.well-known/openid-configuration", openIDConfig)
 	mux.HandleFunc("/v1.0/", h)
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
@@ -125,58 +115,6 @@ func TestErrors(t *testing.T) {
 	var gerr *Error
 	if !errors.Is(err, ErrBlocked) || !errors.As(err, &gerr) || gerr.Code != "ErrorAccessDenied" {
 		t.Fatalf("err = %v, want ErrBlocked", err)
-	}
-}
-
-// TestAssertion: the certificate's JWT assertion verifies with the
-// certificate's public key and carries its thumbprint; the token is cached.
-func TestAssertion(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "iem"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	file := filepath.Join(t.TempDir(), "app.pem")
-	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	if err := os.WriteFile(file, pemData, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var assertion string
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		assertion = r.PostForm.Get("client_assertion")
-		if r.PostForm.Get("client_secret") != "" {
-			t.Error("secret sent with a certificate")
-		}
-		fmt.Fprintf(w, tokenJSON, 1)
-	}))
-	defer srv.Close()
-	ts, err := NewTokenSource(Credentials{Login: srv.URL, Tenant: "tenant", ClientID: "app", CertFile: file}, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if tok, err := ts.Token(context.Background()); err != nil || tok != "tok1" {
-			t.Fatalf("token %q err %v", tok, err)
-		}
-	}
-	parts := strings.Split(assertion, ".")
-	if len(parts) != 3 {
-		t.Fatalf("assertion %q", assertion)
-	}
-	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	cert, _ := x509.ParseCertificate(der)
-	if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, sum[:], sig); err != nil {
-		t.Fatalf("signature: %v", err)
-	}
-	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
-	var h map[string]string
-	_ = json.Unmarshal(hdr, &h)
-	if h["alg"] != "RS256" || h["x5t"] == "" {
-		t.Fatalf("header %v", h)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -98,7 +99,11 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		aadError(w, http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '"+id+"' was not found in the directory '"+tenant+"'.")
 		return
 	}
-	if sc := f.Get("scope"); !strings.HasSuffix(sc, "/.default") {
+	// MSAL for Go sends "RESOURCE/.default openid offline_access profile"
+	// (accesstokens.AppendDefaultScopes, v1.10.1), which Entra ID accepts as
+	// long as one scope is a /.default [I: the AADSTS1002012 text MSAL quotes
+	// in oauth.go scopeError].
+	if sc := f.Get("scope"); !slices.ContainsFunc(strings.Fields(sc), func(s string) bool { return strings.HasSuffix(s, "/.default") }) {
 		aadError(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope "+sc+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
 		return
 	}
