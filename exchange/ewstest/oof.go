@@ -25,20 +25,13 @@ func (s *Server) getUserOofSettings(r *req) (func(*w), *opFault) {
 				`<ResponseCode>ErrorNonExistentMailbox</ResponseCode><DescriptiveLinkKey>0</DescriptiveLinkKey></ResponseMessage>`)
 			return
 		}
-		o := u.OutOfOffice
-		if o == nil {
-			o = &format.OutOfOffice{State: "disabled", ExternalAudience: "none"}
-		}
+		o := s.Org.outOfOfficeOf(u) // dispatch holds the org's lock
 		b.WriteString(`<ResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode></ResponseMessage>`)
 		b.WriteString(`<OofSettings xmlns="http://schemas.microsoft.com/exchange/services/2006/types">`)
 		b.el("OofState", oofWord(o.State))
 		b.el("ExternalAudience", oofWord(o.ExternalAudience))
-		start, end := o.Start, o.End
-		if start.IsZero() {
-			start, end = s.Org.base, s.Org.base.Add(24*time.Hour)
-		}
 		b.printf(`<Duration><StartTime>%s</StartTime><EndTime>%s</EndTime></Duration>`,
-			start.UTC().Format("2006-01-02T15:04:05"), end.UTC().Format("2006-01-02T15:04:05"))
+			o.Start.UTC().Format("2006-01-02T15:04:05"), o.End.UTC().Format("2006-01-02T15:04:05"))
 		b.WriteString(`<InternalReply><Message>`)
 		b.esc(o.InternalReply)
 		b.WriteString(`</Message></InternalReply><ExternalReply><Message>`)
@@ -54,6 +47,28 @@ func oofWord(s string) string {
 		return ""
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// OutOfOfficeOf returns u's automatic reply as the server reports it: a
+// mailbox without one is Disabled with empty replies, as a new Exchange
+// mailbox is [I], and a reply without a Duration reports one day from the
+// org's base time (Exchange always reports a Duration [V MS-OXWOOF 4.2]).
+// The Graph emulator serves the same values from mailboxSettings.
+func (o *Org) OutOfOfficeOf(u *User) format.OutOfOffice {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.outOfOfficeOf(u)
+}
+
+func (o *Org) outOfOfficeOf(u *User) format.OutOfOffice {
+	r := format.OutOfOffice{State: "disabled", ExternalAudience: "none"}
+	if u.OutOfOffice != nil {
+		r = *u.OutOfOffice
+	}
+	if r.Start.IsZero() {
+		r.Start, r.End = o.base, o.base.Add(24*time.Hour)
+	}
+	return r
 }
 
 // SetOutOfOffice sets a mailbox's automatic reply (nil: none), as a user

@@ -134,6 +134,8 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 		default:
 			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(rest, "/")+"'.")
 		}
+	case len(rest) == 1 && rest[0] == "mailboxSettings":
+		writeJSON(w, e.mailboxSettings(u))
 	case e.todo(w, r, fs, rest), e.calendarExtra(w, r, fs, rest), e.pim(w, r, fs, rest):
 	case rest[0] == "messages" && len(rest) >= 2:
 		e.message(w, r, u, rest[1], rest[2:])

@@ -10,7 +10,7 @@ import (
 // Permissions are the application permissions the emulated app
 // registration is granted (with admin consent) unless Revoke takes one
 // away: the read-only ones the Graph source needs (graph.md §2.1).
-var Permissions = []string{"User.Read.All", "Group.Read.All", "Mail.Read", "Contacts.Read", "Calendars.Read"}
+var Permissions = []string{"User.Read.All", "Group.Read.All", "Mail.Read", "Contacts.Read", "Calendars.Read", "MailboxSettings.Read"}
 
 // Revoke takes an application permission away from the app: tokens
 // issued afterwards do not list it in their roles claim, and the calls
@@ -69,6 +69,8 @@ func (e *Emulator) permitted(w http.ResponseWriter, segs []string) bool {
 			need = "Contacts.Read"
 		case "calendars", "calendar", "events", "calendarView":
 			need = "Calendars.Read"
+		case "mailboxSettings":
+			need = "MailboxSettings.Read"
 		}
 	}
 	if need == "" || slices.Contains(e.roles(), need) {
