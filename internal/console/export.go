@@ -156,7 +156,7 @@ func NewExport(ctx context.Context, s *Server, side ExportSide) (*exportConsole,
 		http.Redirect(w, r, "/export/start", http.StatusSeeOther)
 	})
 	s.Handle("GET /export/{step}", e.page)
-	s.Handle("POST /export/validate", e.locked(e.validate))
+	s.Handle("POST /export/validate", e.locked(e.validator(e.check)))
 	s.Handle("POST /export/connect", e.locked(e.connect))
 	s.Handle("GET /export/directory", e.directory)
 	s.Handle("POST /export/select", e.selectRows)
@@ -404,11 +404,29 @@ func (e *base) locked(fn func(r *http.Request) (string, error)) http.HandlerFunc
 	}
 }
 
-func (e *exportConsole) validate(r *http.Request) (string, error) {
-	if err := e.apply(r); err != nil {
-		return "", err
+// validator answers a step's check: the form applied, then check(step).
+func (e *base) validator(check func(step string) error) func(r *http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		if err := e.apply(r); err != nil {
+			return "", err
+		}
+		return "", check(r.URL.Query().Get("step"))
 	}
-	return "", e.check(r.URL.Query().Get("step"))
+}
+
+// certificate describes the certificate a connection check found and
+// pins it when the form asks to (pin=1).
+func (e *base) certificate(r *http.Request, ci *wizard.Cert) string {
+	trusted := "trusted by this system"
+	if verr := ci.Verify(); verr != nil {
+		trusted = "not trusted by this system: " + verr.Error()
+	}
+	if r.PostForm.Get("pin") == "1" {
+		e.values["trust-cert"] = []string{ci.Fingerprint}
+		delete(e.values, "always-trust")
+	}
+	return "certificate of " + strconv.Quote(ci.Subject) + ", valid until " + ci.NotAfter.Format("2006-01-02") +
+		": " + ci.Fingerprint + " (" + trusted + ")"
 }
 
 // connect checks the source step against the servers, as a run does:
@@ -421,16 +439,7 @@ func (e *exportConsole) connect(r *http.Request) (string, error) {
 	found := func(err error) (string, error) { return strings.Join(info, "\n"), err }
 	if u := e.values.first("ews-url"); u != "" {
 		if ci, err := cliutil.ProbeEWS(r.Context(), u, e.values.first("legacy-tls") == "true"); err == nil {
-			trusted := "trusted by this system"
-			if verr := ci.Verify(); verr != nil {
-				trusted = "not trusted by this system: " + verr.Error()
-			}
-			info = append(info, "certificate of "+strconv.Quote(ci.Subject)+", valid until "+ci.NotAfter.Format("2006-01-02")+
-				": "+ci.Fingerprint+" ("+trusted+")")
-			if r.PostForm.Get("pin") == "1" {
-				e.values["trust-cert"] = []string{ci.Fingerprint}
-				delete(e.values, "always-trust")
-			}
+			info = append(info, e.certificate(r, ci))
 		}
 	}
 	c, err := e.values.context(e.side.Flags)

@@ -119,7 +119,7 @@ func NewImport(ctx context.Context, s *Server, side ImportSide) (*importConsole,
 		http.Redirect(w, r, "/import/start", http.StatusSeeOther)
 	})
 	s.Handle("GET /import/{step}", im.page)
-	s.Handle("POST /import/validate", im.locked(im.validate))
+	s.Handle("POST /import/validate", im.locked(im.validator(im.check)))
 	s.Handle("POST /import/connect", im.locked(im.connect))
 	s.Handle("POST /import/save", im.locked(im.save))
 	s.Handle("POST /import/run", im.locked(im.startRun))
@@ -237,13 +237,6 @@ func later(step, field string) bool {
 	return false
 }
 
-func (im *importConsole) validate(r *http.Request) (string, error) {
-	if err := im.apply(r); err != nil {
-		return "", err
-	}
-	return "", im.check(r.URL.Query().Get("step"))
-}
-
 // connect checks the target as a run does: the certificate of the admin
 // API (shown; pinned on request), then the administrator's login.
 func (im *importConsole) connect(r *http.Request) (string, error) {
@@ -265,16 +258,9 @@ func (im *importConsole) connect(r *http.Request) (string, error) {
 		if err != nil {
 			return found(err)
 		}
-		trusted := "trusted by this system"
-		if verr := ci.Verify(); verr != nil {
-			trusted = "not trusted by this system: " + verr.Error()
-		}
-		info = append(info, "certificate of "+strconv.Quote(ci.Subject)+", valid until "+ci.NotAfter.Format("2006-01-02")+
-			": "+ci.Fingerprint+" ("+trusted+")")
-		if r.PostForm.Get("pin") == "1" {
-			im.values["trust-cert"] = []string{ci.Fingerprint}
-			delete(im.values, "always-trust")
-			t.API.TLS.PinSHA256, t.API.TLS.InsecureSkipVerify = strings.TrimPrefix(ci.Fingerprint, "sha256:"), false
+		info = append(info, im.certificate(r, ci))
+		if fp := im.values.first("trust-cert"); fp == ci.Fingerprint {
+			t.API.TLS.PinSHA256, t.API.TLS.InsecureSkipVerify = strings.TrimPrefix(fp, "sha256:"), false
 		}
 	}
 	opt := t.API
