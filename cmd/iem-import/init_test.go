@@ -181,7 +181,7 @@ func TestCompletion(t *testing.T) {
 			err := newApp(&script, io.Discard).Run([]string{"iem-import", "completion", "bash"})
 			return script.Bytes(), err
 		}, []cmdtest.Completion{
-			{Words: "iem-import ''", Want: "init run plan check verify completion"},
+			{Words: "iem-import ''", Want: "init run plan check verify console completion"},
 			{Words: "iem-import run --mail", Want: "--mail-mode --mail-path --mail-owner"},
 			{Words: "iem-import init --", Want: "--config"},
 		})

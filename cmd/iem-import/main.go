@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/console"
 )
 
 // main runs the command on os.Args. The first signal asks the run to
@@ -25,6 +26,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage: "replay an iem archive into IceWarp Server",
 		Description: `Examples:
   iem-import init                                  # step-by-step set-up, writes iem-import.conf
+  iem-import console                               # the same set-up and the run in a web browser
   iem-import verify --archive /srv/iem/example     # every checksum, no target needed
   iem-import plan --archive /srv/iem/example       # what a run would write
   iem-import run --config iem-import.conf          # one round; run again after each export round
@@ -36,7 +38,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 Each run writes ARCHIVE/reports/import-round-N.html (and .json; a rerun of the round adds -run-2, …)
 and ARCHIVE/logs/import-<time>.log.
 The migration guide is docs/GUIDE.md.`,
-		Commands:     []*cli.Command{initCommand(), runCommand(), planCommand(), checkCommand(), verifyCommand()},
+		Commands: []*cli.Command{initCommand(), runCommand(), planCommand(), checkCommand(), verifyCommand(),
+			console.ImportCommand(runCommand().Flags, runImport)},
 		OnUsageError: cliutil.PlainUsageError,
 		// Unknown or malformed flags of a subcommand are usage errors
 		// (exit 2) too; a password given as a flag gets a hint, since

@@ -93,7 +93,7 @@ against the target, as --rebuild does, so nothing is duplicated.`,
 			if err != nil {
 				return err
 			}
-			return runImport(c.Context, c, cfg)
+			return runImport(c.Context, c, cfg, nil)
 		},
 	}
 }
@@ -108,7 +108,9 @@ func parseTarget(c *cli.Context) (*settings.Target, error) {
 	return settings.ImportTarget(c)
 }
 
-func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
+// runImport runs the import; watch, when set (the web console), receives
+// the progress events too.
+func runImport(ctx context.Context, c *cli.Context, t *settings.Target, watch progress.Observer) error {
 	started := time.Now()
 	passwords, err := replay.ReadPasswords(c.String("passwords-from"))
 	if err != nil {
@@ -127,7 +129,7 @@ func runImport(ctx context.Context, c *cli.Context, t *settings.Target) error {
 		return d
 	}
 	stderr := c.App.ErrWriter
-	out, err := cliutil.StartSession(stderr, c.Bool("progress"), progress.Options{Verb: "imported", Throttled: throttled}, t.LogLevel, t.LogFormat)
+	out, err := cliutil.StartSession(stderr, c.Bool("progress"), progress.Options{Verb: "imported", Throttled: throttled, Observer: watch}, t.LogLevel, t.LogFormat)
 	if err != nil {
 		return err
 	}

@@ -49,23 +49,35 @@ var exportSteps = []step{
 
 // secretFields are the secrets a page may send: each goes to a 0600 file
 // next to the config, whose path is the setting.
-var secretFields = map[string]struct{ setting, kind string }{
+var secretFields = map[string]secretField{
 	"password":           {"password-file", "ews"},
 	"directory-password": {"directory-password-file", "ldap"},
 }
 
+// A secretField is the setting naming a secret's file, and the file's kind
+// ([setup.SecretPath]).
+type secretField struct{ setting, kind string }
+
+// base is what both sides hold: the settings, the run, the server.
+type base struct {
+	srv      *Server
+	ctx      context.Context // the server's: runs outlive the request that started them
+	flags    []cli.Flag      // the run command's
+	confPath string
+	secrets  map[string]secretField
+
+	mu      sync.Mutex
+	values  values
+	run     *Run
+	started chan struct{} // closed when a run starts, then replaced
+}
+
 // exportConsole is the state of the export side, shared by every browser.
 type exportConsole struct {
-	side ExportSide
-	srv  *Server
-	ctx  context.Context // the server's: runs outlive the request that started them
-
-	mu       sync.Mutex
-	values   values
+	base
+	side     ExportSide
 	snap     *directory.Snapshot
 	selected map[string]bool // the addresses picked; nil: all
-	run      *Run
-	started  chan struct{} // closed when a run starts, then replaced
 }
 
 // ServeExport serves the export side's console until ctx is done; the URL
@@ -79,8 +91,14 @@ func ServeExport(ctx context.Context, opt Options, side ExportSide, out io.Write
 	if err != nil {
 		return err
 	}
-	io.WriteString(out, "iem-export console: open "+s.URL()+"\n(the link holds the access token; Ctrl-C stops the console and interrupts a run cleanly)\n")
-	err = s.Serve(ctx)
+	return e.serve("iem-export", out)
+}
+
+// serve prints the URL and serves until the server's context is done; a
+// run going then sees the context end and is waited for.
+func (e *base) serve(program string, out io.Writer) error {
+	io.WriteString(out, program+" console: open "+e.srv.URL()+"\n(the link holds the access token; Ctrl-C stops the console and interrupts a run cleanly)\n")
+	err := e.srv.Serve(e.ctx)
 	e.mu.Lock()
 	run := e.run
 	e.mu.Unlock()
@@ -105,12 +123,7 @@ Examples:
   iem-export console                                # http://127.0.0.1:PORT/?token=…
   iem-export console --config /etc/iem/export.conf --listen 127.0.0.1:8080
   iem-export console --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: "iem-export.conf", Usage: "read and write the settings in `FILE`"},
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "serve on `HOST:PORT` (not loopback: needs --tls-cert and --tls-key)"},
-			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the certificate in PEM `FILE`"},
-			&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert, PEM `FILE`"},
-		},
+		Flags: consoleFlags("iem-export.conf"),
 		Action: func(c *cli.Context) error {
 			return ServeExport(c.Context, Options{Listen: c.String("listen"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key")},
 				ExportSide{Flags: flags, ConfigPath: c.String("config"), Run: run}, c.App.Writer)
@@ -126,7 +139,8 @@ func NewExport(ctx context.Context, s *Server, side ExportSide) (*exportConsole,
 		return nil, err
 	}
 	side.ConfigPath = abs
-	e := &exportConsole{side: side, srv: s, ctx: ctx, values: values{}, started: make(chan struct{})}
+	e := &exportConsole{side: side, base: base{srv: s, ctx: ctx, flags: side.Flags, confPath: abs, secrets: secretFields,
+		values: values{}, started: make(chan struct{})}}
 	if fileExists(abs) {
 		if e.values, err = readConfig(side.Flags, abs); err != nil {
 			return nil, err
@@ -142,7 +156,7 @@ func NewExport(ctx context.Context, s *Server, side ExportSide) (*exportConsole,
 		http.Redirect(w, r, "/export/start", http.StatusSeeOther)
 	})
 	s.Handle("GET /export/{step}", e.page)
-	s.Handle("POST /export/validate", e.locked(e.validate))
+	s.Handle("POST /export/validate", e.locked(e.validator(e.check)))
 	s.Handle("POST /export/connect", e.locked(e.connect))
 	s.Handle("GET /export/directory", e.directory)
 	s.Handle("POST /export/select", e.selectRows)
@@ -176,44 +190,57 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (e *exportConsole) page(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("step")
-	idx := -1
-	for i, st := range exportSteps {
-		if st.Name == name {
-			idx = i
-		}
-	}
-	if idx < 0 {
+	e.mu.Lock()
+	data := e.stepData(r, exportSteps, "export", "iem-export")
+	if data == nil {
+		e.mu.Unlock()
 		http.NotFound(w, r)
 		return
 	}
-	e.mu.Lock()
-	data := map[string]any{"Side": "export", "Program": "iem-export", "Steps": exportSteps, "Step": name,
-		"Index": idx, "Config": e.side.ConfigPath, "V": e.flat(), "Secrets": e.secretsSet()}
-	if idx+1 < len(exportSteps) {
-		data["Next"] = exportSteps[idx+1].Name
-	}
-	if idx > 0 {
-		data["Prev"] = exportSteps[idx-1].Name
-	}
+	name := data["Step"].(string)
 	if e.snap != nil {
 		data["Directory"] = map[string]int{"Mailboxes": len(e.snap.Mailboxes), "Groups": len(e.snap.Groups)}
 		data["Selected"] = e.countSelected()
 	}
 	if name == "start" {
 		data["Archive"] = describeArchive(e.values.first("archive"))
-		data["ConfigExists"] = fileExists(e.side.ConfigPath)
+	}
+	e.mu.Unlock()
+	e.srv.page(w, side(data)+"-"+name, data)
+}
+
+func side(data map[string]any) string { return data["Side"].(string) }
+
+// stepData is what every page of a side shows: the steps, the settings,
+// whether a run is going; nil if the request names no step. e.mu held.
+func (e *base) stepData(r *http.Request, steps []step, side, program string) map[string]any {
+	name := r.PathValue("step")
+	idx := -1
+	for i, st := range steps {
+		if st.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil
+	}
+	data := map[string]any{"Side": side, "Program": program, "Steps": steps, "Step": name,
+		"Index": idx, "Config": e.confPath, "V": e.flat(), "Secrets": e.secretsSet(), "ConfigExists": fileExists(e.confPath)}
+	if idx+1 < len(steps) {
+		data["Next"] = steps[idx+1].Name
+	}
+	if idx > 0 {
+		data["Prev"] = steps[idx-1].Name
 	}
 	if e.run != nil {
 		data["Running"] = !e.run.finished()
 	}
-	e.mu.Unlock()
-	e.srv.page(w, "export-"+name, data)
+	return data
 }
 
 // flat returns the settings for the pages, secrets excluded (their files'
 // paths are not secret; the pages say a secret is saved, never what).
-func (e *exportConsole) flat() map[string]string {
+func (e *base) flat() map[string]string {
 	m := map[string]string{}
 	for k, v := range e.values {
 		m[k] = strings.Join(v, " ")
@@ -221,9 +248,9 @@ func (e *exportConsole) flat() map[string]string {
 	return m
 }
 
-func (e *exportConsole) secretsSet() map[string]bool {
+func (e *base) secretsSet() map[string]bool {
 	m := map[string]bool{}
-	for f, s := range secretFields {
+	for f, s := range e.secrets {
 		m[f] = e.values.first(s.setting) != ""
 	}
 	return m
@@ -270,7 +297,7 @@ func describeArchive(dir string) string {
 // apply merges the fields of a posted form into the settings: secrets are
 // written to their 0600 files (and never kept or returned); an empty
 // field unsets its setting.
-func (e *exportConsole) apply(r *http.Request) error {
+func (e *base) apply(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return err
 	}
@@ -288,9 +315,9 @@ func (e *exportConsole) apply(r *http.Request) error {
 			}
 			continue
 		}
-		if sf, ok := secretFields[name]; ok {
+		if sf, ok := e.secrets[name]; ok {
 			if len(vs) > 0 && vs[0] != "" {
-				p := setup.SecretPath(e.side.ConfigPath, sf.kind)
+				p := setup.SecretPath(e.confPath, sf.kind)
 				if err := wizard.WriteSecret(p, vs[0]); err != nil {
 					return cliutil.Usagef(sf.setting, "%v", err)
 				}
@@ -302,8 +329,10 @@ func (e *exportConsole) apply(r *http.Request) error {
 			continue
 		}
 		switch name {
-		case "mailbox", "group":
+		case "mailbox", "group", "domain-map":
 			e.values[name] = trim(strings.Fields(strings.Join(vs, " ")))
+		case "archive", "identity": // one a line
+			e.values[name] = trim(strings.Split(strings.Join(vs, "\n"), "\n"))
 		default:
 			e.values[name] = trim(vs)
 		}
@@ -311,8 +340,8 @@ func (e *exportConsole) apply(r *http.Request) error {
 	return nil
 }
 
-func (e *exportConsole) known(name string) bool {
-	for _, f := range e.side.Flags {
+func (e *base) known(name string) bool {
+	for _, f := range e.flags {
 		for _, n := range f.Names() {
 			if n == name && name != "config" {
 				return true
@@ -361,7 +390,7 @@ func (e *exportConsole) selector(sel directory.Selector) directory.Selector {
 
 // locked serves a check or action under the console's lock, answering
 // what it found (info) or its error, which names the field to fix.
-func (e *exportConsole) locked(fn func(r *http.Request) (string, error)) http.HandlerFunc {
+func (e *base) locked(fn func(r *http.Request) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		info, err := fn(r)
@@ -375,11 +404,29 @@ func (e *exportConsole) locked(fn func(r *http.Request) (string, error)) http.Ha
 	}
 }
 
-func (e *exportConsole) validate(r *http.Request) (string, error) {
-	if err := e.apply(r); err != nil {
-		return "", err
+// validator answers a step's check: the form applied, then check(step).
+func (e *base) validator(check func(step string) error) func(r *http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		if err := e.apply(r); err != nil {
+			return "", err
+		}
+		return "", check(r.URL.Query().Get("step"))
 	}
-	return "", e.check(r.URL.Query().Get("step"))
+}
+
+// certificate describes the certificate a connection check found and
+// pins it when the form asks to (pin=1).
+func (e *base) certificate(r *http.Request, ci *wizard.Cert) string {
+	trusted := "trusted by this system"
+	if verr := ci.Verify(); verr != nil {
+		trusted = "not trusted by this system: " + verr.Error()
+	}
+	if r.PostForm.Get("pin") == "1" {
+		e.values["trust-cert"] = []string{ci.Fingerprint}
+		delete(e.values, "always-trust")
+	}
+	return "certificate of " + strconv.Quote(ci.Subject) + ", valid until " + ci.NotAfter.Format("2006-01-02") +
+		": " + ci.Fingerprint + " (" + trusted + ")"
 }
 
 // connect checks the source step against the servers, as a run does:
@@ -392,16 +439,7 @@ func (e *exportConsole) connect(r *http.Request) (string, error) {
 	found := func(err error) (string, error) { return strings.Join(info, "\n"), err }
 	if u := e.values.first("ews-url"); u != "" {
 		if ci, err := cliutil.ProbeEWS(r.Context(), u, e.values.first("legacy-tls") == "true"); err == nil {
-			trusted := "trusted by this system"
-			if verr := ci.Verify(); verr != nil {
-				trusted = "not trusted by this system: " + verr.Error()
-			}
-			info = append(info, "certificate of "+strconv.Quote(ci.Subject)+", valid until "+ci.NotAfter.Format("2006-01-02")+
-				": "+ci.Fingerprint+" ("+trusted+")")
-			if r.PostForm.Get("pin") == "1" {
-				e.values["trust-cert"] = []string{ci.Fingerprint}
-				delete(e.values, "always-trust")
-			}
+			info = append(info, e.certificate(r, ci))
 		}
 	}
 	c, err := e.values.context(e.side.Flags)
@@ -599,7 +637,7 @@ func (e *exportConsole) save(r *http.Request) (string, error) {
 	return "wrote " + e.side.ConfigPath, writeConfig(e.side.Flags, e.values, e.side.ConfigPath, "iem-export")
 }
 
-func (e *exportConsole) report(w http.ResponseWriter, r *http.Request) {
+func (e *base) report(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	run := e.run
 	e.mu.Unlock()

@@ -31,7 +31,7 @@ func bigConsole(n int) *exportConsole {
 		}
 		snap.Groups = append(snap.Groups, grp)
 	}
-	return &exportConsole{values: values{}, snap: snap}
+	return &exportConsole{base: base{values: values{}}, snap: snap}
 }
 
 type dirPage struct {

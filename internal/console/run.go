@@ -196,18 +196,40 @@ func (r *Run) stateLocked() RunState {
 	return st
 }
 
-// finish records how the run ended: the exit code as the command's, and
-// each mailbox's counts and error from the round's JSON report.
-func (r *Run) finish(err error, summaryJSON, archiveDir string) {
+// A finalRow is one mailbox of the run's JSON report: what it wrote, and
+// its error.
+type finalRow struct {
+	Mailbox string
+	Items   int
+	Bytes   int64
+	Err     string
+}
+
+// finishExport ends an export run from its JSON report at summaryJSON.
+func (r *Run) finishExport(err error, summaryJSON, archiveDir string) {
 	var rep struct {
 		Round     int                    `json:"round"`
 		Mailboxes []*export.MailboxStats `json:"mailboxes"`
 	}
-	b, rerr := os.ReadFile(summaryJSON)
-	if rerr == nil {
+	if b, rerr := os.ReadFile(summaryJSON); rerr == nil {
 		json.Unmarshal(b, &rep)
 	}
 	os.Remove(summaryJSON)
+	var rows []finalRow
+	for _, s := range rep.Mailboxes {
+		rows = append(rows, finalRow{s.Mailbox, s.Exported, s.Bytes, s.Err})
+	}
+	html := ""
+	if rep.Round > 0 {
+		html = filepath.Join(archiveDir, "reports", fmt.Sprintf("export-round-%d.html", rep.Round))
+	}
+	r.finish(err, rep.Round, html, rows)
+}
+
+// finish records how the run ended: the exit code as the command's, and
+// each mailbox's counts and error from the round's report (rows), whose
+// HTML is at html.
+func (r *Run) finish(err error, round int, html string, rows []finalRow) {
 	r.update(func() {
 		r.st.Exit = cliutil.ExitCode(err)
 		r.st.Seconds = time.Since(r.started).Seconds()
@@ -224,15 +246,15 @@ func (r *Run) finish(err error, summaryJSON, archiveDir string) {
 			r.st.State = Failed
 			r.st.Message = err.Error()
 		}
-		r.st.Round = rep.Round
-		if rep.Round > 0 {
-			r.report = filepath.Join(archiveDir, "reports", fmt.Sprintf("export-round-%d.html", rep.Round))
+		r.st.Round = round
+		if html != "" {
+			r.report = html
 			r.st.Report = true
 		}
 		r.st.Items, r.st.Bytes = 0, 0
-		for _, s := range rep.Mailboxes {
+		for _, s := range rows {
 			row := r.row(s.Mailbox)
-			row.Items, row.Bytes, row.State = s.Exported, s.Bytes, Done
+			row.Items, row.Bytes, row.State = s.Items, s.Bytes, Done
 			if s.Err != "" {
 				row.State, row.Reason = Failed, s.Err
 			}
@@ -323,7 +345,7 @@ func (e *exportConsole) launch() (*Run, error) {
 				os.WriteFile(user, b, 0o600)
 			}
 		}
-		run.finish(err, cfg.Summary, cfg.ArchiveDir)
+		run.finishExport(err, cfg.Summary, cfg.ArchiveDir)
 	}()
 	return run, nil
 }
@@ -331,7 +353,7 @@ func (e *exportConsole) launch() (*Run, error) {
 // Watch makes cfg's run report its progress events to r.
 func (r *Run) Watch(cfg *settings.Export) { cfg.Watch = r }
 
-func (e *exportConsole) stopRun(w http.ResponseWriter, r *http.Request) {
+func (e *base) stopRun(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	run := e.run
 	e.mu.Unlock()
@@ -343,7 +365,7 @@ func (e *exportConsole) stopRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, fieldError{Info: "stopping: the items in hand are written first"})
 }
 
-func (e *exportConsole) current() RunState {
+func (e *base) current() RunState {
 	e.mu.Lock()
 	run := e.run
 	e.mu.Unlock()
@@ -353,12 +375,12 @@ func (e *exportConsole) current() RunState {
 	return run.State()
 }
 
-func (e *exportConsole) state(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.current()) }
+func (e *base) state(w http.ResponseWriter, r *http.Request) { writeJSON(w, e.current()) }
 
 // events streams the state of the run (server-sent events) on every
 // change, at most four times a second, then of the next run, until the
 // browser leaves.
-func (e *exportConsole) events(w http.ResponseWriter, r *http.Request) {
+func (e *base) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming not supported", http.StatusInternalServerError)

@@ -6,7 +6,7 @@
   const side = document.body.dataset.side;
   const $ = (id) => document.getElementById(id);
   // Secrets are settings by their file: the error names the file's setting.
-  const alias = { "password-file": "password", "directory-password-file": "directory-password", "always-trust": "trust-cert" };
+  const alias = { "password-file": "password", "directory-password-file": "directory-password", "always-trust": "trust-cert", "passphrase-file": "passphrase" };
 
   async function post(path, data) {
     const r = await fetch(path, { method: "POST", headers: { "X-CSRF-Token": csrf }, body: data || new URLSearchParams() });
@@ -38,7 +38,7 @@
     if (el && (all || touched[name])) {
       el.classList.add("invalid");
       $("e-" + name).textContent = res.message;
-      const input = el.querySelector("input,select");
+      const input = el.querySelector("input,select,textarea");
       if (input) input.setAttribute("aria-invalid", "true");
       return false;
     }
