@@ -130,6 +130,19 @@ func (s *Source) folderItems(sf *sourceFile, folderID string) ([]itemRow, error)
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	rows, err := sf.f.Messages(nid)
+	if rows == nil && err != nil {
+		return nil, err
+	}
+	out, nids := keyRows(folderID, rows, func(nid uint32) Props { pc, _ := sf.f.NodePC(nid); return pc })
+	for i, r := range out {
+		sf.nids[r.id] = nids[i]
+	}
+	return out, err
+}
+
+// keyRows gives the rows their IDs below folderID (see folderItems) and returns the
+// node id of each; pc reads the property context of a message.
+func keyRows(folderID string, rows []Props, pc func(uint32) Props) ([]itemRow, []uint32) {
 	type keyed struct {
 		itemRow
 		key string
@@ -143,7 +156,7 @@ func (s *Source) folderItems(sf *sourceFile, folderID string) ([]itemRow, error)
 		}
 		flags, _ := r.Get(PidMessageFlags)
 		k := keyed{itemRow: itemRow{hash: hashRow(r), class: r.Str(PidMessageClass), read: flags.Int()&msgflagRead != 0}, nid: uint32(rid.Int())}
-		k.key = itemKey(r, func() Props { pc, _ := sf.f.NodePC(k.nid); return pc })
+		k.key = itemKey(r, func() Props { return pc(k.nid) })
 		ks = append(ks, k)
 	}
 	slices.SortStableFunc(ks, func(a, b keyed) int {
@@ -153,6 +166,7 @@ func (s *Source) folderItems(sf *sourceFile, folderID string) ([]itemRow, error)
 		return strings.Compare(a.hash, b.hash)
 	})
 	out := make([]itemRow, 0, len(ks))
+	nids := make([]uint32, 0, len(ks))
 	n := 0
 	for i, k := range ks {
 		if n++; i == 0 || ks[i-1].key != k.key {
@@ -162,10 +176,10 @@ func (s *Source) folderItems(sf *sourceFile, folderID string) ([]itemRow, error)
 		if n > 1 {
 			k.id += "#" + strconv.Itoa(n)
 		}
-		sf.nids[k.id] = k.nid
 		out = append(out, k.itemRow)
+		nids = append(nids, k.nid)
 	}
-	return out, err
+	return out, nids
 }
 
 // itemKey is the hashed key of a contents-table row; pc reads the message's property

@@ -418,6 +418,17 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, marker [
 	if rows == nil && err != nil {
 		return nil, fmt.Errorf("pst: %s: contents table of folder %s: %w", sf.path, folderID, err)
 	}
+	cur, err := diffItems(ctx, prev, rows, fn)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMarker(cur), nil
+}
+
+// diffItems reports the rows against the marker's entries prev: new IDs as creations,
+// another hash as an update, only another read state as a ReadFlagChange, IDs gone as
+// deletions; it returns the entries of the next marker.
+func diffItems(ctx context.Context, prev map[string]entry, rows []itemRow, fn func(export.ItemChange) error) (map[string]entry, error) {
 	cur := map[string]entry{}
 	for _, r := range rows {
 		if err := ctx.Err(); err != nil {
@@ -450,7 +461,7 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, marker [
 			}
 		}
 	}
-	return encodeMarker(cur), nil
+	return cur, nil
 }
 
 // hashRow hashes a contents-table row without the read flag of PidTagMessageFlags and
