@@ -17,7 +17,9 @@ func testRow(nid uint32, subject string, read bool, searchKey, mid string) Props
 		flags = msgflagRead
 	}
 	ps := Props{}
-	set := func(id, typ uint16, v []byte) { ps[uint32(id)<<16|uint32(typ)] = Property{Tag: uint32(id)<<16 | uint32(typ), Value: v} }
+	set := func(id, typ uint16, v []byte) {
+		ps[uint32(id)<<16|uint32(typ)] = Property{Tag: uint32(id)<<16 | uint32(typ), Value: v}
+	}
 	set(PidLtpRowID, PtInt32, u32(nid))
 	set(pidLtpRowVer, PtInt32, u32(nid*7))
 	set(PidMessageClass, PtString8, []byte("IPM.Note"))
