@@ -22,6 +22,9 @@ type SummaryOptions struct {
 	Started    time.Time       // when the run started
 	Throttled  time.Duration   // the time spent waiting on server back-off
 	Log        *slog.Logger
+	// Notices are lines printed below the table, each as "notice   <line>", and kept in
+	// the JSON report (for example the PST files with a password).
+	Notices []string
 }
 
 // WriteSummary prints the per-mailbox table of the round res to w, writes
@@ -62,6 +65,15 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 	}
 	if len(res.NotReadable) > 0 {
 		rep.Fields = map[string]any{"notReadable": res.NotReadable}
+	}
+	for _, n := range opt.Notices {
+		fmt.Fprintf(w, "%-8s %s\n", "notice", n)
+	}
+	if len(opt.Notices) > 0 {
+		if rep.Fields == nil {
+			rep.Fields = map[string]any{}
+		}
+		rep.Fields["notices"] = opt.Notices
 	}
 	arch.print(w)
 	rate := float64(tot.Exported) / took.Seconds()

@@ -30,7 +30,7 @@ func convertedItems(t *testing.T, p string) map[export.ItemKind][]*export.Conten
 		if k == export.KindMail {
 			return
 		}
-		c, err := src.convertItem(sf, nodeID(sf, m.NID), k, m, nil)
+		c, err := src.convertItem(sf, "test-item", k, m, nil)
 		if err != nil {
 			t.Errorf("%s 0x%x %q: %v", m.Props.Str(PidMessageClass), m.NID, subject(m.Props), err)
 			return

@@ -61,6 +61,26 @@ func (m *Sources) Close() error {
 	return closeFiles(files)
 }
 
+// Notices are the lines the export summary prints of the sets: one per file with a PST
+// password ([Source.PasswordFiles]), which is read without it.
+func (m *Sources) Notices() []string {
+	var out []string
+	for _, ss := range m.mailboxes {
+		for _, s := range ss {
+			for _, p := range s.PasswordFiles() {
+				out = append(out, PasswordNotice(p))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// PasswordNotice is the summary line of a file with a PST password.
+func PasswordNotice(file string) string {
+	return file + ": has a PST password (a check in the file, not encryption); read without it"
+}
+
 // Directory returns the directory given to Combine, an empty one when that was nil.
 func (m *Sources) Directory(context.Context) (*directory.Snapshot, error) { return orEmpty(m.dir), nil }
 

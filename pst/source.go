@@ -41,7 +41,9 @@ const (
 	msgflagRead             = 0x01
 	msgflagUnsent           = 0x08
 	maxMarkerItems          = 1 << 22
-	markerMagic             = "pst-marker-1\n"
+	markerMagic             = "pst-marker-2\n"
+	pidLtpRowVer            = 0x67F3
+	pidSearchKey            = 0x300B
 	syntheticFolderIDPrefix = "pst:"
 )
 
@@ -67,11 +69,13 @@ var nameRoles = map[string]string{
 // Source exports one mailbox from a set of PST/OST files ([export.Source]): the folders
 // of each file's IPM subtree, below the mailbox root (prefix "") or below a folder path
 // such as "Archives/<name>"; items are the messages of the contents tables, mail as
-// rebuilt by [Message.EML]. Folder and item IDs are "pst:<file>:<nid>", where <file>
-// identifies the file by its base name (its cleaned path when two share one), so an
-// unchanged file gives the same IDs in every round; the delta markers are the sets of
-// IDs with a hash of what the Source reads of each. Safe for concurrent use: the reads
-// of one file are serialised.
+// rebuilt by [Message.EML]. IDs come from content, not from node ids, so that a new
+// export of the same mailbox (a second ExMerge run writes a new file where every nid
+// differs) keeps them: a folder is "pst:<file>:<hash of its path>" (the prefix and the
+// display names from the IPM subtree down), an item "<folder ID>/<hash of its key>"
+// (ids.go), where <file> identifies the file by its base name (its cleaned path when
+// two share one). The delta markers are the sets of IDs with a hash of what the Source
+// reads of each. Safe for concurrent use: the reads of one file are serialised.
 type Source struct {
 	mailbox, address string
 	prefix           []string
@@ -88,6 +92,10 @@ type sourceFile struct {
 	keywords uint16
 	// names maps the numeric named properties to the file's property ids.
 	names map[namedKey]uint16
+	// nids maps the folder and item IDs listed so far to their node ids (ids.go).
+	nids map[string]uint32
+	// indexed is whether the folder IDs are in nids.
+	indexed bool
 }
 
 var _ export.Source = (*Source)(nil)
@@ -128,7 +136,7 @@ func NewSource(mailbox, address, prefix string, paths []string, dir *directory.S
 			s.Close()
 			return nil, fmt.Errorf("pst: %s: %w", p, err)
 		}
-		sf := &sourceFile{id: id, path: p, f: f, names: map[namedKey]uint16{}}
+		sf := &sourceFile{id: id, path: p, f: f, names: map[namedKey]uint16{}, nids: map[string]uint32{}}
 		f.streamLock = &sf.mu
 		if names, _ := f.NamedProps(); names != nil {
 			for pid, np := range names {
@@ -193,30 +201,6 @@ func (s *Source) checkMailbox(mailbox string) error {
 	return nil
 }
 
-// nodeID is the ID of a folder or item: the file's identity and the node id.
-func nodeID(sf *sourceFile, nid uint32) string {
-	return syntheticFolderIDPrefix + sf.id + ":" + strconv.FormatUint(uint64(nid), 16)
-}
-
-// parseID splits an ID made by nodeID.
-func (s *Source) parseID(id string) (*sourceFile, uint32, bool) {
-	rest, ok := strings.CutPrefix(id, syntheticFolderIDPrefix)
-	fid, n, ok2 := strings.Cut(rest, ":")
-	if !ok || !ok2 {
-		return nil, 0, false
-	}
-	nid, err := strconv.ParseUint(n, 16, 32)
-	if err != nil {
-		return nil, 0, false
-	}
-	for _, sf := range s.files {
-		if sf.id == fid {
-			return sf, uint32(nid), true
-		}
-	}
-	return nil, 0, false
-}
-
 // rootID is the ID of the mailbox root the folder paths start below.
 const rootID = "pst-root"
 
@@ -251,7 +235,7 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, marker []byte) (
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs, roles, err := sf.hierarchy(top)
+		fs, roles, err := sf.hierarchy(top, s.prefix)
 		if err != nil {
 			return nil, fmt.Errorf("pst: %s: %w", sf.path, err)
 		}
@@ -283,7 +267,7 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, marker []byte) (
 
 // hierarchy returns the folders of the file's IPM subtree, its top folders parented at
 // top, and their roles.
-func (sf *sourceFile) hierarchy(top string) ([]export.Folder, map[string]string, error) {
+func (sf *sourceFile) hierarchy(top string, prefix []string) ([]export.Folder, map[string]string, error) {
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	root, err := sf.f.Folders(func(error) {}) // unreadable folders are left out; Inspect lists them
@@ -320,13 +304,25 @@ func (sf *sourceFile) hierarchy(top string) ([]export.Folder, map[string]string,
 	}
 	var out []export.Folder
 	outRoles := map[string]string{}
+	ids := folderIDs(sf.id, prefix, ipm)
+	for id, nid := range ids {
+		sf.nids[id] = nid
+	}
+	sf.indexed = true
+	byNID := make(map[uint32]string, len(ids))
+	for id, nid := range ids {
+		byNID[nid] = id
+	}
 	var walk func(fo *Folder, parent string, depth int)
 	walk = func(fo *Folder, parent string, depth int) {
-		if depth > 64 {
+		if depth > maxFolderDepth {
 			return
 		}
 		for _, c := range fo.Children {
-			id := nodeID(sf, c.NID)
+			id, ok := byNID[c.NID]
+			if !ok {
+				continue
+			}
 			class := c.Class
 			if class == "" {
 				class = "IPF.Note"
@@ -414,30 +410,34 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, marker [
 	if err != nil {
 		return nil, err
 	}
-	sf, nid, ok := s.parseID(folderID)
+	sf, _, ok := s.parseID(folderID)
 	if !ok { // a prefix folder: no items
 		return encodeMarker(nil), nil
 	}
-	sf.mu.Lock()
-	rows, err := sf.f.Messages(nid)
-	sf.mu.Unlock()
+	rows, err := s.folderItems(sf, folderID)
 	if rows == nil && err != nil {
-		return nil, fmt.Errorf("pst: %s: contents table of folder 0x%x: %w", sf.path, nid, err)
+		return nil, fmt.Errorf("pst: %s: contents table of folder %s: %w", sf.path, folderID, err)
 	}
+	cur, err := diffItems(ctx, prev, rows, fn)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMarker(cur), nil
+}
+
+// diffItems reports the rows against the marker's entries prev: new IDs as creations,
+// another hash as an update, only another read state as a ReadFlagChange, IDs gone as
+// deletions; it returns the entries of the next marker.
+func diffItems(ctx context.Context, prev map[string]entry, rows []itemRow, fn func(export.ItemChange) error) (map[string]entry, error) {
 	cur := map[string]entry{}
 	for _, r := range rows {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rid, ok := r.Get(PidLtpRowID)
-		if !ok {
-			continue
-		}
-		id := nodeID(sf, uint32(rid.Int()))
-		flags, _ := r.Get(PidMessageFlags)
-		e := entry{hash: hashRow(r), read: flags.Int()&msgflagRead != 0}
+		id := r.id
+		e := entry{hash: r.hash, read: r.read}
 		cur[id] = e
-		ref := export.ItemRef{ID: id, Version: e.hash, Kind: kindOf(r.Str(PidMessageClass))}
+		ref := export.ItemRef{ID: id, Version: e.hash, Kind: kindOf(r.class)}
 		c := export.ItemChange{Ref: ref}
 		old, had := prev[id]
 		switch {
@@ -461,10 +461,12 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, marker [
 			}
 		}
 	}
-	return encodeMarker(cur), nil
+	return cur, nil
 }
 
-// hashRow hashes a contents-table row without the read flag of PidTagMessageFlags.
+// hashRow hashes a contents-table row without the read flag of PidTagMessageFlags and
+// without the row id and row version ([MS-PST] 2.4.4.5.1: the node id, and a counter of
+// the file), which differ in every new export of the same mailbox.
 func hashRow(r Props) string {
 	tags := make([]uint32, 0, len(r))
 	for t := range r {
@@ -474,6 +476,9 @@ func hashRow(r Props) string {
 	h := sha256.New()
 	var b [8]byte
 	for _, t := range tags {
+		if id := uint16(t >> 16); id == PidLtpRowID || id == pidLtpRowVer {
+			continue
+		}
 		v := r[t].Value
 		if uint16(t>>16) == PidMessageFlags && len(v) >= 1 {
 			v = append([]byte{v[0] &^ msgflagRead}, v[1:]...)
@@ -558,7 +563,7 @@ func (s *Source) Fetch(ctx context.Context, mailbox string, kind export.ItemKind
 			return err
 		}
 		x := &export.Item{ID: r.ID, Version: r.Version}
-		sf, nid, ok := s.parseID(r.ID)
+		sf, nid, ok := s.itemNID(r.ID)
 		var m *Message
 		var merr error
 		if !ok {

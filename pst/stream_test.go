@@ -40,7 +40,7 @@ func TestStreamedAttachments(t *testing.T) {
 			}
 			largest = max(largest, len(got))
 		}
-		c, err := src.convert(sf, nodeID(sf, m.NID), export.KindMail, m, nil)
+		c, err := src.convert(sf, "test-item", export.KindMail, m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestStreamMemory(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapAlloc
 	h := &heapPeak{peak: base}
-	c, err := src.convert(sf, nodeID(sf, nid), export.KindMail, m, nil)
+	c, err := src.convert(sf, "test-item", export.KindMail, m, nil)
 	if err != nil || c.Body == nil {
 		t.Fatalf("convert: %v, streamed %v", err, c != nil && c.Body != nil)
 	}

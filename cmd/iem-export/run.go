@@ -255,13 +255,17 @@ func runExport(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writ
 		pfGroup = ""
 	}
 	cliutil.LimitMemoryFor(cfg.Jobs)
+	var notices []string
+	if n, ok := src.(interface{ Notices() []string }); ok {
+		notices = n.Notices()
+	}
 	res, runErr := export.Run(ctx, src, export.Options{Folder: folder,
 		Accounts: all, Mailboxes: addrs, Jobs: cfg.Jobs, StartYear: cfg.StartYear, PublicFoldersGroup: pfGroup,
 		SpoolDir: cfg.ArchiveDir, Log: log, Progress: out.Progress})
 	return out.Finish(runErr, res.Interrupted, "what was written is kept; run again to continue the round", []any{"round", res.Round},
 		func() (bool, error) {
 			return export.WriteSummary(stdout, res, export.SummaryOptions{Folder: folder, ArchiveDir: cfg.ArchiveDir,
-				JSONPath: cfg.Summary, Started: started, Throttled: gate.Waited(), Log: log})
+				JSONPath: cfg.Summary, Started: started, Throttled: gate.Waited(), Log: log, Notices: notices})
 		})
 }
 
