@@ -1,0 +1,124 @@
+//go:build !windows
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iemproject/iem/exchange/ewstest"
+	"github.com/iemproject/iem/graph/graphtest"
+	"github.com/iemproject/iem/internal/ptytest"
+)
+
+// TestInitGraphOnTerminal types into `iem-export init` on a
+// pseudo-terminal, choosing Exchange Online, against the Graph emulator
+// (trusted through SSL_CERT_FILE) with the app's certificate: each wrong
+// answer is refused with the run's message naming the setting and asked
+// again, a permission the app lacks is named until it is granted, and the
+// written config then runs an export over Graph.
+func TestInitGraphOnTerminal(t *testing.T) {
+	org := ewstest.Generate(1, ewstest.OrgOptions{})
+	g, err := graphtest.Start(org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "graph-ca.pem")
+	os.WriteFile(ca, g.CertPEM(), 0o600)
+	os.WriteFile(filepath.Join(dir, "app.pem"), append(g.CertificatePEM(), g.KeyPEM()...), 0o600)
+	os.WriteFile(filepath.Join(dir, "not.pem"), []byte("not a certificate\n"), 0o600)
+	conf := filepath.Join(dir, "export.conf")
+	env := []string{"SSL_CERT_FILE=" + ca}
+	g.Revoke("Mail.Read")
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append(env, "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS=init --config "+conf)...)
+	tm := ptytest.Start(t, cmd)
+
+	tm.Expect("Step 1 of 5: Initial info")
+	tm.Expect("Archive folder")
+	tm.Send("archive")
+	tm.Expect("Mailboxes exported in parallel [2]")
+	tm.Send("")
+
+	tm.Expect("Step 2 of 5: Source")
+	tm.Expect("2) Exchange Online (Microsoft Graph)")
+	tm.Expect("Source [Exchange on premises (EWS)]: ")
+	tm.Send("2")
+	tm.Expect("Tenant: ")
+	tm.Send("contoso.onmicrosoft.com") // well-formed, not the emulator's: refused by the token endpoint
+	tm.Expect("Application (client) ID: ")
+	tm.Send("not-a-guid")
+	tm.Expect(`--client-id: "not-a-guid" is not an application (client) ID, a GUID`)
+	tm.Send(g.ClientID())
+	tm.Expect("App credential [certificate]: ")
+	tm.Send("")
+	tm.Expect("Certificate file: ")
+	tm.Send("missing.pem")
+	tm.Expect("--certificate-file: graph: certificate: open ")
+	tm.Send("not.pem")
+	tm.Expect("--certificate-file: graph: certificate " + filepath.Join(dir, "not.pem"))
+	tm.Send("app.pem")
+	tm.Expect("National cloud (not the global Microsoft 365)? [y/N]: ")
+	tm.Send("y")
+	tm.Expect("Graph endpoint: ")
+	tm.Send(strings.Replace(g.GraphURL(), "https://", "http://", 1))
+	tm.Expect(`--graph-endpoint: scheme "http" not allowed: use https://`)
+	tm.Send(g.GraphURL())
+	tm.Expect("Login endpoint: ")
+	tm.Send(strings.TrimSuffix(g.Authority(), "/"+g.Tenant()))
+	tm.Expect("getting a token and checking the app's permissions…")
+	tm.Expect("--tenant: the login endpoint refused the app")
+	tm.Expect("Tenant [contoso.onmicrosoft.com]: ")
+	tm.Send(g.Tenant())
+	tm.Expect("--client-id: the app lacks the application permission Mail.Read")
+	tm.Expect("Application (client) ID [" + g.ClientID() + "]: ")
+	g.Grant("Mail.Read") // the administrator grants it; the same app is tried again
+	tm.Send("")
+	tm.Expect("✓ the tenant gave app " + g.ClientID())
+
+	tm.Expect("Step 3 of 5: Directory")
+	tm.Expect("reading the directory from Microsoft Graph")
+	tm.Expect("mailboxes,")
+	tm.Expect("Step 4 of 5: Selection")
+	tm.Expect("alice@example.com")
+	tm.Expect("Mailboxes to export [all]: ")
+	tm.Send("alice@example.com")
+	tm.Expect("1 of ")
+	tm.Expect("Step 5 of 5: Review")
+	tm.Expect("source:    Exchange Online, tenant " + g.Tenant() + ", app " + g.ClientID())
+	tm.Expect("selected:  1 mailboxes")
+	tm.Expect("Write " + conf)
+	tm.Send("")
+	tm.Expect("wrote " + conf)
+	tm.Finish(cmd, "PRIVATE KEY")
+
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"source = graph", "tenant = " + g.Tenant(), "client-id = " + g.ClientID(),
+		"certificate-file = " + filepath.Join(dir, "app.pem"), "graph-endpoint = " + g.GraphURL(), "mailbox = alice@example.com"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "PRIVATE KEY") || strings.Contains(string(b), "client-secret") {
+		t.Errorf("config holds more than the certificate's path:\n%s", b)
+	}
+	// The config as written runs an export over Graph (a process of its
+	// own, trusting the emulator as the set-up did).
+	run := exec.Command(os.Args[0], "-test.run=^$")
+	run.Dir = dir
+	run.Env = append(os.Environ(), append(env, "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS=run --config "+conf+" --log-level warn")...)
+	out, err := run.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "round 1: 1 mailboxes") {
+		t.Errorf("run --config: %v\n%s", err, out)
+	}
+}
