@@ -36,9 +36,7 @@ func TestInitGraphOnTerminal(t *testing.T) {
 	env := []string{"SSL_CERT_FILE=" + ca}
 	g.Revoke("Mail.Read")
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append(env, "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS=init --config "+conf)...)
+	cmd := graphCommand(dir, env, "init --config "+conf)
 	tm := ptytest.Start(t, cmd)
 
 	tm.Expect("Step 1 of 5: Initial info")
@@ -114,11 +112,58 @@ func TestInitGraphOnTerminal(t *testing.T) {
 	}
 	// The config as written runs an export over Graph (a process of its
 	// own, trusting the emulator as the set-up did).
-	run := exec.Command(os.Args[0], "-test.run=^$")
-	run.Dir = dir
-	run.Env = append(os.Environ(), append(env, "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS=run --config "+conf+" --log-level warn")...)
-	out, err := run.CombinedOutput()
+	out, err := graphCommand(dir, env, "run --config "+conf+" --log-level warn").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "round 1: 1 mailboxes") {
 		t.Errorf("run --config: %v\n%s", err, out)
+	}
+}
+
+// graphCommand is this test binary as iem-export with args, in dir, with
+// env (trusting the Graph emulator) added.
+func graphCommand(dir string, env []string, args string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append(env, "IEM_EXPORT_AS_MAIN=1", "IEM_EXPORT_ARGS="+args)...)
+	return cmd
+}
+
+// TestInitGraphSecretOnTerminal: with a client secret, the set-up takes
+// the path of the secret file only; a wrong secret is refused by the
+// token endpoint naming client-secret-file, and the credential is asked
+// again; the secret never reaches the terminal or the config.
+func TestInitGraphSecretOnTerminal(t *testing.T) {
+	g, err := graphtest.Start(ewstest.Generate(1, ewstest.OrgOptions{Users: 1}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "graph-ca.pem")
+	os.WriteFile(ca, g.CertPEM(), 0o600)
+	os.WriteFile(filepath.Join(dir, "wrong.secret"), []byte("not-the-secret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "graph.secret"), []byte(g.ClientSecret()+"\n"), 0o600)
+	conf := filepath.Join(dir, "export.conf")
+	cmd := graphCommand(dir, []string{"SSL_CERT_FILE=" + ca}, "init --config "+conf)
+	tm := ptytest.Start(t, cmd)
+	const noAnswer = "\x00" // a line to wait for, not a question
+	for _, step := range [][2]string{{"Archive folder", "archive"}, {"Mailboxes exported in parallel [2]: ", ""},
+		{"Source [Exchange on premises (EWS)]: ", "2"}, {"Tenant: ", g.Tenant()}, {"Application (client) ID: ", g.ClientID()},
+		{"App credential [certificate]: ", "2"}, {"Client secret file: ", "wrong.secret"},
+		{"National cloud (not the global Microsoft 365)? [y/N]: ", "y"}, {"Graph endpoint: ", g.GraphURL()},
+		{"Login endpoint: ", strings.TrimSuffix(g.Authority(), "/"+g.Tenant())},
+		{"--client-secret-file: the login endpoint refused the app", noAnswer},
+		{"App credential [certificate]: ", "client secret"}, {"Client secret file [" + filepath.Join(dir, "wrong.secret") + "]: ", "graph.secret"},
+		{"✓ the tenant gave app", noAnswer}, {"Mailboxes to export [all]: ", ""}, {"Write " + conf, ""}} {
+		tm.Expect(step[0])
+		if step[1] != noAnswer {
+			tm.Send(step[1])
+		}
+	}
+	tm.Expect("wrote " + conf)
+	tm.Finish(cmd, g.ClientSecret(), "not-the-secret")
+	ptytest.CheckSetupFiles(t, conf, nil, g.ClientSecret(), "not-the-secret")
+	b, _ := os.ReadFile(conf)
+	if !strings.Contains(string(b), "client-secret-file = "+filepath.Join(dir, "graph.secret")) || strings.Contains(string(b), "certificate-file") {
+		t.Errorf("config:\n%s", b)
 	}
 }
