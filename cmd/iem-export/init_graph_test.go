@@ -21,19 +21,10 @@ import (
 // again, a permission the app lacks is named until it is granted, and the
 // written config then runs an export over Graph.
 func TestInitGraphOnTerminal(t *testing.T) {
-	org := ewstest.Generate(1, ewstest.OrgOptions{})
-	g, err := graphtest.Start(org, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "graph-ca.pem")
-	os.WriteFile(ca, g.CertPEM(), 0o600)
+	g, dir, env := startGraph(t, ewstest.OrgOptions{})
 	os.WriteFile(filepath.Join(dir, "app.pem"), append(g.CertificatePEM(), g.KeyPEM()...), 0o600)
 	os.WriteFile(filepath.Join(dir, "not.pem"), []byte("not a certificate\n"), 0o600)
 	conf := filepath.Join(dir, "export.conf")
-	env := []string{"SSL_CERT_FILE=" + ca}
 	g.Revoke("Mail.Read")
 
 	cmd := graphCommand(dir, env, "init --config "+conf)
@@ -118,6 +109,23 @@ func TestInitGraphOnTerminal(t *testing.T) {
 	}
 }
 
+// startGraph starts the Graph emulator for a generated org and returns
+// it, a folder for the test's files and the environment trusting it.
+func startGraph(t *testing.T, opt ewstest.OrgOptions) (*graphtest.Server, string, []string) {
+	t.Helper()
+	g, err := graphtest.Start(ewstest.Generate(1, opt), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "graph-ca.pem")
+	if err := os.WriteFile(ca, g.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g, dir, []string{"SSL_CERT_FILE=" + ca}
+}
+
 // graphCommand is this test binary as iem-export with args, in dir, with
 // env (trusting the Graph emulator) added.
 func graphCommand(dir string, env []string, args string) *exec.Cmd {
@@ -132,18 +140,11 @@ func graphCommand(dir string, env []string, args string) *exec.Cmd {
 // token endpoint naming client-secret-file, and the credential is asked
 // again; the secret never reaches the terminal or the config.
 func TestInitGraphSecretOnTerminal(t *testing.T) {
-	g, err := graphtest.Start(ewstest.Generate(1, ewstest.OrgOptions{Users: 1}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "graph-ca.pem")
-	os.WriteFile(ca, g.CertPEM(), 0o600)
+	g, dir, env := startGraph(t, ewstest.OrgOptions{Users: 1})
 	os.WriteFile(filepath.Join(dir, "wrong.secret"), []byte("not-the-secret\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "graph.secret"), []byte(g.ClientSecret()+"\n"), 0o600)
 	conf := filepath.Join(dir, "export.conf")
-	cmd := graphCommand(dir, []string{"SSL_CERT_FILE=" + ca}, "init --config "+conf)
+	cmd := graphCommand(dir, env, "init --config "+conf)
 	tm := ptytest.Start(t, cmd)
 	const noAnswer = "\x00" // a line to wait for, not a question
 	for _, step := range [][2]string{{"Archive folder", "archive"}, {"Mailboxes exported in parallel [2]: ", ""},
