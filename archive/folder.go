@@ -245,6 +245,9 @@ func (f *Folder) checkChain(v *Volume) error {
 // Volumes returns the volumes in chain order.
 func (f *Folder) Volumes() []*Volume { return f.vols }
 
+// Dir returns the archive folder's directory.
+func (f *Folder) Dir() string { return f.dir }
+
 // Encrypted reports whether the archive is encrypted.
 func (f *Folder) Encrypted() bool {
 	return len(f.vols) > 0 && f.vols[0].Info.Encrypted

@@ -158,7 +158,11 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 	if err != nil {
 		return nil, fmt.Errorf("out-of-office: %w", err)
 	}
-	return &format.MailboxSettings{OutOfOffice: oof}, nil
+	set := &format.MailboxSettings{OutOfOffice: oof}
+	if err := s.inboxRules(ctx, mailbox, set); err != nil {
+		return nil, err
+	}
+	return set, nil
 }
 
 func (s *Source) PublicFolders(ctx context.Context, fn func(export.PublicFolder) error) error {

@@ -87,6 +87,11 @@ type MailboxStats struct {
 	Archive        *MailboxStats `json:"archive,omitempty"`
 	ArchiveSkipped string        `json:"archiveSkipped,omitempty"`
 
+	// NotAsked counts what the source was not asked, by reason (e.g. the
+	// inbox rules of a server version without GetInboxRules): reported,
+	// not an item, and no reason for a partial round.
+	NotAsked map[string]int `json:"notAsked,omitempty"`
+
 	job *progress.Job // this mailbox's progress line
 }
 
@@ -96,7 +101,7 @@ func (e *engine) statsFor(mbx string) *MailboxStats {
 	s, ok := e.stats[mbx]
 	if !ok {
 		s = &MailboxStats{Mailbox: mbx, Filtered: map[string]int{}, Skipped: map[string]int{}, Failed: map[string]int{},
-			NotReadable: map[string]int{}, Rebuilt: map[string]int{}}
+			NotReadable: map[string]int{}, Rebuilt: map[string]int{}, NotAsked: map[string]int{}}
 		e.stats[mbx] = s
 	}
 	return s
@@ -448,6 +453,9 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		st.Skipped["settings not read: "+err.Error()]++
 		return nil
 	}
+	for _, why := range set.NotRead {
+		st.NotAsked[why]++
+	}
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
 	return err
@@ -548,7 +556,8 @@ func (e *engine) prefetchSyncs(ctx context.Context, log *slog.Logger, mbx string
 
 // syncConcurrency bounds the Source.Changes calls in flight per mailbox
 // (for EWS, SyncFolderItems: Exchange's default EWSMaxConcurrency is 27
-// per account; with --jobs 2 this stays far below it).
+// per account; for Graph, Outlook serves 4 requests at once per app and
+// mailbox, graph.md §7, and the emulator refuses a fifth).
 const syncConcurrency = 4
 
 // exportFolder takes the item changes of one folder since its delta marker

@@ -46,7 +46,7 @@ func WriteSummary(w io.Writer, res *Result, opt SummaryOptions) (partial bool, e
 		problems = append(append(problems, report.ProblemsOf("filtered", s.Filtered)...), report.ProblemsOf("rebuilt", s.Rebuilt)...)
 		rep.Rows = append(rep.Rows, report.Row{Mailbox: s.Mailbox, Bytes: s.Bytes, Seconds: s.Seconds, Err: s.Err, Detail: s,
 			Counts:   []int{s.Found, s.Exported, s.Unchanged, report.Sum(s.Filtered), report.Sum(s.Skipped), report.Sum(s.Failed), s.Deleted, s.Flags, arch.add(s)},
-			Problems: append(problems, archiveProblems(s)...)})
+			Problems: append(append(problems, report.ProblemsOf(report.NotAsked, s.NotAsked)...), archiveProblems(s)...)})
 		tot.Exported += s.Exported
 		tot.Bytes += s.Bytes
 		if s.Archive != nil { // the round's totals include the archives

@@ -66,8 +66,12 @@ type ACL struct {
 // levelRights is Table 2 of the MSDOCS permissions how-to [V]:
 // CreateItems/CreateSubFolders/Owner/Visible/Contact/Edit/Delete/Read.
 // The two calendar-only levels are from calendarpermissionlevel.md [V]; their
-// individual rights (visible, read TimeOnly / TimeAndSubjectAndLocation) are
-// [I].
+// individual rights (read TimeOnly / TimeAndSubjectAndLocation, folder not
+// visible) are [I: [MS-OXCPERM] 2.2.7 gives free/busy its own rights bits
+// (frightsFreeBusySimple, frightsFreeBusyDetailed) apart from
+// frightsVisible, and Exchange's AvailabilityOnly / LimitedDetails roles are
+// those bits alone; the EWS emulator reports the same]. mapRights grants
+// lookup for them either way.
 var levelRights = map[string]Rights{
 	"Owner":                             {true, true, true, true, true, "All", "All", "FullDetails"},
 	"PublishingEditor":                  {true, true, false, true, false, "All", "All", "FullDetails"},
@@ -78,8 +82,8 @@ var levelRights = map[string]Rights{
 	"Reviewer":                          {false, false, false, true, false, "None", "None", "FullDetails"},
 	"Contributor":                       {true, false, false, true, false, "None", "None", "None"},
 	"None":                              {false, false, false, false, false, "None", "None", "None"},
-	"FreeBusyTimeOnly":                  {false, false, false, true, false, "None", "None", "TimeOnly"},
-	"FreeBusyTimeAndSubjectAndLocation": {false, false, false, true, false, "None", "None", "TimeAndSubjectAndLocation"},
+	"FreeBusyTimeOnly":                  {false, false, false, false, false, "None", "None", "TimeOnly"},
+	"FreeBusyTimeAndSubjectAndLocation": {false, false, false, false, false, "None", "None", "TimeAndSubjectAndLocation"},
 }
 
 // LevelRights returns the individual rights of a named Exchange permission

@@ -153,3 +153,21 @@ func FuzzParsePermissions(f *testing.F) {
 		}
 	})
 }
+
+// TestFreeBusyLevels: the two free/busy levels carry only their read right
+// (no folder visibility, as [MS-OXCPERM] keeps free/busy apart from
+// frightsVisible), and still map to lookup with the loss reported, so a
+// source that sends only the level name (Graph) and one that sends the
+// individual rights (EWS) give the same ACL.
+func TestFreeBusyLevels(t *testing.T) {
+	for level, read := range map[string]string{"FreeBusyTimeOnly": "TimeOnly", "FreeBusyTimeAndSubjectAndLocation": "TimeAndSubjectAndLocation"} {
+		r, ok := LevelRights(level)
+		if !ok || r != (Rights{ReadItems: read, EditItems: "None", DeleteItems: "None"}) {
+			t.Errorf("LevelRights(%s) = %+v, %v; want read %s only", level, r, ok, read)
+		}
+		letters, losses := mapRights(r, false)
+		if letters != "l" || len(losses) != 1 {
+			t.Errorf("mapRights(%s) = %q, %v; want lookup and one loss", level, letters, losses)
+		}
+	}
+}

@@ -10,6 +10,13 @@ import (
 // the archive's "settings" entry (spec/SPEC.md §4, kind 14; format/JSON.md).
 type MailboxSettings struct {
 	OutOfOffice *OutOfOffice `json:"outOfOffice,omitempty"`
+	// Rules are the mailbox's inbox rules (format/rules.go), in priority
+	// order; absent when the source has none or cannot read them.
+	Rules []InboxRule `json:"rules,omitempty"`
+	// NotRead names what the source did not read and why (e.g. inbox
+	// rules on a server version without GetInboxRules); the export
+	// reports it as "not asked". It is not archived.
+	NotRead []string `json:"-"`
 }
 
 // OutOfOffice is a mailbox's automatic reply, as Exchange keeps it

@@ -605,6 +605,11 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 		if err := im.applySettings(ctx, log, st, source, target); err != nil {
 			return err
 		}
+		if e := im.settings[source]; e != nil {
+			if err := im.applyRules(log, st, e, target, folders); err != nil {
+				return err
+			}
+		}
 	}
 	if err := im.setDefaultFolders(ctx, log, source, target, folders); err != nil {
 		return err

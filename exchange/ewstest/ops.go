@@ -59,6 +59,8 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 		render, f, streaming = s.getItem(r)
 	case "GetUserOofSettingsRequest":
 		render, f = s.getUserOofSettings(r)
+	case "GetInboxRules":
+		render, f = s.getInboxRules(r)
 	default:
 		f = &opFault{"ErrorInvalidRequest", "The request is invalid: operation " + r.op + " is not supported by ewstest."}
 	}

@@ -67,6 +67,8 @@ type User struct {
 	// OutOfOffice is the automatic reply GetUserOofSettings returns (nil:
 	// disabled, never set).
 	OutOfOffice *format.OutOfOffice
+	// InboxRules are the rules GetInboxRules returns (2010 SP1 and later).
+	InboxRules []format.InboxRule
 
 	root    *Folder // "root"; msgfolderroot is its child
 	archive *Folder // "archiveroot" of the archive mailbox, or nil
@@ -198,6 +200,9 @@ func Generate(seed int64, opt OrgOptions) *Org {
 		o.buildMailbox(u, opt)
 	}
 	o.Users[0].OutOfOffice = demoOutOfOffice(o.base)
+	if opt.Users > 1 {
+		o.Users[0].InboxRules = demoInboxRules(o.Users[0], o.Users[1], opt.Domain)
+	}
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
 	o.buildPublic(opt)
 	for _, u := range o.Users[:min(opt.Archives, opt.Users)] {

@@ -573,6 +573,8 @@ func envelope(b *w, p Personality, op string, fn func()) {
 	if name, ok := bareResponses[op]; ok {
 		resp, open, closing = name, "", ""
 	}
+	tag, _, _ := strings.Cut(resp, " ") // resp may carry attributes
+
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
 	if p == Exchange2007SP1 {
 		b.WriteString(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>`)
@@ -580,7 +582,7 @@ func envelope(b *w, p Personality, op string, fn func()) {
 		b.WriteString(`</soap:Header><soap:Body>`)
 		b.WriteString(`<` + resp + ` xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns="http://schemas.microsoft.com/exchange/services/2006/messages">` + open)
 		fn()
-		b.WriteString(closing + `</` + resp + `></soap:Body></soap:Envelope>`)
+		b.WriteString(closing + `</` + tag + `></soap:Body></soap:Envelope>`)
 		return
 	}
 	b.WriteString(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>`)
@@ -592,13 +594,15 @@ func envelope(b *w, p Personality, op string, fn func()) {
 	b.WriteString(`</s:Header><s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`)
 	b.WriteString(`<m:` + resp + ` xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">` + open)
 	fn()
-	b.WriteString(closing + `</m:` + resp + `></s:Body></s:Envelope>`)
+	b.WriteString(closing + `</m:` + tag + `></s:Body></s:Envelope>`)
 }
 
 // bareResponses names the responses of the operations that answer with
 // one ResponseMessage beside their payload instead of a ResponseMessages
-// list [V MS-OXWOOF 4.2 GetUserOofSettingsResponse].
-var bareResponses = map[string]string{"GetUserOofSettingsRequest": "GetUserOofSettingsResponse"}
+// list [V MS-OXWOOF 4.2 GetUserOofSettingsResponse], or as the response
+// message themselves [V MS-OXWSRULES 4.4 GetInboxRulesResponse].
+var bareResponses = map[string]string{"GetUserOofSettingsRequest": "GetUserOofSettingsResponse",
+	"GetInboxRules": `GetInboxRulesResponse ResponseClass="Success"`}
 
 // fault writes an HTTP 500 SOAP fault [V ews.md §3.1 A EXLIB test_error_server_busy;
 // impersonation faults: issue OfficeDev/ews-managed-api#223].

@@ -90,6 +90,7 @@ const (
 		`<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`
 	aliceSmtp    = `<t:SmtpAddress>alice@example.com</t:SmtpAddress>`
 	alicePrimary = `<t:PrimarySmtpAddress>alice@example.com</t:PrimarySmtpAddress>`
+	rulesAlice   = `<m:GetInboxRules><m:MailboxSmtpAddress>alice@example.com</m:MailboxSmtpAddress></m:GetInboxRules>`
 )
 
 func faultCode(body string) string {
@@ -155,6 +156,27 @@ func TestProtocol(t *testing.T) {
 		{"2007 contact MIME", ewstest.Exchange2007SP1, call{version: "Exchange2007_SP1", imp: alicePrimary,
 			body: `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:ItemShape><m:ItemIds>CONTACT</m:ItemIds></m:GetItem>`}, 200,
 			[]string{"<m:ResponseCode>ErrorUnsupportedMimeConversion</m:ResponseCode>", "Mime conversion is not supported for this item type."}},
+		// GetInboxRules [V MS-OXWSRULES 4.4]; 2007 SP1 has none.
+		{"rules 2007", ewstest.Exchange2007SP1, call{version: "Exchange2007_SP1", imp: alicePrimary, body: rulesAlice}, 500,
+			[]string{"a:ErrorSchemaValidation", "GetInboxRules"}},
+		{"rules 2010 asked as 2007", ewstest.Exchange2010SP2, call{version: "Exchange2007_SP1", imp: alicePrimary, body: rulesAlice}, 500,
+			[]string{"a:ErrorSchemaValidation"}},
+		{"rules 2010", ewstest.Exchange2010SP2, call{version: "Exchange2010_SP2", imp: aliceSmtp, body: rulesAlice}, 200,
+			[]string{`<m:GetInboxRulesResponse ResponseClass="Success"`, `<m:ResponseCode>NoError</m:ResponseCode><m:OutlookRuleBlobExists>true</m:OutlookRuleBlobExists><m:InboxRules><t:Rule>`,
+				`<t:DisplayName>Mail from Bob Müller</t:DisplayName><t:Priority>1</t:Priority><t:IsEnabled>true</t:IsEnabled>`,
+				`<t:FromAddresses><t:Address><t:EmailAddress>bob@example.com</t:EmailAddress>`,
+				`<t:MoveToFolder><t:FolderId Id="AAMkAD`, `<t:StopProcessingRules>true</t:StopProcessingRules>`,
+				`<t:ContainsSenderStrings><t:String>newsletter</t:String></t:ContainsSenderStrings>`, `<t:MarkAsRead>true</t:MarkAsRead>`,
+				`<t:ForwardToRecipients><t:Address><t:EmailAddress>accounting@example.com</t:EmailAddress>`,
+				`<t:IsEnabled>false</t:IsEnabled>`, `<t:SentOnlyToMe>true</t:SentOnlyToMe>`, `<t:Exceptions><t:FromAddresses>`, `<t:Delete>true</t:Delete>`,
+				`<t:DisplayName>Newsletters read</t:DisplayName>`, `<t:DisplayName>Invoices to accounting</t:DisplayName>`, `<t:DisplayName>Lottery &#34;wins&#34;</t:DisplayName>`,
+				`<t:DisplayName>Project Apollo</t:DisplayName>`, `<t:ContainsHeaderStrings><t:String>X-Project: Apollo</t:String>`, `<t:AssignCategories><t:String>Apollo</t:String>`,
+				`</m:InboxRules></m:GetInboxRulesResponse>`}},
+		{"rules 2016 other mailbox", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
+			body: strings.Replace(rulesAlice, "alice@", "bob@", 1)}, 200,
+			[]string{`ResponseClass="Success"`, `<m:InboxRules></m:InboxRules>`}},
+		{"rules 2016 no mailbox", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
+			body: strings.Replace(rulesAlice, "alice@", "nobody@", 1)}, 500, []string{"a:ErrorNonExistentMailbox"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

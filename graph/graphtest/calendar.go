@@ -33,7 +33,7 @@ func weekly(master ewstest.ItemSnapshot) []time.Time {
 // type "exception", both with originalStart; a deleted occurrence is not
 // listed [I: Microsoft Learn api/event-list-instances; resources/event
 // type, originalStart; graph.md §5].
-func instances(master ewstest.ItemSnapshot, lo, hi time.Time) []any {
+func (e *Emulator) instances(master ewstest.ItemSnapshot, lo, hi time.Time) []any {
 	var items []any
 	dur := master.End.Sub(master.Start)
 	for k, orig := range weekly(master) {
@@ -48,8 +48,10 @@ func instances(master ewstest.ItemSnapshot, lo, hi time.Time) []any {
 		start, end := orig, orig.Add(dur)
 		for _, oc := range master.Occurrences {
 			if oc.OriginalStart.Equal(orig) {
-				oc.UID, oc.Attendees = master.UID, master.Attendees
-				m = eventJSON(oc)
+				// The exception as the org holds it: its own attendees
+				// (the EWS emulator serves the same), the series' UID.
+				oc.UID = master.UID
+				m = e.eventJSON(oc)
 				m["type"] = "exception"
 				start, end = oc.Start, oc.End
 			}
@@ -57,7 +59,7 @@ func instances(master ewstest.ItemSnapshot, lo, hi time.Time) []any {
 		if m == nil {
 			occ := master
 			occ.Recurring, occ.Start, occ.End = false, start, end
-			m = eventJSON(occ)
+			m = e.eventJSON(occ)
 			m["id"] = restID(master.ID) + "-occ" + itoa(k)
 			m["type"] = "occurrence"
 		}
@@ -127,7 +129,7 @@ func (e *Emulator) calendarExtra(w http.ResponseWriter, r *http.Request, fs []fo
 		case !it.Recurring:
 			e.collection(w, r, "Collection(event)", nil, 10)
 		default:
-			e.collection(w, r, "Collection(event)", instances(*it, lo, hi), 10)
+			e.collection(w, r, "Collection(event)", e.instances(*it, lo, hi), 10)
 		}
 		return true
 	case len(rest) == 3 && rest[0] == "calendars" && rest[2] == "calendarPermissions",
@@ -144,4 +146,27 @@ func (e *Emulator) calendarExtra(w http.ResponseWriter, r *http.Request, fs []fo
 		return true
 	}
 	return false
+}
+
+// eventJSON renders an event (eventJSON) with the display names of its
+// organizer and attendees, the org's users' names as Graph gives them in
+// emailAddress.name [I: Microsoft Learn resources/emailaddress: name,
+// address; resources/recipient].
+func (e *Emulator) eventJSON(it ewstest.ItemSnapshot) map[string]any {
+	m := eventJSON(it)
+	name := func(r any) {
+		ea, _ := r.(map[string]any)["emailAddress"].(map[string]any)
+		if addr, _ := ea["address"].(string); addr != "" {
+			if u := e.Org.Mailbox(addr); u != nil {
+				ea["name"] = u.DisplayName
+			}
+		}
+	}
+	name(m["organizer"])
+	if att, ok := m["attendees"].([]any); ok {
+		for _, a := range att {
+			name(a)
+		}
+	}
+	return m
 }

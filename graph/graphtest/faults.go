@@ -46,6 +46,9 @@ type Counters struct {
 	EarlyRetries                                int // requests that came back before the Retry-After they were given
 	HonouredWaits                               int // requests after a Retry-After that waited long enough
 	Removed404                                  int // $value or GET of a message that no longer exists
+	// MaxInFlight is the most requests one mailbox had in flight at once;
+	// OverConcurrency counts the 429s sent for more than mailboxConcurrency.
+	MaxInFlight, OverConcurrency int
 }
 
 // Counters returns a copy of the counters.

@@ -23,6 +23,13 @@ func (e *Emulator) graph(w http.ResponseWriter, r *http.Request) {
 	if !e.permitted(w, segs) {
 		return
 	}
+	if len(segs) >= 2 && segs[0] == "users" {
+		leave, ok := e.enterMailbox(w, segs[1])
+		if !ok {
+			return
+		}
+		defer leave()
+	}
 	if len(segs) == 1 && segs[0] == "$batch" && r.Method == http.MethodPost {
 		e.batch(w, r)
 		return

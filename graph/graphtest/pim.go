@@ -71,7 +71,13 @@ func eventJSON(it ewstest.ItemSnapshot) map[string]any {
 	}
 	var att []any
 	for _, a := range it.Attendees {
-		att = append(att, map[string]any{"type": "required", "emailAddress": map[string]any{"address": a}})
+		// Every attendee of the org has accepted, as the EWS emulator
+		// serves them (ResponseType Accept) [I: Microsoft Learn
+		// resources/attendee: type, status {response, time}, emailAddress;
+		// resources/responsestatus: accepted]. Their names are filled by
+		// Emulator.eventJSON.
+		att = append(att, map[string]any{"type": "required", "emailAddress": map[string]any{"address": a},
+			"status": map[string]any{"response": "accepted", "time": "0001-01-01T00:00:00Z"}})
 	}
 	m := map[string]any{"@odata.type": "#microsoft.graph.event", "id": restID(it.ID), "iCalUId": it.UID, "subject": it.Subject,
 		"start": dt(it.Start), "end": dt(it.End), "isAllDay": it.AllDay, "type": typ, "location": map[string]any{"displayName": it.Location},
@@ -156,7 +162,7 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 		// Learn api/contact-get, api/event-get].
 		typ, render := "Contact", contactJSON
 		if rest[0] == "events" {
-			typ, render = "CalendarItem", eventJSON
+			typ, render = "CalendarItem", e.eventJSON
 		}
 		if it := findItem(fs, typ, rest[1]); it != nil {
 			writeJSON(w, render(*it))
@@ -175,13 +181,13 @@ func (e *Emulator) pim(w http.ResponseWriter, r *http.Request, fs []folderView, 
 		e.collection(w, r, "Collection(calendar)", items, 10)
 		return true
 	case len(rest) == 3 && rest[0] == "calendars" && rest[2] == "events":
-		f, render = folderOf(fs, "IPF.Appointment", rest[1]), eventJSON
+		f, render = folderOf(fs, "IPF.Appointment", rest[1]), e.eventJSON
 	case len(rest) == 1 && rest[0] == "contacts":
 		f, render = pimFolder(fs, "contacts"), contactJSON
 	case len(rest) >= 3 && rest[0] == "contactFolders" && rest[2] == "contacts":
 		f, render, deltaCall = contactFolder(fs, rest[1]), contactJSON, len(rest) == 4 && rest[3] == "delta"
 	case len(rest) == 1 && rest[0] == "events", len(rest) == 2 && rest[0] == "calendar" && rest[1] == "events":
-		f, render = pimFolder(fs, "calendar"), eventJSON
+		f, render = pimFolder(fs, "calendar"), e.eventJSON
 	default:
 		return false
 	}

@@ -57,6 +57,7 @@ type Emulator struct {
 	blocked  map[string]bool // mailboxes the access policy blocks
 	revoked  map[string]bool // application permissions taken away (permissions.go)
 	throttle map[string]time.Time
+	inFlight map[string]int // requests in flight per mailbox (concurrency.go)
 	counters Counters
 	base     string // https://host:port
 }

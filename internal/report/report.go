@@ -69,6 +69,10 @@ type Problem struct {
 	Count  int
 }
 
+// NotAsked is the problem kind of what a source was not asked because
+// its version cannot answer it: reported, but no reason for a partial run.
+const NotAsked = "not asked"
+
 // ProblemsOf turns a reason → count map into sorted problems of one kind.
 func ProblemsOf(kind string, m map[string]int) []Problem {
 	var ps []Problem
@@ -135,8 +139,9 @@ func (r *Report) Partial() bool {
 			return true
 		}
 		for _, p := range row.Problems {
-			// rebuilt items are exported; not read is what the source cannot read
-			if p.Kind != "filtered" && p.Kind != "not read" && p.Kind != "rebuilt" && p.Count > 0 {
+			// rebuilt items are exported; not read is what the source cannot read;
+			// not asked is what the server version has no operation for
+			if p.Kind != "filtered" && p.Kind != "not read" && p.Kind != "rebuilt" && p.Kind != NotAsked && p.Count > 0 {
 				return true
 			}
 		}
