@@ -251,3 +251,94 @@ func (sd *SecurityDescriptor) explicitGrantees(want uint32, objectType string) [
 	}
 	return out
 }
+
+// Marshal encodes sd in the self-relative binary form ParseSecurityDescriptor
+// reads: the 20-byte header, no owner, group or SACL, then the DACL
+// (revision 4 when it holds object ACEs, else 2 [MS-DTYP 2.4.5]). It is
+// what the EWS emulator writes into its LDIF and what the tests build
+// descriptors with; an ACE whose SID or ObjectType does not encode is an
+// error.
+func (sd *SecurityDescriptor) Marshal() ([]byte, error) {
+	aclRev := byte(2)
+	var aces []byte
+	for i, a := range sd.DACL {
+		sid, err := EncodeSID(a.SID)
+		if err != nil {
+			return nil, fmt.Errorf("ACE %d: %w", i, err)
+		}
+		body := binary.LittleEndian.AppendUint32(nil, a.Mask)
+		if a.Type == AceAccessAllowedObject || a.Type == AceAccessDeniedObject {
+			aclRev = 4
+			var flags uint32
+			var guid []byte
+			if a.ObjectType != "" {
+				g, err := parseGUID(a.ObjectType)
+				if err != nil {
+					return nil, fmt.Errorf("ACE %d: %w", i, err)
+				}
+				flags, guid = aceObjectTypePresent, g
+			}
+			body = binary.LittleEndian.AppendUint32(body, flags)
+			body = append(body, guid...)
+		}
+		body = append(body, sid...)
+		aces = append(aces, a.Type, a.Flags)
+		aces = binary.LittleEndian.AppendUint16(aces, uint16(4+len(body)))
+		aces = append(aces, body...)
+	}
+	out := make([]byte, 20, 20+8+len(aces))
+	out[0] = 1
+	binary.LittleEndian.PutUint16(out[2:], sd.Control|sdSelfRelative|sdDACLPresent)
+	binary.LittleEndian.PutUint32(out[16:], 20)
+	out = append(out, aclRev, 0)
+	out = binary.LittleEndian.AppendUint16(out, uint16(8+len(aces)))
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(sd.DACL)))
+	out = append(out, 0, 0)
+	return append(out, aces...), nil
+}
+
+// EncodeSID is the binary form of an S-1-... SID [MS-DTYP 2.4.2.2].
+func EncodeSID(s string) ([]byte, error) {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 || parts[0] != "S" || parts[1] != "1" || len(parts)-3 > 15 {
+		return nil, fmt.Errorf("%w: SID %q", ErrSecurityDescriptor, s)
+	}
+	auth, err := strconv.ParseUint(parts[2], 10, 48)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SID %q", ErrSecurityDescriptor, s)
+	}
+	b := []byte{1, byte(len(parts) - 3)}
+	for i := 5; i >= 0; i-- {
+		b = append(b, byte(auth>>(8*i)))
+	}
+	for _, p := range parts[3:] {
+		v, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%w: SID %q", ErrSecurityDescriptor, s)
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	return b, nil
+}
+
+// parseGUID is the inverse of formatGUID: AD's string form to the 16
+// bytes (first three groups little-endian).
+func parseGUID(s string) ([]byte, error) {
+	h := strings.ReplaceAll(s, "-", "")
+	if len(h) != 32 || len(s) != 36 {
+		return nil, fmt.Errorf("%w: GUID %q", ErrSecurityDescriptor, s)
+	}
+	raw := make([]byte, 16)
+	for i := range raw {
+		v, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%w: GUID %q", ErrSecurityDescriptor, s)
+		}
+		raw[i] = byte(v)
+	}
+	// Data1, Data2 and Data3 are stored little-endian.
+	raw[0], raw[1], raw[2], raw[3] = raw[3], raw[2], raw[1], raw[0]
+	raw[4], raw[5] = raw[5], raw[4]
+	raw[6], raw[7] = raw[7], raw[6]
+	return raw, nil
+}
