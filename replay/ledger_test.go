@@ -231,15 +231,13 @@ func TestLedgerHolder(t *testing.T) {
 		t.Errorf("holder file mode %v, want 0600", st.Mode().Perm())
 	}
 
-	start := time.Now()
+	// "At once" is checked by the event, not a clock: the first holder
+	// keeps the lock throughout, so an open that waited would never
+	// return and the test would time out.
 	_, err = OpenLedgerWith(context.Background(), path, LedgerOptions{Holder: ThisProcess("iem-import run", nil)})
-	took := time.Since(start)
 	var inUse *ledgerInUseError
 	if !errors.As(err, &inUse) {
 		t.Fatalf("second open: %v, want in use", err)
-	}
-	if took > time.Second {
-		t.Errorf("second open took %v, want at once", took)
 	}
 	host, _ := os.Hostname()
 	want := fmt.Sprintf("ledger %s is in use by iem-import run (pid %d on host %s since %s)", path, os.Getpid(), host, h.Since.Format(time.RFC3339))
