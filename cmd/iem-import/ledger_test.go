@@ -321,9 +321,8 @@ func TestLedgerSecondRun(t *testing.T) {
 	if !strings.Contains(out.String(), holderText) {
 		t.Errorf("second run does not name the holder (%q):\n%s", holderText, out.String())
 	}
-	if took > 10*time.Second {
-		t.Errorf("second run took %v to fail", took)
-	}
+	// No clock check: the lock stays held, so a run that waited instead of
+	// failing would never exit and the test would time out.
 	t.Logf("second run failed after %v: %s", took.Round(time.Millisecond), strings.TrimSpace(out.String()))
 	if n := len(b.iw.Accounts()); n != 0 {
 		t.Errorf("the refused run changed the target: %d accounts", n)
