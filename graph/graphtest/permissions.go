@@ -65,6 +65,9 @@ func (e *Emulator) permitted(w http.ResponseWriter, segs []string) bool {
 		switch segs[2] {
 		case "mailFolders", "messages":
 			need = "Mail.Read"
+			if len(segs) == 5 && segs[4] == "messageRules" {
+				need = "MailboxSettings.Read" // [V GDOC messagerule-get.md permissions]
+			}
 		case "contactFolders", "contacts":
 			need = "Contacts.Read"
 		case "calendars", "calendar", "events", "calendarView":
