@@ -63,17 +63,8 @@ func (d *dualBed) exportGraph(extra ...string) (string, error) {
 // attributes.
 func archiveContent(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	f := openVerified(t, dir)
+	f, entries, paths := archiveFolders(t, dir, "")
 	defer f.Close()
-	entries := f.View().Entries()
-	paths := map[string]string{}
-	for _, e := range entries {
-		if e.Kind == archive.KindFolder {
-			var p []string
-			json.Unmarshal([]byte(e.Attrs["path"]), &p)
-			paths[e.Mailbox+"\x00"+e.ID] = strings.Join(p, "/")
-		}
-	}
 	out := map[string]string{}
 	for _, e := range entries {
 		var body []byte

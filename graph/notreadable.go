@@ -26,6 +26,10 @@ const (
 	// ReasonArchives: in-place archive mailboxes are outside Graph v1.0
 	// (only a beta API) [V graph.md §9 GDOC includes/outlook-mailbox-type-support.md].
 	ReasonArchives = "not readable through Graph: in-place archive mailboxes (beta API only)"
+	// ReasonTasks: the app lacks Tasks.Read.All, the application
+	// permission of Microsoft To Do (optional, see [OptionalPermissions]):
+	// the mailbox's task lists answer 403 and its tasks are not exported.
+	ReasonTasks = "not readable through Graph: tasks (Tasks.Read.All not granted)"
 )
 
 // accessDenied reports whether err is the 403 ErrorAccessDenied of a
@@ -53,7 +57,10 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 		}
 	}
 	if n > 0 {
-		h.NotReadable = map[string]int{ReasonFolderPermissions: n}
+		if h.NotReadable == nil {
+			h.NotReadable = map[string]int{}
+		}
+		h.NotReadable[ReasonFolderPermissions] = n
 	}
 	return h, nil
 }

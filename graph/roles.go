@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -17,6 +18,49 @@ var needed = [][]string{
 	{"Calendars.Read", "Calendars.ReadWrite"},
 }
 
+// Optional is an application permission the source reads with when it is
+// granted; without it the export goes on and its summary says what was
+// not read.
+type Optional struct {
+	Permission string
+	Alts       []string // broader permissions that include it
+	Without    string   // what is not read without it
+}
+
+// OptionalPermissions: mailbox settings (out-of-office, inbox rules) and
+// Microsoft To Do tasks (graph.md §2.1; Tasks.Read.All [I: Microsoft Learn
+// todotasklist-list permission table]).
+var OptionalPermissions = []Optional{
+	{"MailboxSettings.Read", []string{"MailboxSettings.ReadWrite"}, "out-of-office replies and inbox rules"},
+	{"Tasks.Read.All", []string{"Tasks.ReadWrite.All"}, "Microsoft To Do tasks"},
+}
+
+// MissingOptional returns the optional permissions an app-only access
+// token does not grant (nil for a token MissingPermissions cannot read).
+func MissingOptional(token string) []Optional {
+	roles, ok := tokenRoles(token)
+	if !ok {
+		return nil
+	}
+	var missing []Optional
+	for _, o := range OptionalPermissions {
+		if !slices.Contains(roles, o.Permission) && !slices.ContainsFunc(o.Alts, func(p string) bool { return slices.Contains(roles, p) }) {
+			missing = append(missing, o)
+		}
+	}
+	return missing
+}
+
+// MissingOptional returns the optional permissions the client's current
+// token does not grant.
+func (c *Client) MissingOptional(ctx context.Context) ([]Optional, error) {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return MissingOptional(tok), nil
+}
+
 // MissingPermissions returns the application permissions the source needs
 // that an app-only access token does not grant, read from the token's
 // roles claim [I: Microsoft identity platform "access token claims
@@ -25,25 +69,35 @@ var needed = [][]string{
 // tokens are meant to be opaque to clients) gives nil: the calls then
 // find out.
 func MissingPermissions(token string) []string {
+	roles, ok := tokenRoles(token)
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for _, alts := range needed {
+		if !slices.ContainsFunc(alts, func(p string) bool { return slices.Contains(roles, p) }) {
+			missing = append(missing, alts[0])
+		}
+	}
+	return missing
+}
+
+// tokenRoles reads the roles claim of a JWT access token; false when the
+// token is not a readable JWT with one.
+func tokenRoles(token string) ([]string, bool) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil
+		return nil, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	var claims struct {
 		Roles *[]string `json:"roles"`
 	}
 	if json.Unmarshal(b, &claims) != nil || claims.Roles == nil {
-		return nil
+		return nil, false
 	}
-	var missing []string
-	for _, alts := range needed {
-		if !slices.ContainsFunc(alts, func(p string) bool { return slices.Contains(*claims.Roles, p) }) {
-			missing = append(missing, alts[0])
-		}
-	}
-	return missing
+	return *claims.Roles, true
 }

@@ -33,7 +33,8 @@ type automaticRepliesSetting struct {
 	ExternalReplyMessage   string           `json:"externalReplyMessage"`
 }
 
-// MailboxSettings reads the mailbox's out-of-office reply from
+// MailboxSettings reads the mailbox's out-of-office reply and inbox rules
+// (rules.go) from
 // GET /users/{id}/mailboxSettings (permission MailboxSettings.Read,
 // graph.md §2.1) as the EWS Source reads GetUserOofSettings: the same
 // [format.OutOfOffice] values (alwaysEnabled is OofState Enabled,
@@ -46,12 +47,13 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 	if err := s.c.Get(ctx, mailboxPath(mailbox)+"/mailboxSettings", &v); err != nil {
 		return nil, fmt.Errorf("out-of-office: %w", err)
 	}
-	// Inbox rules are readable over Graph (mailFolders/inbox/messageRules,
-	// graph.md §6) but this source does not read them yet: said, not dropped.
-	notRead := []string{rulesNotRead}
+	rules, err := s.inboxRules(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
 	a := v.AutomaticRepliesSetting
 	if a == nil {
-		return &format.MailboxSettings{NotRead: notRead}, nil
+		return &format.MailboxSettings{Rules: rules}, nil
 	}
 	start, err := graphTime(a.ScheduledStartDateTime)
 	if err != nil {
@@ -68,11 +70,8 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 		End:              end,
 		InternalReply:    a.InternalReplyMessage,
 		ExternalReply:    a.ExternalReplyMessage,
-	}, NotRead: notRead}, nil
+	}, Rules: rules}, nil
 }
-
-// rulesNotRead is the export's "not asked" reason for inbox rules over Graph.
-const rulesNotRead = "inbox rules: not read through Graph (messageRules not supported by this source yet)"
 
 // oofState maps automaticRepliesStatus to the archive's OofState words.
 func oofState(s string) string {

@@ -40,6 +40,12 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	return &engineBed{org: org, srv: srv, src: graph.NewSource(bedClient(t, srv)), dir: t.TempDir()}
+}
+
+// bedClient is a Graph client of the emulator's app (with its secret).
+func bedClient(t *testing.T, srv *graphtest.Server) *graph.Client {
+	t.Helper()
 	ts, err := graph.NewTokenSource(graph.Credentials{Login: srv.Authority()[:len(srv.Authority())-len(srv.Tenant())-1],
 		Tenant: srv.Tenant(), ClientID: srv.ClientID(), Secret: srv.ClientSecret()}, srv.Client())
 	if err != nil {
@@ -49,7 +55,7 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
+	return c
 }
 
 // mailCount counts the messages, contacts, events and tasks of the org's user mailboxes.
@@ -75,8 +81,8 @@ func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
 	return runExport(t, b.org, b.src, b.dir, blocked)
 }
 
-// runExport exports one round of org's user mailboxes from src into dir.
-func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string) export.MailboxStats {
+// runOrg exports one round of org's user mailboxes from src into dir.
+func runOrg(t *testing.T, org *ewstest.Org, src export.Source, dir string) *export.Result {
 	t.Helper()
 	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "graph test"})
 	if err != nil {
@@ -93,6 +99,13 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+// runExport exports one round of org's user mailboxes from src into dir.
+func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string) export.MailboxStats {
+	t.Helper()
+	res := runOrg(t, org, src, dir)
 	var sum export.MailboxStats
 	for _, r := range res.Stats {
 		if r.Err != "" {

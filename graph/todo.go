@@ -27,7 +27,8 @@ type todoList struct {
 // default list with role "tasks"), listed each round without delta [I:
 // todoTaskList delta exists (GDOC api-reference/v1.0/api/todotasklist-delta.md)
 // but a list's rename is rare and listing is one call]. A mailbox without
-// To Do (404) has no task folders.
+// To Do (404) has no task folders; without Tasks.Read.All (403) the
+// mailbox's tasks are counted as [ReasonTasks].
 func (s *Source) todoLists(ctx context.Context, mailbox string, h *export.Hierarchy, kind export.ChangeKind) error {
 	root := ""
 	for id, role := range h.Roles {
@@ -46,6 +47,15 @@ func (s *Source) todoLists(ctx context.Context, mailbox string, h *export.Hierar
 	})
 	var gerr *Error
 	if errors.As(err, &gerr) && gerr.Status == http.StatusNotFound {
+		return nil
+	}
+	if accessDenied(err) {
+		// The mail folders were read, so the mailbox is not blocked: the
+		// app lacks Tasks.Read.All. Reported, and the rest is exported.
+		if h.NotReadable == nil {
+			h.NotReadable = map[string]int{}
+		}
+		h.NotReadable[ReasonTasks] = 1
 		return nil
 	}
 	if err != nil {

@@ -138,6 +138,9 @@ func readDirectory(ctx context.Context, cfg *settings.Export, log *slog.Logger, 
 		if err != nil {
 			return nil, nil, err
 		}
+		if n := cliutil.OptionalNotice(ctx, client); n != "" {
+			log.Warn(n)
+		}
 		src := graph.NewSource(client)
 		snap, err := src.Directory(ctx)
 		return snap, src, err

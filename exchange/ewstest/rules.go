@@ -177,3 +177,11 @@ func demoInboxRules(u, boss *User, domain string) []format.InboxRule {
 			Actions:    format.RuleActions{AssignCategories: []string{"Apollo"}}},
 	}
 }
+
+// InboxRulesOf returns a copy of the mailbox's inbox rules, as
+// GetInboxRules serves them (for the Graph emulator's messageRules).
+func (o *Org) InboxRulesOf(u *User) []format.InboxRule {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]format.InboxRule(nil), u.InboxRules...)
+}

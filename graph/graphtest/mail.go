@@ -111,6 +111,8 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 		switch {
 		case len(rest) == 2:
 			writeJSON(w, folderJSON(*f))
+		case len(rest) == 3 && rest[2] == "messageRules":
+			e.messageRules(w, r, u, fs, f)
 		case len(rest) == 3 && rest[2] == "childFolders":
 			var items []any
 			for _, c := range fs {

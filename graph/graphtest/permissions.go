@@ -10,7 +10,7 @@ import (
 // Permissions are the application permissions the emulated app
 // registration is granted (with admin consent) unless Revoke takes one
 // away: the read-only ones the Graph source needs (graph.md §2.1).
-var Permissions = []string{"User.Read.All", "Group.Read.All", "Mail.Read", "Contacts.Read", "Calendars.Read", "MailboxSettings.Read"}
+var Permissions = []string{"User.Read.All", "Group.Read.All", "Mail.Read", "Contacts.Read", "Calendars.Read", "MailboxSettings.Read", "Tasks.Read.All"}
 
 // Revoke takes an application permission away from the app: tokens
 // issued afterwards do not list it in their roles claim, and the calls
@@ -65,12 +65,21 @@ func (e *Emulator) permitted(w http.ResponseWriter, segs []string) bool {
 		switch segs[2] {
 		case "mailFolders", "messages":
 			need = "Mail.Read"
+			if len(segs) == 5 && segs[4] == "messageRules" {
+				need = "MailboxSettings.Read" // [V GDOC messagerule-get.md permissions]
+			}
 		case "contactFolders", "contacts":
 			need = "Contacts.Read"
 		case "calendars", "calendar", "events", "calendarView":
 			need = "Calendars.Read"
 		case "mailboxSettings":
 			need = "MailboxSettings.Read"
+		case "todo":
+			// Microsoft To Do needs Tasks.Read.All as an application
+			// permission [I: Microsoft Learn todotasklist-list and
+			// todotask-delta permission tables; not in graph.md §2.1]; the
+			// 403 body is the one of the other mailbox data [I].
+			need = "Tasks.Read.All"
 		}
 	}
 	if need == "" || slices.Contains(e.roles(), need) {

@@ -15,6 +15,27 @@ import (
 // GraphPermissions are the application permissions the Graph source needs.
 const GraphPermissions = "User.Read.All, Group.Read.All, Mail.Read, Contacts.Read and Calendars.Read"
 
+// GraphOptional are the optional ones (graph.OptionalPermissions).
+const GraphOptional = "MailboxSettings.Read and Tasks.Read.All"
+
+// OptionalNotice says which optional permissions (graph.OptionalPermissions)
+// the client's token lacks and what the export will not read without
+// them; "" when it has them all (or the token does not say).
+func OptionalNotice(ctx context.Context, c *graph.Client) string {
+	if c == nil {
+		return ""
+	}
+	missing, err := c.MissingOptional(ctx)
+	if err != nil || len(missing) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, o := range missing {
+		parts = append(parts, fmt.Sprintf("%s not granted: %s will not be exported", o.Permission, o.Without))
+	}
+	return "optional: " + strings.Join(parts, "; ") + " (the summary lists them as not readable)"
+}
+
 // CheckGraph gets a first token and reads one user: the tenant, the app's
 // credentials and its permission to read the directory are checked before
 // anything is written. Every refusal names the setting to correct.

@@ -3,6 +3,7 @@ package cliutil
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,11 +51,11 @@ func TestCheckGraph(t *testing.T) {
 
 // TestCheckGraphMissingPermission: an app without one of the application
 // permissions is refused before anything is read, naming --client-id and
-// the permission. MailboxSettings.Read is optional: without it the export
-// goes on and counts the settings it could not read.
+// the permission. MailboxSettings.Read and Tasks.Read.All are optional
+// (TestCheckGraphOptional).
 func TestCheckGraphMissingPermission(t *testing.T) {
 	for _, perm := range graphtest.Permissions {
-		if perm == "MailboxSettings.Read" {
+		if slices.ContainsFunc(graph.OptionalPermissions, func(o graph.Optional) bool { return o.Permission == perm }) {
 			continue
 		}
 		srv, err := graphtest.Start(ewstest.Generate(1, ewstest.OrgOptions{}), nil)
@@ -71,6 +72,35 @@ func TestCheckGraphMissingPermission(t *testing.T) {
 		}
 		if n := srv.Counters().GraphRequests; n != 0 {
 			t.Errorf("without %s: %d Graph requests before the refusal", perm, n)
+		}
+		srv.Close()
+	}
+}
+
+// TestCheckGraphOptional: an app without an optional permission passes
+// the check, and the notice names the permission and what is not
+// exported; with all of them granted there is no notice.
+func TestCheckGraphOptional(t *testing.T) {
+	for _, o := range append(graph.OptionalPermissions, graph.Optional{}) {
+		srv, err := graphtest.Start(ewstest.Generate(1, ewstest.OrgOptions{}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Permission != "" {
+			srv.Revoke(o.Permission)
+		}
+		login := strings.TrimSuffix(srv.Authority(), "/"+srv.Tenant())
+		cred := graph.Credentials{Login: login, Tenant: srv.Tenant(), ClientID: srv.ClientID(), Secret: srv.ClientSecret()}
+		c, err := CheckGraph(context.Background(), cred, srv.GraphURL(), srv.Client(), retry.Policy{})
+		if err != nil {
+			t.Fatalf("without %q: %v, want the check passed", o.Permission, err)
+		}
+		n := OptionalNotice(context.Background(), c)
+		switch {
+		case o.Permission == "" && n != "":
+			t.Errorf("all granted: notice %q", n)
+		case o.Permission != "" && (!strings.Contains(n, o.Permission+" not granted") || !strings.Contains(n, o.Without)):
+			t.Errorf("without %s: notice %q, want it named with %q", o.Permission, n, o.Without)
 		}
 		srv.Close()
 	}

@@ -58,6 +58,9 @@ func (s *exportAnswers) graphSource(ctx context.Context, w *wizard.Wizard) error
 		if err == nil {
 			s.graph = g
 			w.Printf("  ✓ the tenant gave app %s a token with the permissions %s", g.Credentials.ClientID, cliutil.GraphPermissions)
+			if n := cliutil.OptionalNotice(ctx, s.gclient); n != "" {
+				w.Printf("  ! %s", n)
+			}
 			for _, k := range []string{"tenant", "client-id", "certificate-file", "client-secret-file", "graph-endpoint", "login-endpoint"} {
 				if a[k] != "" {
 					s.conf.Set(k, a[k])
@@ -120,7 +123,7 @@ func (s *exportAnswers) askGraph(w *wizard.Wizard, a answers, group string) erro
 	case "client-id":
 		return ask("client-id", "Application (client) ID",
 			"The app registration's application ID (Entra admin center > App registrations), granted\nthe application permissions "+
-				cliutil.GraphPermissions+" with admin consent (docs/GUIDE.md §9).", false)
+				cliutil.GraphPermissions+" with admin consent (docs/GUIDE.md §9);\noptional: "+cliutil.GraphOptional+" (without them settings and tasks are not exported).", false)
 	case "credential":
 		c, err := w.Choose("App credential", []string{"certificate", "client secret"}, 0)
 		if err != nil {
