@@ -445,6 +445,9 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		return nil
 	}
 	set, err := ss.MailboxSettings(ctx, mbx)
+	if err == nil {
+		e.addGrants(set, mbx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -459,6 +462,17 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
 	return err
+}
+
+// addGrants copies the mailbox's Full Access and Send As grantees from
+// the directory snapshot into its settings.
+func (e *engine) addGrants(set *format.MailboxSettings, mbx string) {
+	if e.dir == nil {
+		return
+	}
+	if m, ok := e.dir.Mailbox(mbx); ok {
+		set.FullAccess, set.SendAs = m.FullAccess, m.SendAs
+	}
 }
 
 // folderPath returns the display names from below the root down to id.

@@ -13,6 +13,11 @@ type MailboxSettings struct {
 	// Rules are the mailbox's inbox rules (format/rules.go), in priority
 	// order; absent when the source has none or cannot read them.
 	Rules []InboxRule `json:"rules,omitempty"`
+	// FullAccess and SendAs are the mailboxes and groups (primary SMTP)
+	// granted Full Access to the mailbox and Send As on its account, from
+	// the directory's security descriptors (exchange/directory grants.go).
+	FullAccess []string `json:"fullAccess,omitempty"`
+	SendAs     []string `json:"sendAs,omitempty"`
 	// NotRead names what the source did not read and why (e.g. inbox
 	// rules on a server version without GetInboxRules); the export
 	// reports it as "not asked". It is not archived.

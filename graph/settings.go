@@ -46,9 +46,12 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 	if err := s.c.Get(ctx, mailboxPath(mailbox)+"/mailboxSettings", &v); err != nil {
 		return nil, fmt.Errorf("out-of-office: %w", err)
 	}
+	// Inbox rules are readable over Graph (mailFolders/inbox/messageRules,
+	// graph.md §6) but this source does not read them yet: said, not dropped.
+	notRead := []string{rulesNotRead}
 	a := v.AutomaticRepliesSetting
 	if a == nil {
-		return &format.MailboxSettings{}, nil
+		return &format.MailboxSettings{NotRead: notRead}, nil
 	}
 	start, err := graphTime(a.ScheduledStartDateTime)
 	if err != nil {
@@ -65,8 +68,11 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 		End:              end,
 		InternalReply:    a.InternalReplyMessage,
 		ExternalReply:    a.ExternalReplyMessage,
-	}}, nil
+	}, NotRead: notRead}, nil
 }
+
+// rulesNotRead is the export's "not asked" reason for inbox rules over Graph.
+const rulesNotRead = "inbox rules: not read through Graph (messageRules not supported by this source yet)"
 
 // oofState maps automaticRepliesStatus to the archive's OofState words.
 func oofState(s string) string {

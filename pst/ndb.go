@@ -497,16 +497,19 @@ func (f *File) checkBlock(bid uint64) error {
 // (checkBlock): an attachment to be streamed is checked at a cost of one
 // small read per 8 KiB block rather than a second read of all its bytes.
 func (f *File) CheckData(bid uint64) error {
-	bids, err := f.leafBlocks(bid)
-	if err != nil {
-		return err
-	}
-	for _, b := range bids {
+	w := f.walkData(bid)
+	for {
+		b, err := w.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if err := f.checkBlock(b); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func (f *File) readBlock(bid uint64, trailerOnly bool) ([]byte, error) {
@@ -629,68 +632,138 @@ func (f *File) Data(bid uint64) ([][]byte, error) {
 	return out, err
 }
 
-// leafBlocks lists the data blocks of the data tree rooted at bid, reading only its
-// XBLOCKs and XXBLOCKs; on an error, the blocks listed before it.
+// leafBlocks lists the data blocks of the data tree rooted at bid (Data, which
+// needs them all); on an error, the blocks listed before it.
 func (f *File) leafBlocks(bid uint64) ([]uint64, error) {
-	if bid == 0 { // a node without data
-		return nil, nil
-	}
 	var out []uint64
-	reads, maxReads := 0, f.size/64+1 // every block takes at least 64 bytes of the file
-	var walk func(bid uint64, depth int) error
-	walk = func(bid uint64, depth int) error {
-		if reads++; int64(reads) > maxReads {
-			return errf("block", 0, bid, -1, "data tree lists more blocks than the file can hold")
+	w := f.walkData(bid)
+	for {
+		b, err := w.next()
+		if err == io.EOF {
+			return out, nil
 		}
-		if bid&2 == 0 {
-			out = append(out, bid)
-			return nil
-		}
-		p, err := f.block(bid)
 		if err != nil {
-			return err
+			return out, err
 		}
-		if len(p) < 8 || p[0] != 0x01 || depth >= 2 {
-			return errf("block", 0, bid, -1, "not an XBLOCK/XXBLOCK (btype %x) or nested too deep", firstByte(p))
-		}
-		level, n := int(p[1]), int(binary.LittleEndian.Uint16(p[2:]))
-		if level != 1 && level != 2 || 8+n*f.idSize() > len(p) {
-			return errf("block", 0, bid, -1, "XBLOCK level %d with %d entries in %d bytes", level, n, len(p))
-		}
-		if lcb := int64(binary.LittleEndian.Uint32(p[4:])); lcb > f.size*8 {
-			return errf("block", 0, bid, -1, "XBLOCK claims %d bytes in a file of %d", lcb, f.size)
-		}
-		for i := 0; i < n; i++ {
-			child := f.id(p[8+i*f.idSize():])
-			if level == 2 && child&2 == 0 || level == 1 && child&2 != 0 {
-				return errf("block", 0, bid, -1, "XBLOCK level %d lists block 0x%x of the wrong kind", level, child)
-			}
-			if err := walk(child, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		out = append(out, b)
 	}
-	err := walk(bid, 0)
-	return out, err
 }
 
-// DataReader streams the data tree rooted at bid one block at a time: memory holds the
-// list of block ids and one block, whatever the size of the value. lock (nil: none)
+// dataWalk walks the data tree rooted at a bid lazily, yielding its data blocks in
+// order: a data block, an XBLOCK (cLevel 1, rgbid lists data blocks) or an XXBLOCK
+// (cLevel 2, rgbid lists XBLOCKs), [MS-PST] 2.2.2.8.3.2. It holds at most the id
+// list of one XXBLOCK and of one XBLOCK (8 KiB each), whatever the size of the
+// value, and makes the checks of the tree as it reaches each block: btype and
+// level, depth, entry count, lcbTotal, the kind of each child, and at most
+// size/64 blocks (every block takes at least 64 bytes of the file).
+type dataWalk struct {
+	f        *File
+	root     uint64
+	started  bool
+	reads    int64
+	maxReads int64
+	depth    int       // frames in use
+	frames   [2]xframe // [0] the root XBLOCK/XXBLOCK, [1] an XBLOCK of an XXBLOCK
+	err      error
+}
+
+type xframe struct {
+	bid   uint64
+	level int
+	ids   []byte // rgbid
+	i     int
+}
+
+func (f *File) walkData(bid uint64) *dataWalk {
+	return &dataWalk{f: f, root: bid, maxReads: f.size/64 + 1}
+}
+
+// next returns the next data block's bid; io.EOF after the last. An error stays.
+func (w *dataWalk) next() (uint64, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	b, err := w.advance()
+	if err != nil {
+		w.err, w.depth = err, 0
+	}
+	return b, err
+}
+
+func (w *dataWalk) advance() (uint64, error) {
+	if !w.started {
+		w.started = true
+		if w.root == 0 { // a node without data
+			return 0, io.EOF
+		}
+		if leaf, ok, err := w.visit(w.root, 0); err != nil || ok {
+			return leaf, err
+		}
+	}
+	n := w.f.idSize()
+	for w.depth > 0 {
+		top := &w.frames[w.depth-1]
+		if top.i*n >= len(top.ids) {
+			w.depth--
+			continue
+		}
+		child := w.f.id(top.ids[top.i*n:])
+		top.i++
+		if top.level == 2 && child&2 == 0 || top.level == 1 && child&2 != 0 {
+			return 0, errf("block", 0, top.bid, -1, "XBLOCK level %d lists block 0x%x of the wrong kind", top.level, child)
+		}
+		if leaf, ok, err := w.visit(child, w.depth); err != nil || ok {
+			return leaf, err
+		}
+	}
+	return 0, io.EOF
+}
+
+// visit reaches bid at depth: a data block is returned (ok), an XBLOCK or
+// XXBLOCK is read, checked and pushed.
+func (w *dataWalk) visit(bid uint64, depth int) (uint64, bool, error) {
+	f := w.f
+	if w.reads++; w.reads > w.maxReads {
+		return 0, false, errf("block", 0, bid, -1, "data tree lists more blocks than the file can hold")
+	}
+	if bid&2 == 0 {
+		return bid, true, nil
+	}
+	p, err := f.block(bid)
+	if err != nil {
+		return 0, false, err
+	}
+	if len(p) < 8 || p[0] != 0x01 || depth >= 2 {
+		return 0, false, errf("block", 0, bid, -1, "not an XBLOCK/XXBLOCK (btype %x) or nested too deep", firstByte(p))
+	}
+	level, n := int(p[1]), int(binary.LittleEndian.Uint16(p[2:]))
+	if level != 1 && level != 2 || 8+n*f.idSize() > len(p) {
+		return 0, false, errf("block", 0, bid, -1, "XBLOCK level %d with %d entries in %d bytes", level, n, len(p))
+	}
+	if lcb := int64(binary.LittleEndian.Uint32(p[4:])); lcb > f.size*8 {
+		return 0, false, errf("block", 0, bid, -1, "XBLOCK claims %d bytes in a file of %d", lcb, f.size)
+	}
+	w.frames[depth] = xframe{bid: bid, level: level, ids: p[8 : 8+n*f.idSize()]}
+	w.depth = depth + 1
+	return 0, false, nil
+}
+
+// DataReader streams the data tree rooted at bid one block at a time, walking
+// the tree as it goes (dataWalk): memory holds one XXBLOCK's and one XBLOCK's
+// id list and one data block, whatever the size of the value. lock (nil: none)
 // is held around each block read, for files shared by goroutines.
 func (f *File) DataReader(bid uint64, lock sync.Locker) io.Reader {
-	return &dataReader{f: f, root: bid, lock: lock}
+	return &dataReader{f: f, root: bid, lock: lock, walk: f.walkData(bid)}
 }
 
 type dataReader struct {
-	f      *File
-	root   uint64
-	lock   sync.Locker
-	listed bool
-	bids   []uint64
-	cur    []byte
-	total  int64
-	err    error
+	f     *File
+	root  uint64
+	lock  sync.Locker
+	walk  *dataWalk
+	cur   []byte
+	total int64
+	err   error
 }
 
 func (r *dataReader) Read(p []byte) (int, error) {
@@ -701,23 +774,16 @@ func (r *dataReader) Read(p []byte) (int, error) {
 		if r.lock != nil {
 			r.lock.Lock()
 		}
-		if !r.listed {
-			r.listed = true
-			r.bids, r.err = r.f.leafBlocks(r.root)
-		}
-		if len(r.bids) > 0 {
-			var err error
-			r.cur, err = r.f.block(r.bids[0])
-			r.bids = r.bids[1:]
+		b, err := r.walk.next()
+		if err == nil {
+			r.cur, err = r.f.block(b)
 			r.total += int64(len(r.cur))
-			if err == nil && r.total > r.f.size*8 {
+			if err == nil && r.total > r.f.size*8 { // 4K blocks inflate; nothing can justify more
 				err = errf("block", 0, r.root, -1, "data tree larger than the file can hold")
 			}
-			if err != nil {
-				r.cur, r.bids, r.err = nil, nil, err
-			}
-		} else if r.err == nil {
-			r.err = io.EOF
+		}
+		if err != nil {
+			r.cur, r.err = nil, err
 		}
 		if r.lock != nil {
 			r.lock.Unlock()

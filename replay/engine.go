@@ -564,7 +564,16 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	}
 	defer mb.Close()
 
-	// Folders and their permissions.
+	// Folders and their permissions (with the mailbox's Full Access grants).
+	if e := im.settings[source]; e != nil && source != "" {
+		var set format.MailboxSettings
+		if err := im.readJSON(e, &set); err != nil {
+			return fmt.Errorf("settings entry: %w", err)
+		}
+		for _, why := range addMailboxGrants(&set, folders) {
+			st.NotMoved[why]++
+		}
+	}
 	for _, fi := range folders {
 		if fi.skip || len(fi.path) == 0 {
 			continue

@@ -7,10 +7,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
 	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/retry"
 	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/setup"
 	"github.com/iemproject/iem/internal/wizard"
@@ -20,7 +21,8 @@ func initCommand() *cli.Command {
 	return setup.Command("iem-export", "set up an export step by step and write the config file `run` reads",
 		`Asks for each setting in the order of the original wizard (initial info, source,
 directory, selection, review), checks it on the spot (URL, host reachable, certificate,
-credentials accepted by the server, directory bind) and asks again when it is wrong.
+credentials accepted by the server, directory bind; for Exchange Online the token and
+the app's permissions) and asks again when it is wrong.
 Writes FILE (name = value lines) and the passwords into separate files with mode 0600
 next to it; no password is ever written into the config.`, runInit)
 }
@@ -35,8 +37,11 @@ func runInit(ctx context.Context, in io.Reader, out io.Writer, confPath string) 
 		ParseSelection:   settings.ParseSelection,
 		SelectorFromFile: settings.SelectorFromFile,
 		SelectMailboxes:  settings.SelectMailboxes,
-		Plan: func(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archive string, jobs int) (*setup.ExportPlan, error) {
-			p, err := export.MakePlan(ctx, exchange.NewSource(client, nil), selected, archive, jobs)
+		CheckGraph: func(ctx context.Context, g settings.Graph) (*graph.Client, error) {
+			return cliutil.CheckGraph(ctx, g.Credentials, g.Endpoint, nil, retry.Policy{})
+		},
+		Plan: func(ctx context.Context, src export.PlanSource, selected []*directory.Mailbox, archive string, jobs int) (*setup.ExportPlan, error) {
+			p, err := export.MakePlan(ctx, src, selected, archive, jobs)
 			if err != nil {
 				return nil, err
 			}

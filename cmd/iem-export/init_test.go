@@ -64,6 +64,8 @@ func TestInitOnTerminal(t *testing.T) {
 	tm.Send("")
 
 	tm.Expect("Step 2 of 5: Source")
+	tm.Expect("Source [Exchange on premises (EWS)]: ")
+	tm.Send("")
 	tm.Expect("EWS URL: ")
 	tm.Send(strings.Replace(srv.URL(), "https://", "http://", 1))
 	tm.Expect(`scheme "http" not allowed: use https://`)

@@ -30,7 +30,11 @@ func runPlan(ctx context.Context, cfg *settings.Export, stdout, stderr io.Writer
 	if src, err = connect(ctx, cfg, snap, src, log, nil); err != nil {
 		return err
 	}
-	p, err := export.MakePlan(ctx, src.(export.PlanSource), selected, cfg.ArchiveDir, cfg.Jobs)
+	ps, ok := src.(export.PlanSource)
+	if !ok { // PST files: nothing to ask a server; inspect counts them
+		return cliutil.Usagef("--source", "plan needs a server source; for PST files run `iem-export pst inspect FILE`")
+	}
+	p, err := export.MakePlan(ctx, ps, selected, cfg.ArchiveDir, cfg.Jobs)
 	if err != nil {
 		return err
 	}

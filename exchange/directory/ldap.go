@@ -298,6 +298,13 @@ func (r *reader) defaultNamingContext() (string, error) {
 	return "", errors.New("directory: rootdse has no defaultNamingContext: set the base dn")
 }
 
+// sdFlags is the LDAP_SERVER_SD_FLAGS_OID control (1.2.840.113556.1.4.801)
+// asking for owner, group and DACL (7) but not the SACL: without it AD
+// returns nTSecurityDescriptor only to readers with SeSecurityPrivilege,
+// since the SACL is part of the default answer [MS-ADTS 3.1.1.3.4.1.11,
+// INFERRED from its description; value is BER SEQUENCE { INTEGER 7 }].
+var sdFlags = ldap.NewControlString("1.2.840.113556.1.4.801", false, "\x30\x03\x02\x01\x07")
+
 // search runs one paged subtree search (RFC 2696) and completes ranged
 // member values.
 func (r *reader) search(ctx context.Context, base, filter string) ([]*entry, error) {
@@ -319,7 +326,7 @@ func (r *reader) search(ctx context.Context, base, filter string) ([]*entry, err
 			return nil, err
 		}
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			filter, want, []ldap.Control{paging})
+			filter, want, []ldap.Control{paging, sdFlags})
 		res, err := r.conn.Search(req)
 		if err != nil {
 			return nil, fmt.Errorf("directory: search %s page %d: %w", base, page, err)

@@ -108,6 +108,7 @@ func classify(details int64, homeMDB bool) (RecipientType, userKind) {
 type Mailbox struct {
 	DN                string        `json:"dn"`
 	GUID              string        `json:"guid,omitempty"` // objectGUID, in AD's string form
+	SID               string        `json:"sid,omitempty"`  // objectSid, S-1-... form
 	SAMAccountName    string        `json:"samAccountName,omitempty"`
 	UserPrincipalName string        `json:"userPrincipalName,omitempty"`
 	DisplayName       string        `json:"displayName,omitempty"`
@@ -127,6 +128,14 @@ type Mailbox struct {
 	Office            string        `json:"office,omitempty"` // physicalDeliveryOfficeName
 	Phone             string        `json:"phone,omitempty"`  // telephoneNumber
 	Mobile            string        `json:"mobile,omitempty"`
+	// FullAccess and SendAs are the mailboxes and groups (primary SMTP,
+	// sorted) granted Full Access to this mailbox and Send As on its
+	// account, from the security descriptors (grants.go).
+	FullAccess []string `json:"fullAccess,omitempty"`
+	SendAs     []string `json:"sendAs,omitempty"`
+	// GrantsUnread says why a security descriptor of this mailbox did not
+	// decode ("nTSecurityDescriptor: ..."): its grants are unknown.
+	GrantsUnread []string `json:"grantsUnread,omitempty"`
 }
 
 // A Group is an AD group. Mail-enabled groups have a PrimarySMTP; others are

@@ -17,6 +17,10 @@ var attrs = []string{
 	"msExchHideFromAddressLists", "userAccountControl", "groupType", "member",
 	"title", "department", "company", "physicalDeliveryOfficeName",
 	"telephoneNumber", "mobile",
+	// Mailbox permissions (grants.go): the account's SID, the Send-As
+	// extended right on the user object and Full Access in the mailbox
+	// descriptor.
+	"objectSid", "nTSecurityDescriptor", "msExchMailboxSecurityDescriptor",
 }
 
 var wanted = func() map[string]bool {
@@ -117,6 +121,7 @@ func build(entries []*entry) *Snapshot {
 	sort.SliceStable(s.Groups, func(i, j int) bool { return lessFold(s.Groups[i].DN, s.Groups[j].DN) })
 	sort.SliceStable(s.Contacts, func(i, j int) bool { return lessFold(s.Contacts[i].DN, s.Contacts[j].DN) })
 	s.flatten()
+	s.resolveGrants(entries)
 	s.idx = s.makeIndex()
 	return s
 }
@@ -138,6 +143,7 @@ func mailboxOf(e *entry, t RecipientType) (Mailbox, bool) {
 	return Mailbox{
 		DN:                e.dn,
 		GUID:              formatGUID(e.get("objectguid")),
+		SID:               FormatSID(e.get("objectsid")),
 		SAMAccountName:    e.get("samaccountname"),
 		UserPrincipalName: e.get("userprincipalname"),
 		DisplayName:       e.get("displayname"),

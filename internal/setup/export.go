@@ -13,7 +13,10 @@ import (
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/export"
+	"github.com/iemproject/iem/graph"
 	"github.com/iemproject/iem/internal/cliutil"
+	"github.com/iemproject/iem/internal/settings"
 	"github.com/iemproject/iem/internal/wizard"
 )
 
@@ -37,9 +40,12 @@ type ExportChecks struct {
 	SelectorFromFile func(sel directory.Selector, file string) (directory.Selector, error)
 	// SelectMailboxes returns the mailboxes sel selects.
 	SelectMailboxes func(*directory.Snapshot, directory.Selector) ([]*directory.Mailbox, error)
-	// Plan counts the folders and items of the selected mailboxes and
-	// estimates the round (jobs < 0: counts only).
-	Plan func(ctx context.Context, client *exchange.Client, selected []*directory.Mailbox, archive string, jobs int) (*ExportPlan, error)
+	// CheckGraph gets a token for the Exchange Online app and checks its
+	// permissions, as a run does (cliutil.CheckGraph).
+	CheckGraph func(ctx context.Context, g settings.Graph) (*graph.Client, error)
+	// Plan counts the folders and items of the selected mailboxes of src
+	// and estimates the round (jobs < 0: counts only).
+	Plan func(ctx context.Context, src export.PlanSource, selected []*directory.Mailbox, archive string, jobs int) (*ExportPlan, error)
 }
 
 // An ExportPlan is what a round of iem-export would take.
@@ -61,9 +67,12 @@ type exportAnswers struct {
 	ExportChecks
 	conf     wizard.Config
 	confPath string
+	kind     int // of sourceKinds
 	ews      exchange.Options
 	info     exchange.ServerInfo
-	client   *exchange.Client
+	graph    settings.Graph
+	gclient  *graph.Client
+	src      export.PlanSource
 	snap     *directory.Snapshot
 	selected []*directory.Mailbox
 	archive  string
@@ -79,8 +88,8 @@ func Export(ctx context.Context, in io.Reader, out io.Writer, confPath string, c
 	s := &exportAnswers{ExportChecks: checks, confPath: abs}
 	return Run(ctx, in, out, "iem-export", []Step{
 		{Title: "Initial info", Run: s.initial},
-		{Title: "Source (Exchange Web Services)", Run: s.source},
-		{Title: "Directory (Active Directory)", Run: s.directory},
+		{Title: "Source", Run: s.source},
+		{Title: "Directory", Run: s.directory},
 		{Title: "Selection", Run: s.selection},
 		{Title: "Review", Run: s.review},
 	})
@@ -100,7 +109,27 @@ func (s *exportAnswers) initial(ctx context.Context, w *wizard.Wizard) error {
 	return err
 }
 
+// The sources the set-up offers, in the order listed.
+const (
+	sourceEWS = iota
+	sourceGraph
+)
+
+var sourceKinds = []string{"Exchange on premises (EWS)", "Exchange Online (Microsoft Graph)"}
+
 func (s *exportAnswers) source(ctx context.Context, w *wizard.Wizard) error {
+	var err error
+	if s.kind, err = w.Choose("Source", sourceKinds, sourceEWS); err != nil {
+		return err
+	}
+	if s.kind == sourceGraph {
+		s.conf.Set("source", "graph")
+		return s.graphSource(ctx, w)
+	}
+	return s.ewsSource(ctx, w)
+}
+
+func (s *exportAnswers) ewsSource(ctx context.Context, w *wizard.Wizard) error {
 	var ci *wizard.Cert
 	u, err := w.Ask(wizard.Question{Label: "EWS URL",
 		Help: "The Exchange Web Services endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx\n(a bare https://host gets /EWS/Exchange.asmx added).",
@@ -154,7 +183,7 @@ func (s *exportAnswers) source(ctx context.Context, w *wizard.Wizard) error {
 			if err != nil {
 				return err
 			}
-			s.client, s.info = client, info
+			s.src, s.info = exchange.NewSource(client, nil), info
 			w.Printf("  ✓ Exchange %s accepted the credentials of %s", info, user)
 			return nil
 		}}); err != nil {
@@ -165,6 +194,19 @@ func (s *exportAnswers) source(ctx context.Context, w *wizard.Wizard) error {
 }
 
 func (s *exportAnswers) directory(ctx context.Context, w *wizard.Wizard) error {
+	if s.kind == sourceGraph {
+		if err := s.graphDirectory(ctx, w); err != nil {
+			return err
+		}
+	} else if err := s.adDirectory(ctx, w); err != nil {
+		return err
+	}
+	w.Printf("  ✓ %d mailboxes, %d groups, %d contacts", len(s.snap.Mailboxes), len(s.snap.Groups), len(s.snap.Contacts))
+	return nil
+}
+
+// adDirectory reads Active Directory over LDAP or from an ldifde file.
+func (s *exportAnswers) adDirectory(ctx context.Context, w *wizard.Wizard) error {
 	src, err := w.Ask(wizard.Question{Label: "Directory",
 		Help: "Active Directory as ldap://dc.example.com or ldaps://dc.example.com,\nor the path of an ldifde export file (see docs/GUIDE.md).",
 		Check: func(v string) (string, error) {
@@ -228,7 +270,6 @@ func (s *exportAnswers) directory(ctx context.Context, w *wizard.Wizard) error {
 			return err
 		}
 	}
-	w.Printf("  ✓ %d mailboxes, %d groups, %d contacts", len(s.snap.Mailboxes), len(s.snap.Groups), len(s.snap.Contacts))
 	return nil
 }
 
@@ -244,7 +285,7 @@ func (s *exportAnswers) selection(ctx context.Context, w *wizard.Wizard) error {
 		for i := range s.snap.Mailboxes {
 			all[i] = &s.snap.Mailboxes[i]
 		}
-		if p, err := s.Plan(ctx, s.client, all, "", -1); err == nil {
+		if p, err := s.Plan(ctx, s.src, all, "", -1); err == nil {
 			for _, r := range p.Rows {
 				counts[r.Mailbox] = r
 			}
@@ -320,12 +361,20 @@ func (s *exportAnswers) selection(ctx context.Context, w *wizard.Wizard) error {
 
 func (s *exportAnswers) review(ctx context.Context, w *wizard.Wizard) error {
 	w.Printf("  counting folders and items (one request per mailbox)…")
-	p, err := s.Plan(ctx, s.client, s.selected, s.archive, s.jobs)
+	p, err := s.Plan(ctx, s.src, s.selected, s.archive, s.jobs)
 	if err != nil {
 		return err
 	}
 	PrintIndented(w, p.Table)
-	w.Printf("  source:    %s (Exchange %s) as %s", s.ews.URL, s.info, s.ews.Username)
+	if s.kind == sourceGraph {
+		cloud := "the global cloud"
+		if s.graph.Endpoint != "" {
+			cloud = s.graph.Endpoint
+		}
+		w.Printf("  source:    Exchange Online, tenant %s, app %s (%s)", s.graph.Credentials.Tenant, s.graph.Credentials.ClientID, cloud)
+	} else {
+		w.Printf("  source:    %s (Exchange %s) as %s", s.ews.URL, s.info, s.ews.Username)
+	}
 	w.Printf("  directory: %d mailboxes, %d groups", len(s.snap.Mailboxes), len(s.snap.Groups))
 	w.Printf("  selected:  %d mailboxes, %d folders, %d items", len(p.Rows), p.Folders, p.Items)
 	w.Printf("  archive:   %s", s.archive)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iemproject/iem/exchange"
 	"github.com/iemproject/iem/exchange/directory"
+	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/internal/wizard"
 )
 
@@ -45,12 +46,12 @@ func TestExportWithFakeChecks(t *testing.T) {
 		SelectMailboxes: func(s *directory.Snapshot, _ directory.Selector) ([]*directory.Mailbox, error) {
 			return []*directory.Mailbox{&s.Mailboxes[0]}, nil
 		},
-		Plan: func(context.Context, *exchange.Client, []*directory.Mailbox, string, int) (*ExportPlan, error) {
+		Plan: func(context.Context, export.PlanSource, []*directory.Mailbox, string, int) (*ExportPlan, error) {
 			return &ExportPlan{Rows: []ExportPlanRow{{Mailbox: "alice@example.com", Folders: 3, Items: 7}},
 				Folders: 3, Items: 7, Table: "mailbox  items\nalice    7\n", Estimate: "estimate: 1s"}, nil
 		},
 	}
-	in := strings.Join([]string{archive, "", "https://mail.example.com", "", "", `EX\admin`, "s3cret-pw", ldif, "alice@example.com", ""}, "\n") + "\n"
+	in := strings.Join([]string{archive, "", "", "https://mail.example.com", "", "", `EX\admin`, "s3cret-pw", ldif, "alice@example.com", ""}, "\n") + "\n"
 	var out bytes.Buffer
 	conf := filepath.Join(dir, "export.conf")
 	if err := Export(context.Background(), strings.NewReader(in), &out, conf, checks); err != nil {
