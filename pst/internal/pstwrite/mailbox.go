@@ -122,10 +122,6 @@ func Build(top string, folders []*Folder) (*NDB, []*Folder) {
 	root := &Folder{Children: []*Folder{ipm}, NID: nidRootFolder}
 	// The root folder is its own parent ([MS-PST] 2.4.4.1).
 	b.folder(root, nidRootFolder)
-	b.folder(ipm, nidRootFolder)
-	for _, f := range folders {
-		b.tree(f, nidIpmSubtree)
-	}
 	return w, folders
 }
 
@@ -134,19 +130,13 @@ type builder struct {
 	folderIdx, msgIdx uint32
 }
 
-func (b *builder) tree(f *Folder, parent uint32) {
-	b.folderIdx++
-	f.NID = b.folderIdx<<5 | nidTypeFolder
-	b.folder(f, parent)
-}
-
 // folder writes the folder's PC and its three tables ([MS-PST] 2.4.4.1), its
-// messages and (through tree) its subfolders, whose NIDs it assigns first so that
+// messages and its subfolders, whose NIDs it assigns first so that
 // the hierarchy table can name them.
 func (b *builder) folder(f *Folder, parent uint32) {
 	w := b.w
 	for _, c := range f.Children {
-		if c.NID == 0 {
+		if c.NID != nidIpmSubtree { // preset: the IPM subtree
 			b.folderIdx++
 			c.NID = b.folderIdx<<5 | nidTypeFolder
 		}

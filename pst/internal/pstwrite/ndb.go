@@ -170,7 +170,10 @@ func (w *NDB) Bytes() []byte {
 	nodes := append([]Node(nil), w.nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NID < nodes[j].NID })
 	var nbtRecs []rec
-	for _, n := range nodes {
+	for i, n := range nodes {
+		if i > 0 && nodes[i-1].NID == n.NID {
+			panic(fmt.Sprintf("pstwrite: node 0x%x added twice", n.NID))
+		}
 		r := make([]byte, 16) // NBTENTRY: nid, bidData, bidSub, nidParent
 		le.PutUint32(r, n.NID)
 		le.PutUint32(r[4:], n.Data)

@@ -78,6 +78,12 @@ func TestReadBack(t *testing.T) {
 	if fl.Int()&1 == 0 {
 		t.Errorf("message flags 0x%x: not read", fl.Int())
 	}
+	// Store, root folder, IPM subtree and Inbox (a PC and three tables each), the message.
+	n := 0
+	f.Nodes(func(pst.Node) { n++ }, func(err error) { t.Error(err) })
+	if n != 14 {
+		t.Errorf("%d nodes in the NBT, want 14", n)
+	}
 	if f.CRCErrors != 0 {
 		t.Errorf("%d CRC errors", f.CRCErrors)
 	}
