@@ -128,19 +128,24 @@ func (w *NDB) BlockOffset(bid uint32) (uint32, bool) {
 	return ib, ok
 }
 
-// Bytes lays the file out: header, blocks (64-byte multiples, [MS-PST] 2.2.2.8),
-// then the B-tree pages (512 bytes, 2.2.2.7), and returns it.
+// Bytes lays the file out: header, the B-tree pages (512 bytes, [MS-PST]
+// 2.2.2.7), then the blocks (64-byte multiples, 2.2.2.8) in the order they were
+// added, and returns it. The pages come first so that a cut through the blocks
+// leaves both B-trees whole and loses only the nodes whose blocks lie past it.
 func (w *NDB) Bytes() []byte {
 	le := binary.LittleEndian
-	out := make([]byte, firstData)
+	nodes := append([]Node(nil), w.nodes...)
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NID < nodes[j].NID })
+	base := uint32(firstData + pageSize*(pagesFor(len(nodes), nbtLeafMax)+pagesFor(len(w.blocks), bbtLeafMax)))
 	w.offsets = map[uint32]uint32{}
 	type bbtEntry struct {
 		bid, ib uint32
 		cb      uint16
 	}
 	var bbt []bbtEntry
+	var blocks []byte
 	for _, b := range w.blocks {
-		ib := uint32(len(out))
+		ib := base + uint32(len(blocks))
 		total := (len(b.data) + blockTrailer + 63) &^ 63
 		p := make([]byte, total)
 		copy(p, b.data)
@@ -149,13 +154,9 @@ func (w *NDB) Bytes() []byte {
 		le.PutUint16(t[2:], sig(ib, b.bid))
 		le.PutUint32(t[4:], b.bid)
 		le.PutUint32(t[8:], crc(b.data))
-		out = append(out, p...)
+		blocks = append(blocks, p...)
 		w.offsets[b.bid] = ib
 		bbt = append(bbt, bbtEntry{b.bid, ib, uint16(len(b.data))})
-	}
-	// Pages start on a 512-byte boundary.
-	for len(out)%pageSize != 0 {
-		out = append(out, 0)
 	}
 	sort.Slice(bbt, func(i, j int) bool { return bbt[i].bid < bbt[j].bid })
 	var bbtRecs []rec
@@ -167,8 +168,6 @@ func (w *NDB) Bytes() []byte {
 		le.PutUint16(r[10:], 2)
 		bbtRecs = append(bbtRecs, rec{e.bid, r})
 	}
-	nodes := append([]Node(nil), w.nodes...)
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NID < nodes[j].NID })
 	var nbtRecs []rec
 	for i, n := range nodes {
 		if i > 0 && nodes[i-1].NID == n.NID {
@@ -181,10 +180,26 @@ func (w *NDB) Bytes() []byte {
 		le.PutUint32(r[12:], n.Parent)
 		nbtRecs = append(nbtRecs, rec{n.NID, r})
 	}
+	out := make([]byte, firstData, int(base)+len(blocks))
 	nbtBID, nbtIB := w.tree(&out, ptypeNBT, nbtRecs, 16, nbtLeafMax)
 	bbtBID, bbtIB := w.tree(&out, ptypeBBT, bbtRecs, 12, bbtLeafMax)
+	if uint32(len(out)) != base {
+		panic(fmt.Sprintf("pstwrite: %d bytes of pages, %d planned", len(out)-firstData, base-firstData))
+	}
+	out = append(out, blocks...)
 	w.header(out, nbtBID, nbtIB, bbtBID, bbtIB)
 	return out
+}
+
+// pagesFor is the number of pages of a B-tree of n entries, leafMax a leaf page.
+func pagesFor(n, leafMax int) int {
+	c := max(1, (n+leafMax-1)/leafMax)
+	total := c
+	for c > 1 {
+		c = (c + branchMax - 1) / branchMax
+		total += c
+	}
+	return total
 }
 
 type rec struct {
