@@ -109,7 +109,7 @@ func Write(top string, folders []*Folder) []byte {
 // Build is Write returning the NDB before it is laid out, so that a test can find
 // the blocks of a node (BlockOffset after Bytes) to damage them.
 func Build(top string, folders []*Folder) (*NDB, []*Folder) {
-	w := &NDB{}
+	w := &NDB{spans: map[uint32][2]uint32{}}
 	b := &builder{w: w, folderIdx: nidIpmSubtree >> 5, msgIdx: 0x10000}
 	// Message store ([MS-PST] 2.4.3).
 	s := &subAlloc{}
@@ -182,11 +182,16 @@ func (b *builder) folder(f *Folder, parent uint32) {
 			tagFlags:        u32(flags(m)),
 			tagSenderName:   str8(m.SenderName),
 		})
-		b.message(m, f.NID)
 	}
+	// The tables before the messages: a cut through the messages still lists them.
 	cols := []uint32{tagSubject, tagMessageClass, tagDelivery, tagFlags, tagSenderName}
 	b.table(f.NID&^0x1F|nidTypeContents, cols, ids, rows)
 	b.table(f.NID&^0x1F|nidTypeAssoc, cols, nil, nil)
+	for _, m := range f.Messages {
+		first := w.nextBID + 4
+		b.message(m, f.NID)
+		w.spans[m.NID] = [2]uint32{first, w.nextBID}
+	}
 
 	for _, c := range f.Children {
 		b.folder(c, f.NID)

@@ -48,8 +48,10 @@ type block struct {
 type NDB struct {
 	blocks  []block
 	nodes   []Node
-	nextBID uint32            // bids advance by 4; bit 1 marks internal blocks ([MS-PST] 2.2.2.2)
-	offsets map[uint32]uint32 // block offsets of the last Bytes, for tests that damage one
+	nextBID uint32               // bids advance by 4; bit 1 marks internal blocks ([MS-PST] 2.2.2.2)
+	offsets map[uint32]uint32    // block offsets of the last Bytes, for tests that damage one
+	spans   map[uint32][2]uint32 // message nid -> its first and last bid
+	size    map[uint32]int       // block data sizes of the last Bytes
 
 }
 
@@ -119,6 +121,36 @@ func (w *NDB) Subnodes(sub []Node) uint32 {
 	return w.Block(p, true)
 }
 
+// Extent returns where the blocks of message nid lie in the last file Bytes
+// made: from the first byte of its first block to the end of its last.
+func (w *NDB) Extent(nid uint32) (start, end uint32, ok bool) {
+	sp, ok := w.spans[nid]
+	if !ok {
+		return 0, 0, false
+	}
+	start, end = ^uint32(0), 0
+	for bid, ib := range w.offsets {
+		if bid&^3 >= sp[0]&^3 && bid&^3 <= sp[1]&^3 {
+			start = min(start, ib)
+			end = max(end, ib+blockSize(w.size[bid]))
+		}
+	}
+	return start, end, start < end
+}
+
+// NodeOf returns the NBT entry of nid.
+func (w *NDB) NodeOf(nid uint32) (Node, bool) {
+	for _, n := range w.nodes {
+		if n.NID == nid {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// blockSize is the size a block of cb data bytes takes in the file.
+func blockSize(cb int) uint32 { return uint32(cb+blockTrailer+63) &^ 63 }
+
 // AddNode adds an entry of the node B-tree.
 func (w *NDB) AddNode(n Node) { w.nodes = append(w.nodes, n) }
 
@@ -137,7 +169,7 @@ func (w *NDB) Bytes() []byte {
 	nodes := append([]Node(nil), w.nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NID < nodes[j].NID })
 	base := uint32(firstData + pageSize*(pagesFor(len(nodes), nbtLeafMax)+pagesFor(len(w.blocks), bbtLeafMax)))
-	w.offsets = map[uint32]uint32{}
+	w.offsets, w.size = map[uint32]uint32{}, map[uint32]int{}
 	type bbtEntry struct {
 		bid, ib uint32
 		cb      uint16
@@ -146,7 +178,7 @@ func (w *NDB) Bytes() []byte {
 	var blocks []byte
 	for _, b := range w.blocks {
 		ib := base + uint32(len(blocks))
-		total := (len(b.data) + blockTrailer + 63) &^ 63
+		total := int(blockSize(len(b.data)))
 		p := make([]byte, total)
 		copy(p, b.data)
 		t := p[total-blockTrailer:]
@@ -156,6 +188,7 @@ func (w *NDB) Bytes() []byte {
 		le.PutUint32(t[8:], crc(b.data))
 		blocks = append(blocks, p...)
 		w.offsets[b.bid] = ib
+		w.size[b.bid] = len(b.data)
 		bbt = append(bbt, bbtEntry{b.bid, ib, uint16(len(b.data))})
 	}
 	sort.Slice(bbt, func(i, j int) bool { return bbt[i].bid < bbt[j].bid })
