@@ -11,11 +11,13 @@
 //     (2.2.2.8.3.3.1), and the NBT and BBT built bottom-up from their sorted entries
 //     (2.2.2.7.7), with as many index levels as the entries need. The pages come
 //     before the blocks, so a cut through the blocks keeps both B-trees.
-//   - LTP (ltp.go): heap-on-node (2.3.1) of one block, BTH of one leaf (2.3.2),
+//   - LTP (ltp.go): heap-on-node (2.3.1) over as many blocks as it needs, BTH
+//     with index levels when a leaf passes 3,580 bytes (2.3.2),
 //     property contexts (2.3.3; values over 3,580 bytes in subnodes of type
 //     NID_TYPE_LTP, the only HNIDs libpst follows into a subnode), table contexts
 //     (2.3.4) with the row index BTH (4-byte row id, 2-byte ANSI row index) and
-//     the row matrix in one heap item.
+//     the row matrix in a heap item, or in a subnode of whole-row blocks when it
+//     passes 3,580 bytes.
 //   - Messaging (mailbox.go): the message store 0x21 with PidTagIpmSubtreeEntryId,
 //     the root folder 0x122 (its own parent), the IPM subtree, folders with their
 //     hierarchy, contents and associated contents tables (NBT nidParent and the
@@ -26,8 +28,8 @@
 //   - Sample (sample.go) is a mailbox of n messages in a nested tree; Truncated and
 //     Corrupted (damage.go) damage it where the damage costs known messages.
 //
-// Limits: a folder holds at most about 40 messages (its contents table must fit
-// one heap block), a value at most one XBLOCK (16 MB), a message one attachment.
+// Limits: a value at most one XBLOCK (16 MB), a message one attachment, a
+// message's subnodes one SLBLOCK.
 // No Unicode files, no named-property map (0x61), no recipients table.
 //
 // How it was validated (the tests of this package, with Debian's readpst 0.6.76,
@@ -40,6 +42,9 @@
 //     the right folders with subject, Status, body (bodies of one heap item, of a
 //     subnode and of an XBLOCK) and the 20 attachments byte for byte (one of 20,000
 //     bytes in an XBLOCK);
+//   - Flat(1000), one folder of 1,000 messages (contents table heap of several
+//     blocks, row matrix subnode, row index with an index level): pst lists every
+//     row; readpst exports all 1,000 (it walks the NBT, not the contents table);
 //   - Truncated(300, 10): readpst exports exactly the 290 messages before the cut;
 //     Corrupted(300): readpst skips the message with the zeroed heap signature and
 //     exports the attachment with the broken block trailer whole (it checks no

@@ -29,63 +29,108 @@ type Prop struct {
 	Value []byte
 }
 
-// heapBuilder builds a heap-on-node of one block ([MS-PST] 2.3.1): HNHDR (ibHnpm,
-// bSig 0xEC, bClientSig, hidUserRoot, rgbFillLevel), the allocations, then the
-// HNPAGEMAP (cAlloc, cFree, rgibAlloc).
+// heapBuilder builds a heap-on-node ([MS-PST] 2.3.1) over as many blocks as its
+// allocations need: block 0 starts with the HNHDR (ibHnpm, bSig 0xEC, bClientSig,
+// hidUserRoot, rgbFillLevel), block 8 and every 128th after it with an
+// HNBITMAPHDR (ibHnpm, rgbFillLevel of 64 bytes), the others with an HNPAGEHDR
+// (ibHnpm); each block ends with its HNPAGEMAP (cAlloc, cFree, rgibAlloc).
 type heapBuilder struct {
 	client byte
-	items  [][]byte
+	blocks [][][]byte // allocations by block
+	used   []int      // bytes of header and allocations by block
 	root   uint32
 }
 
-// alloc adds an allocation and returns its HID (hidType 0, hidIndex from 1, block 0).
-func (h *heapBuilder) alloc(p []byte) uint32 {
-	h.items = append(h.items, p)
-	return uint32(len(h.items)) << 5
+func heapHeader(block int) int {
+	switch {
+	case block == 0:
+		return 12
+	case block%128 == 8:
+		return 66
+	}
+	return 2
 }
 
-func (h *heapBuilder) bytes() []byte {
+// alloc adds an allocation and returns its HID (hidType 0, hidIndex from 1 within
+// its block, hidBlockIndex, 2.3.1.1).
+func (h *heapBuilder) alloc(p []byte) uint32 {
+	fits := func(i int) bool {
+		n := len(h.blocks[i]) + 1
+		return h.used[i]+len(p)+1+4+2*(n+1) <= maxBlockData
+	}
+	last := len(h.blocks) - 1
+	if last < 0 || !fits(last) {
+		h.blocks = append(h.blocks, nil)
+		last++
+		h.used = append(h.used, heapHeader(last))
+		if !fits(last) {
+			panic(fmt.Sprintf("pstwrite: heap allocation of %d bytes", len(p)))
+		}
+	}
+	h.blocks[last] = append(h.blocks[last], p)
+	h.used[last] += len(p)
+	return uint32(last)<<16 | uint32(len(h.blocks[last]))<<5
+}
+
+func (h *heapBuilder) bytes() [][]byte {
 	le := binary.LittleEndian
-	out := make([]byte, 12)
-	out[2], out[3] = 0xEC, h.client
-	le.PutUint32(out[4:], h.root)
-	offs := []uint16{}
-	for _, it := range h.items {
-		offs = append(offs, uint16(len(out)))
-		out = append(out, it...)
+	if len(h.blocks) == 0 {
+		h.blocks, h.used = [][][]byte{nil}, []int{12}
 	}
-	offs = append(offs, uint16(len(out)))
-	if len(out)%2 == 1 {
-		out = append(out, 0)
-	}
-	le.PutUint16(out, uint16(len(out)))
-	out = le.AppendUint16(out, uint16(len(h.items)))
-	out = le.AppendUint16(out, 0)
-	for _, o := range offs {
-		out = le.AppendUint16(out, o)
-	}
-	if len(out) > maxBlockData {
-		panic(fmt.Sprintf("pstwrite: heap of %d bytes exceeds one block", len(out)))
+	var out [][]byte
+	for bi, items := range h.blocks {
+		b := make([]byte, heapHeader(bi))
+		if bi == 0 {
+			b[2], b[3] = 0xEC, h.client
+			le.PutUint32(b[4:], h.root)
+		}
+		offs := []uint16{}
+		for _, it := range items {
+			offs = append(offs, uint16(len(b)))
+			b = append(b, it...)
+		}
+		offs = append(offs, uint16(len(b)))
+		if len(b)%2 == 1 {
+			b = append(b, 0)
+		}
+		le.PutUint16(b, uint16(len(b)))
+		b = le.AppendUint16(b, uint16(len(items)))
+		b = le.AppendUint16(b, 0)
+		for _, o := range offs {
+			b = le.AppendUint16(b, o)
+		}
+		out = append(out, b)
 	}
 	return out
 }
 
-// bth adds a BTH of one leaf ([MS-PST] 2.3.2: BTHHEADER bType 0xB5, cbKey, cbEnt,
-// bIdxLevels 0, hidRoot) over records already sorted by key; it returns the
-// header's HID.
+// bth adds a BTH ([MS-PST] 2.3.2: BTHHEADER bType 0xB5, cbKey, cbEnt, bIdxLevels,
+// hidRoot) over records sorted by key: leaves of at most 3,580 bytes, and index
+// levels of (key, hid) records (2.3.2.2) while a level needs more than one. It
+// returns the header's HID. (libpst reads only BTHs of one leaf: PCs and the row
+// indexes of tables of at most 596 rows stay so.)
 func (h *heapBuilder) bth(cbKey, cbEnt int, recs [][]byte) uint32 {
-	var leaf []byte
-	for _, r := range recs {
-		leaf = append(leaf, r...)
-	}
-	if len(leaf) > maxHeapItem {
-		panic(fmt.Sprintf("pstwrite: BTH leaf of %d bytes needs index levels, not written", len(leaf)))
-	}
 	var root uint32
-	if len(leaf) > 0 {
-		root = h.alloc(leaf)
+	levels := 0
+	for len(recs) > 0 {
+		per := maxHeapItem / len(recs[0])
+		var up [][]byte
+		for i := 0; i < len(recs); i += per {
+			var node []byte
+			for _, r := range recs[i:min(i+per, len(recs))] {
+				node = append(node, r...)
+			}
+			hid := h.alloc(node)
+			up = append(up, binary.LittleEndian.AppendUint32(append([]byte(nil), recs[i][:cbKey]...), hid))
+		}
+		if len(up) == 1 {
+			root = binary.LittleEndian.Uint32(up[0][cbKey:])
+			break
+		}
+		recs = up
+		levels++
 	}
-	hdr := []byte{0xB5, byte(cbKey), byte(cbEnt), 0, 0, 0, 0, 0}
+	hdr := []byte{0xB5, byte(cbKey), byte(cbEnt), byte(levels), 0, 0, 0, 0}
 	binary.LittleEndian.PutUint32(hdr[4:], root)
 	return h.alloc(hdr)
 }
@@ -118,6 +163,14 @@ func (s *subAlloc) ltp(w *NDB, v []byte) uint32 {
 	return nid
 }
 
+// ltpBlocks is ltp for a value whose blocks are given (a row matrix).
+func (s *subAlloc) ltpBlocks(w *NDB, blocks [][]byte) uint32 {
+	s.next++
+	nid := s.next<<5 | 0x1F
+	s.nodes = append(s.nodes, Node{NID: nid, Data: w.DataBlocks(blocks)})
+	return nid
+}
+
 // hnid stores a variable-size value: a heap item up to 3,580 bytes, else a subnode
 // ([MS-PST] 2.3.3.3 HNID).
 func hnid(w *NDB, h *heapBuilder, s *subAlloc, v []byte) uint32 {
@@ -132,8 +185,8 @@ func hnid(w *NDB, h *heapBuilder, s *subAlloc, v []byte) uint32 {
 
 // PC builds a property context ([MS-PST] 2.3.3): a BTH of 2-byte property ids and
 // 6-byte PropEntryData (wPropType, dwValueHnid), values of at most 4 bytes inline.
-// It returns the heap's bytes; large values go into subnodes added to s.
-func PC(w *NDB, s *subAlloc, props []Prop) []byte {
+// It returns the heap's blocks; large values go into subnodes added to s.
+func PC(w *NDB, s *subAlloc, props []Prop) [][]byte {
 	props = append([]Prop(nil), props...)
 	sort.Slice(props, func(i, j int) bool { return props[i].Tag>>16 < props[j].Tag>>16 })
 	h := &heapBuilder{client: 0xBC}
@@ -154,10 +207,11 @@ func PC(w *NDB, s *subAlloc, props []Prop) []byte {
 }
 
 // TC builds a table context ([MS-PST] 2.3.4): TCINFO, the row index BTH (dwRowID
-// -> 2-byte ANSI dwRowIndex, 2.3.4.3) and the row matrix in one heap item. cols
+// -> 2-byte ANSI dwRowIndex, 2.3.4.3) and the row matrix: one heap item up to
+// 3,580 bytes, else a subnode whose blocks each hold whole rows (2.3.4.4). cols
 // lists the column tags; row ids (PidTagLtpRowId 0x67F2) and versions (0x67F3)
 // are added as columns 0 and 1. rows[i] maps tags to values; ids[i] is its row id.
-func TC(w *NDB, s *subAlloc, cols []uint32, ids []uint32, rows []map[uint32][]byte) []byte {
+func TC(w *NDB, s *subAlloc, cols []uint32, ids []uint32, rows []map[uint32][]byte) [][]byte {
 	le := binary.LittleEndian
 	all := append([]uint32{0x67F20003, 0x67F30003}, cols...)
 	type col struct {
@@ -222,10 +276,15 @@ func TC(w *NDB, s *subAlloc, cols []uint32, ids []uint32, rows []map[uint32][]by
 	sort.Slice(idx, func(i, j int) bool { return le.Uint32(idx[i]) < le.Uint32(idx[j]) })
 	rowIndex := h.bth(4, 2, idx)
 	var rowsHNID uint32
-	if len(matrix) > 0 {
-		if len(matrix) > maxHeapItem {
-			panic(fmt.Sprintf("pstwrite: row matrix of %d bytes (%d rows) needs a subnode, not written", len(matrix), len(rows)))
+	switch {
+	case len(matrix) > maxHeapItem:
+		per := maxBlockData / rowSize * rowSize
+		var blocks [][]byte
+		for off := 0; off < len(matrix); off += per {
+			blocks = append(blocks, matrix[off:min(off+per, len(matrix))])
 		}
+		rowsHNID = s.ltpBlocks(w, blocks)
+	case len(matrix) > 0:
 		rowsHNID = h.alloc(matrix)
 	}
 	info := []byte{0x7C, byte(len(cs))}

@@ -113,7 +113,7 @@ func Build(top string, folders []*Folder) (*NDB, []*Folder) {
 	b := &builder{w: w, folderIdx: nidIpmSubtree >> 5, msgIdx: 0x10000}
 	// Message store ([MS-PST] 2.4.3).
 	s := &subAlloc{}
-	w.AddNode(Node{NID: nidMessageStore, Data: w.Data(PC(w, s, []Prop{
+	w.AddNode(Node{NID: nidMessageStore, Data: w.DataBlocks(PC(w, s, []Prop{
 		{tagRecordKey, storeUID},
 		{tagDisplayName, str8(top)},
 		{tagIpmSubtree, entryID(nidIpmSubtree)},
@@ -154,7 +154,7 @@ func (b *builder) folder(f *Folder, parent uint32) {
 		{tagUnread, u32(uint32(unread))},
 		{tagSubfolders, boolv(len(f.Children) > 0)},
 	})
-	w.AddNode(Node{NID: f.NID, Data: w.Data(pc), Sub: w.Subnodes(s.nodes), Parent: parent})
+	w.AddNode(Node{NID: f.NID, Data: w.DataBlocks(pc), Sub: w.Subnodes(s.nodes), Parent: parent})
 
 	// Hierarchy table: one row per subfolder (row id = its NID).
 	var ids []uint32
@@ -201,7 +201,7 @@ func (b *builder) folder(f *Folder, parent uint32) {
 func (b *builder) table(nid uint32, cols, ids []uint32, rows []map[uint32][]byte) {
 	s := &subAlloc{}
 	tc := TC(b.w, s, cols, ids, rows)
-	b.w.AddNode(Node{NID: nid, Data: b.w.Data(tc), Sub: b.w.Subnodes(s.nodes)})
+	b.w.AddNode(Node{NID: nid, Data: b.w.DataBlocks(tc), Sub: b.w.Subnodes(s.nodes)})
 }
 
 func flags(m *Message) uint32 {
@@ -252,7 +252,7 @@ func (b *builder) message(m *Message, parent uint32) {
 			{tagAttachData, a.Data},
 		})
 		anid := uint32(1)<<5 | nidTypeAttach
-		s.nodes = append(s.nodes, Node{NID: anid, Data: w.Data(apc), Sub: w.Subnodes(as.nodes)})
+		s.nodes = append(s.nodes, Node{NID: anid, Data: w.DataBlocks(apc), Sub: w.Subnodes(as.nodes)})
 		ts := &subAlloc{next: 0x100}
 		cols := []uint32{tagAttachMethod, tagAttachLong, tagAttachSize}
 		tc := TC(w, ts, cols, []uint32{anid}, []map[uint32][]byte{{
@@ -261,7 +261,7 @@ func (b *builder) message(m *Message, parent uint32) {
 			tagAttachSize:   u32(uint32(len(a.Data))),
 		}})
 		s.nodes = append(s.nodes, ts.nodes...)
-		s.nodes = append(s.nodes, Node{NID: nidAttachTable, Data: w.Data(tc)})
+		s.nodes = append(s.nodes, Node{NID: nidAttachTable, Data: w.DataBlocks(tc)})
 	}
-	w.AddNode(Node{NID: m.NID, Data: w.Data(pc), Sub: w.Subnodes(s.nodes), Parent: parent})
+	w.AddNode(Node{NID: m.NID, Data: w.DataBlocks(pc), Sub: w.Subnodes(s.nodes), Parent: parent})
 }

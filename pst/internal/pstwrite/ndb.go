@@ -88,16 +88,36 @@ func (w *NDB) Data(v []byte) uint32 {
 		end := min(off+maxBlockData, len(v))
 		bids = append(bids, w.Block(v[off:end], false))
 	}
+	return w.xblock(bids, len(v))
+}
+
+// xblock adds an XBLOCK listing bids, whose data total total bytes.
+func (w *NDB) xblock(bids []uint32, total int) uint32 {
 	if 8+4*len(bids) > maxBlockData {
 		panic("pstwrite: values over one XBLOCK (16 MB) are not written")
 	}
 	x := []byte{0x01, 0x01, 0, 0, 0, 0, 0, 0}
 	binary.LittleEndian.PutUint16(x[2:], uint16(len(bids)))
-	binary.LittleEndian.PutUint32(x[4:], uint32(len(v)))
+	binary.LittleEndian.PutUint32(x[4:], uint32(total))
 	for _, b := range bids {
 		x = binary.LittleEndian.AppendUint32(x, b)
 	}
 	return w.Block(x, true)
+}
+
+// DataBlocks adds a value whose blocks are given (a heap, a row matrix): the
+// block itself when there is one, else an XBLOCK listing them.
+func (w *NDB) DataBlocks(blocks [][]byte) uint32 {
+	if len(blocks) == 1 {
+		return w.Block(blocks[0], false)
+	}
+	var bids []uint32
+	total := 0
+	for _, b := range blocks {
+		bids = append(bids, w.Block(b, false))
+		total += len(b)
+	}
+	return w.xblock(bids, total)
 }
 
 // Subnodes adds an SLBLOCK ([MS-PST] 2.2.2.8.3.3.1: btype 2, cLevel 0, cEnt, then

@@ -67,3 +67,21 @@ func pattern(n, seed int) []byte {
 	}
 	return b
 }
+
+// Flat returns the n messages of Sample(n) in one folder, Inbox: its contents
+// table needs a heap of several blocks, a row matrix in a subnode and a row index
+// BTH with an index level.
+func Flat(n int) []*Folder {
+	in := &Folder{Name: "Inbox"}
+	var walk func(f *Folder)
+	walk = func(f *Folder) {
+		in.Messages = append(in.Messages, f.Messages...)
+		for _, c := range f.Children {
+			walk(c)
+		}
+	}
+	for _, f := range Sample(n) {
+		walk(f)
+	}
+	return []*Folder{in}
+}
