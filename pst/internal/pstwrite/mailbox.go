@@ -44,6 +44,11 @@ const (
 	tagSenderEmail   = 0x0C1F001E
 	tagSenderAddr    = 0x0C1E001E
 	tagDelivery      = 0x0E060040
+	tagSubmit        = 0x00390040 // PidTagClientSubmitTime
+	tagReprName      = 0x0042001E // PidTagSentRepresentingName
+	tagReprAddrType  = 0x0064001E
+	tagReprEmail     = 0x0065001E
+	tagDisplayTo     = 0x0E04001E
 	tagFlags         = 0x0E070003
 	tagSize          = 0x0E080003
 	tagBody          = 0x1000001E
@@ -230,7 +235,11 @@ func (b *builder) message(m *Message, parent uint32) {
 		{tagMessageID, str8(m.MessageID)},
 		{tagHeaders, str8(m.Headers)},
 		{tagBody, str8(m.Body)},
+		{tagReprName, str8(m.SenderName)},
+		{tagReprEmail, str8(m.SenderEmail)},
+		{tagReprAddrType, str8("SMTP")},
 		{tagDelivery, filetime(m.Delivery)},
+		{tagSubmit, filetime(m.Delivery)},
 		{tagFlags, u32(flags(m))},
 		{tagSize, u32(uint32(len(m.Body) + len(m.Headers)))},
 		{tagHasAttach, boolv(m.Attachment != nil)},

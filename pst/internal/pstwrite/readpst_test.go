@@ -123,3 +123,23 @@ func decodeBase64(t *testing.T, b []byte) []byte {
 	}
 	return out
 }
+
+// TestReadpstWithoutHeaders: a message without transport headers, which readpst
+// rebuilds from the properties: From from PidTagSentRepresentingName and
+// ...EmailAddress, Date from PidTagClientSubmitTime, Message-Id from
+// PidTagInternetMessageId, Subject from PidTagSubject.
+func TestReadpstWithoutHeaders(t *testing.T) {
+	folders := oneMessage()
+	folders[0].Messages[0].Headers = ""
+	got := readpst(t, writeFile(t, folders))
+	if len(got) != 1 {
+		t.Fatalf("readpst wrote %d messages, want 1", len(got))
+	}
+	h := got[0].msg.Header
+	for k, want := range map[string]string{"Subject": "Hello from ExMerge", "Message-Id": "<m1@example.com>",
+		"From": `"Alice Example" <alice@example.com>`, "Date": "Tue, 14 Mar 2006 09:26:53 +0000", "Status": "RO"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}
