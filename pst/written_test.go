@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iemproject/iem/export"
 	"github.com/iemproject/iem/pst/internal/pstwrite"
@@ -157,5 +158,39 @@ func TestWrittenCorrupted(t *testing.T) {
 	}
 	if len(got) != 300 || failed != 1 || rebuilt != 1 {
 		t.Errorf("%d items, %d failed, %d in part; want 300, 1, 1", len(got), failed, rebuilt)
+	}
+}
+
+// TestWrittenRebuiltHeaders: a message without transport headers (readpst rebuilds
+// From, Date, Subject and Message-Id from its properties: pstwrite's
+// TestReadpstWithoutHeaders) gets the same headers here.
+func TestWrittenRebuiltHeaders(t *testing.T) {
+	when := time.Date(2006, 3, 14, 9, 26, 53, 0, time.UTC)
+	folders := []*pstwrite.Folder{{Name: "Inbox", Messages: []*pstwrite.Message{{
+		Subject: "Hello from ExMerge", SenderName: "Alice Example", SenderEmail: "alice@example.com",
+		MessageID: "<m1@example.com>", Body: "Plain body.\r\n", Delivery: when, Read: true,
+	}}}}
+	file := pstwrite.Write("Top", folders)
+	f, err := NewFile(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.Message(folders[0].Messages[0].NID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eml, err := m.EML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(eml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := msg.Header.AddressList("From")
+	date, _ := msg.Header.Date()
+	if len(from) != 1 || from[0].Name != "Alice Example" || from[0].Address != "alice@example.com" ||
+		!date.Equal(when) || msg.Header.Get("Subject") != "Hello from ExMerge" || msg.Header.Get("Message-Id") != "<m1@example.com>" {
+		t.Errorf("headers %v", msg.Header)
 	}
 }

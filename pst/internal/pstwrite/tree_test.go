@@ -179,3 +179,25 @@ func TestReadpstSample(t *testing.T) {
 func norm(s string) string {
 	return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 }
+
+// TestDeepTrees: 1,500 messages need a B-tree of three levels (root level 2) for
+// both the NBT (over 41 leaves of 31 entries) and the BBT; pst reads every folder's
+// rows and readpst exports all 1,500.
+func TestDeepTrees(t *testing.T) {
+	folders := Sample(1500)
+	p := writeFile(t, folders)
+	b, _ := os.ReadFile(p)
+	for _, off := range []int{188, 196} {
+		ib := binary.LittleEndian.Uint32(b[off:])
+		if lvl := b[ib+499]; lvl != 2 {
+			t.Errorf("B-tree root at %d has level %d, want 2", ib, lvl)
+		}
+	}
+	r, err := pst.Inspect(p)
+	if err != nil || r.Items != 1500 || len(r.Problems) != 0 {
+		t.Fatalf("pst.Inspect: %v, %d items, problems %q", err, r.Items, r.Problems)
+	}
+	if got := readpst(t, p); len(got) != 1500 {
+		t.Errorf("readpst wrote %d messages, want 1500", len(got))
+	}
+}
