@@ -14,7 +14,7 @@
 //   - LTP (ltp.go): heap-on-node (2.3.1) over as many blocks as it needs, BTH
 //     with index levels when a leaf passes 3,580 bytes (2.3.2),
 //     property contexts (2.3.3; values over 3,580 bytes in subnodes of type
-//     NID_TYPE_LTP, the only HNIDs libpst follows into a subnode), table contexts
+//     NID_TYPE_LTP, as Outlook writes them), table contexts
 //     (2.3.4) with the row index BTH (4-byte row id, 2-byte ANSI row index) and
 //     the row matrix in a heap item, or in a subnode of whole-row blocks when it
 //     passes 3,580 bytes.
