@@ -90,9 +90,15 @@ func (o *Org) SetGroupDelegate(smtp, group string) {
 // demoDelegates gives the generated org's first users a delegate each,
 // with different folder levels: the second user manages the first one's
 // calendar (Editor, with meeting copies and private items), reads her
-// inbox and writes her tasks; the third user reviews the second one's
-// contacts and has a Custom calendar level. Nothing else of the org
-// changes, so item and folder counts stay as they were.
+// inbox and writes her tasks; the third user edits the second one's
+// calendar, reviews his contacts and has a Custom level on his notes.
+// Exchange keeps a delegate's folder levels as permissions of those
+// folders, so each Reviewer, Author or Editor level is also the folder's
+// permission (the generated inbox and calendar permissions already give
+// the next user Reviewer and Editor; tasks and contacts get theirs here).
+// A Custom level has no folder permission here: ewstest keeps levels by
+// name, and a Custom one names no rights [I]. Items and folders do not
+// change, so item and folder counts stay as they were.
 func demoDelegates(users []*User) {
 	if len(users) < 2 {
 		return
@@ -101,10 +107,27 @@ func demoDelegates(users []*User) {
 	a.Delegates = []format.Delegate{{Address: b.SMTP, Name: b.DisplayName,
 		Folders:               map[string]string{"calendar": "Editor", "inbox": "Reviewer", "tasks": "Author", "contacts": "None", "notes": "None", "journal": "None"},
 		ReceivesMeetingCopies: true, SeesPrivateItems: true}}
+	folderPermission(a, "tasks", b.SMTP, "Author")
 	if len(users) < 3 {
 		return
 	}
 	c := users[2]
 	b.Delegates = []format.Delegate{{Address: c.SMTP, Name: c.DisplayName,
-		Folders: map[string]string{"calendar": "Custom", "tasks": "None", "inbox": "None", "contacts": "Reviewer", "notes": "None", "journal": "None"}}}
+		Folders: map[string]string{"calendar": "Editor", "tasks": "None", "inbox": "None", "contacts": "Reviewer", "notes": "Custom", "journal": "None"}}}
+	folderPermission(b, "contacts", c.SMTP, "Reviewer")
+}
+
+// folderPermission sets grantee's level on the owner's default folder dist.
+func folderPermission(owner *User, dist, grantee, level string) {
+	f := owner.dist[dist]
+	if f == nil {
+		return
+	}
+	for i, p := range f.perms {
+		if p.User == grantee {
+			f.perms[i].Level = level
+			return
+		}
+	}
+	f.perms = append(f.perms, Permission{grantee, level})
 }
