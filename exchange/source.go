@@ -152,7 +152,8 @@ func (s *Source) Permissions(ctx context.Context, mailbox, folderID string) (*fo
 }
 
 // PublicFolders walks the public folder tree.
-// MailboxSettings reads the mailbox's out-of-office reply.
+// MailboxSettings reads the mailbox's out-of-office reply, inbox rules
+// and delegates.
 func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.MailboxSettings, error) {
 	oof, err := s.c.GetUserOofSettings(ctx, mailbox)
 	if err != nil {
@@ -160,6 +161,9 @@ func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.M
 	}
 	set := &format.MailboxSettings{OutOfOffice: oof}
 	if err := s.inboxRules(ctx, mailbox, set); err != nil {
+		return nil, err
+	}
+	if err := s.delegates(ctx, mailbox, set); err != nil {
 		return nil, err
 	}
 	return set, nil

@@ -18,6 +18,10 @@ type MailboxSettings struct {
 	// the directory's security descriptors (exchange/directory grants.go).
 	FullAccess []string `json:"fullAccess,omitempty"`
 	SendAs     []string `json:"sendAs,omitempty"`
+	// Delegates are the mailbox's delegates (EWS GetDelegate,
+	// format/delegates.go), by address; absent when it has none or they
+	// were not read (NotRead then says why).
+	Delegates []Delegate `json:"delegates,omitempty"`
 	// NotRead names what the source did not read and why (e.g. inbox
 	// rules on a server version without GetInboxRules); the export
 	// reports it as "not asked". It is not archived.

@@ -564,13 +564,14 @@ func (im *Engine) importMailbox(ctx context.Context, source string) (err error) 
 	}
 	defer mb.Close()
 
-	// Folders and their permissions (with the mailbox's Full Access grants).
+	// Folders and their permissions (with the mailbox's Full Access grants
+	// and delegates).
 	if e := im.settings[source]; e != nil && source != "" {
 		var set format.MailboxSettings
 		if err := im.readJSON(e, &set); err != nil {
 			return fmt.Errorf("settings entry: %w", err)
 		}
-		for _, why := range addMailboxGrants(&set, folders) {
+		for _, why := range append(addMailboxGrants(&set, folders), addDelegates(&set, folders)...) {
 			st.NotMoved[why]++
 		}
 	}

@@ -61,6 +61,8 @@ func (s *Server) dispatch(rw http.ResponseWriter, r *req) {
 		render, f = s.getUserOofSettings(r)
 	case "GetInboxRules":
 		render, f = s.getInboxRules(r)
+	case "GetDelegate":
+		render, f = s.getDelegate(r)
 	default:
 		f = &opFault{"ErrorInvalidRequest", "The request is invalid: operation " + r.op + " is not supported by ewstest."}
 	}

@@ -69,6 +69,10 @@ type User struct {
 	OutOfOffice *format.OutOfOffice
 	// InboxRules are the rules GetInboxRules returns (2010 SP1 and later).
 	InboxRules []format.InboxRule
+	// Delegates are the delegates GetDelegate returns; GroupDelegate
+	// names a security-group delegate, which makes GetDelegate fail.
+	Delegates     []format.Delegate
+	GroupDelegate string
 
 	root    *Folder // "root"; msgfolderroot is its child
 	archive *Folder // "archiveroot" of the archive mailbox, or nil
@@ -203,6 +207,7 @@ func Generate(seed int64, opt OrgOptions) *Org {
 	if opt.Users > 1 {
 		o.Users[0].InboxRules = demoInboxRules(o.Users[0], o.Users[1], opt.Domain)
 	}
+	demoDelegates(o.Users[:opt.Users])
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
 	o.buildPublic(opt)
 	for _, u := range o.Users[:min(opt.Archives, opt.Users)] {

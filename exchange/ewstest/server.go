@@ -600,9 +600,10 @@ func envelope(b *w, p Personality, op string, fn func()) {
 // bareResponses names the responses of the operations that answer with
 // one ResponseMessage beside their payload instead of a ResponseMessages
 // list [V MS-OXWOOF 4.2 GetUserOofSettingsResponse], or as the response
-// message themselves [V MS-OXWSRULES 4.4 GetInboxRulesResponse].
+// message themselves [V MS-OXWSRULES 4.4 GetInboxRulesResponse; GetDelegateResponse:
+// learn.microsoft.com getdelegate-operation, its ResponseMessages written by getDelegate].
 var bareResponses = map[string]string{"GetUserOofSettingsRequest": "GetUserOofSettingsResponse",
-	"GetInboxRules": `GetInboxRulesResponse ResponseClass="Success"`}
+	"GetInboxRules": `GetInboxRulesResponse ResponseClass="Success"`, "GetDelegate": `GetDelegateResponse ResponseClass="Success"`}
 
 // fault writes an HTTP 500 SOAP fault [V ews.md §3.1 A EXLIB test_error_server_busy;
 // impersonation faults: issue OfficeDev/ews-managed-api#223].

@@ -88,9 +88,10 @@ func post(t *testing.T, srv *ewstest.Server, c call) (int, http.Header, string) 
 const (
 	syncInbox = `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>` +
 		`<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`
-	aliceSmtp    = `<t:SmtpAddress>alice@example.com</t:SmtpAddress>`
-	alicePrimary = `<t:PrimarySmtpAddress>alice@example.com</t:PrimarySmtpAddress>`
-	rulesAlice   = `<m:GetInboxRules><m:MailboxSmtpAddress>alice@example.com</m:MailboxSmtpAddress></m:GetInboxRules>`
+	aliceSmtp      = `<t:SmtpAddress>alice@example.com</t:SmtpAddress>`
+	alicePrimary   = `<t:PrimarySmtpAddress>alice@example.com</t:PrimarySmtpAddress>`
+	delegatesAlice = `<m:GetDelegate IncludePermissions="true"><m:Mailbox><t:EmailAddress>alice@example.com</t:EmailAddress></m:Mailbox></m:GetDelegate>`
+	rulesAlice     = `<m:GetInboxRules><m:MailboxSmtpAddress>alice@example.com</m:MailboxSmtpAddress></m:GetInboxRules>`
 )
 
 func faultCode(body string) string {
@@ -177,6 +178,23 @@ func TestProtocol(t *testing.T) {
 			[]string{`ResponseClass="Success"`, `<m:InboxRules></m:InboxRules>`}},
 		{"rules 2016 no mailbox", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
 			body: strings.Replace(rulesAlice, "alice@", "nobody@", 1)}, 500, []string{"a:ErrorNonExistentMailbox"}},
+		// GetDelegate (learn.microsoft.com getdelegate-operation): 2007 SP1 and later.
+		{"delegates 2007", ewstest.Exchange2007SP1, call{version: "Exchange2007_SP1", imp: alicePrimary, body: delegatesAlice}, 200,
+			[]string{`<GetDelegateResponse ResponseClass="Success"`, `<m:ResponseCode>NoError</m:ResponseCode><m:ResponseMessages><m:DelegateUserResponseMessageType ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>`,
+				`<m:DelegateUser><t:UserId><t:PrimarySmtpAddress>bob@example.com</t:PrimarySmtpAddress><t:DisplayName>Bob Müller</t:DisplayName></t:UserId>`,
+				`<t:DelegatePermissions><t:CalendarFolderPermissionLevel>Editor</t:CalendarFolderPermissionLevel><t:TasksFolderPermissionLevel>Author</t:TasksFolderPermissionLevel><t:InboxFolderPermissionLevel>Reviewer</t:InboxFolderPermissionLevel><t:ContactsFolderPermissionLevel>None</t:ContactsFolderPermissionLevel>`,
+				`</t:DelegatePermissions><t:ReceiveCopiesOfMeetingMessages>true</t:ReceiveCopiesOfMeetingMessages><t:ViewPrivateItems>true</t:ViewPrivateItems></m:DelegateUser>`,
+				`</m:ResponseMessages><m:DeliverMeetingRequests>DelegatesAndMe</m:DeliverMeetingRequests></GetDelegateResponse>`}},
+		{"delegates asked as 2007 RTM", ewstest.Exchange2016, call{version: "Exchange2007", imp: alicePrimary, anchor: "alice@example.com", body: delegatesAlice}, 500,
+			[]string{"a:ErrorSchemaValidation", "GetDelegate"}},
+		{"delegates without permissions", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
+			body: strings.Replace(delegatesAlice, `"true"`, `"false"`, 1)}, 200,
+			[]string{`<t:DisplayName>Bob Müller</t:DisplayName></t:UserId><t:ReceiveCopiesOfMeetingMessages>`}},
+		{"delegates none", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
+			body: strings.Replace(delegatesAlice, "alice@", "info@", 1)}, 200,
+			[]string{`<m:GetDelegateResponse ResponseClass="Success" xmlns:m=`, `><m:ResponseCode>NoError</m:ResponseCode><m:DeliverMeetingRequests>`}},
+		{"delegates no mailbox", ewstest.Exchange2016, call{version: "Exchange2016", imp: aliceSmtp, anchor: "alice@example.com",
+			body: strings.Replace(delegatesAlice, "alice@", "nobody@", 1)}, 500, []string{"a:ErrorNonExistentMailbox"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
