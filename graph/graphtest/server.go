@@ -35,6 +35,9 @@ type Options struct {
 	ClientID     string        // registered application id (default a fixed GUID)
 	ClientSecret string        // default TestSecret
 	TokenTTL     time.Duration // access token lifetime (default 3599s, as the sample [V graph.md §2])
+	// NoMessageDelta makes messages/delta answer as in a cloud without it
+	// (China 21Vianet [V graph.md §8]); see listing.go.
+	NoMessageDelta bool
 }
 
 // TestSecret is the application's client secret unless Options say otherwise.
