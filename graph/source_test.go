@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,12 +31,20 @@ type engineBed struct {
 	org *ewstest.Org
 	srv *graphtest.Server
 	src *graph.Source
+	c   *graph.Client
 	dir string
 }
 
 func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	t.Helper()
-	srv, err := graphtest.Start(org, nil)
+	return newEngineBedWith(t, org, nil, nil)
+}
+
+// newEngineBedWith is newEngineBed with emulator options and, if wrap is
+// not nil, the Graph client's HTTP client and endpoint chosen by wrap.
+func newEngineBedWith(t *testing.T, org *ewstest.Org, opt *graphtest.Options, wrap func(*graphtest.Server) (string, *http.Client)) *engineBed {
+	t.Helper()
+	srv, err := graphtest.Start(org, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +54,15 @@ func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := graph.NewClient(srv.GraphURL(), ts, srv.Client(), retry.Policy{})
+	endpoint, hc := srv.GraphURL(), srv.Client()
+	if wrap != nil {
+		endpoint, hc = wrap(srv)
+	}
+	c, err := graph.NewClient(endpoint, ts, hc, retry.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), dir: t.TempDir()}
+	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), c: c, dir: t.TempDir()}
 }
 
 // mailCount counts the messages, contacts, events and tasks of the org's user mailboxes.
@@ -78,6 +91,13 @@ func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
 // runExport exports one round of org's user mailboxes from src into dir.
 func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string) export.MailboxStats {
 	t.Helper()
+	return runExportWith(t, org, src, dir, blocked, export.Options{})
+}
+
+// runExportWith is runExport with export options (Folder and Mailboxes
+// are set here).
+func runExportWith(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string, opt export.Options) export.MailboxStats {
+	t.Helper()
 	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "graph test"})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +109,11 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := export.Run(ctx, src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	opt.Folder, opt.Mailboxes = f, boxes
+	if opt.Jobs == 0 {
+		opt.Jobs = 2
+	}
+	res, err := export.Run(ctx, src, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +129,13 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 		sum.Deleted += r.Deleted
 		sum.Found += r.Found
 		sum.Unchanged += r.Unchanged
+		sum.Flags += r.Flags
+		for k, n := range r.Filtered {
+			if sum.Filtered == nil {
+				sum.Filtered = map[string]int{}
+			}
+			sum.Filtered[k] += n
+		}
 	}
 	return sum
 }

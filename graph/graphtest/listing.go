@@ -73,6 +73,20 @@ func noMessageDelta(w http.ResponseWriter) {
 	graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment 'delta'.")
 }
 
+// SetNoMessageDelta switches messages/delta off (as Options.NoMessageDelta)
+// or on again.
+func (e *Emulator) SetNoMessageDelta(off bool) {
+	e.mu.Lock()
+	e.noDelta = off
+	e.mu.Unlock()
+}
+
+func (e *Emulator) messageDeltaOff() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.noDelta
+}
+
 // listMessages serves GET /users/{id}/mailFolders/{id}/messages: the
 // folder's messages, 10 a page unless $top or Prefer: odata.maxpagesize
 // says otherwise, with @odata.nextLink [V GDOC concepts/paging.md; default

@@ -63,6 +63,7 @@ type Emulator struct {
 	inFlight map[string]int // requests in flight per mailbox (concurrency.go)
 	counters Counters
 	base     string // https://host:port
+	noDelta  bool   // messages/delta answers as without it (listing.go)
 }
 
 // New returns an emulator for org. Use it as an http.Handler (it needs
@@ -98,7 +99,7 @@ func New(org *ewstest.Org, opt *Options) (*Emulator, error) {
 		return nil, err
 	}
 	return &Emulator{Org: org, opt: o, key: key, certDER: der, tokens: map[string]time.Time{}, deltas: map[string]*deltaState{},
-		injected: map[FaultKind]int{}, blocked: map[string]bool{}, throttle: map[string]time.Time{}}, nil
+		injected: map[FaultKind]int{}, blocked: map[string]bool{}, throttle: map[string]time.Time{}, noDelta: o.NoMessageDelta}, nil
 }
 
 // Server is a running emulator.
