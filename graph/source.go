@@ -38,6 +38,8 @@ type Source struct {
 	kinds sync.Map
 	// lists maps mailbox+"\x00"+task id to its To Do list (todo.go).
 	lists sync.Map
+	// listing says whether mail folders are read by full listings (listing.go).
+	listing listingState
 }
 
 // NewSource returns the export Source over c.
@@ -188,7 +190,7 @@ func (s *Source) hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 	return h, nil
 }
 
-// Changes runs messages/delta for the folder.
+// Changes runs messages/delta for the folder (or its full listing, listing.go).
 func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []byte, fn func(export.ItemChange) error) ([]byte, error) {
 	switch k, _ := s.kinds.Load(mailbox + "\x00" + folderID); k {
 	case export.KindContact:
@@ -198,7 +200,7 @@ func (s *Source) Changes(ctx context.Context, mailbox, folderID string, mark []b
 	case export.KindTask:
 		return s.taskChanges(ctx, mailbox, folderID, mark, fn)
 	}
-	return s.c.MessageChanges(ctx, mailbox, folderID, mark, fn)
+	return s.messageChanges(ctx, mailbox, folderID, mark, fn)
 }
 
 // Fetch reads the messages' properties in JSON batches (batch.go) and,

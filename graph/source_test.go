@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,28 +31,48 @@ type engineBed struct {
 	org *ewstest.Org
 	srv *graphtest.Server
 	src *graph.Source
+	c   *graph.Client
 	dir string
 }
 
 func newEngineBed(t *testing.T, org *ewstest.Org) *engineBed {
 	t.Helper()
-	srv, err := graphtest.Start(org, nil)
+	return newEngineBedWith(t, org, nil, nil)
+}
+
+// newEngineBedWith is newEngineBed with emulator options and, if wrap is
+// not nil, the Graph client's HTTP client and endpoint chosen by wrap.
+func newEngineBedWith(t *testing.T, org *ewstest.Org, opt *graphtest.Options, wrap func(*graphtest.Server) (string, *http.Client)) *engineBed {
+	t.Helper()
+	srv, err := graphtest.Start(org, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	return &engineBed{org: org, srv: srv, src: graph.NewSource(bedClient(t, srv)), dir: t.TempDir()}
+	c := bedClientVia(t, srv, wrap)
+	return &engineBed{org: org, srv: srv, src: graph.NewSource(c), c: c, dir: t.TempDir()}
 }
 
 // bedClient is a Graph client of the emulator's app (with its secret).
 func bedClient(t *testing.T, srv *graphtest.Server) *graph.Client {
+	t.Helper()
+	return bedClientVia(t, srv, nil)
+}
+
+// bedClientVia is bedClient with, if wrap is not nil, the endpoint and
+// HTTP client chosen by wrap.
+func bedClientVia(t *testing.T, srv *graphtest.Server, wrap func(*graphtest.Server) (string, *http.Client)) *graph.Client {
 	t.Helper()
 	ts, err := graph.NewTokenSource(graph.Credentials{Login: srv.Authority()[:len(srv.Authority())-len(srv.Tenant())-1],
 		Tenant: srv.Tenant(), ClientID: srv.ClientID(), Secret: srv.ClientSecret()}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := graph.NewClient(srv.GraphURL(), ts, srv.Client(), retry.Policy{})
+	endpoint, hc := srv.GraphURL(), srv.Client()
+	if wrap != nil {
+		endpoint, hc = wrap(srv)
+	}
+	c, err := graph.NewClient(endpoint, ts, hc, retry.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +105,13 @@ func (b *engineBed) run(t *testing.T, blocked string) export.MailboxStats {
 // runOrg exports one round of org's user mailboxes from src into dir.
 func runOrg(t *testing.T, org *ewstest.Org, src export.Source, dir string) *export.Result {
 	t.Helper()
+	return runOrgWith(t, org, src, dir, export.Options{})
+}
+
+// runOrgWith is runOrg with export options (Folder and Mailboxes are set
+// here).
+func runOrgWith(t *testing.T, org *ewstest.Org, src export.Source, dir string, opt export.Options) *export.Result {
+	t.Helper()
 	f, err := archive.OpenFolder(dir, &archive.FolderOptions{Writer: "graph test"})
 	if err != nil {
 		t.Fatal(err)
@@ -95,17 +123,29 @@ func runOrg(t *testing.T, org *ewstest.Org, src export.Source, dir string) *expo
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := export.Run(ctx, src, export.Options{Folder: f, Mailboxes: boxes, Jobs: 2})
+	opt.Folder, opt.Mailboxes = f, boxes
+	if opt.Jobs == 0 {
+		opt.Jobs = 2
+	}
+	res, err := export.Run(ctx, src, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-// runExport exports one round of org's user mailboxes from src into dir.
+// runExport exports one round of org's user mailboxes from src into dir
+// and returns the summed rows; every mailbox but the blocked one must
+// succeed.
 func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string) export.MailboxStats {
 	t.Helper()
-	res := runOrg(t, org, src, dir)
+	return runExportWith(t, org, src, dir, blocked, export.Options{})
+}
+
+// runExportWith is runExport with export options.
+func runExportWith(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked string, opt export.Options) export.MailboxStats {
+	t.Helper()
+	res := runOrgWith(t, org, src, dir, opt)
 	var sum export.MailboxStats
 	for _, r := range res.Stats {
 		if r.Err != "" {
@@ -118,6 +158,13 @@ func runExport(t *testing.T, org *ewstest.Org, src export.Source, dir, blocked s
 		sum.Deleted += r.Deleted
 		sum.Found += r.Found
 		sum.Unchanged += r.Unchanged
+		sum.Flags += r.Flags
+		for k, n := range r.Filtered {
+			if sum.Filtered == nil {
+				sum.Filtered = map[string]int{}
+			}
+			sum.Filtered[k] += n
+		}
 	}
 	return sum
 }

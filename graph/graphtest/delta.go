@@ -14,6 +14,7 @@ type deltaState struct {
 	seen    map[string]string
 	pending []any
 	next    map[string]string // seen after the round
+	filter  *receivedFilter   // the first round's $filter, kept in its tokens (listing.go)
 }
 
 // delta serves a delta round over items (the current objects, each with
@@ -24,6 +25,12 @@ type deltaState struct {
 // ($deltatoken) [V graph.md §4.2, §11 W1-W3 GDOC concepts/delta-query-messages.md].
 func (e *Emulator) delta(w http.ResponseWriter, r *http.Request, ctx string, items []any) {
 	q := r.URL.Query()
+	flt, err := parseReceivedFilter(q.Get("$filter"))
+	if err != nil {
+		// [I: the error shape of an unsupported $filter is not recorded]
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid filter clause: "+err.Error())
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var st *deltaState
@@ -45,11 +52,11 @@ func (e *Emulator) delta(w http.ResponseWriter, r *http.Request, ctx string, ite
 				e.mu.Lock()
 				return
 			}
-			seen = old.seen
+			seen, flt = old.seen, old.filter
 		}
-		st = &deltaState{next: map[string]string{}}
+		st = &deltaState{next: map[string]string{}, filter: flt}
 		cur := map[string]bool{}
-		for _, it := range items {
+		for _, it := range flt.apply(items) {
 			m := it.(map[string]any)
 			id := m["id"].(string)
 			v := fmt.Sprint(m)
@@ -71,13 +78,13 @@ func (e *Emulator) delta(w http.ResponseWriter, r *http.Request, ctx string, ite
 	}
 	n := min(size, len(st.pending))
 	out := st.pending[:n]
-	rest := &deltaState{pending: st.pending[n:], next: st.next}
+	rest := &deltaState{pending: st.pending[n:], next: st.next, filter: st.filter}
 	e.seq++
 	tok := fmt.Sprintf("GwcBoTmPuo%06d", e.seq)
 	key := "$skiptoken"
 	if len(rest.pending) == 0 {
 		key = "$deltatoken"
-		rest = &deltaState{seen: st.next}
+		rest = &deltaState{seen: st.next, filter: st.filter}
 	}
 	e.deltas[tok] = rest
 	link := e.base + r.URL.Path + "?" + key + "=" + url.QueryEscape(tok)

@@ -121,6 +121,10 @@ func (e *Emulator) mailbox(w http.ResponseWriter, r *http.Request, id string, re
 				}
 			}
 			e.collection(w, r, "users('"+id+"')/mailFolders('"+rest[1]+"')/childFolders", items, 10)
+		case len(rest) == 3 && rest[2] == "messages":
+			e.listMessages(w, r, f)
+		case len(rest) == 4 && rest[2] == "messages" && rest[3] == "delta" && e.messageDeltaOff():
+			noMessageDelta(w)
 		case len(rest) == 4 && rest[2] == "messages" && rest[3] == "delta":
 			if _, ok := e.take(r.URL.Path, FaultDeltaExpired); ok && r.URL.Query().Get("$deltatoken") != "" {
 				e.deltaGone(w, r)

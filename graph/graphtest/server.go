@@ -35,6 +35,9 @@ type Options struct {
 	ClientID     string        // registered application id (default a fixed GUID)
 	ClientSecret string        // default TestSecret
 	TokenTTL     time.Duration // access token lifetime (default 3599s, as the sample [V graph.md §2])
+	// NoMessageDelta makes messages/delta answer as in a cloud without it
+	// (China 21Vianet [V graph.md §8]); see listing.go.
+	NoMessageDelta bool
 }
 
 // TestSecret is the application's client secret unless Options say otherwise.
@@ -60,6 +63,7 @@ type Emulator struct {
 	inFlight map[string]int // requests in flight per mailbox (concurrency.go)
 	counters Counters
 	base     string // https://host:port
+	noDelta  bool   // messages/delta answers as without it (listing.go)
 }
 
 // New returns an emulator for org. Use it as an http.Handler (it needs
@@ -95,7 +99,7 @@ func New(org *ewstest.Org, opt *Options) (*Emulator, error) {
 		return nil, err
 	}
 	return &Emulator{Org: org, opt: o, key: key, certDER: der, tokens: map[string]time.Time{}, deltas: map[string]*deltaState{},
-		injected: map[FaultKind]int{}, blocked: map[string]bool{}, throttle: map[string]time.Time{}}, nil
+		injected: map[FaultKind]int{}, blocked: map[string]bool{}, throttle: map[string]time.Time{}, noDelta: o.NoMessageDelta}, nil
 }
 
 // Server is a running emulator.
