@@ -614,7 +614,7 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	}
 	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}}
 	if streamed { // attachments of more than a block stream into the archive
-		c.Body = r
+		c.Body = &failingStream{r: r, sf: sf, nid: m.NID}
 	} else if c.Data, err = io.ReadAll(r); err != nil && merr == nil {
 		merr = err
 	}
