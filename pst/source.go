@@ -605,8 +605,10 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	if kind != export.KindMail {
 		return s.convertItem(sf, id, kind, m, merr)
 	}
-	if err := m.checkStreams(0); err != nil && merr == nil {
-		merr = err
+	if err := m.checkStreams(0); err != nil {
+		// Archiving the readable bytes would land a truncated attachment that
+		// looks whole: the message is one failed item, named in the summary.
+		return nil, export.Fail(sf.unreadable(m.NID, "attachment data tree damaged"), err)
 	}
 	r, streamed, err := m.EMLStream(resolve)
 	if err != nil && merr == nil {

@@ -28,16 +28,16 @@ func (s *failingStream) Read(p []byte) (int, error) {
 	}
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {
-		s.err = export.Fail(s.sf.unreadable(s.nid), err)
+		s.err = export.Fail(s.sf.unreadable(s.nid, "attachment unreadable while streaming"), err)
 		return n, s.err
 	}
 	return n, err
 }
 
-// unreadable is the summary reason of message nid whose stream failed: its node id,
-// the display name of its parent folder (the NBT's nidParent, [MS-PST] 2.2.2.7.7.4)
-// and the file.
-func (sf *sourceFile) unreadable(nid uint32) string {
+// unreadable is the summary reason of message nid that cannot be archived whole: its
+// node id, the display name of its parent folder (the NBT's nidParent, [MS-PST]
+// 2.2.2.7.7.4), the file and what failed.
+func (sf *sourceFile) unreadable(nid uint32, what string) string {
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	folder := "(unknown)"
@@ -46,5 +46,5 @@ func (sf *sourceFile) unreadable(nid uint32) string {
 			folder = ps.Str(PidDisplayName)
 		}
 	}
-	return fmt.Sprintf("pst message 0x%x in folder %q of %s: attachment unreadable while streaming", nid, folder, filepath.Base(sf.path))
+	return fmt.Sprintf("pst message 0x%x in folder %q of %s: %s", nid, folder, filepath.Base(sf.path), what)
 }
