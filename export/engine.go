@@ -734,7 +734,16 @@ func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *f
 		st.Rebuilt[reason]++
 	}
 	if c.Body != nil {
-		return e.doneStream(st, h, c.Body)
+		// A stream failing with a *Problem after its first bytes (a PST
+		// attachment's block gone) fails the item, not the mailbox;
+		// doneStream wrote nothing of it.
+		err := e.doneStream(st, h, c.Body)
+		if errors.As(err, &p) && p.Failed && !isArchiveErr(err) {
+			st.Failed[p.Reason]++
+			log.Error("item failed", "folder", f.DisplayName, "id", it.ID, "err", p.Err)
+			return nil
+		}
+		return err
 	}
 	return e.done(st, h, c.Data)
 }

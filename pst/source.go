@@ -605,8 +605,10 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	if kind != export.KindMail {
 		return s.convertItem(sf, id, kind, m, merr)
 	}
-	if err := m.checkStreams(0); err != nil && merr == nil {
-		merr = err
+	if err := m.checkStreams(0); err != nil {
+		// Archiving the readable bytes would land a truncated attachment that
+		// looks whole: the message is one failed item, named in the summary.
+		return nil, export.Fail(sf.unreadable(m.NID, "attachment data tree damaged"), err)
 	}
 	r, streamed, err := m.EMLStream(resolve)
 	if err != nil && merr == nil {
@@ -614,7 +616,7 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	}
 	c := &export.Content{Kind: archive.KindMessage, Attrs: map[string]string{}}
 	if streamed { // attachments of more than a block stream into the archive
-		c.Body = r
+		c.Body = &failingStream{r: r, sf: sf, nid: m.NID}
 	} else if c.Data, err = io.ReadAll(r); err != nil && merr == nil {
 		merr = err
 	}

@@ -71,16 +71,7 @@ func TestPSTInspect(t *testing.T) {
 // exceptions' own bodies), a second run exports nothing, and
 // a map line naming a mailbox outside the directory exits 2 naming the line.
 func TestExportPST(t *testing.T) {
-	file := "/work/shared/testdata/pst/dist-list.pst"
-	if _, err := os.Stat("../../../shared/testdata/pst/dist-list.pst"); err == nil {
-		file, _ = filepath.Abs("../../../shared/testdata/pst/dist-list.pst")
-	}
-	if _, err := os.Stat(file); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the shared PST test files are missing: %v", err)
-		}
-		t.Skip("no shared PST test files")
-	}
+	file := sharedPST(t, "dist-list.pst")
 	_, dir := testOrg(t, ewstest.OrgOptions{Users: 1}, nil)
 	mapFile := filepath.Join(dir, "map.csv")
 	os.WriteFile(mapFile, []byte("# file, mailbox, where\n"+file+",alice@example.com,archive\n"), 0o600)
