@@ -132,32 +132,33 @@ func TestWrittenTruncated(t *testing.T) {
 }
 
 // TestWrittenCorrupted damages two blocks: the message whose property context is
-// gone fails alone, naming its node; the message whose attachment lost a block is
-// archived in part with the bid of that block; the other 298 are whole.
+// gone fails alone, naming its node; the message whose attachment lost a block
+// fails too (an attachment cut short is never archived as if whole), naming its
+// node and the block; the other 298 are whole.
 func TestWrittenCorrupted(t *testing.T) {
 	file, _, badPC, badAttach, badBlock := pstwrite.Corrupted(300)
 	got := fetchAll(t, writeTemp(t, file))
-	var failed, rebuilt int
+	failed := map[uint64]error{}
 	for id, err := range got {
 		if err == nil {
 			continue
 		}
-		var e *Error
-		switch {
-		case strings.HasPrefix(err.Error(), "rebuilt"):
-			rebuilt++
-			if !errors.As(err, &e) || e.BID != uint64(badBlock) {
-				t.Errorf("item %s archived in part: %v; want block 0x%x of message 0x%x", id, err, badBlock, badAttach)
-			}
-		default:
-			failed++
-			if nidOf(err) != badPC {
-				t.Errorf("item %s: %v; want node 0x%x", id, err, badPC)
-			}
+		if strings.HasPrefix(err.Error(), "rebuilt") {
+			t.Errorf("item %s archived in part: %v", id, err)
+			continue
 		}
+		nid := uint64(nidOf(err))
+		if strings.Contains(err.Error(), fmt.Sprintf("pst message 0x%x ", badAttach)) {
+			nid = uint64(badAttach) // the error names the message; its *Error the block
+		}
+		failed[nid] = err
 	}
-	if len(got) != 300 || failed != 1 || rebuilt != 1 {
-		t.Errorf("%d items, %d failed, %d in part; want 300, 1, 1", len(got), failed, rebuilt)
+	if len(got) != 300 || len(failed) != 2 || failed[uint64(badPC)] == nil || failed[uint64(badAttach)] == nil {
+		t.Fatalf("%d items, failed %v; want 300, nodes 0x%x and 0x%x", len(got), failed, badPC, badAttach)
+	}
+	var e *Error
+	if err := failed[uint64(badAttach)]; !errors.As(err, &e) || e.BID != uint64(badBlock) {
+		t.Errorf("attachment failure %v; want block 0x%x", err, badBlock)
 	}
 }
 

@@ -56,7 +56,7 @@ func (e *Emulator) delta(w http.ResponseWriter, r *http.Request, ctx string, ite
 		}
 		st = &deltaState{next: map[string]string{}, filter: flt}
 		cur := map[string]bool{}
-		for _, it := range flt.apply(items) {
+		for _, it := range flt.apply(items, e.filterCap()) {
 			m := it.(map[string]any)
 			id := m["id"].(string)
 			v := fmt.Sprint(m)

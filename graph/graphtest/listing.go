@@ -38,11 +38,11 @@ func parseReceivedFilter(s string) (*receivedFilter, error) {
 }
 
 // apply keeps the messages (messageJSON maps) the filter matches and of
-// them at most DeltaFilterCap, the most recently received [I: which 5,000
+// them at most limit (DeltaFilterCap), the most recently received [I: which 5,000
 // Graph keeps is not documented; its only $orderby on delta is
 // receivedDateTime desc, graph.md §4.2]. The rest are never reported, in
 // this round or later ones from its deltaLink [I].
-func (f *receivedFilter) apply(items []any) []any {
+func (f *receivedFilter) apply(items []any, limit int) []any {
 	if f == nil {
 		return items
 	}
@@ -58,8 +58,8 @@ func (f *receivedFilter) apply(items []any) []any {
 		}
 	}
 	slices.SortStableFunc(keep, func(a, b dated) int { return b.t.Compare(a.t) })
-	out := make([]any, 0, min(len(keep), DeltaFilterCap))
-	for _, d := range keep[:min(len(keep), DeltaFilterCap)] {
+	out := make([]any, 0, min(len(keep), limit))
+	for _, d := range keep[:min(len(keep), limit)] {
 		out = append(out, d.it)
 	}
 	return out
@@ -112,4 +112,12 @@ func (e *Emulator) listMessages(w http.ResponseWriter, r *http.Request, f *folde
 		items = append(items, m)
 	}
 	e.collection(w, r, "users/messages", items, 10)
+}
+
+// filterCap is the cap on a filtered messages/delta (Options.DeltaFilterCap).
+func (e *Emulator) filterCap() int {
+	if e.opt.DeltaFilterCap > 0 {
+		return e.opt.DeltaFilterCap
+	}
+	return DeltaFilterCap
 }

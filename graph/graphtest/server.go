@@ -38,6 +38,10 @@ type Options struct {
 	// NoMessageDelta makes messages/delta answer as in a cloud without it
 	// (China 21Vianet [V graph.md §8]); see listing.go.
 	NoMessageDelta bool
+	// DeltaFilterCap replaces Graph's cap of DeltaFilterCap messages on a
+	// filtered messages/delta (0: Graph's), so a test shows the cap
+	// biting without generating thousands of messages.
+	DeltaFilterCap int
 }
 
 // TestSecret is the application's client secret unless Options say otherwise.
