@@ -30,6 +30,13 @@ const (
 	// permission of Microsoft To Do (optional, see [OptionalPermissions]):
 	// the mailbox's task lists answer 403 and its tasks are not exported.
 	ReasonTasks = "not readable through Graph: tasks (Tasks.Read.All not granted)"
+	// ReasonNotes: Outlook notes (IPF.StickyNote) have no resource in
+	// Graph v1.0 [I: none among its Outlook resources; not in graph.md].
+	ReasonNotes = "not readable through Graph: Outlook notes"
+	// ReasonContactGroups: personal distribution lists (Outlook contact
+	// groups) have no resource in Graph v1.0; the contacts API returns
+	// contacts only [I: not in graph.md].
+	ReasonContactGroups = "not readable through Graph: personal distribution lists (contact groups)"
 )
 
 // accessDenied reports whether err is the 403 ErrorAccessDenied of a
@@ -67,6 +74,8 @@ func (s *Source) Hierarchy(ctx context.Context, mailbox string, mark []byte) (*e
 
 // NotReadable lists what Graph cannot read of the organisation
 // ([export.OrgNotReadable]).
-func (s *Source) NotReadable() []string { return []string{ReasonPublicFolders, ReasonArchives} }
+func (s *Source) NotReadable() []string {
+	return []string{ReasonPublicFolders, ReasonArchives, ReasonNotes, ReasonContactGroups}
+}
 
 var _ export.OrgNotReadable = (*Source)(nil)

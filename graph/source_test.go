@@ -247,7 +247,8 @@ func TestEngineBlocked(t *testing.T) {
 		t.Errorf("round partial:\n%s", out.String())
 	}
 	for _, want := range []string{"not read " + blocked + ": 1 × " + graph.ReasonBlocked, graph.ReasonFolderPermissions,
-		"not read the organisation: " + graph.ReasonPublicFolders, "not read the organisation: " + graph.ReasonArchives} {
+		"not read the organisation: " + graph.ReasonPublicFolders, "not read the organisation: " + graph.ReasonArchives,
+		"not read the organisation: " + graph.ReasonNotes, "not read the organisation: " + graph.ReasonContactGroups} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
