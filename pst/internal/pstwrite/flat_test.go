@@ -10,15 +10,7 @@ import (
 // table (multi-block heap, row matrix subnode, two-level row index) with pst.
 func TestFlatReadBack(t *testing.T) {
 	folders := Flat(1000)
-	f, err := pst.Open(writeFile(t, folders))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	root, err := f.Folders(func(err error) { t.Error(err) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, root := openRoot(t, writeFile(t, folders))
 	in := root.Children[0].Children[0]
 	rows, err := f.Messages(in.NID)
 	if err != nil || len(rows) != 1000 || in.Count != 1000 {

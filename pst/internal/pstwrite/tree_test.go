@@ -35,15 +35,7 @@ func modelMessages(folders []*Folder) map[string][]*Message {
 func TestSampleReadBack(t *testing.T) {
 	folders := Sample(1000)
 	p := writeFile(t, folders)
-	f, err := pst.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	root, err := f.Folders(func(err error) { t.Error(err) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, root := openRoot(t, p)
 	model := modelMessages(folders)
 	seen, total, attached := 0, 0, 0
 	var walk func(fo *pst.Folder, p string)

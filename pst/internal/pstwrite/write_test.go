@@ -30,6 +30,22 @@ func writeFile(t *testing.T, folders []*Folder) string {
 	return p
 }
 
+// openRoot opens the file at p with package pst (closed at the test's end)
+// and reads its folder tree, every damaged node an error of the test.
+func openRoot(t *testing.T, p string) (*pst.File, *pst.Folder) {
+	t.Helper()
+	f, err := pst.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	root, err := f.Folders(func(err error) { t.Error(err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, root
+}
+
 // TestReadBack reads the smallest file (one folder, one message) with package pst.
 func TestReadBack(t *testing.T) {
 	p := writeFile(t, oneMessage())
