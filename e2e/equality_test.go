@@ -168,6 +168,23 @@ func expectAccount(t *testing.T, org *ewstest.Org, smtp string) *wantAccount {
 			continue
 		}
 		acl := sourceACL(t, f.Permissions)
+		// Full Access (from the LDIF's mailbox descriptor) is Owner on
+		// every folder, replacing the grantee's own entry (replay/grants.go).
+		for _, u := range org.Users {
+			if strings.EqualFold(u.SMTP, smtp) && len(u.FullAccess) > 0 {
+				owner, _ := format.LevelRights("Owner")
+				var es []format.ACLEntry
+				for _, e := range acl.Entries {
+					if !slices.ContainsFunc(u.FullAccess, func(a string) bool { return strings.EqualFold(a, e.Grantee.Address) }) {
+						es = append(es, e)
+					}
+				}
+				for _, a := range u.FullAccess {
+					es = append(es, format.ACLEntry{Grantee: format.Grantee{Kind: format.GranteeUser, Address: a}, Level: "Owner", Rights: owner})
+				}
+				acl.Entries = es
+			}
+		}
 		typ := format.FolderType(f.Class)
 		if typ == "M" {
 			name := strings.Join(path, "/")

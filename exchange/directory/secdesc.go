@@ -66,6 +66,9 @@ func (a ACE) Denied() bool { return a.Type == AceAccessDenied || a.Type == AceAc
 type SecurityDescriptor struct {
 	Revision byte
 	Control  uint16
+	// Owner and Group are the owner and primary-group SIDs (S-1-... form;
+	// empty when the descriptor has none).
+	Owner, Group string
 	// DACL holds the DACL's ACEs in order; ACE types iem does not read
 	// (audit, alarm, callback, mandatory label) are left out.
 	DACL []ACE
@@ -82,6 +85,18 @@ func ParseSecurityDescriptor(b []byte) (*SecurityDescriptor, error) {
 	}
 	if sd.Control&sdSelfRelative == 0 {
 		return nil, fmt.Errorf("%w: not self-relative", ErrSecurityDescriptor)
+	}
+	for i, f := range []*string{&sd.Owner, &sd.Group} {
+		if o := binary.LittleEndian.Uint32(b[4+4*i:]); o != 0 {
+			if uint64(o) >= uint64(len(b)) {
+				return nil, fmt.Errorf("%w: owner/group offset %d beyond %d bytes", ErrSecurityDescriptor, o, len(b))
+			}
+			sid, err := parseSID(b[o:])
+			if err != nil {
+				return nil, err
+			}
+			*f = sid
+		}
 	}
 	off := binary.LittleEndian.Uint32(b[16:20])
 	if sd.Control&sdDACLPresent == 0 || off == 0 {
@@ -253,8 +268,10 @@ func (sd *SecurityDescriptor) explicitGrantees(want uint32, objectType string) [
 }
 
 // Marshal encodes sd in the self-relative binary form ParseSecurityDescriptor
-// reads: the 20-byte header, no owner, group or SACL, then the DACL
-// (revision 4 when it holds object ACEs, else 2 [MS-DTYP 2.4.5]). It is
+// reads: the 20-byte header, then the DACL (revision 4 when it holds
+// object ACEs, else 2 [MS-DTYP 2.4.5]), then the owner and group SIDs when
+// set, no SACL (what AD returns under SD_FLAGS 7; the header's offsets
+// place each part, [MS-DTYP 2.4.6] fixes no order). It is
 // what the EWS emulator writes into its LDIF and what the tests build
 // descriptors with; an ACE whose SID or ObjectType does not encode is an
 // error.
@@ -294,7 +311,19 @@ func (sd *SecurityDescriptor) Marshal() ([]byte, error) {
 	out = binary.LittleEndian.AppendUint16(out, uint16(8+len(aces)))
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(sd.DACL)))
 	out = append(out, 0, 0)
-	return append(out, aces...), nil
+	out = append(out, aces...)
+	for i, s := range []string{sd.Owner, sd.Group} {
+		if s == "" {
+			continue
+		}
+		sid, err := EncodeSID(s)
+		if err != nil {
+			return nil, fmt.Errorf("owner/group: %w", err)
+		}
+		binary.LittleEndian.PutUint32(out[4+4*i:], uint32(len(out)))
+		out = append(out, sid...)
+	}
+	return out, nil
 }
 
 // EncodeSID is the binary form of an S-1-... SID [MS-DTYP 2.4.2.2].

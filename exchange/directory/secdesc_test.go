@@ -53,7 +53,7 @@ func TestParseSecurityDescriptorBytes(t *testing.T) {
 }
 
 func TestExplicitGrantees(t *testing.T) {
-	sd := &SecurityDescriptor{DACL: []ACE{
+	sd := &SecurityDescriptor{Owner: ownerS, Group: adminsS, DACL: []ACE{
 		{Type: AceAccessAllowed, Mask: 0x1 | 0x20000, SID: "S-1-5-10"},                                               // SELF: default
 		{Type: AceAccessAllowed, Mask: 0x1, SID: aliceS},                                                             // explicit Full Access
 		{Type: AceAccessAllowed, Mask: 0x1, SID: adminsS, Flags: AceInherited},                                       // from the database
@@ -70,6 +70,9 @@ func TestExplicitGrantees(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back.DACL, sd.DACL) {
 		t.Fatalf("round trip:\n%+v\n%+v", back.DACL, sd.DACL)
+	}
+	if back.Owner != ownerS || back.Group != adminsS {
+		t.Errorf("owner, group = %s, %s; want %s, %s", back.Owner, back.Group, ownerS, adminsS)
 	}
 	if g := back.explicitGrantees(MailboxRightFullAccess, ""); !reflect.DeepEqual(g, []string{aliceS}) {
 		t.Errorf("Full Access grantees = %v, want [alice]", g)

@@ -73,6 +73,15 @@ type User struct {
 	// names a security-group delegate, which makes GetDelegate fail.
 	Delegates     []format.Delegate
 	GroupDelegate string
+	// SID is the account's objectSid (S-1-5-21-<domain>-<RID>).
+	// FullAccess and SendAs are the SMTP addresses of the mailboxes
+	// granted Full Access (Add-MailboxPermission) and Send As
+	// (Add-ADPermission -ExtendedRights Send-As) on this one; WriteLDIF
+	// writes them into msExchMailboxSecurityDescriptor and
+	// nTSecurityDescriptor.
+	SID        string
+	FullAccess []string
+	SendAs     []string
 
 	root    *Folder // "root"; msgfolderroot is its child
 	archive *Folder // "archiveroot" of the archive mailbox, or nil
@@ -82,6 +91,7 @@ type User struct {
 // Group is a mail-enabled distribution group.
 type Group struct {
 	Name, DisplayName, SMTP, LegacyDN string
+	SID                               string // objectSid
 	Members                           []*User
 }
 
@@ -155,6 +165,11 @@ var firstNames = []struct{ user, display string }{
 	{"erin", "Erin Ó Briain"}, {"frank", "Frank Łukasiewicz"}, {"grace", "Grace Hopper"}, {"heidi", "Heidi Çelik"},
 }
 
+// demoDomainSID is the generated domain's SID (S-1-5-21 and three
+// sub-authorities [MS-DTYP 2.4.2.4 "S-1-5-21-x-y-z"], fixed so that the
+// organisation stays deterministic).
+const demoDomainSID = "S-1-5-21-3623811015-3361044348-30300820"
+
 // Generate builds an organisation deterministically from seed.
 func Generate(seed int64, opt OrgOptions) *Org {
 	if opt.Domain == "" {
@@ -209,6 +224,18 @@ func Generate(seed int64, opt OrgOptions) *Org {
 	}
 	demoDelegates(o.Users[:opt.Users])
 	o.Groups = []*Group{{Name: "allstaff", DisplayName: "All Staff", SMTP: "allstaff@" + opt.Domain, LegacyDN: legacy("allstaff"), Members: o.Users[:opt.Users]}}
+	// Account SIDs: one domain SID, RIDs from 1104 as a fresh domain
+	// hands them out after its built-in accounts [inferred]. The second
+	// user has Full Access on the shared mailbox and Send As on the first
+	// user, the usual assistant's grants.
+	for i, u := range o.Users {
+		u.SID = fmt.Sprintf("%s-%d", demoDomainSID, 1104+i)
+	}
+	o.Groups[0].SID = fmt.Sprintf("%s-%d", demoDomainSID, 1104+len(o.Users))
+	if opt.Users > 1 {
+		o.Users[opt.Users].FullAccess = []string{o.Users[1].SMTP}
+		o.Users[0].SendAs = []string{o.Users[1].SMTP}
+	}
 	o.buildPublic(opt)
 	for _, u := range o.Users[:min(opt.Archives, opt.Users)] {
 		o.buildArchive(u, opt)
