@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -490,4 +492,118 @@ func pwFile(t *testing.T, pw string) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestSambaSendAs writes a real Send-As grant into Samba AD: Bob's SID in
+// an object ACE for the Send-As extended right, added over LDAP to
+// Alice's nTSecurityDescriptor DACL (modify under the SD_FLAGS control
+// with DACL_SECURITY_INFORMATION, so owner, group and SACL stay as they
+// are). Samba's own reading (samba-tool dsacl get, SDDL) is the oracle
+// that the ACE is there; Read must then resolve it to bob@example.test.
+// Full Access is not tested here: msExchMailboxSecurityDescriptor is an
+// Exchange schema attribute Samba lacks, and its OID was not verified to
+// add it (as homeMDB above); the LDIF tests cover it.
+func TestSambaSendAs(t *testing.T) {
+	srv := samba(t)
+	ctx := context.Background()
+	before, err := Read(ctx, sambaOptions(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := before.Mailbox("alice@example.test")
+	bob, _ := before.Mailbox("bob@example.test")
+	if alice == nil || bob == nil || bob.SID == "" || !strings.HasPrefix(bob.SID, "S-1-5-21-") {
+		t.Fatalf("alice %+v, bob %+v: want both, bob with a domain SID", alice, bob)
+	}
+	if alice.SendAs != nil || alice.GrantsUnread != nil {
+		t.Fatalf("default descriptor: alice Send As %v, unread %v; want none (SELF's default Send-As is no grant)", alice.SendAs, alice.GrantsUnread)
+	}
+
+	conn, err := ldap.DialURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() }) // after the restore below (cleanups run last-in first-out)
+	if err := conn.Bind(srv.BindDN, srv.Password); err != nil {
+		t.Fatal(err)
+	}
+	// SD_FLAGS 4 = DACL_SECURITY_INFORMATION [MS-ADTS 3.1.1.3.4.1.11 (the
+	// LDAP_SERVER_SD_FLAGS_OID control), inferred section number].
+	daclOnly := ldap.NewControlString("1.2.840.113556.1.4.801", true, "\x30\x03\x02\x01\x04")
+	res, err := conn.Search(ldap.NewSearchRequest(alice.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"nTSecurityDescriptor"}, []ldap.Control{daclOnly}))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("read alice's descriptor: %v", err)
+	}
+	orig := res.Entries[0].GetRawAttributeValue("nTSecurityDescriptor")
+	one, err := (&SecurityDescriptor{DACL: []ACE{{Type: AceAccessAllowedObject, Mask: RightControlAccess,
+		ObjectType: ExtendedRightSendAs, SID: bob.SID}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := appendACE(orig, one[20+8:]) // the one ACE after header and ACL header
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(v []byte) error {
+		m := ldap.NewModifyRequest(alice.DN, []ldap.Control{daclOnly})
+		m.Replace("nTSecurityDescriptor", []string{string(v)})
+		return conn.Modify(m)
+	}
+	if err := write(sd); err != nil {
+		t.Fatalf("modify nTSecurityDescriptor: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := write(orig); err != nil {
+			t.Errorf("restore alice's descriptor: %v", err)
+		}
+	})
+
+	// Oracle: Samba's SDDL of the stored descriptor, read from sam.ldb
+	// (Samba's own database, beside the running server) by samba-tool.
+	tool := testbed.Need(t, "samba-tool")
+	out, err := exec.Command(tool, "dsacl", "get", "--objectdn="+alice.DN, "--configfile="+srv.Conf,
+		"-H", filepath.Join(srv.Dir, "dc", "private", "sam.ldb")).CombinedOutput()
+	if ace := "(OA;;CR;" + ExtendedRightSendAs + ";;" + bob.SID + ")"; err != nil || !strings.Contains(string(out), ace) {
+		t.Fatalf("samba-tool dsacl get: %v; want %s in\n%s", err, ace, out)
+	}
+
+	after, err := Read(ctx, sambaOptions(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := after.Mailbox("alice@example.test")
+	if !reflect.DeepEqual(a.SendAs, []string{"bob@example.test"}) || a.GrantsUnread != nil {
+		t.Errorf("alice Send As %v (unread %v), want [bob@example.test]", a.SendAs, a.GrantsUnread)
+	}
+	if b, _ := after.Mailbox("bob@example.test"); b.SendAs != nil {
+		t.Errorf("bob Send As %v, want none", b.SendAs)
+	}
+}
+
+// appendACE adds one encoded ACE at the end of a self-relative
+// descriptor's DACL [MS-DTYP 2.4.5 ACL: AclSize and AceCount], moving the
+// parts stored after it and their header offsets.
+func appendACE(sd, ace []byte) ([]byte, error) {
+	if len(sd) < 20 {
+		return nil, ErrSecurityDescriptor
+	}
+	off := int(binary.LittleEndian.Uint32(sd[16:]))
+	if off == 0 || off+8 > len(sd) {
+		return nil, fmt.Errorf("%w: no DACL", ErrSecurityDescriptor)
+	}
+	size := int(binary.LittleEndian.Uint16(sd[off+2:]))
+	end := off + size
+	if end > len(sd) {
+		return nil, ErrSecurityDescriptor
+	}
+	out := append(append(append([]byte{}, sd[:end]...), ace...), sd[end:]...)
+	binary.LittleEndian.PutUint16(out[off+2:], uint16(size+len(ace)))
+	binary.LittleEndian.PutUint16(out[off+4:], binary.LittleEndian.Uint16(sd[off+4:])+1)
+	for i := 4; i < 20; i += 4 { // owner, group, SACL, DACL offsets
+		if o := int(binary.LittleEndian.Uint32(out[i:])); o >= end {
+			binary.LittleEndian.PutUint32(out[i:], uint32(o+len(ace)))
+		}
+	}
+	return out, nil
 }
