@@ -457,6 +457,46 @@ func TestSecondRoundWithChanges(t *testing.T) {
 	}
 }
 
+// TestFailedItemRetried: an item that failed in round 1 is fetched again in
+// round 2 though the Source reports no change (the marker moved past it),
+// and archived once it can be read; while it keeps failing, every round
+// tries it again. Round 3, with nothing to retry, fetches nothing.
+func TestFailedItemRetried(t *testing.T) {
+	src := org()
+	const mbx = "alice@example.com"
+	bad := &memItem{id: "flaky", version: "v1", kind: export.KindMail, body: "x", problem: export.Fail("server error on GetItem", nil)}
+	src.add(mbx, "inbox", bad)
+	a := newArchive(t)
+	for round := 1; round <= 4; round++ {
+		if round == 3 {
+			bad.problem = nil // the server answers again
+		}
+		src.fetches()
+		res, err := a.run(context.Background(), src, export.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := statsOf(res)[mbx]
+		_, v := a.view()
+		_, archived := v.Item(mbx, "flaky")
+		fetched := src.fetches()
+		switch round {
+		case 2: // still failing: found, fetched and failed again
+			if st.Found != 1 || st.Failed["server error on GetItem"] != 1 || fetched != 1 || archived {
+				t.Errorf("round 2: %+v, fetched %d, archived %v", st, fetched, archived)
+			}
+		case 3:
+			if st.Found != 1 || st.Exported != 1 || len(st.Failed) != 0 || fetched != 1 || !archived {
+				t.Errorf("round 3: %+v, fetched %d, archived %v", st, fetched, archived)
+			}
+		case 4:
+			if st.Found != 0 || fetched != 0 {
+				t.Errorf("round 4: %+v, fetched %d", st, fetched)
+			}
+		}
+	}
+}
+
 // TestResumeInterrupted interrupts round 1 in the middle of a mailbox; the
 // next run continues the round and fetches only what was not yet written.
 func TestResumeInterrupted(t *testing.T) {
