@@ -461,8 +461,44 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		st.NotAsked[why]++
 	}
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
+	if len(set.Failed) > 0 {
+		e.carrySettings(log, st, prev, set)
+	}
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
 	return err
+}
+
+// carrySettings keeps the previous round's value of each settings part
+// the source could not read this round, so that the archive's latest
+// view does not lose the delegates, out-of-office or rules of an earlier
+// round to one failed request; the summary says, per part, that it was
+// not read or not re-read, and why. Not a reason for a partial round:
+// the next round asks again.
+func (e *engine) carrySettings(log *slog.Logger, st *MailboxStats, prev *archive.Entry, set *format.MailboxSettings) {
+	var old *format.MailboxSettings
+	if prev != nil {
+		b, err := e.readBody(prev)
+		if err == nil {
+			old = new(format.MailboxSettings)
+			err = json.Unmarshal(b, old)
+		}
+		if err != nil {
+			log.Warn("previous settings not readable", "err", err)
+			old = nil
+		}
+	}
+	kept := map[string]bool{}
+	for _, p := range set.Carry(old) {
+		kept[p] = true
+	}
+	for part, err := range set.Failed {
+		why := part + ": " + err.Error()
+		if kept[part] {
+			why = part + ": not re-read, the previous round's kept: " + err.Error()
+		}
+		log.Warn("mailbox settings part not read", "part", part, "kept", kept[part], "err", err)
+		st.NotAsked[why]++
+	}
 }
 
 // addGrants copies the mailbox's Full Access and Send As grantees from

@@ -274,8 +274,9 @@ func newArchive(t *testing.T) *testArchive {
 }
 
 // run opens the archive folder afresh (as each iem-export run does) and writes one round.
-func (a *testArchive) run(ctx context.Context, src *memSource, opt export.Options) (*export.Result, error) {
+func (a *testArchive) run(ctx context.Context, src export.Source, opt export.Options) (*export.Result, error) {
 	a.t.Helper()
+	dir, _ := src.Directory(ctx)
 	if a.f != nil {
 		a.f.Close()
 	}
@@ -287,13 +288,13 @@ func (a *testArchive) run(ctx context.Context, src *memSource, opt export.Option
 	a.t.Cleanup(func() { f.Close() })
 	opt.Folder = f
 	if opt.Mailboxes == nil {
-		for _, m := range src.dir.Mailboxes {
+		for _, m := range dir.Mailboxes {
 			opt.Mailboxes = append(opt.Mailboxes, m.PrimarySMTP)
 		}
 	}
 	if opt.Accounts == nil {
-		for i := range src.dir.Mailboxes {
-			opt.Accounts = append(opt.Accounts, &src.dir.Mailboxes[i])
+		for i := range dir.Mailboxes {
+			opt.Accounts = append(opt.Accounts, &dir.Mailboxes[i])
 		}
 	}
 	if opt.Jobs == 0 {
