@@ -78,7 +78,7 @@ func (s *Source) delegates(ctx context.Context, mailbox string, set *format.Mail
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		set.NotRead = append(set.NotRead, "delegates: "+err.Error())
+		set.Fail(format.PartDelegates, err)
 		return nil
 	}
 	for _, e := range unread {

@@ -49,9 +49,9 @@ func TestGetDelegates(t *testing.T) {
 
 			e.org.SetGroupDelegate(alice, "allstaff@example.com")
 			set, err = src.MailboxSettings(ctx, alice)
-			if err != nil || set.Delegates != nil || set.OutOfOffice == nil || len(set.NotRead) == 0 ||
-				!strings.HasPrefix(set.NotRead[len(set.NotRead)-1], "delegates: ") || !strings.Contains(set.NotRead[len(set.NotRead)-1], "ErrorNotDelegate") {
-				t.Errorf("group delegate: %q %v, %v", set.NotRead, set.Delegates, err)
+			if err != nil || set.Delegates != nil || set.OutOfOffice == nil || set.Failed[format.PartDelegates] == nil ||
+				!strings.Contains(set.Failed[format.PartDelegates].Error(), "ErrorNotDelegate") {
+				t.Errorf("group delegate: %v %v, %v", set.Failed, set.Delegates, err)
 			}
 		})
 	}

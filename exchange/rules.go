@@ -148,7 +148,11 @@ func (s *Source) inboxRules(ctx context.Context, mailbox string, set *format.Mai
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("inbox rules: %w", err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		set.Fail(format.PartRules, err)
+		return nil
 	}
 	set.Rules = rules
 	return nil

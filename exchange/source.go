@@ -153,13 +153,17 @@ func (s *Source) Permissions(ctx context.Context, mailbox, folderID string) (*fo
 
 // PublicFolders walks the public folder tree.
 // MailboxSettings reads the mailbox's out-of-office reply, inbox rules
-// and delegates.
+// and delegates; a part whose request fails is named in Failed (the
+// export then keeps the previous round's), the others are still read.
 func (s *Source) MailboxSettings(ctx context.Context, mailbox string) (*format.MailboxSettings, error) {
 	oof, err := s.c.GetUserOofSettings(ctx, mailbox)
-	if err != nil {
-		return nil, fmt.Errorf("out-of-office: %w", err)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	set := &format.MailboxSettings{OutOfOffice: oof}
+	if err != nil {
+		set.Fail(format.PartOutOfOffice, err)
+	}
 	if err := s.inboxRules(ctx, mailbox, set); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -460,8 +461,44 @@ func (e *engine) exportSettings(ctx context.Context, log *slog.Logger, st *Mailb
 		st.NotAsked[why]++
 	}
 	prev, _ := e.viewEntry(archive.KindSettings, mbx, "")
+	if len(set.Failed) > 0 {
+		e.carrySettings(log, st, prev, set)
+	}
 	_, err = e.putIfChanged(prev, &archive.Header{Kind: archive.KindSettings, Mailbox: mbx, ID: mbx}, set)
 	return err
+}
+
+// carrySettings keeps the previous round's value of each settings part
+// the source could not read this round, so that the archive's latest
+// view does not lose the delegates, out-of-office or rules of an earlier
+// round to one failed request; the summary says, per part, that it was
+// not read or not re-read, and why. Not a reason for a partial round:
+// the next round asks again.
+func (e *engine) carrySettings(log *slog.Logger, st *MailboxStats, prev *archive.Entry, set *format.MailboxSettings) {
+	var old *format.MailboxSettings
+	if prev != nil {
+		b, err := e.readBody(prev)
+		if err == nil {
+			old = new(format.MailboxSettings)
+			err = json.Unmarshal(b, old)
+		}
+		if err != nil {
+			log.Warn("previous settings not readable", "err", err)
+			old = nil
+		}
+	}
+	kept := map[string]bool{}
+	for _, p := range set.Carry(old) {
+		kept[p] = true
+	}
+	for part, err := range set.Failed {
+		why := part + ": " + err.Error()
+		if kept[part] {
+			why = part + ": not re-read, the previous round's kept: " + err.Error()
+		}
+		log.Warn("mailbox settings part not read", "part", part, "kept", kept[part], "err", err)
+		st.NotAsked[why]++
+	}
 }
 
 // addGrants copies the mailbox's Full Access and Send As grantees from
@@ -497,7 +534,11 @@ type folderSync struct {
 	creates, flags  []ItemChange
 	deletes         []string
 	seen            map[string]bool
-	err             error
+	// retry is the items that failed in the round that wrote the stored
+	// marker (its "retry" attribute): fetched again, as the marker moved
+	// past them.
+	retry []ItemRef
+	err   error
 }
 
 // syncFolder asks for the item changes of one folder since its delta
@@ -511,6 +552,10 @@ func (e *engine) syncFolder(ctx context.Context, log *slog.Logger, mbx string, f
 			return fs
 		}
 		fs.state = b
+		if fs.retry, err = decodeRetry(ent.Attrs["retry"]); err != nil {
+			fs.err = fmt.Errorf("delta marker of folder %q: attribute retry: %w", f.DisplayName, err)
+			return fs
+		}
 	}
 	collect := func(c ItemChange) error {
 		switch c.Kind {
@@ -595,6 +640,11 @@ func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *Mailbox
 			}
 		}
 	}
+	for _, r := range fs.retry {
+		if !seen[r.ID] && !slices.Contains(deletes, r.ID) {
+			creates = append(creates, ItemChange{Kind: Update, Ref: r})
+		}
+	}
 	st.Found += len(creates)
 	if !full && len(creates) == 0 && len(deletes) == 0 && len(flags) == 0 {
 		// Nothing changed: the stored sync state is still where the next
@@ -654,12 +704,15 @@ func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *Mailbox
 		n += len(ids)
 	}
 	st.job.Folder(strings.Join(f.Path, "/"), n)
+	var failed []ItemRef
 	for _, k := range ItemKinds {
 		if len(byKind[k]) == 0 {
 			continue
 		}
 		err := e.src.Fetch(ctx, mbx, k, byKind[k], func(it *Item) error {
-			err := e.exportItem(log, st, mbx, f, it)
+			err := e.exportItem(log, st, mbx, f, it, func() {
+				failed = append(failed, ItemRef{ID: it.ID, Version: it.Version, Kind: k})
+			})
 			st.job.Add(1, 0)
 			if err == nil {
 				err = e.stopping() // interrupted: this item is written, stop here
@@ -670,8 +723,13 @@ func (e *engine) exportFolder(ctx context.Context, log *slog.Logger, st *Mailbox
 			return fmt.Errorf("get items: %w", err)
 		}
 	}
-	// The folder is done: record where the next round starts.
-	if err := e.put(&archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: f.ID}, newState); err != nil {
+	// The folder is done: record where the next round starts, and what it
+	// must fetch again.
+	h := &archive.Header{Kind: archive.KindDelta, Mailbox: mbx, Folder: f.ID}
+	if len(failed) > 0 {
+		h.Attrs = map[string]string{"retry": encodeRetry(failed)}
+	}
+	if err := e.put(h, newState); err != nil {
 		return err
 	}
 	return e.checkpoint()
@@ -686,8 +744,17 @@ func (e *engine) folderHasItems(mbx, folderID string) bool {
 	return false
 }
 
-// exportItem converts and writes one fetched item.
-func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *folderRecord, it *Item) error {
+// exportItem converts and writes one fetched item. onFail (when not nil)
+// is called for an item that failed, for the next round to fetch again.
+func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *folderRecord, it *Item, onFail func()) error {
+	fail := func(reason string, err error) error {
+		st.Failed[reason]++
+		log.Error("item failed", "folder", f.DisplayName, "id", it.ID, "err", err)
+		if onFail != nil {
+			onFail()
+		}
+		return nil
+	}
 	h := &archive.Header{Mailbox: mbx, Folder: f.ID, ID: it.ID, ChangeKey: it.Version,
 		Received: it.Received, Modified: it.Modified, Attrs: map[string]string{}}
 	if it.Class != "" {
@@ -712,9 +779,7 @@ func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *f
 	var p *Problem
 	switch {
 	case errors.As(err, &p) && p.Failed:
-		st.Failed[p.Reason]++
-		log.Error("item failed", "id", it.ID, "err", p.Err)
-		return nil
+		return fail(p.Reason, p.Err)
 	case errors.As(err, &p):
 		return skip(p.Reason, p.Err)
 	case err != nil:
@@ -739,9 +804,7 @@ func (e *engine) exportItem(log *slog.Logger, st *MailboxStats, mbx string, f *f
 		// doneStream wrote nothing of it.
 		err := e.doneStream(st, h, c.Body)
 		if errors.As(err, &p) && p.Failed && !isArchiveErr(err) {
-			st.Failed[p.Reason]++
-			log.Error("item failed", "folder", f.DisplayName, "id", it.ID, "err", p.Err)
-			return nil
+			return fail(p.Reason, p.Err)
 		}
 		return err
 	}
@@ -861,4 +924,40 @@ func (e *engine) runMailboxes(ctx context.Context, mailboxes []string, jobs int)
 func isArchiveErr(err error) bool {
 	return errors.Is(err, archive.ErrFormat) || errors.Is(err, archive.ErrChecksum) || errors.Is(err, archive.ErrClosed) ||
 		errors.Is(err, archive.ErrShortWrite) || errors.Is(err, os.ErrPermission)
+}
+
+// retryRef is one item of a delta marker's "retry" attribute (SPEC.md §4).
+type retryRef struct {
+	ID      string   `json:"id"`
+	Version string   `json:"version,omitempty"`
+	Kind    ItemKind `json:"kind"`
+}
+
+// encodeRetry is the "retry" attribute of a delta marker: the items of the
+// folder that failed in this round, which the marker has moved past.
+func encodeRetry(refs []ItemRef) string {
+	rs := make([]retryRef, len(refs))
+	for i, r := range refs {
+		rs[i] = retryRef{r.ID, r.Version, r.Kind}
+	}
+	b, _ := json.Marshal(rs)
+	return string(b)
+}
+
+func decodeRetry(s string) ([]ItemRef, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var rs []retryRef
+	if err := json.Unmarshal([]byte(s), &rs); err != nil {
+		return nil, err
+	}
+	refs := make([]ItemRef, 0, len(rs))
+	for _, r := range rs {
+		if r.ID == "" || !slices.Contains(ItemKinds, r.Kind) {
+			return nil, fmt.Errorf("item %q of kind %d", r.ID, r.Kind)
+		}
+		refs = append(refs, ItemRef{ID: r.ID, Version: r.Version, Kind: r.Kind})
+	}
+	return refs, nil
 }

@@ -274,8 +274,9 @@ func newArchive(t *testing.T) *testArchive {
 }
 
 // run opens the archive folder afresh (as each iem-export run does) and writes one round.
-func (a *testArchive) run(ctx context.Context, src *memSource, opt export.Options) (*export.Result, error) {
+func (a *testArchive) run(ctx context.Context, src export.Source, opt export.Options) (*export.Result, error) {
 	a.t.Helper()
+	dir, _ := src.Directory(ctx)
 	if a.f != nil {
 		a.f.Close()
 	}
@@ -287,13 +288,13 @@ func (a *testArchive) run(ctx context.Context, src *memSource, opt export.Option
 	a.t.Cleanup(func() { f.Close() })
 	opt.Folder = f
 	if opt.Mailboxes == nil {
-		for _, m := range src.dir.Mailboxes {
+		for _, m := range dir.Mailboxes {
 			opt.Mailboxes = append(opt.Mailboxes, m.PrimarySMTP)
 		}
 	}
 	if opt.Accounts == nil {
-		for i := range src.dir.Mailboxes {
-			opt.Accounts = append(opt.Accounts, &src.dir.Mailboxes[i])
+		for i := range dir.Mailboxes {
+			opt.Accounts = append(opt.Accounts, &dir.Mailboxes[i])
 		}
 	}
 	if opt.Jobs == 0 {
@@ -454,6 +455,46 @@ func TestSecondRoundWithChanges(t *testing.T) {
 	want := map[archive.Kind]int{archive.KindMessage: 2, archive.KindTombstone: 1, archive.KindState: 1, archive.KindDelta: 1}
 	if !maps.Equal(hist, want) {
 		t.Errorf("round 2 entries %v, want %v", hist, want)
+	}
+}
+
+// TestFailedItemRetried: an item that failed in round 1 is fetched again in
+// round 2 though the Source reports no change (the marker moved past it),
+// and archived once it can be read; while it keeps failing, every round
+// tries it again. Round 3, with nothing to retry, fetches nothing.
+func TestFailedItemRetried(t *testing.T) {
+	src := org()
+	const mbx = "alice@example.com"
+	bad := &memItem{id: "flaky", version: "v1", kind: export.KindMail, body: "x", problem: export.Fail("server error on GetItem", nil)}
+	src.add(mbx, "inbox", bad)
+	a := newArchive(t)
+	for round := 1; round <= 4; round++ {
+		if round == 3 {
+			bad.problem = nil // the server answers again
+		}
+		src.fetches()
+		res, err := a.run(context.Background(), src, export.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := statsOf(res)[mbx]
+		_, v := a.view()
+		_, archived := v.Item(mbx, "flaky")
+		fetched := src.fetches()
+		switch round {
+		case 2: // still failing: found, fetched and failed again
+			if st.Found != 1 || st.Failed["server error on GetItem"] != 1 || fetched != 1 || archived {
+				t.Errorf("round 2: %+v, fetched %d, archived %v", st, fetched, archived)
+			}
+		case 3:
+			if st.Found != 1 || st.Exported != 1 || len(st.Failed) != 0 || fetched != 1 || !archived {
+				t.Errorf("round 3: %+v, fetched %d, archived %v", st, fetched, archived)
+			}
+		case 4:
+			if st.Found != 0 || fetched != 0 {
+				t.Errorf("round 4: %+v, fetched %d", st, fetched)
+			}
+		}
 	}
 }
 

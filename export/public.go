@@ -74,7 +74,7 @@ func (e *engine) exportPublicFolders(ctx context.Context, src PublicSource, grou
 		fr := &folderRecord{ID: pf.ID, DisplayName: pf.DisplayName, Path: pf.Path, Class: pf.Class}
 		for k, refs := range byKind {
 			err := src.Fetch(ctx, publicMailbox, k, refs, func(it *Item) error {
-				return e.exportItem(log, st, publicMailbox, fr, it)
+				return e.exportItem(log, st, publicMailbox, fr, it, nil)
 			})
 			if err != nil {
 				return err

@@ -26,6 +26,58 @@ type MailboxSettings struct {
 	// rules on a server version without GetInboxRules); the export
 	// reports it as "not asked". It is not archived.
 	NotRead []string `json:"-"`
+	// Failed names the parts (PartOutOfOffice, PartRules, PartDelegates)
+	// the source asked for and could not read this round, with the
+	// error; the export keeps the previous round's value of such a part
+	// rather than archiving it as absent. It is not archived.
+	Failed map[string]error `json:"-"`
+}
+
+// The parts of MailboxSettings a source reads separately (Failed's keys).
+const (
+	PartOutOfOffice = "out-of-office"
+	PartRules       = "inbox rules"
+	PartDelegates   = "delegates"
+)
+
+// Fail records that part could not be read this round.
+func (m *MailboxSettings) Fail(part string, err error) {
+	if m.Failed == nil {
+		m.Failed = map[string]error{}
+	}
+	m.Failed[part] = err
+}
+
+// Carry copies the parts named in Failed from prev (the previous round's
+// settings) and returns the parts it copied; a part prev does not have
+// either stays absent.
+func (m *MailboxSettings) Carry(prev *MailboxSettings) (kept []string) {
+	if prev == nil {
+		return nil
+	}
+	for part := range m.Failed {
+		switch part {
+		case PartOutOfOffice:
+			if prev.OutOfOffice == nil {
+				continue
+			}
+			m.OutOfOffice = prev.OutOfOffice
+		case PartRules:
+			if prev.Rules == nil {
+				continue
+			}
+			m.Rules = prev.Rules
+		case PartDelegates:
+			if prev.Delegates == nil {
+				continue
+			}
+			m.Delegates = prev.Delegates
+		default:
+			continue
+		}
+		kept = append(kept, part)
+	}
+	return kept
 }
 
 // OutOfOffice is a mailbox's automatic reply, as Exchange keeps it

@@ -138,6 +138,9 @@ func (m *Message) write(w *segments, depth int, resolve func(string) (string, bo
 	pw, _ := mw.CreatePart(bh)
 	pw.Write(body)
 	for i, a := range atts {
+		if a.damaged != nil {
+			continue // dropDamaged: listed in the summary, not archived truncated
+		}
 		h := a.header(i, len(m.Attachments))
 		mw.CreatePart(h) // a part's body goes straight to w: written here
 		switch {

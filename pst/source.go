@@ -605,11 +605,7 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	if kind != export.KindMail {
 		return s.convertItem(sf, id, kind, m, merr)
 	}
-	if err := m.checkStreams(0); err != nil {
-		// Archiving the readable bytes would land a truncated attachment that
-		// looks whole: the message is one failed item, named in the summary.
-		return nil, export.Fail(sf.unreadable(m.NID, "attachment data tree damaged"), err)
-	}
+	dropped, derr := m.dropDamaged(0)
 	r, streamed, err := m.EMLStream(resolve)
 	if err != nil && merr == nil {
 		merr = err
@@ -622,6 +618,8 @@ func (s *Source) convert(sf *sourceFile, id string, kind export.ItemKind, m *Mes
 	}
 	format.MailAttrs(c.Attrs, sf.meta(m))
 	switch {
+	case len(dropped) > 0: // archived without them, each named in the summary
+		c.Rebuilt, c.RebuiltWhy = true, &export.Problem{Reason: sf.unreadable(m.NID, "archived without its damaged attachment "+strings.Join(dropped, ", ")), Err: derr}
 	case merr != nil: // parts of the message could not be read: what could is archived
 		c.Rebuilt, c.RebuiltWhy = true, merr
 	case m.RTFUnfaithful():

@@ -10,7 +10,7 @@ import (
 
 // failingStream is the stream of a message with attachments left in the file
 // (Content.Body): a read error after the first bytes (a block of an attachment's data
-// tree gone, or its trailer wrong, since checkStreams checked it: the file changed
+// tree gone, or its trailer wrong, since dropDamaged checked it: the file changed
 // under the export, or the disk failed) becomes an export.Fail naming the message's
 // node id and folder, so that the engine counts the item as failed, with its node id
 // and folder in the summary, and writes none of it (it reads a stream whole, into

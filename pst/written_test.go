@@ -132,33 +132,33 @@ func TestWrittenTruncated(t *testing.T) {
 }
 
 // TestWrittenCorrupted damages two blocks: the message whose property context is
-// gone fails alone, naming its node; the message whose attachment lost a block
-// fails too (an attachment cut short is never archived as if whole), naming its
-// node and the block; the other 298 are whole.
+// gone fails alone, naming its node; the message whose attachment lost a block is
+// archived without that attachment (never cut short as if whole), its reason naming
+// its node and, through its error, the block; the other 298 are whole.
 func TestWrittenCorrupted(t *testing.T) {
 	file, _, badPC, badAttach, badBlock := pstwrite.Corrupted(300)
 	got := fetchAll(t, writeTemp(t, file))
-	failed := map[uint64]error{}
+	failed, rebuilt := map[uint64]error{}, map[uint64]error{}
 	for id, err := range got {
-		if err == nil {
-			continue
-		}
-		if strings.HasPrefix(err.Error(), "rebuilt") {
+		var p *export.Problem
+		switch {
+		case err == nil:
+		case strings.HasPrefix(err.Error(), "rebuilt") && strings.Contains(err.Error(), fmt.Sprintf("pst message 0x%x ", badAttach)):
+			rebuilt[uint64(badAttach)] = err
+		case strings.HasPrefix(err.Error(), "rebuilt"):
 			t.Errorf("item %s archived in part: %v", id, err)
-			continue
+		case errors.As(err, &p) && p.Failed:
+			failed[uint64(nidOf(err))] = err
+		default:
+			t.Errorf("item %s: %v", id, err)
 		}
-		nid := uint64(nidOf(err))
-		if strings.Contains(err.Error(), fmt.Sprintf("pst message 0x%x ", badAttach)) {
-			nid = uint64(badAttach) // the error names the message; its *Error the block
-		}
-		failed[nid] = err
 	}
-	if len(got) != 300 || len(failed) != 2 || failed[uint64(badPC)] == nil || failed[uint64(badAttach)] == nil {
-		t.Fatalf("%d items, failed %v; want 300, nodes 0x%x and 0x%x", len(got), failed, badPC, badAttach)
+	if len(got) != 300 || len(failed) != 1 || failed[uint64(badPC)] == nil || len(rebuilt) != 1 {
+		t.Fatalf("%d items, failed %v, rebuilt %v; want 300, node 0x%x failed and 0x%x without its attachment", len(got), failed, rebuilt, badPC, badAttach)
 	}
 	var e *Error
-	if err := failed[uint64(badAttach)]; !errors.As(err, &e) || e.BID != uint64(badBlock) {
-		t.Errorf("attachment failure %v; want block 0x%x", err, badBlock)
+	if err := rebuilt[uint64(badAttach)]; !errors.As(err, &e) || e.BID != uint64(badBlock) {
+		t.Errorf("attachment damage %v; want block 0x%x", err, badBlock)
 	}
 }
 

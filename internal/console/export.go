@@ -166,6 +166,7 @@ func NewExport(ctx context.Context, s *Server, side ExportSide) (*exportConsole,
 	s.Handle("GET /export/state", e.state)
 	s.Handle("GET /export/events", e.events)
 	s.Handle("GET /export/report", e.report)
+	s.Handle("GET /export/history", e.historyFragment("export"))
 	return e, nil
 }
 
@@ -234,6 +235,9 @@ func (e *base) stepData(r *http.Request, steps []step, side, program string) map
 	}
 	if e.run != nil {
 		data["Running"] = !e.run.finished()
+	}
+	if name == "run" || name == "summary" {
+		data["History"] = e.history(side)
 	}
 	return data
 }

@@ -127,6 +127,7 @@ func NewImport(ctx context.Context, s *Server, side ImportSide) (*importConsole,
 	s.Handle("GET /import/state", im.state)
 	s.Handle("GET /import/events", im.events)
 	s.Handle("GET /import/report", im.report)
+	s.Handle("GET /import/history", im.historyFragment("import"))
 	return im, nil
 }
 

@@ -155,6 +155,15 @@
   // The dashboard: the run's state on every change (server-sent events).
   const dash = $("dashboard");
   if (dash) {
+    const hist = $("history-box");
+    let histKey = null, histSeq = 0;
+    async function refreshHistory() {
+      const seq = ++histSeq;
+      const r = await fetch(hist.dataset.history);
+      if (!r.ok || seq !== histSeq) return;
+      hist.innerHTML = await r.text(); // html/template output of the server
+      hist.dataset.refreshed = seq;
+    }
     const es = new EventSource(dash.dataset.events);
     es.onmessage = (ev) => {
       const st = JSON.parse(ev.data);
@@ -181,6 +190,14 @@
       if ($("run-summary")) $("run-summary").textContent = st.summary || "";
       if ($("report-link")) $("report-link").hidden = !st.report;
       dash.dataset.state = st.state || "";
+      // The table of every round, redrawn by the server when the run
+      // starts or ends or a mailbox changes state.
+      const key = (st.state || "") + "|" + st.rows.map((r) => r.mailbox + "=" + r.state).join(",");
+      if (hist && key !== histKey) {
+        const first = histKey === null;
+        histKey = key;
+        if (!first) refreshHistory();
+      }
     };
     const stop = $("stop-run");
     if (stop) stop.addEventListener("click", async () => { const r = await post("/" + side + "/stop"); $("run-message").textContent = r.info || r.message; });
