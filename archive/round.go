@@ -36,6 +36,7 @@ func (f *Folder) Begin() (*RoundWriter, error) {
 	if f.Encrypted() && len(f.opt.Recipients) == 0 {
 		return nil, fmt.Errorf("%w: the archive is encrypted: recipients are needed to write to it", ErrKey)
 	}
+	f.buildIndex()
 	rw := &RoundWriter{f: f}
 	if n := len(f.vols); n > 0 {
 		last := f.vols[n-1]
@@ -272,13 +273,7 @@ func (rw *RoundWriter) closePart(final bool) error {
 		return err
 	}
 	rw.f.vols = append(rw.f.vols, v)
-	for _, e := range v.r.entries {
-		if e.Ref == nil {
-			if _, ok := rw.f.index[e.Digest]; !ok {
-				rw.f.index[e.Digest] = indexed{Ref{e.Round, e.Part, e.Offset}, e.Size}
-			}
-		}
-	}
+	rw.f.indexVolume(v)
 	writeVerified(rw.f.dir, v.Info.ManifestDigest)
 	rw.prev = v.Info.ManifestDigest
 	return nil
@@ -302,6 +297,7 @@ func (rw *RoundWriter) Close() error {
 type folderIndex struct{ f *Folder }
 
 func (fi folderIndex) Lookup(d [32]byte) (Ref, int64, bool) {
+	fi.f.buildIndex()
 	x, ok := fi.f.index[d]
 	return x.ref, x.size, ok
 }

@@ -52,6 +52,7 @@ func BenchmarkHarness(b *testing.B) {
 		{"large", h.largeItem},
 		{"scale", h.largeMailbox},
 		{"pst", h.pstRead},
+		{"bigarchive", h.bigArchive},
 	} {
 		if len(only) == 0 || only[m.name] {
 			m.run()
